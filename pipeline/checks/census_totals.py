@@ -1,0 +1,77 @@
+"""Blocking Great Expectations check on the census marts: their totals reconcile with staging.
+
+The independent side is counted straight from staging.stg_census__pupils with its own SQL (not through the
+intermediate model the marts use), so a bug in the marts' path cannot agree with itself.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from pipeline.checks.gx import run_suite
+from pipeline.resources import SendWarehouse
+
+CENSUS_MARTS = ("fct_send_primary_need", "fct_send_provision")
+STAGING_KEY = dg.AssetKey(["staging", "stg_census__pupils"])
+
+INDEPENDENT_SEN_TOTALS = """
+SELECT
+    CASE WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100
+         ELSE (year(census_date) - 1) * 100 + year(census_date) % 100 END AS time_period,
+    CASE WHEN month(census_date) <= 2 THEN 'Spring' WHEN month(census_date) <= 6 THEN 'Summer'
+         ELSE 'Autumn' END AS census_term,
+    count(DISTINCT pupil_id) FILTER (WHERE sen_provision IN ('E', 'K')) AS independent_total
+FROM staging.stg_census__pupils
+WHERE enrol_status IN ('C', 'M')
+GROUP BY ALL
+"""
+
+
+def reconciliation_frame(con, mart: str) -> pd.DataFrame:
+    """One row per census found on either side: the mart's total and the independent total."""
+    return con.execute(
+        f"""
+        WITH mart AS (
+            SELECT time_period, census_term, sum(pupils) AS mart_total
+            FROM marts.{mart} GROUP BY ALL
+        ),
+        independent AS ({INDEPENDENT_SEN_TOTALS})
+        SELECT coalesce(mart.time_period, independent.time_period) AS time_period,
+               coalesce(mart.census_term, independent.census_term) AS census_term,
+               mart.mart_total, independent.independent_total
+        FROM mart FULL OUTER JOIN independent
+            ON mart.time_period = independent.time_period AND mart.census_term = independent.census_term
+        ORDER BY 1, 2
+        """
+    ).df()
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "gx_census_totals",
+            asset=dg.AssetKey(["marts", mart]),
+            additional_deps=[STAGING_KEY],
+            blocking=True,
+            description="GX suite census_totals: the mart's total per census equals the SEN pupils counted "
+            "independently from staging. Blocks publication when it fails.",
+        )
+        for mart in CENSUS_MARTS
+    ],
+)
+def census_totals_checks(warehouse: SendWarehouse):
+    with warehouse.connect(read_only=True) as con:
+        frames = {mart: reconciliation_frame(con, mart) for mart in CENSUS_MARTS}
+    for mart, frame in frames.items():
+        result = run_suite("census_totals", frame)
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(["marts", mart]),
+            check_name="gx_census_totals",
+            passed=result.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.summary(),
+            metadata={
+                "censuses": len(frame),
+                "censuses_not_reconciled": int((frame["mart_total"] != frame["independent_total"]).sum()),
+                "expectations_failed": len(result.failures),
+            },
+        )

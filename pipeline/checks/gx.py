@@ -1,0 +1,111 @@
+"""Run the Great Expectations suites of expectations/ on pandas DataFrames.
+
+GX validates frames pulled from DuckDB (its SQL engine returns empty results on DuckDB). Results carry counts
+and expectation names only, never the unexpected values themselves: a failing suppression check must not copy
+the very counts it caught into a log.
+"""
+
+import copy
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.settings import REPO_ROOT
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+PLACEHOLDER = "{count_column}"
+
+
+class SuiteError(RuntimeError):
+    """A suite file that does not load completely (GX would silently skip a bad expectation)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int | None
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    suite: str
+    success: bool
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def failures(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if not o.success)
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.suite}: all {len(self.outcomes)} expectations met"
+        failed = "; ".join(
+            f"{o.expectation}({o.column or ''}) unexpected={o.unexpected_count}" for o in self.failures
+        )
+        return f"{self.suite}: {len(self.failures)} of {len(self.outcomes)} expectations failed: {failed}"
+
+
+def expand(expectations: list[dict], count_columns: list[str]) -> list[dict]:
+    """Apply every expectation that names {count_column} once per count column; keep the others once."""
+    expanded = []
+    for expectation in expectations:
+        if PLACEHOLDER not in json.dumps(expectation["kwargs"]):
+            expanded.append(expectation)
+            continue
+        for column in count_columns:
+            item = copy.deepcopy(expectation)
+            item["kwargs"] = {k: (column if v == PLACEHOLDER else v) for k, v in item["kwargs"].items()}
+            expanded.append(item)
+    return expanded
+
+
+def load_suite(name: str, count_columns: list[str] | None = None, directory: Path = EXPECTATIONS_DIR):
+    import great_expectations as gx
+
+    path = directory / f"{name}.json"
+    spec = json.loads(path.read_text())
+    wanted = expand(spec["expectations"], count_columns or [])
+    suite = gx.ExpectationSuite(name=spec["name"], expectations=wanted, meta=spec.get("meta"))
+    if len(suite.expectations) != len(wanted):
+        raise SuiteError(f"{path}: {len(wanted) - len(suite.expectations)} expectation(s) failed to load")
+    return suite
+
+
+@cache
+def _batch_definition():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("send_warehouse").add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def validate(frame: pd.DataFrame, suite) -> SuiteResult:
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0})
+    outcomes = tuple(
+        Outcome(
+            expectation=r.expectation_config.type,
+            column=r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A"),
+            success=bool(r.success),
+            unexpected_count=(r.result or {}).get("unexpected_count"),
+        )
+        for r in result.results
+    )
+    if len(outcomes) != len(suite.expectations):
+        raise SuiteError(f"{suite.name}: {len(suite.expectations)} expectations but {len(outcomes)} results")
+    return SuiteResult(suite.name, bool(result.success) and all(o.success for o in outcomes), outcomes)
+
+
+def run_suite(name: str, frame: pd.DataFrame, count_columns: list[str] | None = None) -> SuiteResult:
+    return validate(frame, load_suite(name, count_columns))

@@ -1,0 +1,146 @@
+"""`send-pipeline`: generate synthetic extracts, run the nightly pipeline, or both (demo)."""
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from pipeline.settings import Settings, SettingsError, load_settings
+
+SCALES = ("rutland", "county", "national")
+LOCAL_ENV_FILE = Path(".env")
+
+
+def ensure_local_key(env_file: Path = LOCAL_ENV_FILE) -> None:
+    """For local demos only: put a random SEND_PSEUDONYM_KEY in .env (git-ignored) unless one is set."""
+    if os.environ.get("SEND_PSEUDONYM_KEY"):
+        return
+    load_dotenv(env_file, override=False)
+    if os.environ.get("SEND_PSEUDONYM_KEY"):
+        return
+    key = secrets.token_urlsafe(48)
+    with env_file.open("a") as handle:
+        handle.write(f"SEND_PSEUDONYM_KEY={key}\n")
+    env_file.chmod(0o600)
+    os.environ["SEND_PSEUDONYM_KEY"] = key
+    print(f"created a local pseudonymisation key in {env_file.resolve()} (git-ignored; keep it secret)")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipeline.generate.census import generate_census
+
+    started = time.perf_counter()
+    paths = generate_census(Path(args.out), scale=args.scale, seed=args.seed, years=args.years)
+    for path in paths:
+        print(f"wrote {path}")
+    print(f"generated {len(paths)} census extract(s) at scale {args.scale} in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def _summarise(result, settings: Settings) -> int:
+    ok = result.success
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.path == ["raw", "census_pupils"]:
+            meta = {k: v.value for k, v in materialization.metadata.items()}
+            print(
+                f"census: {meta['files']} file(s), {meta['files_loaded']} loaded, {meta['files_unchanged']} "
+                f"unchanged; rows loaded {meta['rows_loaded']}, quarantined {meta['rows_quarantined']} "
+                "(reasons in raw.quarantine)"
+            )
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    print(f"checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        print(f"  FAILED {evaluation.asset_key.to_user_string()} :: {evaluation.check_name}")
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            print(f"  step {event.step_key} failed: {error.message.strip().splitlines()[0] if error else ''}")
+    published = any(
+        e.event_specific_data.materialization.asset_key.path == ["published", "send_reporting"]
+        for e in result.get_asset_materialization_events()
+    )
+    print(f"internal warehouse: {settings.duckdb_path}")
+    if published:
+        print(f"published release:  {settings.reporting_path}")
+    else:
+        print(f"NOT published; the previous release (if any) is untouched: {settings.reporting_path}")
+    return 0 if ok and not failed and published else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    load_dotenv(LOCAL_ENV_FILE, override=False)
+    settings = load_settings()
+    settings.export_for_dbt()
+    print(f"raw extracts: {settings.raw_dir}")
+    from pipeline.dbt_project import prepare_dbt_project
+
+    prepare_dbt_project()
+    import dagster as dg
+
+    from pipeline.definitions import defs
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("nightly")
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+    )
+    code = _summarise(result, settings)
+    print(f"run {'succeeded' if code == 0 else 'FAILED'} in {time.perf_counter() - started:.1f}s")
+    return code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    ensure_local_key()
+    settings = load_settings()
+    args.out = str(settings.raw_dir)
+    cmd_generate(args)
+    code = cmd_run(args)
+    print("\nDemo finished. Open the lineage with: .venv/bin/dagster dev -m pipeline.definitions")
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="send-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_generate_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--scale", choices=SCALES, default="rutland")
+        p.add_argument("--seed", type=int, default=2023)
+        p.add_argument("--years", type=int, nargs="*", default=None, help="census years (default: all for the scale)")
+
+    generate = sub.add_parser("generate", help="write synthetic raw extracts")
+    add_generate_args(generate)
+    generate.add_argument("--out", default="raw", help="drop zone to write into (default raw/)")
+    generate.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="run the nightly pipeline once (SEND_RAW_DIR -> SEND_WAREHOUSE_DIR)")
+    run.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate the Rutland-like extracts into SEND_RAW_DIR, then run")
+    add_generate_args(demo)
+    demo.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as error:
+        print(f"send-pipeline: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

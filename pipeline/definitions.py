@@ -1,0 +1,18 @@
+"""The Dagster code location: `dagster dev -m pipeline.definitions`."""
+
+import dagster as dg
+
+from pipeline.checks.census_totals import census_totals_checks
+from pipeline.dbt import dbt_resource, send_dbt_models
+from pipeline.release import send_reporting
+from pipeline.resources import SendWarehouse
+from pipeline.schedules import nightly_job, nightly_schedule
+from pipeline.sources.census import census_pupils
+
+defs = dg.Definitions(
+    assets=[census_pupils, send_dbt_models, send_reporting],
+    asset_checks=[census_totals_checks],
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    resources={"warehouse": SendWarehouse(), "dbt": dbt_resource},
+)

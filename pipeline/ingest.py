@@ -1,0 +1,420 @@
+"""Shared ingest engine: raw extract -> DuckDB, set-based.
+
+A source module (pipeline/sources/<source>.py) declares a Contract: the columns it expects, the rules a row must
+satisfy (each a SQL condition that is TRUE when the rule is broken) and the SQL that turns a valid row into a
+warehouse row. This module does the rest, the same way for every source:
+
+* reads the file (CSV in UTF-8 with or without BOM, or Windows-1252; or the first sheet of an XLSX) with every
+  value as text, so identifiers keep their leading zeros;
+* loads the rows that break no rule, quarantines the others in ``raw.quarantine`` with file, row number, column
+  and rule (never the value: a UPN in an error table is itself a leak);
+* records ``raw.file_ledger``: one row per file version (name, sha256, rows read / loaded / quarantined);
+  a file already ingested with the same sha256 is skipped, a changed file replaces its earlier rows;
+* does all of it for one file in one transaction, and checks that rows read = loaded + quarantined.
+
+A file that cannot be read at all raises ExtractError naming the file (and row and column where known).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+LEDGER_DDL = """
+CREATE TABLE IF NOT EXISTS raw.file_ledger (
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    extra_columns VARCHAR[],
+    ingested_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)
+"""
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS raw.quarantine (
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    column_name VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)
+"""
+
+# Dates as SOURCES.md accepts them: ISO, UK and the COLLECT style, with or without a midnight time.
+MACROS = r"""
+CREATE OR REPLACE TEMP MACRO send_date(v) AS coalesce(
+    try_strptime(v, '%Y-%m-%d')::DATE,
+    try_strptime(v, '%Y-%m-%d %H:%M:%S')::DATE,
+    try_strptime(v, '%d/%m/%Y')::DATE,
+    try_strptime(v, '%d/%m/%Y %H:%M:%S')::DATE,
+    try_strptime(v, '%Y-%b-%d %H:%M:%S')::DATE,
+    try_strptime(v, '%Y-%b-%d')::DATE
+);
+CREATE OR REPLACE TEMP MACRO send_bool(v) AS CASE
+    WHEN upper(v) IN ('TRUE', 'T', 'Y', 'YES', '1') THEN true
+    WHEN upper(v) IN ('FALSE', 'F', 'N', 'NO', '0') THEN false
+END;
+"""
+
+
+class ExtractError(RuntimeError):
+    """A raw file that cannot be read at all. The message names the file (and row/column when known)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule. ``broken_when`` is SQL over the trimmed text columns, TRUE when the row breaks it."""
+
+    column: str
+    name: str
+    broken_when: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    target_table: str  # e.g. raw.census_pupils
+    file_glob: str  # relative to the source folder
+    required_columns: tuple[str, ...]
+    optional_columns: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    # SELECT list turning a valid row of _extract into a warehouse row (may bind $hmac_ipad / $hmac_opad).
+    load_select: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required_columns + self.optional_columns
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file_name: str
+    sha256: str
+    status: str  # loaded | unchanged
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    extra_columns: tuple[str, ...] = ()
+
+
+# ---------- rule builders (pure: they return SQL text) ----------
+
+
+def sql_list(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def required(column: str) -> Rule:
+    return Rule(column, "required", f"{column} IS NULL")
+
+
+def one_of(column: str, codes: Iterable[str], name: str = "code_not_allowed") -> Rule:
+    return Rule(column, name, f"{column} IS NOT NULL AND upper({column}) NOT IN ({sql_list(codes)})")
+
+
+def matches(column: str, pattern: str, name: str) -> Rule:
+    return Rule(column, name, f"{column} IS NOT NULL AND NOT regexp_full_match(upper({column}), '{pattern}')")
+
+
+def is_date(column: str) -> Rule:
+    return Rule(column, "not_a_date", f"{column} IS NOT NULL AND send_date({column}) IS NULL")
+
+
+def is_bool(column: str) -> Rule:
+    return Rule(column, "not_true_or_false", f"{column} IS NOT NULL AND send_bool({column}) IS NULL")
+
+
+def failures_sql(rules: Sequence[Rule]) -> str:
+    """One list per row of the rules it breaks, as {column, rule} structs (empty list: the row is valid)."""
+    items = ", ".join(
+        f"CASE WHEN coalesce(({r.broken_when}), false) THEN {{'column': '{r.column}', 'rule': '{r.name}'}} END"
+        for r in rules
+    )
+    return f"list_filter([{items}], lambda x: x IS NOT NULL)"
+
+
+# ---------- file reading ----------
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"\s+", "_", str(name).strip().lower())
+
+
+def _csv_error(file_name: str, error: Exception) -> ExtractError:
+    # DuckDB quotes the offending line in its message ("Original Line: ..."): keep the line number, drop values.
+    message = str(error)
+    line = re.search(r"[Ll]ine:?\s*(\d+)", message)
+    where = f" at row {line.group(1)}" if line else ""
+    kind = message.splitlines()[0].split(":", 1)[0] if message else type(error).__name__
+    return ExtractError(f"{file_name}: cannot be read as CSV{where} ({kind})")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> None:
+    """Read into temp table _raw_rows (all text, file order) and _raw_rejects (structurally broken lines)."""
+    last_error: Exception | None = None
+    for encoding in ("utf-8", "latin-1"):  # latin-1 reads Windows-1252's £ (0xA3) the same
+        try:
+            con.execute("DROP TABLE IF EXISTS _raw_rows")
+            con.execute(
+                """
+                CREATE TEMP TABLE _raw_rows AS
+                SELECT * FROM read_csv($path, all_varchar = true, header = true, encoding = $encoding,
+                                       store_rejects = true, rejects_table = '_raw_rejects',
+                                       rejects_scan = '_raw_reject_scans', null_padding = false)
+                """,
+                {"path": str(path), "encoding": encoding},
+            )
+            bad_encoding = con.execute(
+                "SELECT count(*) FROM _raw_rejects WHERE lower(error_type::VARCHAR) LIKE '%encoding%'"
+            ).fetchone()[0]
+            if bad_encoding and encoding == "utf-8":
+                con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
+                continue
+            return
+        except duckdb.InvalidInputException as error:
+            last_error = error
+            if "encoding" not in str(error).lower() and "unicode" not in str(error).lower():
+                break
+        except duckdb.Error as error:
+            last_error = error
+            break
+    raise _csv_error(file_name, last_error) from None
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> None:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as error:  # calamine raises its own error types for corrupt workbooks
+        raise ExtractError(f"{file_name}: cannot be read as XLSX ({type(error).__name__})") from None
+    header_at = next((i for i, row in enumerate(rows) if any(_cell_text(v) for v in row)), None)
+    if header_at is None:
+        raise ExtractError(f"{file_name}: the first sheet is empty")
+    header = [_cell_text(v) or f"column{i + 1}" for i, v in enumerate(rows[header_at])]
+    body = [
+        (header_at + 2 + i, [_cell_text(v) for v in row])
+        for i, row in enumerate(rows[header_at + 1 :])
+        if any(_cell_text(v) for v in row)
+    ]
+    frame = pd.DataFrame([cells for _, cells in body], columns=header, dtype="object")
+    frame.insert(0, "_row_number", [n for n, _ in body])
+    con.execute("DROP TABLE IF EXISTS _raw_rows")
+    con.register("_xlsx_frame", frame)
+    casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in header)
+    con.execute(f"CREATE TEMP TABLE _raw_rows AS SELECT _row_number, {casts} FROM _xlsx_frame")
+    con.unregister("_xlsx_frame")
+
+
+def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract) -> tuple[str, ...]:
+    """Create temp table _extract(_row_number, <contract columns>) of trimmed text, plus _structural rejects.
+
+    Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger).
+    """
+    con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
+    con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        _read_xlsx(con, path, file_name)
+        row_number_sql = "_row_number"
+    elif suffix in (".csv", ".txt"):
+        _read_csv(con, path, file_name)
+        # Lines DuckDB could not split into the header's columns are quarantined, not loaded. Good rows keep
+        # their line number: the k-th good row is on line k + 1 + (rejected lines before it).
+        con.execute(
+            """
+            INSERT INTO _structural
+            SELECT DISTINCT line, coalesce(column_name, '*'),
+                   'csv_' || regexp_replace(lower(error_type::VARCHAR), '[^a-z0-9]+', '_', 'g')
+            FROM _raw_rejects
+            """
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _reject_thresholds AS
+            SELECT row_number - row_number() OVER (ORDER BY row_number) AS first_ordinal_after
+            FROM (SELECT DISTINCT row_number FROM _structural)
+            """
+        )
+        row_number_sql = (
+            "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
+        )
+    else:
+        raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
+
+    found = [row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE _raw_rows)").fetchall()]
+    by_name: dict[str, str] = {}
+    for name in found:
+        if name == "_row_number" and suffix == ".xlsx":
+            continue
+        key = normalise_header(name)
+        if key in by_name:
+            raise ExtractError(f"{file_name}: column {key!r} appears twice in the header")
+        by_name[key] = name
+    missing = [c for c in contract.required_columns if c not in by_name]
+    if missing:
+        raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(missing)}")
+    selected = ", ".join(
+        f'nullif(trim("{by_name[c]}"), \'\') AS {c}' if c in by_name else f"NULL::VARCHAR AS {c}"
+        for c in contract.columns
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _extract AS SELECT {row_number_sql} AS _row_number, {selected} FROM _raw_rows")
+    con.execute("DROP TABLE _raw_rows")
+    return tuple(sorted(k for k in by_name if k not in contract.columns))
+
+
+# ---------- the transaction per file ----------
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(LEDGER_DDL)
+    con.execute(QUARANTINE_DDL)
+
+
+def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str) -> bool:
+    row = con.execute(
+        """
+        SELECT sha256 FROM raw.file_ledger WHERE source = $source AND file_name = $file_name
+        ORDER BY ingested_at DESC LIMIT 1
+        """,
+        {"source": source, "file_name": file_name},
+    ).fetchone()
+    return row is not None and row[0] == sha256
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
+    sha256 = file_sha256(path)
+    if already_ingested(con, contract.source, file_name, sha256):
+        return FileResult(file_name, sha256, "unchanged")
+    con.execute(MACROS)
+    in_transaction = False
+    try:
+        # Staged outside the transaction: temp tables are private to this connection, and rowid (the file
+        # order) is only sequential in a committed table.
+        extra = stage_extract(con, path, file_name, contract)
+        con.execute("BEGIN TRANSACTION")
+        in_transaction = True
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT *, {failures_sql(contract.rules)} AS _failures "
+            "FROM _extract"
+        )
+        meta = {"source": contract.source, "file_name": file_name, "sha256": sha256}
+        con.execute(
+            f"""
+            CREATE TABLE IF NOT EXISTS {contract.target_table} AS
+            SELECT {contract.load_select}, ''::VARCHAR AS source_file, 0::BIGINT AS source_row
+            FROM _checked WHERE false
+            """,
+            dict(contract.params),
+        )
+        con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
+        con.execute(
+            "DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name",
+            {"source": contract.source, "file_name": file_name},
+        )
+        con.execute(
+            """
+            INSERT INTO raw.quarantine (source, file_name, file_sha256, row_number, column_name, rule)
+            SELECT $source, $file_name, $sha256, _row_number, f.column, f.rule
+            FROM (SELECT _row_number, unnest(_failures) AS f FROM _checked)
+            UNION ALL
+            SELECT $source, $file_name, $sha256, row_number, column_name, rule FROM _structural
+            """,
+            meta,
+        )
+        con.execute(
+            f"""
+            INSERT INTO {contract.target_table}
+            SELECT {contract.load_select}, $file_name, _row_number FROM _checked WHERE len(_failures) = 0
+            """,
+            {**contract.params, "file_name": file_name},
+        )
+        rows_loaded, rows_failed = con.execute(
+            "SELECT count(*) FILTER (WHERE len(_failures) = 0), count(*) FILTER (WHERE len(_failures) > 0) "
+            "FROM _checked"
+        ).fetchone()
+        rows_structural = con.execute("SELECT count(DISTINCT row_number) FROM _structural").fetchone()[0]
+        rows_quarantined = rows_failed + rows_structural
+        rows_read = rows_loaded + rows_quarantined
+        stored = con.execute(
+            f"SELECT count(*) FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name}
+        ).fetchone()[0]
+        if stored != rows_loaded:  # the no-silent-loss invariant, checked inside the transaction
+            raise RuntimeError(f"{file_name}: {rows_loaded} rows passed the contract but {stored} were stored")
+        con.execute(
+            """
+            INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined,
+                                         extra_columns)
+            VALUES ($source, $file_name, $sha256, $read, $loaded, $quarantined, $extra)
+            """,
+            {**meta, "read": rows_read, "loaded": rows_loaded, "quarantined": rows_quarantined, "extra": list(extra)},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        if in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        for table in ("_extract", "_checked", "_structural", "_reject_thresholds", "_raw_rejects", "_raw_reject_scans"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return FileResult(file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra)
+
+
+def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
+    folder = raw_dir / source
+    return sorted(p for p in folder.glob(glob) if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None
+) -> list[FileResult]:
+    """Ingest every file of one source, oldest name first. Returns one FileResult per file."""
+    ensure_raw_schema(con)
+    results = []
+    files = source_files(raw_dir, contract.source, contract.file_glob)
+    for i, path in enumerate(files, start=1):
+        file_name = str(path.relative_to(raw_dir))
+        result = ingest_file(con, contract, path, file_name)
+        if log:
+            log(
+                f"[{i}/{len(files)}] {file_name}: {result.status}, read {result.rows_read}, "
+                f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
+                + (f", extra columns ignored: {', '.join(result.extra_columns)}" if result.extra_columns else "")
+            )
+        results.append(result)
+    return results

@@ -1,0 +1,38 @@
+"""Dagster asset for the published release (the logic is in pipeline.publish)."""
+
+import dagster as dg
+
+from pipeline.checks.census_totals import CENSUS_MARTS
+from pipeline.publish import PUBLISHED_TABLES, PublicationError, publish
+from pipeline.resources import SendWarehouse
+
+RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
+
+
+@dg.asset(
+    key=RELEASE_KEY,
+    group_name="published",
+    kinds={"duckdb"},
+    deps=[dg.AssetKey(["marts", table]) for table in PUBLISHED_TABLES],
+    description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting): suppressed "
+    "copies of the marts, swapped in atomically only after every blocking check passed.",
+)
+def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
+    settings = warehouse.settings
+    with warehouse.connect(read_only=True) as con:
+        try:
+            release = publish(con, settings.published_dir)
+        except PublicationError as error:
+            raise dg.Failure(description=str(error)) from None
+    context.log.info(f"published release {release.release_id} to {release.path}")
+    return dg.MaterializeResult(
+        metadata={
+            "release_id": release.release_id,
+            "path": dg.MetadataValue.path(str(release.path)),
+            "tables": dg.MetadataValue.json(release.tables),
+            "checks": dg.MetadataValue.json([r.summary() for r in release.checks]),
+        }
+    )
+
+
+assert set(CENSUS_MARTS) <= set(PUBLISHED_TABLES)

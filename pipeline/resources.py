@@ -1,0 +1,43 @@
+"""Dagster resources. Paths come from pipeline.settings, so Dagster, dbt and the CLI agree on every file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+
+from pipeline.settings import Settings, load_settings
+
+
+class SendWarehouse(dg.ConfigurableResource):
+    """The internal warehouse (send.duckdb) and the folders around it.
+
+    Empty fields fall back to the environment (SEND_RAW_DIR, SEND_WAREHOUSE_DIR, SEND_LA_CODE).
+    """
+
+    raw_dir: str = ""
+    warehouse_dir: str = ""
+    la_code: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        overrides = {
+            "SEND_RAW_DIR": self.raw_dir,
+            "SEND_WAREHOUSE_DIR": self.warehouse_dir,
+            "SEND_LA_CODE": self.la_code,
+        }
+        env = {**os.environ, **{k: v for k, v in overrides.items() if v}}
+        return load_settings(env)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = self.settings.duckdb_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,136 @@
+"""School census SEN extract: contract, reader and Dagster asset.
+
+Contract: ../docs (SOURCES.md "School census SEN extract"), one row per pupil per census, files
+``raw/census/<YYYY>_<term>*.csv|xlsx``. At ingest the UPN becomes a keyed pseudonym (``pupil_id``), the date of
+birth is reduced to its month, postcode-level data is not kept, and codes are upper-cased. Recoding (AUT -> ASD,
+legacy provision S -> E) and the "count C and M only" rule belong to dbt staging, so raw keeps what was sent.
+"""
+
+import dagster as dg
+
+from pipeline.ingest import Contract, Rule, ingest_source, is_bool, is_date, matches, one_of, required
+from pipeline.pseudonymise import hmac_pads, hmac_sql
+from pipeline.resources import SendWarehouse
+from pipeline.settings import pseudonym_key
+
+PHASES = ("PRIMARY", "SECONDARY", "SPECIAL", "AP", "NURSERY", "ALL-THROUGH", "POST16")
+NC_YEARS = ("E1", "E2", "N1", "N2", "R", *(str(y) for y in range(1, 15)), "X")
+ENROL_STATUSES = ("C", "M", "S", "F", "O")
+ETHNICITIES = (
+    "WBRI", "WOTH", "WIRI", "WIRT", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH",
+    "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT",
+)  # fmt: skip
+SEN_PROVISIONS = ("N", "K", "E", "S")  # S: legacy statement, recoded to E in staging
+SEN_NEEDS = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "AUT", "OTH", "NSA")
+UPN_CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+
+
+def upn_check_letter_sql(upn: str) -> str:
+    """DfE check letter of a 13-character UPN: digits 2..13 weighted 2..13, sum mod 23, into the letter table."""
+    weighted = " + ".join(f"(ascii(substr({upn}, {i}, 1)) - 48) * {i}" for i in range(2, 14))
+    return f"substr('{UPN_CHECK_LETTERS}', (({weighted}) % 23) + 1, 1)"
+
+
+def census_rules() -> tuple[Rule, ...]:
+    provision = "upper(sen_provision)"
+    need = "upper(sen_primary_need)"
+    return (
+        required("upn"),
+        matches("upn", "[A-Z][0-9]{12}", "upn_not_13_characters_letter_then_digits"),
+        Rule(
+            "upn",
+            "upn_check_letter_invalid",
+            f"regexp_full_match(upper(upn), '[A-Z][0-9]{{12}}') "
+            f"AND substr(upper(upn), 1, 1) <> {upn_check_letter_sql('upper(upn)')}",
+        ),
+        required("laestab"),
+        matches("laestab", "[0-9]{7}", "laestab_not_7_digits"),
+        required("census_date"),
+        is_date("census_date"),
+        required("phase"),
+        one_of("phase", PHASES),
+        required("ncyear_actual"),
+        one_of("ncyear_actual", NC_YEARS),
+        required("enrol_status"),
+        one_of("enrol_status", ENROL_STATUSES),
+        required("dob"),
+        is_date("dob"),
+        Rule("dob", "dob_after_census_date", "send_date(dob) > send_date(census_date)"),
+        required("gender"),
+        one_of("gender", ("M", "F")),
+        one_of("ethnicity", ETHNICITIES),
+        matches("first_language", "[A-Z]{3,4}", "language_code_not_3_or_4_letters"),
+        required("sen_provision"),
+        Rule("sen_provision", "provision_a_or_p_not_accepted", f"{provision} IN ('A', 'P')"),
+        Rule("sen_provision", "code_not_allowed", f"{provision} NOT IN ({', '.join(repr(p) for p in (*SEN_PROVISIONS, 'A', 'P'))})"),
+        one_of("sen_primary_need", SEN_NEEDS),
+        Rule("sen_primary_need", "required_with_sen_provision", f"{provision} IN ('K', 'E', 'S') AND sen_primary_need IS NULL"),
+        Rule("sen_primary_need", "given_without_sen_provision", f"{provision} = 'N' AND sen_primary_need IS NOT NULL"),
+        Rule("sen_primary_need", "nsa_only_with_sen_support", f"{need} = 'NSA' AND {provision} <> 'K'"),
+        one_of("sen_secondary_need", SEN_NEEDS),
+        required("fsm_eligible"),
+        is_bool("fsm_eligible"),
+        is_bool("pupil_premium"),
+        required("home_la_code"),
+        matches("home_la_code", "[0-9]{3}", "home_la_code_not_3_digits"),
+    )  # fmt: skip
+
+
+LOAD_SELECT = f"""
+    {hmac_sql("upper(upn)")} AS pupil_id,
+    laestab,
+    send_date(census_date) AS census_date,
+    upper(phase) AS phase,
+    upper(ncyear_actual) AS ncyear_actual,
+    upper(enrol_status) AS enrol_status,
+    date_trunc('month', send_date(dob))::DATE AS birth_month,
+    upper(gender) AS gender,
+    upper(ethnicity) AS ethnicity,
+    upper(first_language) AS first_language,
+    upper(sen_provision) AS sen_provision,
+    upper(sen_primary_need) AS sen_primary_need,
+    upper(sen_secondary_need) AS sen_secondary_need,
+    send_bool(fsm_eligible) AS fsm_eligible,
+    coalesce(send_bool(pupil_premium), false) AS pupil_premium,
+    home_la_code
+"""
+
+
+def census_contract(key: bytes) -> Contract:
+    return Contract(
+        source="census",
+        target_table="raw.census_pupils",
+        file_glob="*",
+        required_columns=(
+            "upn", "laestab", "census_date", "phase", "ncyear_actual", "enrol_status", "dob", "gender",
+            "sen_provision", "fsm_eligible", "home_la_code",
+        ),
+        optional_columns=("ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "pupil_premium"),
+        rules=census_rules(),
+        load_select=LOAD_SELECT,
+        params=hmac_pads(key),
+    )  # fmt: skip
+
+
+@dg.asset(
+    key=["raw", "census_pupils"],
+    group_name="census",
+    kinds={"duckdb", "python"},
+    pool="send_duckdb_writer",
+    description="School census pupils (pseudonymised), loaded from raw/census; bad rows go to raw.quarantine.",
+)
+def census_pupils(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
+    contract = census_contract(pseudonym_key())
+    with warehouse.connect() as con:
+        results = ingest_source(con, contract, warehouse.settings.raw_dir, log=context.log.info)
+        total = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] if results else 0
+    return dg.MaterializeResult(
+        metadata={
+            "files": len(results),
+            "files_loaded": sum(r.status == "loaded" for r in results),
+            "files_unchanged": sum(r.status == "unchanged" for r in results),
+            "rows_loaded": sum(r.rows_loaded for r in results),
+            "rows_quarantined": sum(r.rows_quarantined for r in results),
+            "rows_in_table": total,
+        }
+    )

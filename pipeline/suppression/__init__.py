@@ -1,0 +1,1 @@
+"""Disclosure control for published tables (pure Python: no Dagster, no DuckDB)."""

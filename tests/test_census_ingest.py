@@ -1,0 +1,192 @@
+"""Census ingest: contract, quarantine, ledger, idempotence. Small hand-made files in tmp_path."""
+
+import csv
+import hashlib
+import hmac
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.ingest import ExtractError, ingest_source
+from pipeline.sources.census import census_contract
+from pipeline.upn import check_letter
+
+KEY = b"test-key-0123456789abcdef"
+HEADER = [
+    "upn", "laestab", "census_date", "phase", "ncyear_actual", "enrol_status", "dob", "gender", "ethnicity",
+    "first_language", "sen_provision", "sen_primary_need", "sen_secondary_need", "fsm_eligible", "pupil_premium",
+    "home_la_code",
+]  # fmt: skip
+
+
+def upn(serial: int) -> str:
+    digits = f"857200122{serial:03d}"
+    return check_letter(digits) + digits
+
+
+def pupil(serial: int, **changes) -> dict:
+    row = {
+        "upn": upn(serial), "laestab": "8572001", "census_date": "2023-01-19", "phase": "PRIMARY",
+        "ncyear_actual": "3", "enrol_status": "C", "dob": "2015-05-03", "gender": "M", "ethnicity": "WBRI",
+        "first_language": "ENG", "sen_provision": "K", "sen_primary_need": "MLD", "sen_secondary_need": "",
+        "fsm_eligible": "false", "pupil_premium": "false", "home_la_code": "857",
+    }  # fmt: skip
+    row.update(changes)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def ingest(raw: Path, con):
+    return ingest_source(con, census_contract(KEY), raw)
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def quarantine(con) -> list[tuple]:
+    return con.execute(
+        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
+    ).fetchall()
+
+
+def test_valid_rows_load_pseudonymised_with_birth_month(tmp_path, con):
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2, dob="19/06/2014", gender="F")])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 2, 0)
+    rows = con.execute("SELECT pupil_id, birth_month::VARCHAR FROM raw.census_pupils ORDER BY source_row").fetchall()
+    expected = hmac.new(KEY, upn(1).encode(), hashlib.sha256).hexdigest()
+    assert rows[0] == (expected, "2015-05-01")
+    assert rows[1][1] == "2014-06-01"
+    columns = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE raw.census_pupils)").fetchall()]
+    assert not {"upn", "dob", "home_postcode"} & set(columns)
+
+
+BAD_ROWS = [
+    ({"upn": ("B" if upn(3)[0] == "A" else "A") + upn(3)[1:]}, "upn", "upn_check_letter_invalid"),
+    ({"upn": "A85720012200"}, "upn", "upn_not_13_characters_letter_then_digits"),
+    ({"sen_provision": "A"}, "sen_provision", "provision_a_or_p_not_accepted"),
+    ({"sen_provision": "E", "sen_primary_need": "NSA"}, "sen_primary_need", "nsa_only_with_sen_support"),
+    ({"sen_primary_need": ""}, "sen_primary_need", "required_with_sen_provision"),
+    ({"dob": "31/02/2015"}, "dob", "not_a_date"),
+    ({"gender": "X"}, "gender", "code_not_allowed"),
+    ({"fsm_eligible": "maybe"}, "fsm_eligible", "not_true_or_false"),
+    ({"home_la_code": "85"}, "home_la_code", "home_la_code_not_3_digits"),
+    ({"laestab": ""}, "laestab", "required"),
+]
+
+
+@pytest.mark.parametrize(("change", "column", "rule"), BAD_ROWS, ids=[r[2] for r in BAD_ROWS])
+def test_bad_row_is_quarantined_with_its_rule(tmp_path, con, change, column, rule):
+    bad = pupil(3, **change)
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), bad, pupil(4)])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert ("census/2023_spring.csv", 3, column, rule) in quarantine(con)
+    assert {r[1] for r in quarantine(con)} == {3}
+    # the quarantine names the problem, never the value
+    stored = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    assert bad["upn"] not in stored
+
+
+def test_structural_errors_are_quarantined_and_later_rows_keep_their_line_numbers(tmp_path, con):
+    path = write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3), pupil(4)])
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2] + ",surplus"  # line 3 (pupil 2) has one value too many
+    path.write_text("\n".join(lines) + "\n")
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
+    assert [r[1:] for r in quarantine(con)] == [(3, "*", "csv_too_many_columns")]
+    assert [r[0] for r in con.execute("SELECT source_row FROM raw.census_pupils ORDER BY 1").fetchall()] == [2, 4, 5]
+
+
+def test_rerun_on_same_files_loads_nothing_twice(tmp_path, con):
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3, gender="Q")])
+    first = ingest(tmp_path, con)
+    second = ingest(tmp_path, con)
+    assert [r.status for r in first] == ["loaded"] and [r.status for r in second] == ["unchanged"]
+    assert con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 1
+
+
+def test_a_corrected_file_replaces_its_earlier_rows(tmp_path, con):
+    path = tmp_path / "census" / "2023_spring.csv"
+    write_csv(path, [pupil(1), pupil(2, gender="Q")])
+    ingest(tmp_path, con)
+    write_csv(path, [pupil(1), pupil(2), pupil(3)])
+    [result] = ingest(tmp_path, con)
+    assert result.status == "loaded" and result.rows_loaded == 3
+    assert con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] == 3
+    assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
+    ledger = con.execute("SELECT rows_loaded, rows_quarantined FROM raw.file_ledger ORDER BY ingested_at").fetchall()
+    assert ledger == [(1, 1), (3, 0)]
+
+
+def test_missing_required_column_names_file_and_column(tmp_path, con):
+    header = [h for h in HEADER if h != "sen_provision"]
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)], header=header)
+    with pytest.raises(ExtractError, match=r"census/2023_spring.csv: row 1 \(header\).*sen_provision"):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
+
+
+def test_unreadable_file_fails_naming_the_file(tmp_path, con):
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"upn,laestab\n\"unterminated," + bytes(range(256)) * 4)
+    with pytest.raises(ExtractError, match=r"census/2023_spring.csv"):
+        ingest(tmp_path, con)
+
+
+def test_headers_dates_and_encodings_as_councils_export_them(tmp_path, con):
+    header = [h.upper() + ("  " if i % 2 else "") for i, h in enumerate(HEADER)] + ["Teacher Notes"]
+    rows = [
+        {k.upper() + ("  " if i % 2 else ""): v for i, (k, v) in enumerate(pupil(n, census_date=d).items())}
+        | {"Teacher Notes": "£ café"}
+        for n, d in [(1, "2023-01-19"), (2, "19/01/2023"), (3, "2023-Jan-19 00:00:00")]
+    ]
+    write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=header, encoding="cp1252")
+    [result] = ingest(tmp_path, con)
+    assert result.rows_loaded == 3 and result.extra_columns == ("teacher_notes",)
+    dates = con.execute("SELECT DISTINCT census_date::VARCHAR FROM raw.census_pupils").fetchall()
+    assert dates == [("2023-01-19",)]
+
+
+def test_utf8_bom_and_xlsx_are_read(tmp_path, con):
+    openpyxl = pytest.importorskip("openpyxl")
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")], encoding="utf-8-sig")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([])  # the header is on the first non-empty row
+    sheet.append(HEADER)
+    sheet.append(list(pupil(2).values()))
+    sheet.append(list(pupil(3, gender="Z").values()))
+    book.save(tmp_path / "census" / "2023_spring.xlsx")
+    results = ingest(tmp_path, con)
+    assert [(r.rows_loaded, r.rows_quarantined) for r in results] == [(1, 0), (1, 1)]
+    assert ("census/2023_spring.xlsx", 4, "gender", "code_not_allowed") in quarantine(con)
+
+
+def test_a_failure_mid_file_leaves_no_partial_load(tmp_path, con):
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    broken = census_contract(KEY)
+    object.__setattr__(broken, "load_select", broken.load_select + ", error('simulated crash') AS broken_column")
+    with pytest.raises(duckdb.Error):
+        ingest_source(con, broken, tmp_path)
+    assert con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 1
