@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS raw.file_ledger (
     rows_loaded BIGINT NOT NULL,
     rows_quarantined BIGINT NOT NULL,
     extra_columns VARCHAR[],
+    superseded_files VARCHAR[],
     ingested_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )
 """
@@ -92,6 +93,10 @@ class Contract:
     # SELECT list turning a valid row of _extract into a warehouse row (may bind $hmac_ipad / $hmac_opad).
     load_select: str
     params: Mapping[str, object] = field(default_factory=dict)
+    # A corrected extract for the same period replaces the earlier one even under another file name:
+    # period_column is the target column that identifies the period, period_sql computes it from _extract.
+    period_column: str | None = None
+    period_sql: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -107,6 +112,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     extra_columns: tuple[str, ...] = ()
+    superseded_files: tuple[str, ...] = ()
 
 
 # ---------- rule builders (pure: they return SQL text) ----------
@@ -271,7 +277,8 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
             """
         )
         row_number_sql = (
-            "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
+            "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t "
+            "WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
         )
     else:
         raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
@@ -289,10 +296,12 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
     if missing:
         raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(missing)}")
     selected = ", ".join(
-        f'nullif(trim("{by_name[c]}"), \'\') AS {c}' if c in by_name else f"NULL::VARCHAR AS {c}"
+        f"nullif(trim(\"{by_name[c]}\"), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}"
         for c in contract.columns
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _extract AS SELECT {row_number_sql} AS _row_number, {selected} FROM _raw_rows")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _extract AS SELECT {row_number_sql} AS _row_number, {selected} FROM _raw_rows"
+    )
     con.execute("DROP TABLE _raw_rows")
     return tuple(sorted(k for k in by_name if k not in contract.columns))
 
@@ -315,6 +324,23 @@ def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str
         {"source": source, "file_name": file_name},
     ).fetchone()
     return row is not None and row[0] == sha256
+
+
+def superseded_files(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
+    """Other files whose rows cover a period this file now delivers (a corrected extract under a new name)."""
+    if not contract.period_column:
+        return ()
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT source_file FROM {contract.target_table}
+        WHERE source_file <> $file_name
+          AND {contract.period_column} IN (
+              SELECT DISTINCT {contract.period_sql} FROM _checked WHERE len(_failures) = 0)
+        ORDER BY 1
+        """,
+        {"file_name": file_name},
+    ).fetchall()
+    return tuple(r[0] for r in rows)
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
@@ -342,7 +368,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
             """,
             dict(contract.params),
         )
-        con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
+        superseded = superseded_files(con, contract, file_name)
+        con.execute(
+            f"DELETE FROM {contract.target_table} "
+            "WHERE source_file = $file_name OR list_contains($superseded, source_file)",
+            {"file_name": file_name, "superseded": list(superseded)},
+        )
         con.execute(
             "DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name",
             {"source": contract.source, "file_name": file_name},
@@ -372,17 +403,25 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
         rows_quarantined = rows_failed + rows_structural
         rows_read = rows_loaded + rows_quarantined
         stored = con.execute(
-            f"SELECT count(*) FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name}
+            f"SELECT count(*) FROM {contract.target_table} WHERE source_file = $file_name",
+            {"file_name": file_name},
         ).fetchone()[0]
         if stored != rows_loaded:  # the no-silent-loss invariant, checked inside the transaction
             raise RuntimeError(f"{file_name}: {rows_loaded} rows passed the contract but {stored} were stored")
         con.execute(
             """
             INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined,
-                                         extra_columns)
-            VALUES ($source, $file_name, $sha256, $read, $loaded, $quarantined, $extra)
+                                         extra_columns, superseded_files)
+            VALUES ($source, $file_name, $sha256, $read, $loaded, $quarantined, $extra, $superseded)
             """,
-            {**meta, "read": rows_read, "loaded": rows_loaded, "quarantined": rows_quarantined, "extra": list(extra)},
+            {
+                **meta,
+                "read": rows_read,
+                "loaded": rows_loaded,
+                "quarantined": rows_quarantined,
+                "extra": list(extra),
+                "superseded": list(superseded),
+            },  # fmt: skip
         )
         con.execute("COMMIT")
     except BaseException:
@@ -390,9 +429,16 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
             con.execute("ROLLBACK")
         raise
     finally:
-        for table in ("_extract", "_checked", "_structural", "_reject_thresholds", "_raw_rejects", "_raw_reject_scans"):
+        for table in (
+            "_extract",
+            "_checked",
+            "_structural",
+            "_reject_thresholds",
+            "_raw_rejects",
+            "_raw_reject_scans",
+        ):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return FileResult(file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra)
+    return FileResult(file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded)
 
 
 def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
@@ -400,9 +446,7 @@ def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
     return sorted(p for p in folder.glob(glob) if p.is_file() and not p.name.startswith((".", "~$")))
 
 
-def ingest_source(
-    con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None
-) -> list[FileResult]:
+def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None) -> list[FileResult]:
     """Ingest every file of one source, oldest name first. Returns one FileResult per file."""
     ensure_raw_schema(con)
     results = []
@@ -415,6 +459,7 @@ def ingest_source(
                 f"[{i}/{len(files)}] {file_name}: {result.status}, read {result.rows_read}, "
                 f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
                 + (f", extra columns ignored: {', '.join(result.extra_columns)}" if result.extra_columns else "")
+                + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
             )
         results.append(result)
     return results

@@ -109,7 +109,11 @@ def test_structural_errors_are_quarantined_and_later_rows_keep_their_line_number
     [result] = ingest(tmp_path, con)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
     assert [r[1:] for r in quarantine(con)] == [(3, "*", "csv_too_many_columns")]
-    assert [r[0] for r in con.execute("SELECT source_row FROM raw.census_pupils ORDER BY 1").fetchall()] == [2, 4, 5]
+    assert [r[0] for r in con.execute("SELECT source_row FROM raw.census_pupils ORDER BY 1").fetchall()] == [
+        2,
+        4,
+        5,
+    ]
 
 
 def test_rerun_on_same_files_loads_nothing_twice(tmp_path, con):
@@ -146,7 +150,7 @@ def test_missing_required_column_names_file_and_column(tmp_path, con):
 def test_unreadable_file_fails_naming_the_file(tmp_path, con):
     path = tmp_path / "census" / "2023_spring.csv"
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"upn,laestab\n\"unterminated," + bytes(range(256)) * 4)
+    path.write_bytes(b'upn,laestab\n"unterminated,' + bytes(range(256)) * 4)
     with pytest.raises(ExtractError, match=r"census/2023_spring.csv"):
         ingest(tmp_path, con)
 
@@ -190,3 +194,18 @@ def test_a_failure_mid_file_leaves_no_partial_load(tmp_path, con):
         ingest_source(con, broken, tmp_path)
     assert con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 1
+
+
+def test_a_corrected_extract_under_a_new_name_replaces_the_same_census(tmp_path, con):
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "census" / "2023_spring_resubmitted.csv", [pupil(1), pupil(2), pupil(3)])
+    results = {r.file_name: r for r in ingest(tmp_path, con)}
+    assert results["census/2023_spring_resubmitted.csv"].superseded_files == ("census/2023_spring.csv",)
+    counts = dict(con.execute("SELECT census_date::VARCHAR, count(*) FROM raw.census_pupils GROUP BY 1").fetchall())
+    assert counts == {"2023-01-19": 3, "2022-01-20": 1}
+    ledger = con.execute(
+        "SELECT superseded_files FROM raw.file_ledger WHERE file_name = 'census/2023_spring_resubmitted.csv'"
+    ).fetchone()[0]
+    assert ledger == ["census/2023_spring.csv"]

@@ -47,9 +47,7 @@ class SuiteResult:
     def summary(self) -> str:
         if self.success:
             return f"{self.suite}: all {len(self.outcomes)} expectations met"
-        failed = "; ".join(
-            f"{o.expectation}({o.column or ''}) unexpected={o.unexpected_count}" for o in self.failures
-        )
+        failed = "; ".join(f"{o.expectation}({o.column or ''}) unexpected={o.unexpected_count}" for o in self.failures)
         return f"{self.suite}: {len(self.failures)} of {len(self.outcomes)} expectations failed: {failed}"
 
 

@@ -12,6 +12,7 @@ from pipeline.ingest import Contract, Rule, ingest_source, is_bool, is_date, mat
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
+from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
 
 PHASES = ("PRIMARY", "SECONDARY", "SPECIAL", "AP", "NURSERY", "ALL-THROUGH", "POST16")
 NC_YEARS = ("E1", "E2", "N1", "N2", "R", *(str(y) for y in range(1, 15)), "X")
@@ -21,14 +22,22 @@ ETHNICITIES = (
     "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT",
 )  # fmt: skip
 SEN_PROVISIONS = ("N", "K", "E", "S")  # S: legacy statement, recoded to E in staging
-SEN_NEEDS = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "AUT", "OTH", "NSA")
-UPN_CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
-
-
-def upn_check_letter_sql(upn: str) -> str:
-    """DfE check letter of a 13-character UPN: digits 2..13 weighted 2..13, sum mod 23, into the letter table."""
-    weighted = " + ".join(f"(ascii(substr({upn}, {i}, 1)) - 48) * {i}" for i in range(2, 14))
-    return f"substr('{UPN_CHECK_LETTERS}', (({weighted}) % 23) + 1, 1)"
+SEN_NEEDS = (
+    "SPLD",
+    "MLD",
+    "SLD",
+    "PMLD",
+    "SEMH",
+    "SLCN",
+    "HI",
+    "VI",
+    "MSI",
+    "PD",
+    "ASD",
+    "AUT",
+    "OTH",
+    "NSA",
+)
 
 
 def census_rules() -> tuple[Rule, ...]:
@@ -36,12 +45,12 @@ def census_rules() -> tuple[Rule, ...]:
     need = "upper(sen_primary_need)"
     return (
         required("upn"),
-        matches("upn", "[A-Z][0-9]{12}", "upn_not_13_characters_letter_then_digits"),
+        matches("upn", UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
         Rule(
             "upn",
             "upn_check_letter_invalid",
-            f"regexp_full_match(upper(upn), '[A-Z][0-9]{{12}}') "
-            f"AND substr(upper(upn), 1, 1) <> {upn_check_letter_sql('upper(upn)')}",
+            f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
+            f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}",
         ),
         required("laestab"),
         matches("laestab", "[0-9]{7}", "laestab_not_7_digits"),
@@ -62,10 +71,12 @@ def census_rules() -> tuple[Rule, ...]:
         matches("first_language", "[A-Z]{3,4}", "language_code_not_3_or_4_letters"),
         required("sen_provision"),
         Rule("sen_provision", "provision_a_or_p_not_accepted", f"{provision} IN ('A', 'P')"),
-        Rule("sen_provision", "code_not_allowed", f"{provision} NOT IN ({', '.join(repr(p) for p in (*SEN_PROVISIONS, 'A', 'P'))})"),
+        one_of("sen_provision", (*SEN_PROVISIONS, "A", "P")),
         one_of("sen_primary_need", SEN_NEEDS),
-        Rule("sen_primary_need", "required_with_sen_provision", f"{provision} IN ('K', 'E', 'S') AND sen_primary_need IS NULL"),
-        Rule("sen_primary_need", "given_without_sen_provision", f"{provision} = 'N' AND sen_primary_need IS NOT NULL"),
+        Rule("sen_primary_need", "required_with_sen_provision",
+             f"{provision} IN ('K', 'E', 'S') AND sen_primary_need IS NULL"),
+        Rule("sen_primary_need", "given_without_sen_provision",
+             f"{provision} = 'N' AND sen_primary_need IS NOT NULL"),
         Rule("sen_primary_need", "nsa_only_with_sen_support", f"{need} = 'NSA' AND {provision} <> 'K'"),
         one_of("sen_secondary_need", SEN_NEEDS),
         required("fsm_eligible"),
@@ -109,6 +120,8 @@ def census_contract(key: bytes) -> Contract:
         rules=census_rules(),
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
+        period_column="census_date",
+        period_sql="send_date(census_date)",
     )  # fmt: skip
 
 

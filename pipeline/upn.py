@@ -1,0 +1,169 @@
+"""DfE Unique Pupil Number (UPN) check letter: pure helpers, no I/O.
+
+A UPN is 13 characters::
+
+    check letter | LA code (3) | establishment (4) | year of allocation (2) | serial (3)
+
+e.g. ``B801200005001``. A *temporary* UPN has a 2-digit serial followed by a letter in the 13th position.
+
+The check letter, as the DfE UPN guide (v1.2) and the CIN/school-census validation rule 1510 define it:
+
+1. multiply the characters in positions 2..13 by the weights 2..13 respectively (a letter in position 13 of a
+   temporary UPN counts as its index in the check alphabet below);
+2. sum the products and take the remainder modulo 23;
+3. the remainder indexes the alphabet ``ABCDEFGHJKLMNPQRTUVWXYZ`` (A-Z without I, O and S): 0 = A … 22 = Z.
+
+Cross-checked against the published example ``B801200005001`` (python-stdnum's ``stdnum.gb.upn`` doctest) and
+the wording of CIN validation rule 1510. Because 23 is prime and every weight is in 2..13, changing any single
+digit (by 1..9) always changes the remainder, so a one-digit typo is always detected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_WEIGHTS = np.arange(2, 14, dtype=np.int64)  # positions 2..13
+_ALPHABET_BYTES = np.frombuffer(CHECK_ALPHABET.encode("ascii"), dtype=np.uint8)
+# value of a character in positions 2..13: digits are their value; a letter (temporary UPN, last position
+# only) is its index in the check alphabet.
+_CHAR_VALUE = {str(d): d for d in range(10)} | {c: i for i, c in enumerate(CHECK_ALPHABET)}
+
+
+def _char_values(body: str) -> list[int] | None:
+    """Values of the 12 characters after the check letter, or None when the body is malformed."""
+    if len(body) != 12 or not body[:11].isascii() or not body[:11].isdigit():
+        return None
+    last = body[11]
+    if last not in _CHAR_VALUE:
+        return None
+    return [int(c) for c in body[:11]] + [_CHAR_VALUE[last]]
+
+
+def check_letter(digits12: str) -> str:
+    """Check letter for the 12 characters after it (11 digits + a digit, or a letter for a temporary UPN).
+
+    >>> check_letter("801200005001")
+    'B'
+    """
+    values = _char_values(digits12)
+    if values is None:
+        raise ValueError("expected 11 digits then a digit or (temporary UPN) a check-alphabet letter")
+    total = sum(w * v for w, v in zip(range(2, 14), values, strict=True))
+    return CHECK_ALPHABET[total % 23]
+
+
+def is_valid_upn(upn: object) -> bool:
+    """True when ``upn`` is a 13-character UPN (permanent or temporary) whose check letter is right.
+
+    Strict: upper case, no surrounding spaces (trim before calling if the source pads values).
+    """
+    if not isinstance(upn, str) or len(upn) != 13:
+        return False
+    values = _char_values(upn[1:])
+    if values is None:
+        return False
+    total = sum(w * v for w, v in zip(range(2, 14), values, strict=True))
+    return upn[0] == CHECK_ALPHABET[total % 23]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Vectorised helpers (numpy), for millions of rows
+
+
+def _components(la_codes, estabs, years, serials) -> tuple[np.ndarray, ...]:
+    la = np.asarray(la_codes, dtype=np.int64)
+    es = np.asarray(estabs, dtype=np.int64)
+    yy = np.asarray(years, dtype=np.int64) % 100  # a 4-digit allocation year keeps its last two digits
+    sn = np.asarray(serials, dtype=np.int64)
+    la, es, yy, sn = (a.ravel() for a in np.broadcast_arrays(la, es, yy, sn))
+    for name, arr, hi in (("la_codes", la, 999), ("estabs", es, 9999), ("serials", sn, 999)):
+        if arr.size and (arr.min() < 0 or arr.max() > hi):
+            raise ValueError(f"{name} out of range 0..{hi}")
+    return la, es, yy, sn
+
+
+def _field_tables(width: int, first_weight: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every value of a ``width``-digit field: its ASCII digits and its weighted digit sum."""
+    values = np.arange(10**width, dtype=np.int64)
+    digits = (values[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)) % 10
+    weights = np.arange(first_weight, first_weight + width, dtype=np.int64)
+    return (digits + ord("0")).astype(np.uint8), digits @ weights
+
+
+# (ascii digits, weighted sum) per field: LA (positions 2-4), establishment (5-8), year (9-10), serial (11-13)
+_LA, _ES, _YY, _SN = (_field_tables(3, 2), _field_tables(4, 5), _field_tables(2, 9), _field_tables(3, 11))
+
+
+def _check_ascii(la, es, yy, sn) -> np.ndarray:
+    total = _LA[1][la] + _ES[1][es] + _YY[1][yy] + _SN[1][sn]
+    return _ALPHABET_BYTES[total % 23]
+
+
+def make_upn_parts(la_codes, estabs, years, serials) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised UPN construction without building Python strings.
+
+    Returns ``(check_ascii, number)``: the check letter as an ASCII code (uint8) and the 12 digits after it
+    as one int64 (print it zero-padded to 12 digits). ``years`` may be 2- or 4-digit (reduced modulo 100).
+    Used by the census generator to let DuckDB assemble the strings (``chr(check) || lpad(number, 12, '0')``).
+    """
+    la, es, yy, sn = _components(la_codes, estabs, years, serials)
+    number = ((la * 10_000 + es) * 100 + yy) * 1_000 + sn
+    return _check_ascii(la, es, yy, sn), number
+
+
+def make_upns(la_codes, estabs, years, serials) -> np.ndarray:
+    """Vectorised UPNs as a numpy ``<U13`` array (about a second for 9 million rows).
+
+    ``la_codes`` 0..999, ``estabs`` 0..9999, ``years`` (of allocation, 2- or 4-digit), ``serials`` 0..999;
+    scalars broadcast.
+    """
+    la, es, yy, sn = _components(la_codes, estabs, years, serials)
+    chars = np.empty((la.shape[0], 13), dtype=np.uint8)
+    chars[:, 0] = _check_ascii(la, es, yy, sn)
+    chars[:, 1:4] = _LA[0][la]
+    chars[:, 4:8] = _ES[0][es]
+    chars[:, 8:10] = _YY[0][yy]
+    chars[:, 10:13] = _SN[0][sn]
+    return chars.view("S13").ravel().astype("U13")
+
+
+def valid_upn_mask(upns) -> np.ndarray:
+    """Vectorised :func:`is_valid_upn` over a sequence/array of strings; returns a bool array."""
+    arr = np.asarray(upns, dtype=str).ravel()
+    n = arr.shape[0]
+    width = arr.dtype.itemsize // 4
+    if n == 0 or width < 13:
+        return np.zeros(n, dtype=bool)
+    codes = arr.view(np.uint32).reshape(n, width)
+    ok = codes[:, 12] != 0  # at least 13 characters
+    if width > 13:
+        ok &= codes[:, 13] == 0  # and not more
+    ok &= (codes[:, :13] < 128).all(axis=1)
+    chars = np.where(codes[:, :13] < 128, codes[:, :13], 0).astype(np.uint8)
+    value = np.full(256, -1, dtype=np.int16)  # character -> value in positions 2..12 (digits only)
+    value[48:58] = np.arange(10)
+    last_value = value.copy()  # position 13 may also be a letter (temporary UPN)
+    last_value[_ALPHABET_BYTES] = np.arange(23)
+    total = np.zeros(n, dtype=np.int32)
+    for pos in range(1, 13):  # 0-based index of positions 2..13, weight pos + 1
+        v = (last_value if pos == 12 else value)[chars[:, pos]]
+        ok &= v >= 0
+        total += (pos + 1) * v
+    return ok & (chars[:, 0] == _ALPHABET_BYTES[total % 23])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The same rule as SQL, so the census ingest checks millions of UPNs set-based in DuckDB.
+
+UPN_SHAPE_REGEX = "[A-Z][0-9]{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]"
+
+
+def check_letter_sql(upn: str) -> str:
+    """SQL for the check letter of a UPN expression already matching UPN_SHAPE_REGEX (upper case)."""
+    digits = " + ".join(f"(ascii(substr({upn}, {i}, 1)) - 48) * {i}" for i in range(2, 13))
+    last = f"substr({upn}, 13, 1)"
+    last_value = (
+        f"CASE WHEN {last} BETWEEN '0' AND '9' THEN ascii({last}) - 48 ELSE instr('{CHECK_ALPHABET}', {last}) - 1 END"
+    )
+    return f"substr('{CHECK_ALPHABET}', (({digits} + ({last_value}) * 13) % 23) + 1, 1)"

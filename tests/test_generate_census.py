@@ -1,0 +1,295 @@
+"""Synthetic census generator (pipeline/generate/census.py) at scale "rutland".
+
+Every seed figure is recomputed here from the CSV rows with pandas and compared with the number as the seed
+prints it, written literally below (deliberately not imported from calibration.py).
+"""
+
+import datetime as dt
+import hashlib
+
+import pandas as pd
+import pytest
+
+from pipeline.generate import generate_census
+from pipeline.upn import is_valid_upn
+
+HEADER = (
+    "upn,laestab,census_date,phase,ncyear_actual,enrol_status,dob,gender,ethnicity,first_language,"
+    "sen_provision,sen_primary_need,sen_secondary_need,fsm_eligible,pupil_premium,home_la_code"
+)
+PRIMARY_YEARS = ("N1", "N2", "R", "1", "2", "3", "4", "5", "6")
+NC_AGE = {"N1": 2, "N2": 3, "R": 4, **{str(y): 4 + y for y in range(1, 15)}}  # age on 31 August
+NEEDS = {"SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "AUT", "OTH", "NSA"}
+ETHNICITIES = {
+    "WBRI", "WOTH", "WIRI", "WIRT", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH",
+    "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT",
+}  # fmt: skip
+YEARS = range(2015, 2024)
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("raw")
+    paths = generate_census(out)
+    return out, paths
+
+
+@pytest.fixture(scope="module")
+def frames(generated):
+    _, paths = generated
+    return {int(p.name[:4]): pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths}
+
+
+def pupils(df):
+    """Rows that are pupils: enrol_status C or M (S is a subsidiary registration)."""
+    return df[df.enrol_status.isin(["C", "M"])]
+
+
+def sen(df):
+    p = pupils(df)
+    return p[p.sen_provision != "N"]
+
+
+def need(df):
+    return df.sen_primary_need.replace("AUT", "ASD")
+
+
+def pct(part, whole):
+    return round(100 * part / whole, 1)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Files, determinism
+
+
+def test_one_file_per_spring_census(generated):
+    out, paths = generated
+    assert [p.name for p in paths] == [f"{y}_spring.csv" for y in YEARS]
+    assert all(p.parent == out / "census" and p.exists() for p in paths)
+    for p in paths:
+        assert p.read_text().splitlines()[0] == HEADER
+
+
+def test_same_seed_same_bytes_different_seed_different(generated, tmp_path):
+    _, paths = generated
+    again = generate_census(tmp_path / "a", seed=2023, years=[2022, 2023])
+    assert [sha256(p) for p in again] == [sha256(p) for p in paths if p.name[:4] in ("2022", "2023")]
+    other = generate_census(tmp_path / "b", seed=7, years=[2022, 2023])
+    assert all(sha256(a) != sha256(b) for a, b in zip(again, other, strict=True))
+
+
+def test_unknown_scale_rejected(tmp_path):
+    with pytest.raises(ValueError):
+        generate_census(tmp_path, scale="galaxy")
+
+
+@pytest.mark.parametrize(
+    ("year", "date"), [(2015, "2015-01-15"), (2020, "2020-01-16"), (2022, "2022-01-20"), (2023, "2023-01-19")]
+)
+def test_census_date_is_third_thursday_of_january(frames, year, date):
+    assert set(frames[year].census_date) == {date}
+    assert dt.date.fromisoformat(date).weekday() == 3
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Spring 2023 (seed 6.1, 6.2, 6.4)
+
+
+def test_2023_roll_and_provision(frames):
+    p = pupils(frames[2023])
+    assert len(p) == 6100
+    counts = p.sen_provision.value_counts()
+    assert (counts["E"], counts["K"], counts["N"]) == (176, 629, 5295)
+    assert counts["E"] + counts["K"] == 805
+    assert pct(805, len(p)) == 13.2
+    assert pct(counts["E"], len(p)) == 2.9
+    assert pct(counts["K"], len(p)) == 10.3
+
+
+def test_2023_pupil_premium_and_fsm(frames):
+    p = pupils(frames[2023])
+    s = sen(frames[2023])
+    pp = s[s.pupil_premium == "true"].sen_provision.value_counts()
+    fsm = s[s.fsm_eligible == "true"].sen_provision.value_counts()
+    assert (pp["E"], pp["K"]) == (68, 229)
+    assert (fsm["E"], fsm["K"]) == (37, 135)
+    assert pct(pp.sum(), len(s)) == 36.9
+    non_sen = p[p.sen_provision == "N"]
+    assert len(non_sen) == 5295
+    assert (non_sen.fsm_eligible == "true").sum() == 545
+    assert pct(545, len(non_sen)) == 10.3
+    # FSM pupils are pupil premium pupils
+    assert not ((p.fsm_eligible == "true") & (p.pupil_premium == "false")).any()
+
+
+def test_2023_sen_by_sex(frames):
+    counts = sen(frames[2023]).gender.value_counts()
+    assert (counts["M"], counts["F"]) == (531, 274)
+    assert round(100 * 531 / 805) == 66
+
+
+def test_2023_residence_table(frames):
+    s = sen(frames[2023])
+    group = s.ncyear_actual.isin(PRIMARY_YEARS).map({True: "primary", False: "secondary"})
+    resident = s.home_la_code == "857"
+    table = pd.crosstab([group, s.sen_provision], resident)
+    assert table.loc[("primary", "E")].tolist() == [11, 79]  # columns: out of county, Rutland
+    assert table.loc[("primary", "K")].tolist() == [44, 302]
+    assert table.loc[("secondary", "E")].tolist() == [23, 63]
+    assert table.loc[("secondary", "K")].tolist() == [138, 145]
+    assert (group == "primary").sum() == 436
+    assert (group == "secondary").sum() == 369
+
+
+def test_2023_sen_ethnicity(frames):
+    counts = sen(frames[2023]).ethnicity.value_counts()
+    assert counts["WBRI"] == 723
+    assert pct(723, 805) == 89.8
+    assert counts["WOTH"] == 18 and pct(18, 805) == 2.2
+    assert counts["MOTH"] == 13 and pct(13, 805) == 1.6
+    assert counts.drop(["WBRI", "WOTH", "MOTH"]).max() <= 6
+
+
+def test_2023_sen_first_language_not_english(frames):
+    s = sen(frames[2023])
+    assert (~s.first_language.isin(["ENG", "ENB"])).sum() == 26
+
+
+def test_2023_needs_plausible_and_aut_coded(frames):
+    s = sen(frames[2023])
+    ehcp_needs = need(s[s.sen_provision == "E"]).value_counts()
+    assert ehcp_needs.index[0] == "ASD"  # the largest need among EHCPs
+    assert {"SEMH", "MLD", "SLCN"} <= set(ehcp_needs.index[:5])
+    asd = need(s) == "ASD"
+    aut = s.sen_primary_need == "AUT"
+    assert 0.25 <= aut.sum() / asd.sum() <= 0.4  # about a third of ASD pupils coded AUT in 2023
+    for year in range(2015, 2023):
+        assert not (frames[year].sen_primary_need == "AUT").any()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Spring 2022 (seed 6.1 need table, 5.3 child health)
+
+
+def test_2022_primary_need_table(frames):
+    s = sen(frames[2022])
+    counts = need(s).value_counts().to_dict()
+    expected = {"MLD": 169, "SLCN": 94, "SEMH": 147, "SPLD": 139, "OTH": 16, "ASD": 76, "PD": 12, "HI": 9,
+                "VI": 8, "SLD": 5, "MSI": 3, "NSA": 57}  # fmt: skip
+    assert counts == expected  # PMLD 0: absent
+    assert len(s) == 735
+    assert (s.sen_primary_need == "NSA").sum() == (s[s.sen_provision == "K"].sen_primary_need == "NSA").sum()
+
+
+def test_2022_roll_and_minority_ethnic(frames):
+    p = pupils(frames[2022])
+    assert len(p) == 5820
+    minority = ~p.ethnicity.isin(["WBRI", "REFU", "NOBT"])
+    assert minority.sum() == 547
+    assert pct(547, len(p)) == 9.4
+    assert pct((need(sen(frames[2022])) == "SEMH").sum(), len(p)) == 2.5
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Trend (seed 6.2)
+
+
+@pytest.mark.parametrize(
+    ("year", "ehcp", "support", "roll", "ehcp_pct", "support_pct"),
+    [
+        (2015, 265, 653, 7660, 3.5, 8.5),
+        (2016, None, 901, 7835, None, 11.5),
+        (2018, None, 1011, 7718, None, 13.1),
+        (2020, None, 636, 5835, None, 10.9),
+        (2021, None, None, None, 2.8, None),
+        (2023, 176, 629, 6100, 2.9, 10.3),
+    ],
+)
+def test_trend(frames, year, ehcp, support, roll, ehcp_pct, support_pct):
+    p = pupils(frames[year])
+    e, k = (p.sen_provision == "E").sum(), (p.sen_provision == "K").sum()
+    if ehcp is not None:
+        assert e == ehcp
+    if support is not None:
+        assert k == support
+    if roll is not None:
+        assert len(p) == roll
+    if ehcp_pct is not None:
+        assert pct(e, len(p)) == ehcp_pct
+    if support_pct is not None:
+        assert pct(k, len(p)) == support_pct
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Contract and consistency, every year
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_rows_follow_the_contract(frames, year):
+    df = frames[year]
+    assert df.upn.map(is_valid_upn).all()
+    assert pupils(df).upn.is_unique
+    assert df.laestab.str.fullmatch(r"857\d{4}").all()
+    phase_by_estab = df.laestab.str[3].map({"2": "PRIMARY", "4": "SECONDARY", "7": "SPECIAL"})
+    assert (df.phase == phase_by_estab).all()
+    assert set(df.enrol_status) == {"C", "M", "S"}
+    assert set(df.gender) == {"M", "F"}
+    assert set(df.ethnicity) <= ETHNICITIES
+    assert df.first_language.str.fullmatch(r"[A-Z]{3}").all()
+    assert set(df.sen_provision) == {"N", "K", "E"}
+    assert set(df.fsm_eligible) == {"true", "false"} and set(df.pupil_premium) == {"true", "false"}
+    assert df.home_la_code.str.fullmatch(r"\d{3}").all()
+    # primary need given iff provision is K or E; NSA only with K; secondary need differs from primary
+    assert ((df.sen_primary_need == "") == (df.sen_provision == "N")).all()
+    assert set(df.sen_primary_need) - {""} <= NEEDS and set(df.sen_secondary_need) - {""} <= NEEDS
+    assert not ((df.sen_primary_need == "NSA") & (df.sen_provision != "K")).any()
+    assert not ((df.sen_secondary_need != "") & (df.sen_provision == "N")).any()
+    second = df.sen_secondary_need.replace("AUT", "ASD")
+    assert not ((second != "") & (need(df) == second)).any()
+    # post-16 pupils only in secondary or special schools; nursery/primary-age pupils not in secondaries
+    assert not (df.ncyear_actual.isin(["12", "13", "14"]) & (df.phase == "PRIMARY")).any()
+    assert not (df.ncyear_actual.isin(PRIMARY_YEARS) & (df.phase == "SECONDARY")).any()
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_ncyear_matches_date_of_birth(frames, year):
+    df = frames[year]
+    dob = pd.to_datetime(df.dob, format="%Y-%m-%d")
+    # age on 31 August before the academic year of the census (which starts in September of year - 1)
+    age = (year - 1) - dob.dt.year - (dob.dt.month >= 9).astype(int)
+    assert (age == df.ncyear_actual.map(NC_AGE)).all()
+    # N1 pupils in a Spring census are those already 3 by the start of the spring term
+    n1 = df.ncyear_actual == "N1"
+    assert n1.any() and (dob[n1] <= pd.Timestamp(year - 4, 12, 31)).all()
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_dual_registrations(frames, year):
+    df = frames[year]
+    main = df[df.enrol_status == "M"].set_index("upn")
+    sub = df[df.enrol_status == "S"].set_index("upn")
+    assert len(sub) > 0
+    assert abs(len(sub) - 0.005 * len(pupils(df))) <= 2  # about 0.5% of pupils
+    assert sorted(sub.index) == sorted(main.index)  # every S row has its M row, and vice versa
+    main = main.loc[sub.index]
+    same = ["sen_provision", "sen_primary_need", "sen_secondary_need", "dob", "gender", "ncyear_actual"]
+    assert (main[same] == sub[same]).all().all()
+    assert (main.laestab != sub.laestab).all()
+
+
+def test_whole_roll_is_realistic(frames):
+    for year in YEARS:
+        p = pupils(frames[year])
+        male = (p.gender == "M").mean()
+        fsm = (p.fsm_eligible == "true").mean()
+        pp = (p.pupil_premium == "true").mean()
+        wbri = (p.ethnicity == "WBRI").mean()
+        assert 0.49 <= male <= 0.53
+        assert 0.10 <= fsm <= 0.15 and pp > fsm
+        assert 0.80 <= wbri <= 0.93
+        assert (p.home_la_code == "857").mean() > 0.6
+        assert (p.first_language == "ENG").mean() > 0.9

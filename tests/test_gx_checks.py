@@ -1,0 +1,71 @@
+"""The Great Expectations suites really fail on bad data (a broken engine or harness must not pass)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipeline.checks.gx import SuiteError, expand, load_suite, run_suite
+
+
+def totals(mart, independent):
+    return pd.DataFrame(
+        {"time_period": [202122, 202223], "census_term": ["Spring", "Spring"],
+         "mart_total": mart, "independent_total": independent}
+    )  # fmt: skip
+
+
+def test_census_totals_pass_when_they_reconcile():
+    result = run_suite("census_totals", totals([735, 805], [735, 805]))
+    assert result.success and len(result.outcomes) == 4
+
+
+def test_census_totals_fail_when_a_mart_loses_pupils():
+    result = run_suite("census_totals", totals([735, 629], [735, 805]))
+    assert not result.success
+    assert [(o.expectation, o.unexpected_count) for o in result.failures] == [
+        ("expect_column_pair_values_to_be_equal", 1)
+    ]
+
+
+def test_census_totals_fail_when_a_census_is_missing_from_the_mart():
+    frame = totals([735, None], [735, 805]).astype({"mart_total": "Int64"})
+    result = run_suite("census_totals", frame)
+    assert not result.success
+    assert "expect_column_values_to_not_be_null" in {o.expectation for o in result.failures}
+
+
+def test_census_totals_fail_on_an_empty_mart():
+    assert not run_suite("census_totals", totals([735, 805], [735, 805]).iloc[0:0]).success
+
+
+@pytest.mark.parametrize("bad", ["3", "1", "5", "", None, "NaN"])
+def test_published_counts_fail_on_a_small_or_blank_count(bad):
+    frame = pd.DataFrame({"need": ["MLD", "SLD", "PD"], "pupils": ["169", bad, "c"]})
+    result = run_suite("published_counts", frame, count_columns=["pupils"])
+    assert not result.success
+    # the failure reports how many cells, never which values
+    assert "unexpected=" in result.summary() and f"'{bad}'" not in result.summary()
+
+
+def test_published_counts_pass_on_suppressed_counts():
+    frame = pd.DataFrame({"pupils": ["169", "0", "c", "12"], "pupils_fsm": ["c", "x", "z", "low"]})
+    result = run_suite("published_counts", frame, count_columns=["pupils", "pupils_fsm"])
+    assert result.success and len(result.outcomes) == 6
+
+
+def test_expand_applies_placeholder_per_count_column():
+    spec = [{"type": "a", "kwargs": {"column": "{count_column}"}}, {"type": "b", "kwargs": {"min_value": 1}}]
+    assert expand(spec, ["x", "y"]) == [
+        {"type": "a", "kwargs": {"column": "x"}},
+        {"type": "a", "kwargs": {"column": "y"}},
+        {"type": "b", "kwargs": {"min_value": 1}},
+    ]
+
+
+def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):
+    (tmp_path / "typo.json").write_text(
+        json.dumps({"name": "typo", "expectations": [{"type": "expect_colum_values_to_be_unique", "kwargs": {}}]})
+    )
+    with pytest.raises(SuiteError, match="failed to load"):
+        load_suite("typo", directory=tmp_path)

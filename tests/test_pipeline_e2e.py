@@ -1,0 +1,195 @@
+"""The whole path as a user meets it: generate the Rutland extracts, `send-pipeline run` in a subprocess,
+read the marts and the published release. One generated data set and one warehouse per test session."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from pipeline.settings import REPO_ROOT
+
+FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
+SEND_PIPELINE = str(Path(sys.executable).with_name("send-pipeline"))
+
+
+def run_pipeline(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SEND_PIPELINE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=env["SEND_WAREHOUSE_DIR"],
+    )
+
+
+@pytest.fixture(scope="session")
+def pipeline_env(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "SEND_RAW_DIR": str(root / "raw"),
+        "SEND_WAREHOUSE_DIR": str(root / "warehouse"),
+        "SEND_PSEUDONYM_KEY": "e2e-test-key-not-secret-0123456789",
+        "SEND_DBT_PROJECT_DIR": str(REPO_ROOT / "dbt_project"),
+    }
+    env.pop("DAGSTER_HOME", None)
+    (root / "warehouse").mkdir()
+    generated = run_pipeline(env, "generate", "--scale", "rutland", "--seed", "2023", "--out", env["SEND_RAW_DIR"])
+    assert generated.returncode == 0, generated.stderr
+    return env
+
+
+@pytest.fixture(scope="session")
+def first_run(pipeline_env) -> subprocess.CompletedProcess:
+    result = run_pipeline(pipeline_env, "run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture
+def marts(pipeline_env, first_run):
+    con = duckdb.connect(str(Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def published_path(env) -> Path:
+    return Path(env["SEND_WAREHOUSE_DIR"]) / "published" / "send_reporting.duckdb"
+
+
+def test_run_prints_where_the_release_is(first_run, pipeline_env):
+    assert f"published release:  {published_path(pipeline_env)}" in first_run.stdout
+    assert "quarantined" in first_run.stdout and "checks:" in first_run.stdout
+
+
+def test_primary_need_january_2022_matches_the_seed(marts):
+    seed = FIGURES["primary_need_6_1"]
+    rows = dict(
+        marts.execute(
+            "SELECT primary_need, pupils FROM marts.fct_send_primary_need "
+            "WHERE time_period = 202122 AND census_term = 'Spring'"
+        ).fetchall()
+    )
+    expected = {need: counts[0] for need, counts in seed.items() if need not in ("time_period", "missing", "total")}
+    assert rows == expected
+    assert sum(rows.values()) == seed["total"][0]
+
+
+def test_provision_spring_2023_matches_the_seed(marts):
+    seed = FIGURES["send_profile_6_1"]
+    rows = {
+        r[0]: r[1:]
+        for r in marts.execute(
+            "SELECT sen_provision, pupils, pupils_pupil_premium, pupils_fsm FROM marts.fct_send_provision "
+            "WHERE time_period = 202223 AND census_term = 'Spring'"
+        ).fetchall()
+    }
+    assert rows["E"] == (seed["ehcp"], seed["pupil_premium"]["ehcp"], seed["fsm"]["ehcp"])
+    assert rows["K"] == (
+        seed["sen_support"],
+        seed["pupil_premium"]["sen_support"],
+        seed["fsm"]["sen_support"],
+    )
+    assert rows["E"][0] + rows["K"][0] == seed["send_pupils"]
+
+
+def test_spring_2023_profile_from_staging(marts):
+    """The seed's 6.1 bullets and 6.4 residence table, counted from the pseudonymised rows."""
+    seed = FIGURES["send_profile_6_1"]
+    sen = """FROM intermediate.int_census_pupils_deduplicated
+             WHERE time_period = 202223 AND census_term = 'Spring' AND sen_provision IN ('E', 'K')"""
+    roll = marts.execute(
+        "SELECT count(*) FROM intermediate.int_census_pupils_deduplicated WHERE time_period = 202223"
+    ).fetchone()[0]
+    assert round(100 * seed["send_pupils"] / roll, 1) == seed["send_pct_of_roll"]
+    assert marts.execute(f"SELECT count(*) {sen} AND ethnicity = 'WBRI'").fetchone()[0] == seed["white_british"]
+    not_english = marts.execute(f"SELECT count(*) {sen} AND first_language NOT IN ('ENG', 'ENB')").fetchone()[0]
+    assert not_english == seed["first_language_not_english"]
+    male = marts.execute(f"SELECT avg((gender = 'M')::INT) {sen}").fetchone()[0]
+    assert round(100 * male) == seed["male_pct"]
+    residence = FIGURES["placements_6_4"]["residence_spring_2023"]
+    got = dict(
+        (tuple(r[:3]), r[3])
+        for r in marts.execute(
+            f"SELECT lower(age_group), sen_provision, home_la_code = '857', count(*) {sen} GROUP BY ALL"
+        ).fetchall()
+    )
+    for phase, by_provision in residence.items():
+        for provision, (resident, out_of_county) in by_provision.items():
+            code = "E" if provision == "ehcp" else "K"
+            assert got[(phase, code, True)] == resident and got[(phase, code, False)] == out_of_county
+
+
+def test_dual_registrations_are_not_second_pupils(marts):
+    registrations, pupils = marts.execute(
+        """SELECT count(*), count(DISTINCT pupil_id) FROM staging.stg_census__pupils
+           WHERE census_date = '2023-01-19' AND enrol_status IN ('C', 'M', 'S')"""
+    ).fetchone()
+    assert registrations > pupils  # the extract has S rows...
+    counted = marts.execute(
+        "SELECT count(*) FROM intermediate.int_census_pupils_deduplicated WHERE time_period = 202223"
+    ).fetchone()[0]
+    assert counted == pupils  # ...and each pupil counts once
+
+
+def test_published_release_is_suppressed_and_has_no_identifiers(first_run, pipeline_env):
+    with duckdb.connect(str(published_path(pipeline_env)), read_only=True) as reader:
+        tables = reader.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'reporting'"
+        ).fetchall()
+        assert {t[0] for t in tables} >= {"fct_send_primary_need", "fct_send_provision", "release"}
+        columns = reader.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall()
+        for _, column in columns:
+            assert not any(f in column.lower() for f in ("upn", "pupil_id", "dob", "birth", "postcode"))
+        values = reader.execute(
+            """SELECT pupils FROM reporting.fct_send_primary_need
+               UNION ALL SELECT pupils FROM reporting.fct_send_provision
+               UNION ALL SELECT pupils_fsm FROM reporting.fct_send_provision
+               UNION ALL SELECT pupils_pupil_premium FROM reporting.fct_send_provision"""
+        ).fetchall()
+        cells = [v[0] for v in values]
+        assert not set(cells) & {"1", "2", "3", "4", "5"}
+        assert "c" in cells  # MSI 3 and SLD 5 in January 2022 are suppressed
+
+
+def test_second_run_on_the_same_files_loads_nothing_twice(first_run, pipeline_env):
+    warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows_before = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0]
+    again = run_pipeline(pipeline_env, "run")
+    assert again.returncode == 0, again.stdout[-2000:]
+    assert "0 loaded" in again.stdout and "rows loaded 0" in again.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] == rows_before
+        duplicates = con.execute(
+            "SELECT count(*) FROM (SELECT source_file, source_row FROM raw.census_pupils "
+            "GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()[0]
+        assert duplicates == 0
+        ledger = con.execute("SELECT count(*), count(DISTINCT file_name) FROM raw.file_ledger").fetchone()
+        assert ledger[0] == ledger[1]
+
+
+def test_a_broken_mart_fails_the_run_and_keeps_the_release(first_run, pipeline_env, tmp_path):
+    """A mart that loses pupils (a bug in its SQL) fails the blocking GX totals check: exit 1, nothing swapped."""
+    broken_project = tmp_path / "dbt_project"
+    shutil.copytree(REPO_ROOT / "dbt_project", broken_project, ignore=shutil.ignore_patterns("target", "logs"))
+    mart = broken_project / "models" / "marts" / "fct_send_provision.sql"
+    sql = mart.read_text()
+    assert "where sen_provision in ('E', 'K')" in sql
+    mart.write_text(
+        sql.replace("where sen_provision in ('E', 'K')", "where sen_provision in ('E', 'K') and not fsm_eligible")
+    )
+    before = hashlib.sha256(published_path(pipeline_env).read_bytes()).hexdigest()
+    result = run_pipeline({**pipeline_env, "SEND_DBT_PROJECT_DIR": str(broken_project)}, "run")
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "FAILED marts/fct_send_provision :: gx_census_totals" in result.stdout
+    assert "NOT published" in result.stdout
+    assert hashlib.sha256(published_path(pipeline_env).read_bytes()).hexdigest() == before
