@@ -97,6 +97,11 @@ class Contract:
     # period_column is the target column that identifies the period, period_sql computes it from _extract.
     period_column: str | None = None
     period_sql: str | None = None
+    # SQL run before the rules (e.g. CREATE OR REPLACE TEMP MACRO ...) for helpers this source alone needs.
+    macros: str = ""
+    # True for files published to a fixed layout (DfE statistics): a column the contract does not name is an
+    # error naming the file and the column, not an extra column to ignore.
+    strict_columns: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -295,6 +300,9 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
     missing = [c for c in contract.required_columns if c not in by_name]
     if missing:
         raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(missing)}")
+    unexpected = sorted(k for k in by_name if k not in contract.columns)
+    if contract.strict_columns and unexpected:
+        raise ExtractError(f"{file_name}: row 1 (header) has unexpected column(s) {', '.join(unexpected)}")
     selected = ", ".join(
         f"nullif(trim(\"{by_name[c]}\"), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}"
         for c in contract.columns
@@ -303,7 +311,7 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
         f"CREATE OR REPLACE TEMP TABLE _extract AS SELECT {row_number_sql} AS _row_number, {selected} FROM _raw_rows"
     )
     con.execute("DROP TABLE _raw_rows")
-    return tuple(sorted(k for k in by_name if k not in contract.columns))
+    return tuple(unexpected)
 
 
 # ---------- the transaction per file ----------
@@ -348,6 +356,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
     if already_ingested(con, contract.source, file_name, sha256):
         return FileResult(file_name, sha256, "unchanged")
     con.execute(MACROS)
+    if contract.macros:
+        con.execute(contract.macros)
     in_transaction = False
     try:
         # Staged outside the transaction: temp tables are private to this connection, and rowid (the file

@@ -210,3 +210,13 @@ def test_a_corrected_extract_under_a_new_name_replaces_the_same_census(tmp_path,
         "SELECT superseded_files FROM raw.file_ledger WHERE file_name = 'census/2023_spring_resubmitted.csv'"
     ).fetchone()[0]
     assert ledger == ["census/2023_spring.csv"]
+
+
+def test_strict_contract_names_unexpected_columns(tmp_path, con):
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)], header=[*HEADER, "surprise"])
+    strict = census_contract(KEY)
+    object.__setattr__(strict, "strict_columns", True)
+    with pytest.raises(
+        ExtractError, match=r"census/2023_spring.csv: row 1 \(header\) has unexpected column\(s\) surprise"
+    ):
+        ingest_source(con, strict, tmp_path)

@@ -136,7 +136,9 @@ def census_pupils(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -
     contract = census_contract(pseudonym_key())
     with warehouse.connect() as con:
         results = ingest_source(con, contract, warehouse.settings.raw_dir, log=context.log.info)
-        total = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0] if results else 0
+        if not results:
+            raise dg.Failure(f"no census extracts in {warehouse.settings.raw_dir / 'census'}")
+        total = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0]
     return dg.MaterializeResult(
         metadata={
             "files": len(results),
