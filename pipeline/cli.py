@@ -1,6 +1,7 @@
 """`send-pipeline`: generate synthetic extracts, run the nightly pipeline, or both (demo)."""
 
 import argparse
+import contextlib
 import os
 import secrets
 import sys
@@ -88,11 +89,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-    )
+    # dbt's own log lines go to a file (Dagster re-emits them on stdout); progress goes to stderr.
+    log_path = settings.warehouse_dir / "logs" / "last_run_dbt.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"running the nightly job (dbt log: {log_path}) ...", flush=True)
+    with log_path.open("w") as dbt_log, contextlib.redirect_stdout(dbt_log):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        )
     code = _summarise(result, settings)
     print(f"run {'succeeded' if code == 0 else 'FAILED'} in {time.perf_counter() - started:.1f}s")
     return code
@@ -123,12 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="run the nightly pipeline once (SEND_RAW_DIR -> SEND_WAREHOUSE_DIR)")
-    run.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="generate the Rutland-like extracts into SEND_RAW_DIR, then run")
     add_generate_args(demo)
-    demo.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    demo.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     demo.set_defaults(func=cmd_demo)
     return parser
 
