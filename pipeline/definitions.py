@@ -7,6 +7,7 @@ from pipeline.dbt import dbt_resource, send_dbt_models
 from pipeline.release import send_reporting
 from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
+from pipeline.sensors import raw_drop_zone_sensor
 from pipeline.sources.census import census_pupils
 
 defs = dg.Definitions(
@@ -14,5 +15,6 @@ defs = dg.Definitions(
     asset_checks=[census_totals_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=[raw_drop_zone_sensor],
     resources={"warehouse": SendWarehouse(), "dbt": dbt_resource},
 )

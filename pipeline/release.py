@@ -23,7 +23,7 @@ def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse) 
         try:
             release = publish(con, settings.published_dir)
         except PublicationError as error:
-            raise dg.Failure(description=str(error)) from None
+            raise dg.Failure(description=str(error), allow_retries=False) from None
     context.log.info(f"published release {release.release_id} to {release.path}")
     return dg.MaterializeResult(
         metadata={

@@ -47,7 +47,9 @@ def test_release_is_suppressed_and_readable_read_only(tmp_path):
     assert needs == {"MLD": "169", "MSI": "c", "PMLD": "0"}
     assert fsm == {"E": "c", "K": "135"}
     assert release_id == release.release_id
-    assert not list((tmp_path / "published").glob(".building-*"))
+    assert not list((tmp_path / "releases").glob(".building-*"))
+    assert (tmp_path / "published").is_symlink()
+    assert (tmp_path / "published" / "parquet" / "fct_send_provision.parquet").exists()
 
 
 def test_identifier_column_blocks_publication_and_keeps_previous_release(tmp_path):
@@ -74,12 +76,21 @@ def test_a_broken_suppressor_is_caught_before_the_swap(tmp_path, monkeypatch):
     with pytest.raises(PublicationError, match="published_counts"):
         publish(internal_warehouse(tmp_path / "b.duckdb", pupils=(169, 4, 0)), published)
     assert sha(first.path) == before
-    assert not list(published.glob(".building-*"))
+    assert not list((tmp_path / "releases").glob(".building-*"))
 
 
-def test_an_abandoned_build_folder_is_cleared(tmp_path):
+def test_an_abandoned_build_folder_is_cleared_and_old_releases_pruned(tmp_path):
     published = tmp_path / "published"
-    (published / ".building-crashed").mkdir(parents=True)
-    (published / ".building-crashed" / "send_reporting.duckdb").write_bytes(b"half")
-    publish(internal_warehouse(tmp_path / "a.duckdb"), published)
-    assert not (published / ".building-crashed").exists()
+    (tmp_path / "releases" / ".building-crashed").mkdir(parents=True)
+    (tmp_path / "releases" / ".building-crashed" / "send_reporting.duckdb").write_bytes(b"half")
+    ids = [publish(internal_warehouse(tmp_path / f"{i}.duckdb"), published).release_id for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == ids[-3:]
+    assert published.resolve().name == ids[-1]
+
+
+def test_a_published_folder_from_an_older_layout_is_replaced_by_the_link(tmp_path):
+    published = tmp_path / "published"
+    published.mkdir()
+    (published / "send_reporting.duckdb").write_bytes(b"old layout")
+    release = publish(internal_warehouse(tmp_path / "a.duckdb"), published)
+    assert published.is_symlink() and published.resolve().name == release.release_id

@@ -8,7 +8,7 @@ legacy provision S -> E) and the "count C and M only" rule belong to dbt staging
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, ingest_source, is_bool, is_date, matches, one_of, required
+from pipeline.ingest import Contract, ExtractError, Rule, ingest_source, is_bool, is_date, matches, one_of, required
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
@@ -135,9 +135,12 @@ def census_contract(key: bytes) -> Contract:
 def census_pupils(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
     contract = census_contract(pseudonym_key())
     with warehouse.connect() as con:
-        results = ingest_source(con, contract, warehouse.settings.raw_dir, log=context.log.info)
+        try:
+            results = ingest_source(con, contract, warehouse.settings.raw_dir, log=context.log.info)
+        except ExtractError as error:  # a file that cannot be read: not transient, do not retry
+            raise dg.Failure(description=str(error), allow_retries=False) from None
         if not results:
-            raise dg.Failure(f"no census extracts in {warehouse.settings.raw_dir / 'census'}")
+            raise dg.Failure(f"no census extracts in {warehouse.settings.raw_dir / 'census'}", allow_retries=False)
         total = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0]
     return dg.MaterializeResult(
         metadata={

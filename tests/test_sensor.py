@@ -1,0 +1,63 @@
+"""The drop-zone sensor: a new or changed extract requests a run; a touched but unchanged file does not."""
+
+import json
+import os
+
+import dagster as dg
+import pytest
+
+from pipeline.sensors import changed_files, raw_drop_zone_sensor, snapshot_drop_zone
+
+
+@pytest.fixture
+def drop_zone(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    (raw / "census").mkdir(parents=True)
+    monkeypatch.setenv("SEND_RAW_DIR", str(raw))
+    return raw
+
+
+def tick(cursor=None):
+    context = dg.build_sensor_context(cursor=cursor)
+    result = raw_drop_zone_sensor(context)
+    return result, context.cursor
+
+
+def test_new_file_requests_a_run_then_nothing(drop_zone):
+    (drop_zone / "census" / "2023_spring.csv").write_text("upn\nA\n")
+    result, cursor = tick()
+    assert isinstance(result, dg.RunRequest)
+    again, _ = tick(cursor)
+    assert isinstance(again, dg.SkipReason)
+
+
+def test_touched_but_unchanged_file_triggers_nothing(drop_zone):
+    path = drop_zone / "census" / "2023_spring.csv"
+    path.write_text("upn\nA\n")
+    _, cursor = tick()
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    result, new_cursor = tick(cursor)
+    assert isinstance(result, dg.SkipReason)
+    assert json.loads(new_cursor)["census/2023_spring.csv"][1] == stat.st_mtime_ns + 5_000_000_000
+
+
+def test_changed_content_requests_a_run_with_a_new_run_key(drop_zone):
+    path = drop_zone / "census" / "2023_spring.csv"
+    path.write_text("upn\nA\n")
+    first, cursor = tick()
+    path.write_text("upn\nB\n")
+    second, _ = tick(cursor)
+    assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
+
+
+def test_hidden_and_lock_files_are_ignored(drop_zone):
+    (drop_zone / "census" / ".2023_spring.csv.swp").write_text("x")
+    (drop_zone / "census" / "~$2023_spring.xlsx").write_text("x")
+    assert snapshot_drop_zone(drop_zone, {}) == {}
+
+
+def test_changed_files_is_pure():
+    previous = {"a": [1, 1, "h1"], "b": [1, 1, "h2"]}
+    current = {"a": [1, 2, "h1"], "b": [2, 2, "h3"], "c": [1, 1, "h4"]}
+    assert changed_files(previous, current) == ["b", "c"]
