@@ -2,53 +2,31 @@
 read the marts and the published release. One generated data set and one warehouse per test session."""
 
 import hashlib
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from pipeline.settings import REPO_ROOT
+from support import REPO_ROOT, send_pipeline
+from support import pipeline_env as pipeline_env_for
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
-SEND_PIPELINE = str(Path(sys.executable).with_name("send-pipeline"))
-
-
-def run_pipeline(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SEND_PIPELINE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=env["SEND_WAREHOUSE_DIR"],
-    )
 
 
 @pytest.fixture(scope="session")
 def pipeline_env(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "SEND_RAW_DIR": str(root / "raw"),
-        "SEND_WAREHOUSE_DIR": str(root / "warehouse"),
-        "SEND_PSEUDONYM_KEY": "e2e-test-key-not-secret-0123456789",
-        "SEND_DBT_PROJECT_DIR": str(REPO_ROOT / "dbt_project"),
-    }
-    env.pop("DAGSTER_HOME", None)
-    (root / "warehouse").mkdir()
-    generated = run_pipeline(env, "generate", "--scale", "rutland", "--seed", "2023", "--out", env["SEND_RAW_DIR"])
+    env = pipeline_env_for(tmp_path_factory.mktemp("e2e"))
+    generated = send_pipeline(env, "generate", "--scale", "rutland", "--seed", "2023", "--out", env["SEND_RAW_DIR"])
     assert generated.returncode == 0, generated.stderr
     return env
 
 
 @pytest.fixture(scope="session")
 def first_run(pipeline_env) -> subprocess.CompletedProcess:
-    result = run_pipeline(pipeline_env, "run")
+    result = send_pipeline(pipeline_env, "run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -163,7 +141,7 @@ def test_second_run_on_the_same_files_loads_nothing_twice(first_run, pipeline_en
     warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows_before = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0]
-    again = run_pipeline(pipeline_env, "run")
+    again = send_pipeline(pipeline_env, "run")
     assert again.returncode == 0, again.stdout[-2000:]
     assert "0 loaded" in again.stdout and "rows loaded 0" in again.stdout
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -188,7 +166,7 @@ def test_a_broken_mart_fails_the_run_and_keeps_the_release(first_run, pipeline_e
         sql.replace("where sen_provision in ('E', 'K')", "where sen_provision in ('E', 'K') and not fsm_eligible")
     )
     before = hashlib.sha256(published_path(pipeline_env).read_bytes()).hexdigest()
-    result = run_pipeline({**pipeline_env, "SEND_DBT_PROJECT_DIR": str(broken_project)}, "run")
+    result = send_pipeline({**pipeline_env, "SEND_DBT_PROJECT_DIR": str(broken_project)}, "run")
     assert result.returncode == 1, result.stdout[-2000:]
     assert "FAILED marts/fct_send_provision :: gx_census_totals" in result.stdout
     assert "NOT published" in result.stdout

@@ -1,0 +1,40 @@
+"""Helpers shared by the tests that run `send-pipeline` as a user would (a subprocess per command)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SEND_PIPELINE = str(Path(sys.executable).with_name("send-pipeline"))
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pipeline_env(root: Path, **overrides: str) -> dict:
+    """Environment for a `send-pipeline` subprocess against its own raw/ and warehouse/ under root."""
+    env = {
+        **os.environ,
+        "SEND_RAW_DIR": str(root / "raw"),
+        "SEND_WAREHOUSE_DIR": str(root / "warehouse"),
+        "SEND_PSEUDONYM_KEY": "test-key-not-secret-0123456789",
+        "SEND_DBT_PROJECT_DIR": os.environ.get("SEND_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")),
+        **overrides,
+    }
+    env.pop("DAGSTER_HOME", None)
+    (root / "warehouse").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def send_pipeline(env: dict, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SEND_PIPELINE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=env["SEND_WAREHOUSE_DIR"]
+    )
+
+
+def generated_and_published(root: Path) -> dict:
+    """Generate the Rutland extracts under root and run the pipeline once; returns the environment."""
+    env = pipeline_env(root)
+    generated = send_pipeline(env, "generate", "--scale", "rutland", "--seed", "2023", "--out", env["SEND_RAW_DIR"])
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    first = send_pipeline(env, "run")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return env

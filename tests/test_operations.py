@@ -1,0 +1,91 @@
+"""Running it like production: BI readers during a rebuild, and kill -9 in the middle of a run."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from support import SEND_PIPELINE, send_pipeline
+
+READERS = 8
+
+
+def published(env) -> Path:
+    return Path(env["SEND_WAREHOUSE_DIR"]) / "published"
+
+
+def live_release_id(env) -> str:
+    with duckdb.connect(str(published(env) / "send_reporting.duckdb"), read_only=True) as con:
+        return con.execute("SELECT release_id FROM reporting.release").fetchone()[0]
+
+
+def test_readers_see_one_consistent_release_while_a_run_publishes(operations_env, tmp_path):
+    before = live_release_id(operations_env)
+    stop = tmp_path / "stop"
+    outputs = [tmp_path / f"reader{i}.json" for i in range(READERS)]
+    reader_script = Path(__file__).with_name("reader_process.py")
+    readers = [
+        subprocess.Popen([sys.executable, str(reader_script), str(published(operations_env)), str(stop), str(out)])
+        for out in outputs
+    ]
+    try:
+        time.sleep(1.0)
+        run = send_pipeline(operations_env, "run")
+        assert run.returncode == 0, run.stdout[-2000:]
+        time.sleep(1.0)
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.wait(timeout=60)
+    after = live_release_id(operations_env)
+    assert after != before
+    results = [json.loads(out.read_text()) for out in outputs]
+    assert [r["errors"] for r in results] == [[]] * READERS
+    assert all(r["inconsistent"] == 0 for r in results)
+    assert all(r["reads"] > 10 for r in results)
+    seen = set().union(*(r["releases"] for r in results))
+    assert {before, after} <= seen  # they read through the swap, not around it
+
+
+def test_kill_9_mid_run_leaves_the_release_and_the_next_run_recovers(operations_env):
+    env = operations_env
+    before = live_release_id(env)
+    release_bytes = (published(env) / "send_reporting.duckdb").read_bytes()
+    census = Path(env["SEND_RAW_DIR"]) / "census" / "2023_spring.csv"
+    census.write_text(census.read_text().replace("\n", "\r\n"))  # new bytes, same rows: a re-ingest
+    dbt_log = Path(env["SEND_WAREHOUSE_DIR"]) / "logs" / "last_run_dbt.log"
+    dbt_log.unlink(missing_ok=True)
+    victim = subprocess.Popen(
+        [SEND_PIPELINE, "run"],
+        env=env,
+        cwd=env["SEND_WAREHOUSE_DIR"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (dbt_log.exists() and "START" in dbt_log.read_text()):
+        time.sleep(0.05)
+    assert victim.poll() is None, "the run ended before it could be killed mid-dbt"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert live_release_id(env) == before
+    assert (published(env) / "send_reporting.duckdb").read_bytes() == release_bytes
+
+    rerun = send_pipeline(env, "run")
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert live_release_id(env) != before
+    with duckdb.connect(str(Path(env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"), read_only=True) as con:
+        per_file = con.execute(
+            "SELECT count(*), count(DISTINCT source_row) FROM raw.census_pupils "
+            "WHERE source_file = 'census/2023_spring.csv'"
+        ).fetchone()
+        assert per_file[0] == per_file[1] > 6000  # loaded once, not twice
+        ledger = con.execute(
+            "SELECT rows_read, rows_loaded FROM raw.file_ledger WHERE file_name = 'census/2023_spring.csv' "
+            "ORDER BY ingested_at DESC LIMIT 1"
+        ).fetchone()
+        assert ledger == (per_file[0], per_file[0])
