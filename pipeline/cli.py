@@ -32,13 +32,13 @@ def ensure_local_key(env_file: Path = LOCAL_ENV_FILE) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipeline.generate.census import generate_census
+    from pipeline.generate import generate_all
 
     started = time.perf_counter()
-    paths = generate_census(Path(args.out), scale=args.scale, seed=args.seed, years=args.years)
+    paths = generate_all(Path(args.out), scale=args.scale, seed=args.seed, years=args.years)
     for path in paths:
         print(f"wrote {path}")
-    print(f"generated {len(paths)} census extract(s) at scale {args.scale} in {time.perf_counter() - started:.1f}s")
+    print(f"wrote {len(paths)} extract(s) (census at scale {args.scale}) in {time.perf_counter() - started:.1f}s")
     return 0
 
 

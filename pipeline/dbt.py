@@ -5,6 +5,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipeline.dbt_project import dbt_executable, dbt_project, prepare_dbt_project
 from pipeline.resources import SendWarehouse
+from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
 # `dagster dev` re-parses on load; elsewhere parse once if there is no manifest yet (the CLI parses every run).
 dbt_project.prepare_if_dev()
@@ -28,8 +29,10 @@ dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_execut
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=SendDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-    pool="send_duckdb_writer",
+    dagster_dbt_translator=SendDbtTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+    ),
+    pool=DUCKDB_WRITER_POOL,
 )
 def send_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: SendWarehouse):
     """`dbt build` (seeds, models and their tests) once per run over the selected models."""

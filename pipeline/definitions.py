@@ -9,9 +9,25 @@ from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
 from pipeline.sensors import raw_drop_zone_sensor
 from pipeline.sources.census import census_pupils
+from pipeline.sources.dfe import dfe_ehcp_2025
+from pipeline.sources.disability_register import disability_register
+from pipeline.sources.ehcna import ehcna_extracts
+from pipeline.sources.finance import finance_high_needs
+from pipeline.sources.placements import placements
+from pipeline.sources.population import population_estimates
 
 defs = dg.Definitions(
-    assets=[census_pupils, send_dbt_models, send_reporting],
+    assets=[
+        census_pupils,
+        disability_register,
+        placements,
+        ehcna_extracts,
+        finance_high_needs,
+        population_estimates,
+        dfe_ehcp_2025,
+        send_dbt_models,
+        send_reporting,
+    ],
     asset_checks=[census_totals_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule],

@@ -17,8 +17,11 @@ A file that cannot be read at all raises ExtractError naming the file (and row a
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -180,36 +183,56 @@ def _csv_error(file_name: str, error: Exception) -> ExtractError:
     return ExtractError(f"{file_name}: cannot be read as CSV{where} ({kind})")
 
 
+def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    """The five bytes Windows-1252 leaves undefined read as Latin-1, so no byte is ever dropped."""
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("send_cp1252_latin1", _latin1_fallback)
+
+
+def transcode_cp1252(path: Path, folder: Path) -> Path:
+    """A UTF-8 copy of a Windows-1252 file (streamed, so a large file is never held in memory)."""
+    target = folder / (path.name + ".utf8")
+    with (
+        path.open(encoding="cp1252", errors="send_cp1252_latin1", newline="") as source,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        shutil.copyfileobj(source, out, 1 << 20)
+    return target
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """CREATE temp tables _raw_rows / _raw_rejects from a UTF-8 CSV; returns the number of encoding rejects."""
+    for table in ("_raw_rows", "_raw_rejects", "_raw_reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute(
+        """
+        CREATE TEMP TABLE _raw_rows AS
+        SELECT * FROM read_csv($path, all_varchar = true, header = true, encoding = 'utf-8',
+                               store_rejects = true, rejects_table = '_raw_rejects',
+                               rejects_scan = '_raw_reject_scans', null_padding = false)
+        """,
+        {"path": str(path)},
+    )
+    return con.execute(
+        "SELECT count(*) FROM _raw_rejects WHERE lower(error_type::VARCHAR) LIKE '%encoding%'"
+    ).fetchone()[0]
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> None:
-    """Read into temp table _raw_rows (all text, file order) and _raw_rejects (structurally broken lines)."""
-    last_error: Exception | None = None
-    for encoding in ("utf-8", "latin-1"):  # latin-1 reads Windows-1252's £ (0xA3) the same
-        try:
-            con.execute("DROP TABLE IF EXISTS _raw_rows")
-            con.execute(
-                """
-                CREATE TEMP TABLE _raw_rows AS
-                SELECT * FROM read_csv($path, all_varchar = true, header = true, encoding = $encoding,
-                                       store_rejects = true, rejects_table = '_raw_rejects',
-                                       rejects_scan = '_raw_reject_scans', null_padding = false)
-                """,
-                {"path": str(path), "encoding": encoding},
-            )
-            bad_encoding = con.execute(
-                "SELECT count(*) FROM _raw_rejects WHERE lower(error_type::VARCHAR) LIKE '%encoding%'"
-            ).fetchone()[0]
-            if bad_encoding and encoding == "utf-8":
-                con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
-                continue
+    """Read into temp table _raw_rows (all text, file order) and _raw_rejects (structurally broken lines).
+
+    UTF-8 (with or without BOM) first; a file that is not valid UTF-8 is read as Windows-1252 (the usual export
+    of council finance systems: a `£` is the tell) through a UTF-8 copy in a temporary folder.
+    """
+    try:
+        if _load_csv(con, path) == 0:
             return
-        except duckdb.InvalidInputException as error:
-            last_error = error
-            if "encoding" not in str(error).lower() and "unicode" not in str(error).lower():
-                break
-        except duckdb.Error as error:
-            last_error = error
-            break
-    raise _csv_error(file_name, last_error) from None
+        with tempfile.TemporaryDirectory(prefix="send-cp1252-") as folder:
+            _load_csv(con, transcode_cp1252(path, Path(folder)))
+    except duckdb.Error as error:
+        raise _csv_error(file_name, error) from None
 
 
 def _cell_text(value: object) -> str | None:
@@ -335,15 +358,16 @@ def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str
 
 
 def superseded_files(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
-    """Other files whose rows cover a period this file now delivers (a corrected extract under a new name)."""
+    """Other files with rows for a period this file now delivers (a corrected extract under a new name).
+
+    Only their rows for those periods are replaced (see replace_periods); their other periods stay.
+    """
     if not contract.period_column:
         return ()
     rows = con.execute(
         f"""
         SELECT DISTINCT source_file FROM {contract.target_table}
-        WHERE source_file <> $file_name
-          AND {contract.period_column} IN (
-              SELECT DISTINCT {contract.period_sql} FROM _checked WHERE len(_failures) = 0)
+        WHERE source_file <> $file_name AND {contract.period_column} IN (SELECT period FROM _new_periods)
         ORDER BY 1
         """,
         {"file_name": file_name},
@@ -378,11 +402,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
             """,
             dict(contract.params),
         )
-        superseded = superseded_files(con, contract, file_name)
+        period = contract.period_sql if contract.period_column else "NULL"
         con.execute(
-            f"DELETE FROM {contract.target_table} "
-            "WHERE source_file = $file_name OR list_contains($superseded, source_file)",
-            {"file_name": file_name, "superseded": list(superseded)},
+            f"CREATE OR REPLACE TEMP TABLE _new_periods AS "
+            f"SELECT DISTINCT {period} AS period FROM _checked WHERE len(_failures) = 0"
+        )
+        superseded = superseded_files(con, contract, file_name)
+        replaced = (
+            f" OR {contract.period_column} IN (SELECT period FROM _new_periods)" if contract.period_column else ""
+        )
+        con.execute(
+            f"DELETE FROM {contract.target_table} WHERE source_file = $file_name{replaced}", {"file_name": file_name}
         )
         con.execute(
             "DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name",

@@ -4,7 +4,8 @@ import dagster as dg
 
 from pipeline.checks.census_totals import CENSUS_MARTS
 from pipeline.publish import PUBLISHED_TABLES, PublicationError, publish
-from pipeline.resources import SendWarehouse
+from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
+from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
 RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
 
@@ -13,6 +14,8 @@ RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
     key=RELEASE_KEY,
     group_name="published",
     kinds={"duckdb"},
+    retry_policy=TRANSIENT_RETRY,
+    pool=DUCKDB_WRITER_POOL,  # it only reads send.duckdb, but DuckDB refuses a reader while another process writes
     deps=[dg.AssetKey(["marts", table]) for table in PUBLISHED_TABLES],
     description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting): suppressed "
     "copies of the marts, swapped in atomically only after every blocking check passed.",

@@ -11,6 +11,11 @@ import duckdb
 
 from pipeline.settings import Settings, load_settings
 
+# For steps that touch files (ingest, publication): a transient failure (a file still being copied into the drop
+# zone, a full disk freed later) is retried; a contract or check failure raises dg.Failure(allow_retries=False).
+# dbt is not retried: its failures are deterministic.
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+
 
 class SendWarehouse(dg.ConfigurableResource):
     """The internal warehouse (send.duckdb) and the folders around it.

@@ -8,9 +8,6 @@ nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    # Transient failures (a locked file, a full disk freed later) are retried; contract and check failures
-    # raise dg.Failure(allow_retries=False) and are not.
-    op_retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
     description="Ingest every raw extract, build the dbt marts, run the checks and publish the release.",
 )
 

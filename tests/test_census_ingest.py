@@ -220,3 +220,22 @@ def test_strict_contract_names_unexpected_columns(tmp_path, con):
         ExtractError, match=r"census/2023_spring.csv: row 1 \(header\) has unexpected column\(s\) surprise"
     ):
         ingest_source(con, strict, tmp_path)
+
+
+def test_a_correction_for_one_period_keeps_the_other_periods_of_the_earlier_file(tmp_path, con):
+    write_csv(tmp_path / "census" / "2022_and_2023.csv", [pupil(1, census_date="2022-01-20"), pupil(2)])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "census" / "2023_spring_corrected.csv", [pupil(2), pupil(3)])
+    results = {r.file_name: r for r in ingest(tmp_path, con)}
+    assert results["census/2023_spring_corrected.csv"].superseded_files == ("census/2022_and_2023.csv",)
+    counts = dict(con.execute("SELECT census_date::VARCHAR, count(*) FROM raw.census_pupils GROUP BY 1").fetchall())
+    assert counts == {"2022-01-20": 1, "2023-01-19": 2}
+
+
+def test_windows_1252_punctuation_and_undefined_bytes_load(tmp_path, con):
+    header = [*HEADER, "note"]
+    path = tmp_path / "census" / "2023_spring.csv"
+    write_csv(path, [pupil(1) | {"note": "£5 – “quoted” €"}], header=header, encoding="cp1252")
+    path.write_bytes(path.read_bytes().replace(b"\\x80", b"\\x80\\x81"))  # 0x81: undefined in cp1252
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 0)

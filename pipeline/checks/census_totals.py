@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipeline.checks.gx import run_suite
 from pipeline.resources import SendWarehouse
+from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
 CENSUS_MARTS = ("fct_send_primary_need", "fct_send_provision")
 STAGING_KEY = dg.AssetKey(["staging", "stg_census__pupils"])
@@ -46,6 +47,7 @@ def reconciliation_frame(con, mart: str) -> pd.DataFrame:
 
 
 @dg.multi_asset_check(
+    pool=DUCKDB_WRITER_POOL,
     specs=[
         dg.AssetCheckSpec(
             "gx_census_totals",

@@ -8,10 +8,11 @@ legacy provision S -> E) and the "count C and M only" rule belong to dbt staging
 
 import dagster as dg
 
-from pipeline.ingest import Contract, ExtractError, Rule, ingest_source, is_bool, is_date, matches, one_of, required
+from pipeline.ingest import Contract, Rule, is_bool, is_date, matches, one_of, required
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset
 from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
 
 PHASES = ("PRIMARY", "SECONDARY", "SPECIAL", "AP", "NURSERY", "ALL-THROUGH", "POST16")
@@ -125,30 +126,10 @@ def census_contract(key: bytes) -> Contract:
     )  # fmt: skip
 
 
-@dg.asset(
-    key=["raw", "census_pupils"],
-    group_name="census",
-    kinds={"duckdb", "python"},
-    pool="send_duckdb_writer",
-    description="School census pupils (pseudonymised), loaded from raw/census; bad rows go to raw.quarantine.",
+@raw_source_asset(
+    "census_pupils",
+    "census",
+    "School census pupils (pseudonymised), loaded from raw/census; bad rows go to raw.quarantine.",
 )
 def census_pupils(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
-    contract = census_contract(pseudonym_key())
-    with warehouse.connect() as con:
-        try:
-            results = ingest_source(con, contract, warehouse.settings.raw_dir, log=context.log.info)
-        except ExtractError as error:  # a file that cannot be read: not transient, do not retry
-            raise dg.Failure(description=str(error), allow_retries=False) from None
-        if not results:
-            raise dg.Failure(f"no census extracts in {warehouse.settings.raw_dir / 'census'}", allow_retries=False)
-        total = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0]
-    return dg.MaterializeResult(
-        metadata={
-            "files": len(results),
-            "files_loaded": sum(r.status == "loaded" for r in results),
-            "files_unchanged": sum(r.status == "unchanged" for r in results),
-            "rows_loaded": sum(r.rows_loaded for r in results),
-            "rows_quarantined": sum(r.rows_quarantined for r in results),
-            "rows_in_table": total,
-        }
-    )
+    return ingest_asset(context, warehouse, lambda: census_contract(pseudonym_key()))

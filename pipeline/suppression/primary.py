@@ -1,18 +1,27 @@
-"""Primary suppression: a count of 1 to 5 children is published as the EES symbol `c`.
+"""Primary suppression (rules 2 and 4): a count of 1 to 5 children, totals included, is published as `c`, and so
+is every cell of a group of fewer than 10 children who all share one outcome.
 
-Secondary suppression (so a suppressed cell cannot be recovered from totals) is not built yet (issue 5).
+`suppress_count` / `suppress_counts` apply the count rule to single values and frames; `primary_suppression`
+applies the full primary rule to a release's tables. Secondary suppression (so a suppressed cell cannot be
+recovered from totals) is in `pipeline.suppression.secondary`.
 """
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from pipeline.suppression.model import CellKey, TableSet
+from pipeline.suppression.rules import DEFAULT_RULES, PRIMARY, SUPPRESSED, UNIFORM_OUTCOME, SuppressionRules
 
-SUPPRESSED = "c"
+if TYPE_CHECKING:  # pandas only at this edge, imported when a frame is suppressed
+    import pandas as pd
+
 SMALLEST_SAFE_COUNT = 6
 
 
 def suppress_count(value: int | None) -> str:
     """One count cell as published text: 0 and 6+ as digits, 1-5 as `c`, missing as `x` (unavailable)."""
+    import pandas as pd
+
     if value is None or pd.isna(value):
         return "x"
     count = int(value)
@@ -21,9 +30,32 @@ def suppress_count(value: int | None) -> str:
     return SUPPRESSED if 0 < count < SMALLEST_SAFE_COUNT else str(count)
 
 
-def suppress_counts(frame: pd.DataFrame, count_columns: Iterable[str]) -> pd.DataFrame:
+def suppress_counts(frame: "pd.DataFrame", count_columns: Iterable[str]) -> "pd.DataFrame":
     """A copy of the frame with every count column as published text."""
     published = frame.copy()
     for column in count_columns:
         published[column] = [suppress_count(v) for v in frame[column].tolist()]
     return published
+
+
+def primary_suppression(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES) -> dict[CellKey, str]:
+    """The cells of our tables that rules 2 and 4 suppress, with their reason, in key order. A cell that is also
+    public elsewhere is still shown as ``c`` in our tables (the attacker knows it anyway; it needs no protection).
+
+    - every count from 1 to ``rules.max_suppressed_count``, totals included (``primary``);
+    - every part of an outcome breakdown whose total is a group of 1 to ``uniform_group_below - 1`` children who
+      all fall in one part (that part is 100%, the others 0%): all its parts (``uniform_outcome``).
+    """
+    reasons: dict[CellKey, str] = {}
+    for key in tables.published_keys:
+        if 0 < tables.values[key] <= rules.max_suppressed_count:
+            reasons[key] = PRIMARY
+    for constraint in tables.constraints:
+        group = tables.values[constraint.total]
+        if not constraint.outcome or len(constraint.parts) < 2 or not 0 < group < rules.uniform_group_below:
+            continue
+        if sum(1 for part in constraint.parts if tables.values[part] > 0) == 1:
+            for part in constraint.parts:
+                if part in tables.published:
+                    reasons.setdefault(part, UNIFORM_OUTCOME)
+    return dict(sorted(reasons.items()))

@@ -1,0 +1,10 @@
+-- Rename, cast, recode only.
+select
+    person_id,
+    pupil_id,
+    cast(birth_month as date) as birth_month,
+    sex,
+    ethnicity,
+    postcode_district,
+    source_file
+from {{ source('ehcna', 'ehcna_persons') }}

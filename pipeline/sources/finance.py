@@ -1,0 +1,151 @@
+"""Finance / high needs (S251 outturn): contract, reader and Dagster asset.
+
+Contract: SOURCES.md "Finance / high needs", one row per S251 line x category x financial year, files
+``raw/finance/*.csv|xlsx`` (Windows-1252 is the usual encoding of a council's finance export; a ``£`` is the
+tell). No person identifiers: nothing is pseudonymised.
+
+How the text becomes money (macros below, in ``Contract.macros``, so the rules and the load use one parser):
+
+* ``financial_year``: ``2022-23`` (also ``2022/23``, ``2022-2023``, ``2022/2023`` and the EES ``202223``); the
+  second year must follow the first. Stored as ``2022-23``; it is the period: a corrected file for the same
+  financial year replaces the earlier one, whatever its name.
+* ``amount_gbp``: an optional ``£``, thousands separators (``1,234,567``), at most two decimals, negative numbers
+  in brackets ``(£1,234.00)`` or with a minus sign ``-£1,234`` / ``£-1,234``. Cast straight from text to
+  DECIMAL(18,2), never through a float, so every amount is exact to the penny.
+* The symbols ``c`` (confidential), ``x`` (not available) and ``z`` (not applicable) are *missing*, not zero:
+  ``amount_gbp`` is NULL and the symbol is kept in ``amount_symbol``. An empty amount is quarantined
+  (``required``): an export that means "not reported" says so with a symbol.
+* ``category`` must be one of :data:`CATEGORIES` (case-insensitive), stored in the spelling given there.
+"""
+
+import dagster as dg
+
+from pipeline.ingest import Contract, Rule, one_of, required, sql_list
+from pipeline.resources import SendWarehouse
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset
+
+# S251 lines this source accepts: 1.0.2 high needs place funding within the Individual Schools Budget, and the
+# high needs block lines 1.2.1 .. 1.2.13. Labels as the S251 return words them (for the generator and docs).
+S251_LINES: dict[str, str] = {
+    "1.0.2": "High needs place funding within Individual Schools Budget, excluding academies and post-16",
+    "1.2.1": "Top-up funding - maintained schools",
+    "1.2.2": "Top-up funding - academies, free schools and colleges",
+    "1.2.3": "Top-up and other funding - non-maintained and independent providers",
+    "1.2.4": "Additional high needs targeted funding for mainstream schools and academies",
+    "1.2.5": "SEN support services",
+    "1.2.6": "Hospital education services",
+    "1.2.7": "Other alternative provision services",
+    "1.2.8": "Support for inclusion",
+    "1.2.9": "Special schools and PRUs in financial difficulty",
+    "1.2.10": "PFI/BSF costs at special schools and AP/PRUs",
+    "1.2.11": "Direct payments (SEN and disability)",
+    "1.2.12": "Carbon reduction commitment allowances (PRUs)",
+    "1.2.13": "Therapies and other health related services",
+}
+
+# Spending categories (what the money buys), one code list; matched case-insensitively, stored as spelt here.
+CATEGORIES: tuple[str, ...] = (
+    "place funding",
+    "top-up maintained",
+    "top-up academies",
+    "top-up further education",
+    "independent/non-maintained",
+    "out-of-county",
+    "inter-authority recoupment",
+    "mainstream targeted funding",
+    "SEN support service",
+    "hospital education",
+    "alternative provision",
+    "inclusion support",
+    "schools in financial difficulty",
+    "PFI/BSF",
+    "direct payments",
+    "carbon reduction",
+    "therapies",
+    "other",
+)
+
+SYMBOLS = ("c", "x", "z")  # EES symbols: confidential, not available, not applicable -- missing, never zero
+
+# One number: plain digits or comma-grouped thousands, then at most two decimals.
+_NUMBER = r"([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?"
+_SPACE = r"[\s\x{00A0}]*"  # spaces (or a non-breaking space) may follow the sign or the pound sign
+SIGNED_AMOUNT_REGEX = rf"(-{_SPACE}£?|£{_SPACE}-?)?{_SPACE}{_NUMBER}"
+BRACKETED_AMOUNT_REGEX = rf"\({_SPACE}£?{_SPACE}{_NUMBER}{_SPACE}\)"
+
+MACROS = rf"""
+CREATE OR REPLACE TEMP MACRO send_gbp_digits(v) AS
+    regexp_replace(v, '[£,()\s\x{{00A0}}]', '', 'g');
+CREATE OR REPLACE TEMP MACRO send_gbp(v) AS CASE
+    WHEN regexp_full_match(v, '{SIGNED_AMOUNT_REGEX}')
+        THEN TRY_CAST(send_gbp_digits(v) AS DECIMAL(18, 2))
+    WHEN regexp_full_match(v, '{BRACKETED_AMOUNT_REGEX}')
+        THEN -TRY_CAST(send_gbp_digits(v) AS DECIMAL(18, 2))
+END;
+CREATE OR REPLACE TEMP MACRO send_gbp_symbol(v) AS CASE WHEN lower(v) IN ({sql_list(SYMBOLS)}) THEN lower(v) END;
+CREATE OR REPLACE TEMP MACRO send_financial_year_start(v) AS CASE
+    WHEN regexp_full_match(v, '(19|20)[0-9]{{2}}[-/]?[0-9]{{2}}')
+         AND TRY_CAST(right(v, 2) AS INTEGER) = (TRY_CAST(left(v, 4) AS INTEGER) + 1) % 100
+        THEN TRY_CAST(left(v, 4) AS INTEGER)
+    WHEN regexp_full_match(v, '(19|20)[0-9]{{2}}[-/](19|20)[0-9]{{2}}')
+         AND TRY_CAST(right(v, 4) AS INTEGER) = TRY_CAST(left(v, 4) AS INTEGER) + 1
+        THEN TRY_CAST(left(v, 4) AS INTEGER)
+END;
+CREATE OR REPLACE TEMP MACRO send_financial_year(v) AS
+    send_financial_year_start(v)::VARCHAR || '-' || lpad(((send_financial_year_start(v) + 1) % 100)::VARCHAR, 2, '0');
+"""
+
+
+def _category_sql(column: str) -> str:
+    whens = " ".join(f"WHEN {sql_list([c.upper()])} THEN {sql_list([c])}" for c in CATEGORIES)
+    return f"CASE upper({column}) {whens} END"
+
+
+def finance_rules() -> tuple[Rule, ...]:
+    return (
+        required("financial_year"),
+        Rule("financial_year", "not_a_financial_year",
+             "financial_year IS NOT NULL AND send_financial_year(financial_year) IS NULL"),
+        required("line_code"),
+        one_of("line_code", S251_LINES, name="unknown_s251_line"),
+        required("category"),
+        one_of("category", (c.upper() for c in CATEGORIES), name="category_not_recognised"),
+        required("amount_gbp"),
+        Rule("amount_gbp", "amount_not_pounds_or_symbol",
+             "amount_gbp IS NOT NULL AND send_gbp_symbol(amount_gbp) IS NULL AND send_gbp(amount_gbp) IS NULL"),
+    )  # fmt: skip
+
+
+LOAD_SELECT = f"""
+    send_financial_year(financial_year) AS financial_year,
+    line_code,
+    line_label,
+    {_category_sql("category")} AS category,
+    send_gbp(amount_gbp) AS amount_gbp,
+    send_gbp_symbol(amount_gbp) AS amount_symbol
+"""
+
+
+def finance_contract() -> Contract:
+    return Contract(
+        source="finance",
+        target_table="raw.finance_high_needs",
+        file_glob="*",
+        required_columns=("financial_year", "line_code", "category", "amount_gbp"),
+        optional_columns=("line_label",),
+        rules=finance_rules(),
+        load_select=LOAD_SELECT,
+        period_column="financial_year",
+        period_sql="send_financial_year(financial_year)",
+        macros=MACROS,
+    )
+
+
+@raw_source_asset(
+    "finance_high_needs",
+    "finance",
+    "High needs spending by S251 line, category and financial year, loaded from raw/finance; "
+    "amounts exact to the penny, c/x/z kept as symbols (never zero); bad rows go to raw.quarantine.",
+)
+def finance_high_needs(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
+    return ingest_asset(context, warehouse, finance_contract)

@@ -1,0 +1,54 @@
+"""The disclosure-control rules of the release (issue 5), configurable, with the published defaults."""
+
+from dataclasses import dataclass
+
+# Rule 8: the only symbols a published cell may carry besides a number (DfE EES): suppressed, unavailable,
+# not applicable, rounds to zero. Never blank, never NaN.
+SUPPRESSED = "c"
+UNAVAILABLE = "x"
+NOT_APPLICABLE = "z"
+LOW = "low"
+SYMBOLS: tuple[str, ...] = (SUPPRESSED, UNAVAILABLE, NOT_APPLICABLE, LOW)
+
+
+@dataclass(frozen=True)
+class SuppressionRules:
+    """Thresholds of rules 2-6 and the weights of the secondary search.
+
+    - ``max_suppressed_count``: rule 2/4, a count (total or not) from 1 to this is ``c``.
+    - ``uniform_group_below``: rule 2, a group of fewer children than this who all share one outcome has every
+      outcome cell ``c`` (the 100% one and the 0% ones).
+    - ``protection_width``: rule 3, the attacker's interval for every suppressed cell must be at least this wide.
+    - ``rate_min_denominator``: rule 5, a percentage or rate over fewer children than this is ``c``.
+    - ``average_min_n``: rule 6, a mean or median of fewer children than this is ``c``.
+    - ``zero_weight`` / ``total_weight``: the secondary search's cost of a complementary suppression is 1 + its
+      count for a non-empty non-total cell (smallest first); an empty cell costs ``zero_weight`` times the largest
+      non-total count (non-empty cells before empty ones); a total costs ``total_weight`` times as much as the
+      same count would as a part (totals last).
+    """
+
+    max_suppressed_count: int = 5
+    uniform_group_below: int = 10
+    protection_width: int = 5
+    rate_min_denominator: int = 10
+    average_min_n: int = 8
+    total_weight: float = 10.0
+    zero_weight: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_suppressed_count", "uniform_group_below", "protection_width", "rate_min_denominator",
+                     "average_min_n"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ValueError(f"SuppressionRules.{name} cannot be negative")
+        if self.total_weight < 1 or self.zero_weight < 0:
+            raise ValueError("SuppressionRules.total_weight must be >= 1 and zero_weight >= 0")
+
+
+DEFAULT_RULES = SuppressionRules()
+
+# Why a cell is suppressed (stored with the pattern; the summary counts primary / secondary per table).
+PRIMARY = "primary"  # rule 2/4: a count (total or not) from 1 to max_suppressed_count
+UNIFORM_OUTCOME = "uniform_outcome"  # rule 2: a group under uniform_group_below children all with one outcome
+CARRIED_FORWARD = "carried_forward"  # rule 7: suppressed by an earlier release of the same period
+SECONDARY = "secondary"  # rule 3: a complementary suppression so no suppressed cell can be pinned down
+PRIMARY_REASONS = frozenset({PRIMARY, UNIFORM_OUTCOME})

@@ -1,0 +1,232 @@
+"""Secondary suppression (rule 3) and carrying an earlier pattern forward (rule 7).
+
+The search is deterministic and greedy, one pinned cell at a time, in key order:
+
+1. Ask the attacker (``attacker.intervals``) about the first suppressed cell not yet known to be protected.
+2. If it is pinned (interval narrower than the protection width), solve one small LP (a MILP with two whole-number
+   variables, HiGHS via `scipy.optimize.milp`) for the cheapest set of published cells to suppress with it: two
+   perturbations of the release, one moving the cell up by ``a`` and one down by ``b`` with ``a + b`` = the
+   protection width, each keeping every equation, every count non-negative and every public figure unchanged.
+   The cells either perturbation touches are suppressed; both perturbed releases then look the same as the real
+   one to the attacker, so the cell's interval becomes at least ``a + b`` wide. Cost per unit of change: 1 + the
+   count for a non-empty part (smallest cells first), more for an empty cell, ``total_weight`` times more for a
+   total (totals last), ties broken by key order; cells already suppressed are free.
+3. Repeat until no suppressed cell is pinned. Adding suppressions only widens intervals, so a cell found protected
+   stays protected; every round adds at least one cell or gives a cell up as unprotectable (pinned by public
+   figures alone), so the search ends after at most as many rounds as the release has cells.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+from pipeline.suppression.attacker import Interval, attack, intervals
+from pipeline.suppression.model import CellKey, TableSet, describe
+from pipeline.suppression.primary import primary_suppression
+from pipeline.suppression.rules import (
+    CARRIED_FORWARD,
+    DEFAULT_RULES,
+    SECONDARY,
+    SUPPRESSED,
+    UNAVAILABLE,
+    SuppressionRules,
+)
+
+CHANGE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class CarriedPattern:
+    """Rule 7: the cells an earlier release of the same period suppressed that this release publishes again
+    (``forced``: they must stay suppressed) and those it no longer publishes at all (``dropped``)."""
+
+    forced: frozenset[CellKey]
+    dropped: frozenset[CellKey]
+
+
+def carry_forward(previous: Iterable[CellKey], tables: TableSet) -> CarriedPattern:
+    """Which of an earlier pattern's suppressed cells the new release must suppress again: those our tables
+    still publish; the rest are dropped."""
+    previous = frozenset(tuple(k) for k in previous)
+    return CarriedPattern(previous & tables.published, previous - tables.published)
+
+
+def unsuppressed_since(previous: Iterable[CellKey], suppressed: Iterable[CellKey], tables: TableSet) -> list[CellKey]:
+    """The guard of rule 7: cells an earlier release suppressed that this pattern would publish (should be empty)."""
+    suppressed = frozenset(suppressed)
+    return sorted(k for k in carry_forward(previous, tables).forced if k not in suppressed)
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    """A release's suppression pattern. ``reasons``: every suppressed cell -> why (``rules.PRIMARY``,
+    ``UNIFORM_OUTCOME``, ``CARRIED_FORWARD``, ``SECONDARY``). ``intervals``: the attacker's final interval for
+    every suppressed non-public cell. ``unresolved``: suppressed cells no pattern can protect (public figures pin
+    them); a release with any is not safe to publish. ``dropped_from_previous``: cells of the earlier pattern that
+    this release no longer publishes."""
+
+    reasons: Mapping[CellKey, str]
+    intervals: Mapping[CellKey, Interval]
+    unresolved: tuple[CellKey, ...]
+    dropped_from_previous: tuple[CellKey, ...] = ()
+
+    @property
+    def suppressed(self) -> frozenset[CellKey]:
+        return frozenset(self.reasons)
+
+    @property
+    def safe(self) -> bool:
+        return not self.unresolved
+
+    def is_suppressed(self, key: CellKey) -> bool:
+        return tuple(key) in self.reasons
+
+    def published(self, key: CellKey, value: int | None) -> str:
+        """The published text of one count cell: ``c`` when suppressed, ``x`` when unavailable, else digits."""
+        if self.is_suppressed(key):
+            return SUPPRESSED
+        if value is None:
+            return UNAVAILABLE
+        return str(int(value))
+
+
+def _costs(tables: TableSet, keys: tuple[CellKey, ...], rules: SuppressionRules) -> np.ndarray:
+    largest_part = max((tables.values[k] for k in keys if k not in tables.totals), default=1) or 1
+    costs = np.empty(len(keys))
+    for i, key in enumerate(keys):
+        value = tables.values[key]
+        cost = 1.0 + (value if value > 0 else rules.zero_weight * largest_part)
+        if key in tables.totals:
+            cost *= rules.total_weight
+        costs[i] = cost * (1.0 + 1e-7 * i / max(len(keys), 1))  # ties broken by key order
+    return costs
+
+
+class _Protector:
+    """The complementary-suppression LP for one pinned cell (see the module docstring)."""
+
+    def __init__(self, tables: TableSet, rules: SuppressionRules) -> None:
+        self.tables = tables
+        self.width = rules.protection_width
+        self.keys = tables.private_keys
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self.costs = _costs(tables, self.keys, rules)
+        self.values = np.array([tables.values[k] for k in self.keys], dtype=float)
+        self.rows = []
+        for constraint in tables.constraints:
+            row = {}
+            for key, sign in ((constraint.total, 1.0), *((p, -1.0) for p in constraint.parts)):
+                if key in self.index:
+                    row[self.index[key]] = sign
+            if row:
+                self.rows.append(row)
+
+    def complements(self, target: CellKey, suppressed: frozenset[CellKey]) -> list[CellKey] | None:
+        """The published cells to suppress so ``target`` is protected, or None when no pattern can protect it."""
+        n = len(self.keys)
+        t = self.index[target]
+        # variables: up_plus[n], up_minus[n], down_plus[n], down_minus[n], a, b
+        size = 4 * n + 2
+        a_var, b_var = 4 * n, 4 * n + 1
+        data, row_index, col_index = [], [], []
+        row_count = 0
+        for direction in (0, 1):
+            plus, minus = 2 * n * direction, 2 * n * direction + n
+            for row in self.rows:
+                for i, sign in row.items():
+                    data += [sign, -sign]
+                    row_index += [row_count, row_count]
+                    col_index += [plus + i, minus + i]
+                row_count += 1
+        # up: y_t = a ; down: y_t = -b ; a + b = width
+        data += [1.0, -1.0, -1.0]
+        row_index += [row_count] * 3
+        col_index += [t, n + t, a_var]
+        data += [1.0, -1.0, 1.0]
+        row_index += [row_count + 1] * 3
+        col_index += [2 * n + t, 3 * n + t, b_var]
+        data += [1.0, 1.0]
+        row_index += [row_count + 2] * 2
+        col_index += [a_var, b_var]
+        rhs = np.zeros(row_count + 3)
+        rhs[-1] = self.width
+        matrix = csr_array((data, (row_index, col_index)), shape=(row_count + 3, size))
+
+        free = np.array([k in suppressed for k in self.keys])
+        unit_cost = np.where(free, 0.0, self.costs)
+        objective = np.concatenate([unit_cost, unit_cost, unit_cost, unit_cost, [0.0, 0.0]])
+        upper = np.concatenate(
+            [np.full(n, np.inf), self.values, np.full(n, np.inf), self.values,
+             [self.width, min(self.width, self.values[t])]]
+        )  # fmt: skip
+        integrality = np.zeros(size)
+        integrality[[a_var, b_var]] = 1
+        result = milp(
+            objective,
+            constraints=LinearConstraint(matrix, rhs, rhs),
+            bounds=Bounds(np.zeros(size), upper),
+            integrality=integrality,
+        )
+        if result.status != 0:
+            return None
+        x = result.x
+        change = x[:n] + x[n : 2 * n] + x[2 * n : 3 * n] + x[3 * n : 4 * n]
+        return [self.keys[i] for i in range(n) if change[i] > CHANGE_TOLERANCE and not free[i]]
+
+
+def secondary_suppression(
+    tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES
+) -> tuple[list[CellKey], list[CellKey]]:
+    """Complementary suppressions for a pattern: (cells added, in the order added; cells no pattern can protect)."""
+    pattern = {tuple(k) for k in suppressed}
+    strangers = sorted(k for k in pattern if k not in tables.published)
+    if strangers:
+        raise ValueError(f"suppressed cell {describe(strangers[0])} is not a cell of our tables")
+    pattern -= tables.public  # already known: nothing to protect
+    protector = _Protector(tables, rules)
+    protected: set[CellKey] = set()
+    unresolved: set[CellKey] = set()
+    added: list[CellKey] = []
+    while True:
+        target = None
+        known = {k: v for k, v in tables.values.items() if k not in pattern}
+        for key in sorted(pattern - protected - unresolved):
+            interval = intervals(tables.constraints, known, sorted(pattern), integer=False, targets=[key])[key]
+            if interval.protects(rules.protection_width):
+                protected.add(key)
+            else:
+                target = key
+                break
+        if target is None:
+            return added, sorted(unresolved)
+        complements = protector.complements(target, frozenset(pattern))
+        if not complements:
+            unresolved.add(target)
+            continue
+        for key in complements:
+            pattern.add(key)
+            added.append(key)
+
+
+def suppress(
+    tables: TableSet, rules: SuppressionRules = DEFAULT_RULES, *, previous: Iterable[CellKey] = ()
+) -> SuppressionResult:
+    """The release's full pattern: primary (rules 2, 4), the earlier pattern carried forward (rule 7), then the
+    secondary search (rule 3), with the attacker's final interval for every suppressed cell."""
+    reasons = primary_suppression(tables, rules)
+    carried = carry_forward(previous, tables)
+    for key in sorted(carried.forced):
+        reasons.setdefault(key, CARRIED_FORWARD)
+    added, unresolved = secondary_suppression(tables, reasons, rules)
+    for key in added:
+        reasons[key] = SECONDARY
+    reasons = dict(sorted(reasons.items()))
+    return SuppressionResult(
+        reasons=reasons,
+        intervals=attack(tables, reasons),
+        unresolved=tuple(unresolved),
+        dropped_from_previous=tuple(sorted(carried.dropped)),
+    )

@@ -1,0 +1,80 @@
+"""The pattern summary (cells suppressed primary / secondary per table, for `reporting.release`) and the pattern
+as storable records (for rule 7: the next release of the same period carries it forward)."""
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+from pipeline.suppression.model import CellKey, TableSet
+from pipeline.suppression.rules import CARRIED_FORWARD, PRIMARY_REASONS, SECONDARY
+from pipeline.suppression.secondary import SuppressionResult
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    table: str
+    cells: int  # count cells the table publishes
+    suppressed: int  # all of them shown as `c`
+    primary: int  # rules 2/4: count 1-5, or a small group all with one outcome
+    secondary: int  # rule 3: complementary suppressions
+    carried_forward: int  # rule 7: suppressed only because an earlier release of the period suppressed them
+    unresolved: int  # suppressed cells the attacker still pins (the release must not be published)
+
+
+def pattern_summary(tables: TableSet, result: SuppressionResult) -> tuple[TableSummary, ...]:
+    """One row per table we publish (public tables left out), in the order the tables were given. A cell shared
+    by two tables counts in both."""
+    unresolved = set(result.unresolved)
+    rows = []
+    for table in tables.tables:
+        if table.public:
+            continue
+        keys = table.keys
+        reasons = [result.reasons[k] for k in keys if k in result.reasons]
+        rows.append(
+            TableSummary(
+                table=table.name,
+                cells=len(keys),
+                suppressed=len(reasons),
+                primary=sum(1 for r in reasons if r in PRIMARY_REASONS),
+                secondary=sum(1 for r in reasons if r == SECONDARY),
+                carried_forward=sum(1 for r in reasons if r == CARRIED_FORWARD),
+                unresolved=sum(1 for k in keys if k in unresolved),
+            )
+        )
+    return tuple(rows)
+
+
+def summary_records(tables: TableSet, result: SuppressionResult) -> list[dict[str, object]]:
+    """``pattern_summary`` as plain dicts (one per table), ready for a DataFrame or a DuckDB insert."""
+    return [asdict(row) for row in pattern_summary(tables, result)]
+
+
+def key_to_text(key: CellKey) -> str:
+    """A cell key as one text value (JSON array) for storage; ``key_from_text`` reverses it."""
+    return json.dumps(list(key), ensure_ascii=False)
+
+
+def key_from_text(text: str) -> CellKey:
+    parts = json.loads(text)
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
+        raise ValueError("a stored cell key is a non-empty JSON array of text")
+    return tuple(parts)
+
+
+def pattern_records(tables: TableSet, result: SuppressionResult) -> list[dict[str, str]]:
+    """The pattern to store in the warehouse, one record per (table, suppressed cell): table, cell_key (text),
+    reason. Holds keys (measure and category labels) only, never a count."""
+    records = []
+    for table in tables.tables:
+        if table.public:
+            continue
+        for key in table.keys:
+            if key in result.reasons:
+                records.append({"table": table.name, "cell_key": key_to_text(key), "reason": result.reasons[key]})
+    return records
+
+
+def keys_from_records(records: Iterable[Mapping[str, str]]) -> frozenset[CellKey]:
+    """The suppressed cells of a stored pattern (``pattern_records``), to pass as ``suppress(previous=...)``."""
+    return frozenset(key_from_text(record["cell_key"]) for record in records)

@@ -1,0 +1,307 @@
+"""The classic disclosure cases of issue 5, each failing when its rule is broken. Expected counts come from the
+seed figures (tests/fixtures/figures.yaml) or are worked out by hand in the comments."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.suppression import (
+    CARRIED_FORWARD,
+    DEFAULT_RULES,
+    PRIMARY,
+    SECONDARY,
+    UNIFORM_OUTCOME,
+    Cell,
+    Constraint,
+    SuppressionRules,
+    Table,
+    TableSet,
+    carry_forward,
+    cell_key,
+    hierarchy_table,
+    primary_suppression,
+    secondary_suppression,
+    suppress,
+    two_way_table,
+    unsuppressed_since,
+    verify,
+)
+
+FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
+
+
+def k(**filters):
+    return cell_key("pupils", filters)
+
+
+def assert_safe(tables, result, rules=DEFAULT_RULES):
+    """The result's own intervals and a fresh attacker run agree that nothing is pinned."""
+    assert result.safe and not result.unresolved
+    check = verify(tables, result.suppressed, rules)
+    assert check.safe, (check.pinned, check.unsuppressed_primary)
+    assert all(i.width >= rules.protection_width for i in result.intervals.values())
+
+
+# --- rules 2 and 4: primary -------------------------------------------------------------------------------------
+
+
+def test_counts_of_one_to_five_are_primary_totals_included():
+    #        P    S | total
+    #   A    2    3 |   5   <- a total of 5 is c too
+    #   B    7   16 |  23
+    #   C    0   30 |  30   <- 0 is shown
+    #        9   49 |  58
+    tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B", "C"], "phase", ["P", "S"],
+                                     [[2, 3], [7, 16], [0, 30]])])  # fmt: skip
+    assert primary_suppression(tables) == {
+        k(need="A", phase="P"): PRIMARY,
+        k(need="A", phase="S"): PRIMARY,
+        k(need="A"): PRIMARY,
+    }
+
+
+def test_a_small_row_with_one_outcome_hides_its_zero():
+    # row B is a group of 6 children who are all in phase S: "0" in P says as much as "6" in S
+    tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B"], "phase", ["P", "S"], [[20, 30], [0, 6]])])
+    assert primary_suppression(tables) == {k(need="B", phase="P"): UNIFORM_OUTCOME,
+                                           k(need="B", phase="S"): UNIFORM_OUTCOME}  # fmt: skip
+
+
+def test_custom_threshold():
+    tables = TableSet([hierarchy_table("h", "pupils", "need", {"A": 7, "B": 8, "C": 30})])
+    assert list(primary_suppression(tables, SuppressionRules(max_suppressed_count=7))) == [k(need="A")]
+
+
+def test_a_subgroup_of_8_all_with_one_outcome_is_suppressed():
+    # 8 children, all 8 issued a plan within 20 weeks, none late: "8" and "0" both say every child's outcome
+    outcome = Table(
+        "timeliness",
+        (Cell(k(), 8, True), Cell(k(outcome="within 20 weeks"), 8), Cell(k(outcome="late"), 0)),
+        (Constraint(k(), (k(outcome="within 20 weeks"), k(outcome="late"))),),
+    )
+    tables = TableSet([outcome])
+    result = suppress(tables)
+    assert result.reasons == {k(outcome="within 20 weeks"): UNIFORM_OUTCOME, k(outcome="late"): UNIFORM_OUTCOME}
+    # the group size itself (8) may be shown: 8 children split 0..8 / 8..0 between the two c cells
+    assert result.intervals[k(outcome="late")].width == 8
+    assert_safe(tables, result)
+
+
+def test_uniform_outcome_boundaries():
+    decisions = FIGURES["ehcna_timescales_7_1"]["decisions_within_6_weeks"]
+    within, requests = decisions[2023]  # 28 of 28 in 2023: 100%, but a group of 28 is not small
+    assert within == requests and requests >= 10
+
+    def group(size, yes):
+        return TableSet([hierarchy_table("g", "pupils", "outcome", {"yes": yes, "no": size - yes})])
+
+    assert primary_suppression(group(requests, within)) == {}
+    assert primary_suppression(group(10, 10)) == {}  # "fewer than 10": a group of 10 is shown
+    assert set(primary_suppression(group(9, 9)).values()) == {UNIFORM_OUTCOME}
+    assert set(primary_suppression(group(9, 0))) == {k(outcome="yes"), k(outcome="no")}  # 0% is uniform too
+    assert primary_suppression(group(9, 6)) == {k(outcome="no"): PRIMARY}  # 6 and 3: two outcomes, 3 is small
+    # a breakdown marked as not an outcome (e.g. a total that is its own single part) is left alone
+    plain = Table("p", (Cell(k(), 8), Cell(k(x="a"), 8), Cell(k(x="b"), 0)),
+                  (Constraint(k(), (k(x="a"), k(x="b")), outcome=False),))  # fmt: skip
+    assert primary_suppression(TableSet([plain])) == {}
+
+
+def test_group_of_nine_split_seven_two_suppresses_the_two_by_count():
+    tables = TableSet([hierarchy_table("g", "pupils", "outcome", {"yes": 7, "no": 2})])
+    assert primary_suppression(tables) == {k(outcome="no"): PRIMARY}
+
+
+# --- rule 3: secondary ------------------------------------------------------------------------------------------
+
+
+def test_a_single_c_in_a_row_with_a_published_total_forces_a_complement():
+    #            P    S   Sp
+    #   A        3   50    7
+    #   B       60   70   80
+    #   C        8   90  100
+    # A-P (3) needs a partner in its row, one in its column and the opposite corner. Cost 1 + count per cell:
+    #   via (A-Sp 7, C-P 8, C-Sp 100) = 118; via (A-Sp 7, B-P 60, B-Sp 80) = 150;
+    #   via (A-S 50, C-P 8, C-S 90) = 151; via (A-S 50, B-P 60, B-S 70) = 183; totals cost ten times more.
+    tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B", "C"], "phase", ["P", "S", "Sp"],
+                                     [[3, 50, 7], [60, 70, 80], [8, 90, 100]])])  # fmt: skip
+    assert not verify(tables, primary_suppression(tables)).safe
+    result = suppress(tables)
+    assert result.reasons == {
+        k(need="A", phase="P"): PRIMARY,
+        k(need="A", phase="Sp"): SECONDARY,
+        k(need="C", phase="P"): SECONDARY,
+        k(need="C", phase="Sp"): SECONDARY,
+    }
+    # A-P can move by -min(3, 100) .. +min(7, 8): width 10
+    assert result.intervals[k(need="A", phase="P")].width == 10
+    assert_safe(tables, result)
+
+
+def test_two_c_summing_to_two():
+    # row A: 1 + 1 + 20 = 22; column totals P = 1 + 30 = 31, S = 1 + 40 = 41
+    tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B"], "phase", ["P", "S", "Sp"],
+                                     [[1, 1, 20], [30, 40, 50]])])  # fmt: skip
+    primary = primary_suppression(tables)
+    assert set(primary) == {k(need="A", phase="P"), k(need="A", phase="S")}
+    check = verify(tables, primary)
+    assert {check.intervals[key].width for key in primary} == {0}  # columns pin each; alone the row allows 0..2
+    row_only = verify(tables, [*primary, k(need="B", phase="P"), k(need="B", phase="S")])
+    # B-P + B-S = 70 and A-P + A-S = 2: A-P in [0, 2] only
+    assert row_only.intervals[k(need="A", phase="P")].width == 2 and not row_only.safe
+    result = suppress(tables)
+    assert result.reasons[k(need="A", phase="P")] == PRIMARY
+    assert SECONDARY in result.reasons.values()
+    assert_safe(tables, result)
+
+
+def test_hierarchy_attack_need_within_sen_within_all_pupils():
+    # all pupils 1000 is DfE's public figure; SEN = 100 = ASD 3 + SLCN 40 + MLD 57; No SEN 900
+    ours = hierarchy_table("needs", "pupils", "group", {"SEN": {"ASD": 3, "SLCN": 40, "MLD": 57}, "No SEN": 900})
+    dfe = Table("dfe_la_total", (Cell(k(), 1000, True),), public=True)
+    tables = TableSet([ours, dfe])
+    naive = {k(group="ASD"), k(group="SEN")}  # hide the need and its parent...
+    assert not verify(tables, naive).safe  # ...but 1000 - 900 gives SEN and SEN - 40 - 57 gives ASD
+    result = suppress(tables)
+    assert k() not in result.reasons  # a public figure is never "suppressed"
+    assert_safe(tables, result)
+    # the smallest sibling is the complement: ASD + SLCN = 43 with SEN published, nothing above needed
+    assert result.reasons == {k(group="ASD"): PRIMARY, k(group="SLCN"): SECONDARY}
+
+
+def test_rutland_primary_needs_with_dfe_total():
+    need = FIGURES["primary_need_6_1"]
+    counts = {name: pair[0] for name, pair in need.items() if isinstance(pair, list) and name != "total"}
+    assert sum(counts.values()) == need["total"][0]
+    ours = hierarchy_table("primary_need", "pupils", "primary_need", counts)
+    dfe = Table("dfe", (Cell(k(), need["total"][0], True),), public=True)
+    tables = TableSet([ours, dfe])
+    result = suppress(tables)
+    small = {name for name, count in counts.items() if 1 <= count <= 5}
+    assert {key[1].split("=")[1] for key in result.reasons} >= small
+    assert_safe(tables, result)
+    # SLD 5 and MSI 3 protect each other: together 8, so each lies anywhere in 0..8
+    assert small == {"SLD", "MSI"}
+    assert result.intervals[k(primary_need="MSI")].width == counts["SLD"] + counts["MSI"]
+    assert set(result.reasons.values()) == {PRIMARY}
+
+
+def test_seed_residence_tables_need_no_suppression():
+    residence = FIGURES["placements_6_4"]["residence_spring_2023"]
+    tables = []
+    for phase, by_provision in residence.items():
+        provisions = list(by_provision)
+        counts = [by_provision[p] for p in provisions]
+        table = two_way_table(f"residence_{phase}", "pupils", "provision", provisions, "residence",
+                              ["in county", "out of county"], counts, by={"phase": phase})  # fmt: skip
+        tables.append(table)
+    release = TableSet(tables)
+    result = suppress(release)
+    assert result.reasons == {}  # every count in the seed's residence table is above 5
+    assert verify(release, result.suppressed).safe
+
+
+def test_a_public_total_too_small_to_protect_is_reported_not_looped_on():
+    # DfE publishes 4 for the whole group; whatever we hide, each part lies in 0..4: width 4 < 5
+    ours = hierarchy_table("h", "pupils", "need", {"A": 3, "B": 1})
+    dfe = Table("dfe", (Cell(k(), 4, True),), public=True)
+    result = suppress(TableSet([ours, dfe]))
+    assert set(result.unresolved) == {k(need="A"), k(need="B")}
+    assert not result.safe
+
+
+def test_a_small_public_figure_in_our_table_is_still_shown_as_c():
+    # DfE already published A (3): our table must still show c (rule 2), but nothing can or need protect it
+    ours = hierarchy_table("h", "pupils", "need", {"A": 3, "B": 40, "C": 52})
+    dfe = Table("dfe", (Cell(k(need="A"), 3),), public=True)
+    tables = TableSet([ours, dfe])
+    result = suppress(tables)
+    assert result.reasons == {k(need="A"): PRIMARY}
+    assert result.safe and result.intervals == {}
+    assert verify(tables, result.suppressed).safe
+    assert not verify(tables, []).safe  # showing the 3 breaks rule 2 even though DfE shows it
+
+
+def test_wider_protection_width_is_honoured():
+    rules = SuppressionRules(protection_width=12)
+    tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B", "C"], "phase", ["P", "S", "Sp"],
+                                     [[3, 50, 7], [60, 70, 80], [8, 90, 100]])])  # fmt: skip
+    result = suppress(tables, rules)
+    # the 5-wide pattern (width 10, see above) is no longer enough
+    assert len(result.reasons) > 4
+    assert_safe(tables, result, rules)
+
+
+def test_same_input_same_pattern_in_any_order():
+    counts = [[3, 0, 7, 12], [1, 25, 0, 4], [9, 2, 30, 6]]
+    rows, columns = ["A", "B", "C"], ["P", "S", "Sp", "X"]
+    first = suppress(TableSet([two_way_table("t", "pupils", "need", rows, "phase", columns, counts)]))
+    for row_order, column_order in itertools.islice(
+        itertools.product(itertools.permutations(range(3)), itertools.permutations(range(4))), 0, 144, 29
+    ):
+        permuted = [[counts[i][j] for j in column_order] for i in row_order]
+        table = two_way_table("t", "pupils", "need", [rows[i] for i in row_order], "phase",
+                              [columns[j] for j in column_order], permuted)  # fmt: skip
+        assert suppress(TableSet([table])).reasons == first.reasons
+    assert SECONDARY in first.reasons.values()
+
+
+# --- rule 7: carry forward --------------------------------------------------------------------------------------
+
+
+def release(a_p):
+    #   A: a_p, 50, 7 / B: 60, 70, 80 / C: 8, 90, 100
+    return TableSet([two_way_table("t", "pupils", "need", ["A", "B", "C"], "phase", ["P", "S", "Sp"],
+                                   [[a_p, 50, 7], [60, 70, 80], [8, 90, 100]])])  # fmt: skip
+
+
+def test_a_corrected_release_does_not_unsuppress_last_releases_cell():
+    first = suppress(release(3))  # A-P 3 is primary, with three complements
+    assert first.reasons[k(need="A", phase="P")] == PRIMARY
+    corrected = release(6)  # the corrected file: A-P is 6, no longer small
+    fresh = suppress(corrected)
+    assert fresh.reasons == {}  # on its own the correction would publish every cell...
+    assert unsuppressed_since(first.suppressed, fresh.suppressed, corrected) == sorted(first.suppressed)
+    # ...and differencing the two releases would give the old counts back. Carried forward:
+    carried = suppress(corrected, previous=first.suppressed)
+    assert carried.suppressed >= first.suppressed
+    assert unsuppressed_since(first.suppressed, carried.suppressed, corrected) == []
+    assert set(carried.reasons.values()) == {CARRIED_FORWARD}
+    assert_safe(corrected, carried)
+
+
+def test_carried_cells_are_protected_too():
+    tables = release(40)
+    # an earlier release suppressed A-S alone (say the table then had a 4 there): it must stay c, and be protected
+    result = suppress(tables, previous=[k(need="A", phase="S")])
+    assert result.reasons[k(need="A", phase="S")] == CARRIED_FORWARD
+    assert SECONDARY in result.reasons.values()
+    assert_safe(tables, result)
+
+
+def test_secondary_search_refuses_cells_that_are_not_ours():
+    tables = TableSet([hierarchy_table("h", "pupils", "need", {"A": 3, "B": 10})])
+    with pytest.raises(ValueError, match="not a cell"):
+        secondary_suppression(tables, [k(need="Z")])
+    added, unresolved = secondary_suppression(tables, [k(need="A")])
+    assert (added, unresolved) == ([k(need="B")], [])
+
+
+def test_carry_forward_is_a_pure_function():
+    tables = TableSet([hierarchy_table("h", "pupils", "need", {"A": 3, "B": 10})])
+    public = Table("dfe", (Cell(("other",), 1),), public=True)
+    previous = [k(need="A"), k(need="Gone"), ("other",)]
+    carried = carry_forward(previous, TableSet([*tables.tables, public]))
+    assert carried.forced == {k(need="A")}
+    assert carried.dropped == {k(need="Gone"), ("other",)}
+    assert suppress(tables, previous=previous).dropped_from_previous == (("other",), k(need="Gone"))
+
+
+@pytest.mark.parametrize("previous", [[k(need="C")], [k(need="C"), k()]])
+def test_carry_forward_guard_fails_when_a_cell_is_published_again(previous):
+    tables = TableSet([hierarchy_table("h", "pupils", "need", {"A": 3, "B": 10, "C": 40})])
+    ignoring = suppress(tables)  # A (primary) and B (its cheapest complement); C and the total are shown
+    assert ignoring.suppressed == {k(need="A"), k(need="B")}
+    assert unsuppressed_since(previous, ignoring.suppressed, tables) == sorted(previous)
+    assert unsuppressed_since(previous, suppress(tables, previous=previous).suppressed, tables) == []

@@ -1,0 +1,148 @@
+"""Property tests: random sparse 2-D tables with margins, random hierarchies, and both linked in one release.
+After suppression an independent attacker (an exact whole-number MILP over every cell, written here and sharing
+no code with the library's attacker) pins no suppressed cell, and the same input gives the same pattern."""
+
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from pipeline.suppression import (
+    DEFAULT_RULES,
+    Cell,
+    SuppressionRules,
+    Table,
+    TableSet,
+    cell_key,
+    hierarchy_table,
+    primary_suppression,
+    suppress,
+    two_way_table,
+)
+
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# sparse counts like the needs assessment's: many empty and small cells
+counts = st.one_of(st.just(0), st.integers(1, 5), st.integers(6, 40), st.integers(41, 400))
+
+
+def independent_widths(tables: TableSet, suppressed) -> dict:
+    """Width of the whole-number interval of every suppressed non-public cell, knowing every other cell."""
+    keys = list(tables.values)
+    index = {key: i for i, key in enumerate(keys)}
+    matrix = np.zeros((max(len(tables.constraints), 1), len(keys)))
+    for r, constraint in enumerate(tables.constraints):
+        matrix[r, index[constraint.total]] += 1
+        for part in constraint.parts:
+            matrix[r, index[part]] -= 1
+    hidden = [key for key in keys if key in suppressed and key not in tables.public]
+    lower = np.array([0.0 if key in hidden else tables.values[key] for key in keys])
+    upper = np.array([np.inf if key in hidden else tables.values[key] for key in keys])
+    widths = {}
+    for key in hidden:
+        objective = np.zeros(len(keys))
+        objective[index[key]] = 1.0
+        bounds = []
+        for sign in (1.0, -1.0):
+            result = milp(sign * objective, constraints=LinearConstraint(matrix, 0, 0), bounds=Bounds(lower, upper),
+                          integrality=np.ones(len(keys)))  # fmt: skip
+            assert result.status in (0, 3, 4), result.message
+            bounds.append(sign * result.fun if result.status == 0 else math.inf)
+        widths[key] = bounds[1] - bounds[0]
+    return widths
+
+
+def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
+    result = suppress(tables, rules)
+    # rule 2/4: every primary cell is suppressed; no published cell of ours is a count from 1 to 5
+    assert set(primary_suppression(tables, rules)) <= result.suppressed
+    for key in tables.published_keys:
+        if key not in result.suppressed:
+            assert not 1 <= tables.values[key] <= rules.max_suppressed_count
+    # a public figure is never a complement (hiding it protects nothing); only the primary rule can hide it
+    assert not (result.suppressed & tables.public) - set(primary_suppression(tables, rules))
+    # rule 3: the independent attacker pins nothing that the search claims protected
+    widths = independent_widths(tables, result.suppressed)
+    for key, width in widths.items():
+        if key not in result.unresolved:
+            assert width >= rules.protection_width, key
+    # a cell given up on is one no pattern could protect: it is pinned even with every cell of ours hidden
+    if result.unresolved:
+        everything = independent_widths(tables, set(tables.private_keys))
+        assert all(everything[key] < rules.protection_width for key in result.unresolved)
+    # determinism: the same tables given in another order give the same pattern
+    reordered = TableSet(
+        Table(t.name, tuple(reversed(t.cells)), tuple(reversed(t.constraints)), t.public)
+        for t in reversed(tables.tables)
+    )
+    assert suppress(reordered, rules).reasons == result.reasons
+    return result
+
+
+@st.composite
+def two_way(draw):
+    rows = draw(st.integers(1, 6))
+    columns = draw(st.integers(1, 6))
+    values = draw(st.lists(st.lists(counts, min_size=columns, max_size=columns), min_size=rows, max_size=rows))
+    return two_way_table("t", "pupils", "need", [f"n{i}" for i in range(rows)], "phase",
+                         [f"p{j}" for j in range(columns)], values)  # fmt: skip
+
+
+def labelled(tree, prefix="g"):
+    if isinstance(tree, int):
+        return tree
+    return {f"{prefix}.{i}": labelled(child, f"{prefix}.{i}") for i, child in enumerate(tree)}
+
+
+trees = st.recursive(counts, lambda children: st.lists(children, min_size=1, max_size=4), max_leaves=14)
+
+
+@given(two_way())
+@PROPERTY
+def test_random_two_way_tables_with_margins(table):
+    result = check_release(TableSet([table]))
+    assert result.unresolved == ()  # nothing public: everything can be protected
+
+
+@given(trees.filter(lambda t: isinstance(t, list)))
+@PROPERTY
+def test_random_hierarchies(tree):
+    result = check_release(TableSet([hierarchy_table("h", "pupils", "group", labelled(tree))]))
+    assert result.unresolved == ()
+
+
+@given(trees.filter(lambda t: isinstance(t, list)))
+@PROPERTY
+def test_random_hierarchies_under_a_public_total(tree):
+    ours = hierarchy_table("h", "pupils", "group", labelled(tree))
+    grand = next(cell.value for cell in ours.cells if cell.key == ("pupils",))
+    dfe = Table("dfe", (Cell(("pupils",), grand, True),), public=True)
+    check_release(TableSet([ours, dfe]))
+
+
+@st.composite
+def linked(draw):
+    """A need x phase table whose need totals are also published grouped into need groups (a hierarchy over the
+    same cells), optionally with the grand total public."""
+    table = draw(two_way())
+    needs = sorted({key[1] for key in table.keys if len(key) == 2 and key[1].startswith("need=")})
+    group_of = draw(st.lists(st.integers(0, 2), min_size=len(needs), max_size=len(needs)))
+    row_totals = {cell.key: cell.value for cell in table.cells}
+    tree: dict = {}
+    for need, group in zip(needs, group_of, strict=True):
+        tree.setdefault(f"group{group}", {})[need.split("=")[1]] = row_totals[("pupils", need)]
+    hierarchy = hierarchy_table("grouped", "pupils", "need", tree)
+    tables = [table, hierarchy]
+    if draw(st.booleans()):
+        tables.append(Table("dfe", (Cell(cell_key("pupils"), row_totals[("pupils",)], True),), public=True))
+    return TableSet(tables)
+
+
+@given(linked())
+@PROPERTY
+def test_random_linked_tables(tables):
+    result = check_release(tables)
+    if not tables.public:
+        assert result.unresolved == ()
