@@ -7,6 +7,7 @@ published/send_reporting.duckdb sees the last good release, never half of one, a
 byte-identical.
 """
 
+import json
 import os
 import shutil
 import uuid
@@ -18,18 +19,35 @@ import duckdb
 import pandas as pd
 
 from pipeline.checks.gx import SuiteResult, run_suite
-from pipeline.suppression.primary import suppress_counts
+from pipeline.ees import GEOGRAPHY_COLUMNS, PUBLISHED_TABLES, PublishedTable, ees_frame, meta_frame
+from pipeline.suppression import (
+    SuppressionResult,
+    TableSet,
+    keys_from_records,
+    pattern_records,
+    publish_frame,
+    summary_records,
+    suppress,
+    table_from_frame,
+    verify,
+)
+from pipeline.suppression.model import describe
 
-# mart -> its count columns (every other column is a filter or label). The BI contract: keep these names.
-PUBLISHED_TABLES: dict[str, tuple[str, ...]] = {
-    "fct_send_primary_need": ("pupils",),
-    "fct_send_provision": ("pupils", "pupils_pupil_premium", "pupils_fsm"),
-}
 # Column-name fragments that mean a pupil-level identifier; none may reach a published table.
 IDENTIFIER_FRAGMENTS = ("upn", "pupil_id", "person_id", "register_id", "dob", "birth", "postcode", "surname",
                         "forename")  # fmt: skip
 BUILDING_PREFIX = ".building-"
 KEEP_RELEASES = 3  # the live release and the two before it (a BI session may still hold one open)
+PATTERN_DDL = """
+CREATE SCHEMA IF NOT EXISTS publication;
+CREATE TABLE IF NOT EXISTS publication.suppression_pattern (
+    release_id VARCHAR NOT NULL,
+    published_table VARCHAR NOT NULL,
+    cell_key VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+"""
 
 
 class PublicationError(RuntimeError):
@@ -42,38 +60,122 @@ class Release:
     path: Path
     tables: dict[str, int]
     checks: tuple[SuiteResult, ...]
+    suppression: list[dict]
+
+
+@dataclass(frozen=True)
+class SuppressedRelease:
+    frames: dict[str, pd.DataFrame]  # published text, EES layout
+    tables: TableSet
+    result: SuppressionResult
 
 
 def identifier_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if any(fragment in c.lower() for fragment in IDENTIFIER_FRAGMENTS)]
 
 
-def build_published_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    frames = {}
-    for table, counts in PUBLISHED_TABLES.items():
-        exact = con.execute(f"SELECT * FROM marts.{table}").df()
-        frames[table] = suppress_counts(exact, counts)
-    return frames
+def home_geography(con: duckdb.DuckDBPyConnection, la_code: str) -> dict[str, str]:
+    """Region and codes of the home LA as DfE publishes them (from the DfE release's own LA rows)."""
+    row = con.execute(
+        """
+        SELECT DISTINCT region_code, region_name, new_la_code, old_la_code, la_name
+        FROM staging.stg_dfe__ehcp_caseload
+        WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+        ORDER BY new_la_code LIMIT 1
+        """,
+        {"la_code": la_code},
+    ).fetchone()
+    if row is None:
+        raise PublicationError(f"LA {la_code} is not in the DfE release: cannot name its geography")
+    return dict(zip(("region_code", "region_name", "new_la_code", "old_la_code", "la_name"), row, strict=True))
+
+
+def exact_frames(con: duckdb.DuckDBPyConnection, geography: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Every published table with exact counts, in EES layout (internal: never written anywhere)."""
+    return {spec.name: ees_frame(spec, con.execute(f"SELECT * FROM marts.{spec.mart}").df(), geography)
+            for spec in PUBLISHED_TABLES}  # fmt: skip
+
+
+def cell_by(spec: PublishedTable) -> list[str]:
+    """Columns that separate cells but do not add up (time, place, the table's own `by`)."""
+    return ["time_period", "time_identifier", "new_la_code", *spec.by]
+
+
+def release_tables(frames: dict[str, pd.DataFrame]) -> TableSet:
+    """The whole release as one set of additive tables: one table per published table and indicator."""
+    tables = []
+    for spec in PUBLISHED_TABLES:
+        for indicator in spec.indicators:
+            tables.append(
+                table_from_frame(
+                    f"{spec.name}.{indicator.column}", frames[spec.name], count=indicator.column,
+                    filters=spec.filter_columns, by=cell_by(spec), measure=indicator.measure,
+                )
+            )  # fmt: skip
+    return TableSet(tables)
+
+
+def suppress_release(frames: dict[str, pd.DataFrame], previous: frozenset) -> SuppressedRelease:
+    """Primary + secondary suppression over the whole release, carrying the earlier pattern forward (rule 7),
+    then the attacker as a guard: PublicationError unless every suppressed cell is protected."""
+    tables = release_tables(frames)
+    result = suppress(tables, previous=previous)
+    if not result.safe:
+        cells = ", ".join(describe(k) for k in result.unresolved[:5])
+        raise PublicationError(f"{len(result.unresolved)} suppressed cell(s) cannot be protected: {cells}")
+    check = verify(tables, result.suppressed)
+    if not check.safe:
+        cells = ", ".join(describe(k) for k in (*check.pinned, *check.unsuppressed_primary)[:5])
+        raise PublicationError(f"the attacker recovers or sees suppressed cells: {cells}")
+    published = {}
+    for spec in PUBLISHED_TABLES:
+        frame = frames[spec.name]
+        for indicator in spec.indicators:
+            frame = publish_frame(
+                frame, result, count=indicator.column, filters=spec.filter_columns, by=cell_by(spec),
+                measure=indicator.measure,
+            )  # fmt: skip
+        published[spec.name] = frame
+    return SuppressedRelease(published, tables, result)
+
+
+def previous_pattern(con: duckdb.DuckDBPyConnection) -> frozenset:
+    """The suppressed cells of the last published release (rule 7 carries them forward)."""
+    con.execute(PATTERN_DDL)
+    rows = con.execute(
+        """
+        SELECT cell_key FROM publication.suppression_pattern
+        WHERE release_id = (SELECT max(release_id) FROM publication.suppression_pattern)
+        """
+    ).fetchall()
+    return keys_from_records({"cell_key": r[0]} for r in rows)
 
 
 def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[SuiteResult, ...]:
     """Every blocking check of the release; raises PublicationError naming the failures."""
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     results = []
     problems = []
     for table, frame in frames.items():
         leaked = identifier_columns(frame)
         if leaked:
             problems.append(f"{table}: identifier column(s) {', '.join(leaked)}")
-        result = run_suite("published_counts", frame, count_columns=list(PUBLISHED_TABLES[table]))
-        results.append(result)
-        if not result.success:
-            problems.append(f"{table}: {result.summary()}")
+        for suite, columns in (
+            ("published_counts", {"count_column": specs[table].count_columns}),
+            ("published_ees", {"ees_column": [*GEOGRAPHY_COLUMNS, *specs[table].filter_columns]}),
+        ):
+            result = run_suite(suite, frame, columns=columns)
+            results.append(result)
+            if not result.success:
+                problems.append(f"{table}: {result.summary()}")
     if problems:
         raise PublicationError("release not published, previous release left in place: " + " | ".join(problems))
     return tuple(results)
 
 
-def write_reporting_db(path: Path, frames: dict[str, pd.DataFrame], release_id: str, built_at: datetime) -> None:
+def write_reporting_db(
+    path: Path, frames: dict[str, pd.DataFrame], release_id: str, built_at: datetime, summary: list[dict]
+) -> None:
     """The release's DuckDB file. Every table carries release_id, so a reader can check it saw one release."""
     with duckdb.connect(str(path)) as out:
         out.execute("CREATE SCHEMA reporting")
@@ -86,10 +188,19 @@ def write_reporting_db(path: Path, frames: dict[str, pd.DataFrame], release_id: 
             out.unregister("_frame")
         out.execute(
             "CREATE TABLE reporting.release AS SELECT $release_id AS release_id, $built_at::TIMESTAMPTZ AS built_at, "
-            "$tables::VARCHAR[] AS tables",
-            {"release_id": release_id, "built_at": built_at, "tables": sorted(frames)},
+            "$tables::VARCHAR[] AS tables, $summary::JSON AS suppression_summary",
+            {"release_id": release_id, "built_at": built_at, "tables": sorted(frames), "summary": json.dumps(summary)},
         )
         out.execute("CHECKPOINT")
+
+
+def write_ees(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """EES open-data files: <table>.csv (UTF-8, symbols as published) and <table>.meta.csv."""
+    folder.mkdir()
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
+    for table, frame in frames.items():
+        frame.to_csv(folder / f"{table}.csv", index=False)
+        meta_frame(specs[table]).to_csv(folder / f"{table}.meta.csv", index=False)
 
 
 def write_parquet(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
@@ -132,25 +243,43 @@ def prune_releases(published: Path, keep: int = KEEP_RELEASES) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def publish(internal: duckdb.DuckDBPyConnection, published: Path) -> Release:
-    """Build, check and swap in a new release. `published` is the BI-facing path (a link to releases/<id>/)."""
+def publish(internal: duckdb.DuckDBPyConnection, published: Path, la_code: str) -> Release:
+    """Build, suppress, check and swap in a new release. `published` is the BI-facing path (a link to
+    releases/<id>/). `internal` is a read-write connection to send.duckdb (the pattern is stored there)."""
     releases = releases_dir(published)
     releases.mkdir(parents=True, exist_ok=True)
     prune_releases(published)
     built_at = datetime.now(UTC)
     release_id = built_at.strftime("%Y%m%dT%H%M%S%fZ-") + uuid.uuid4().hex[:6]
-    frames = build_published_frames(internal)
-    checks = check_frames(frames)
+    exact = exact_frames(internal, home_geography(internal, la_code))
+    release = suppress_release(exact, previous_pattern(internal))
+    checks = check_frames(release.frames)
+    summary = summary_records(release.tables, release.result)
     building = releases / f"{BUILDING_PREFIX}{release_id}"
     building.mkdir()
     try:
-        write_reporting_db(building / "send_reporting.duckdb", frames, release_id, built_at)
-        write_parquet(building / "parquet", frames)
+        write_reporting_db(building / "send_reporting.duckdb", release.frames, release_id, built_at, summary)
+        write_ees(building / "ees", release.frames)
+        write_parquet(building / "parquet", release.frames)
         final = releases / release_id
         os.replace(building, final)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    swap_in(published, final)
+    # The pattern is stored in the same step as the swap: committed only once the release is live.
+    internal.execute("BEGIN TRANSACTION")
+    try:
+        records = pattern_records(release.tables, release.result)
+        internal.executemany(
+            "INSERT INTO publication.suppression_pattern (release_id, published_table, cell_key, reason) "
+            "VALUES (?, ?, ?, ?)",
+            [(release_id, r["table"], r["cell_key"], r["reason"]) for r in records],
+        )
+        swap_in(published, final)
+        internal.execute("COMMIT")
+    except BaseException:
+        internal.execute("ROLLBACK")
+        raise
     prune_releases(published)
-    return Release(release_id, published / "send_reporting.duckdb", {t: len(f) for t, f in frames.items()}, checks)
+    tables = {t: len(f) for t, f in release.frames.items()}
+    return Release(release_id, published / "send_reporting.duckdb", tables, checks, summary)

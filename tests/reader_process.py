@@ -20,7 +20,7 @@ while not stop_file.exists():
             seen = set()
             for table in tables:
                 seen |= {r[0] for r in con.execute(f"SELECT DISTINCT release_id FROM reporting.{table}").fetchall()}
-            con.execute("SELECT count(*) FROM reporting.fct_send_primary_need WHERE pupils = 'c'").fetchone()
+            con.execute("SELECT count(*) FROM reporting.send_primary_need WHERE pupils = 'c'").fetchone()
         if len(seen) != 1:
             inconsistent += 1
         releases |= seen

@@ -42,7 +42,7 @@ def test_census_totals_fail_on_an_empty_mart():
 @pytest.mark.parametrize("bad", ["3", "1", "5", "", None, "NaN"])
 def test_published_counts_fail_on_a_small_or_blank_count(bad):
     frame = pd.DataFrame({"need": ["MLD", "SLD", "PD"], "pupils": ["169", bad, "c"]})
-    result = run_suite("published_counts", frame, count_columns=["pupils"])
+    result = run_suite("published_counts", frame, columns={"count_column": ["pupils"]})
     assert not result.success
     # the failure reports how many cells, never which values
     assert "unexpected=" in result.summary() and f"'{bad}'" not in result.summary()
@@ -50,17 +50,31 @@ def test_published_counts_fail_on_a_small_or_blank_count(bad):
 
 def test_published_counts_pass_on_suppressed_counts():
     frame = pd.DataFrame({"pupils": ["169", "0", "c", "12"], "pupils_fsm": ["c", "x", "z", "low"]})
-    result = run_suite("published_counts", frame, count_columns=["pupils", "pupils_fsm"])
+    result = run_suite("published_counts", frame, columns={"count_column": ["pupils", "pupils_fsm"]})
     assert result.success and len(result.outcomes) == 6
 
 
-def test_expand_applies_placeholder_per_count_column():
+def test_expand_applies_placeholder_per_column():
     spec = [{"type": "a", "kwargs": {"column": "{count_column}"}}, {"type": "b", "kwargs": {"min_value": 1}}]
-    assert expand(spec, ["x", "y"]) == [
+    assert expand(spec, {"count_column": ["x", "y"]}) == [
         {"type": "a", "kwargs": {"column": "x"}},
         {"type": "a", "kwargs": {"column": "y"}},
         {"type": "b", "kwargs": {"min_value": 1}},
     ]
+
+
+@pytest.mark.parametrize("blank", ["", "  ", None])
+def test_published_ees_fails_on_a_blank_filter_or_geography(blank):
+    good = pd.DataFrame({"time_period": ["202223", "202223"], "primary_need": ["MLD", "Total"]})
+    columns = {"ees_column": ["time_period", "primary_need"]}
+    assert run_suite("published_ees", good, columns=columns).success
+    bad = good.assign(primary_need=["MLD", blank])
+    assert not run_suite("published_ees", bad, columns=columns).success
+
+
+def test_published_ees_fails_when_a_required_column_is_missing():
+    frame = pd.DataFrame({"time_period": ["202223"]})
+    assert not run_suite("published_ees", frame, columns={"ees_column": ["time_period", "la_name"]}).success
 
 
 def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):

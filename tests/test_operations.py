@@ -18,6 +18,18 @@ def published(env) -> Path:
     return Path(env["SEND_WAREHOUSE_DIR"]) / "published"
 
 
+def published_tables(env) -> dict[str, list[tuple]]:
+    """The content of every published table (without the release id), to compare two releases."""
+    with duckdb.connect(str(published(env) / "send_reporting.duckdb"), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'reporting' "
+            "AND table_name <> 'release' ORDER BY 1"
+        ).fetchall()]  # fmt: skip
+        return {
+            n: con.execute(f"SELECT * EXCLUDE (release_id) FROM reporting.{n} ORDER BY ALL").fetchall() for n in names
+        }
+
+
 def live_release_id(env) -> str:
     with duckdb.connect(str(published(env) / "send_reporting.duckdb"), read_only=True) as con:
         return con.execute("SELECT release_id FROM reporting.release").fetchone()[0]
@@ -54,6 +66,7 @@ def test_readers_see_one_consistent_release_while_a_run_publishes(operations_env
 def test_kill_9_mid_run_leaves_the_release_and_the_next_run_recovers(operations_env):
     env = operations_env
     before = live_release_id(env)
+    before_tables = published_tables(env)
     release_bytes = (published(env) / "send_reporting.duckdb").read_bytes()
     census = Path(env["SEND_RAW_DIR"]) / "census" / "2023_spring.csv"
     census.write_text(census.read_text().replace("\n", "\r\n"))  # new bytes, same rows: a re-ingest
@@ -78,6 +91,7 @@ def test_kill_9_mid_run_leaves_the_release_and_the_next_run_recovers(operations_
     rerun = send_pipeline(env, "run")
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert live_release_id(env) != before
+    assert published_tables(env) == before_tables  # the same release as an uninterrupted run
     with duckdb.connect(str(Path(env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"), read_only=True) as con:
         per_file = con.execute(
             "SELECT count(*), count(DISTINCT source_row) FROM raw.census_pupils "

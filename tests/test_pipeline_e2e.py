@@ -10,8 +10,8 @@ import duckdb
 import pytest
 import yaml
 
-from support import REPO_ROOT, send_pipeline
 from support import pipeline_env as pipeline_env_for
+from support import send_pipeline
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 
@@ -122,15 +122,15 @@ def test_published_release_is_suppressed_and_has_no_identifiers(first_run, pipel
         tables = reader.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'reporting'"
         ).fetchall()
-        assert {t[0] for t in tables} >= {"fct_send_primary_need", "fct_send_provision", "release"}
+        assert {t[0] for t in tables} >= {"send_primary_need", "send_provision", "release"}
         columns = reader.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall()
         for _, column in columns:
             assert not any(f in column.lower() for f in ("upn", "pupil_id", "dob", "birth", "postcode"))
         values = reader.execute(
-            """SELECT pupils FROM reporting.fct_send_primary_need
-               UNION ALL SELECT pupils FROM reporting.fct_send_provision
-               UNION ALL SELECT pupils_fsm FROM reporting.fct_send_provision
-               UNION ALL SELECT pupils_pupil_premium FROM reporting.fct_send_provision"""
+            """SELECT pupils FROM reporting.send_primary_need
+               UNION ALL SELECT pupils FROM reporting.send_provision
+               UNION ALL SELECT pupils_fsm FROM reporting.send_provision
+               UNION ALL SELECT pupils_pupil_premium FROM reporting.send_provision"""
         ).fetchall()
         cells = [v[0] for v in values]
         assert not set(cells) & {"1", "2", "3", "4", "5"}
@@ -158,8 +158,9 @@ def test_second_run_on_the_same_files_loads_nothing_twice(first_run, pipeline_en
 def test_a_broken_mart_fails_the_run_and_keeps_the_release(first_run, pipeline_env, tmp_path):
     """A mart that loses pupils (a bug in its SQL) fails the blocking GX totals check: exit 1, nothing swapped."""
     broken_project = tmp_path / "dbt_project"
-    shutil.copytree(REPO_ROOT / "dbt_project", broken_project, ignore=shutil.ignore_patterns("target", "logs"))
-    mart = broken_project / "models" / "marts" / "fct_send_provision.sql"
+    source = Path(pipeline_env["SEND_DBT_PROJECT_DIR"])
+    shutil.copytree(source, broken_project, ignore=shutil.ignore_patterns("target", "logs"))
+    [mart] = (broken_project / "models" / "marts").rglob("fct_send_provision.sql")
     sql = mart.read_text()
     assert "where sen_provision in ('E', 'K')" in sql
     mart.write_text(

@@ -1,89 +1,181 @@
-"""Publication: suppressed, identifier-free, atomic; a failed check leaves the previous release byte-identical."""
+"""Publication: EES layout, primary + secondary suppression checked by an attacker, the pattern carried forward,
+atomic swap; a failed check leaves the previous release byte-identical."""
 
+import csv
 import hashlib
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import linprog
 
 from pipeline import publish as publish_module
-from pipeline.publish import PublicationError, publish
+from pipeline.publish import PublicationError, check_frames, publish
+
+NEEDS = ["MLD", "SLCN", "SEMH", "SPLD", "OTH", "ASD", "PD", "HI", "VI", "SLD", "MSI", "PMLD", "NSA"]
+JANUARY_2022 = [169, 94, 147, 139, 16, 76, 12, 9, 8, 5, 3, 0, 57]  # the seed's table
 
 
-def internal_warehouse(path, pupils=(169, 3, 0), extra_column=None):
+def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
     con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA marts")
-    need = pd.DataFrame(
-        {
-            "time_period": 202122,
-            "census_term": "Spring",
-            "primary_need": ["MLD", "MSI", "PMLD"],
-            "pupils": pupils,
-        }
-    )
-    if extra_column:
-        need[extra_column] = "secret"
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
+    need = pd.DataFrame({"time_period": 202122, "census_term": "Spring", "primary_need": NEEDS, "pupils": needs})
     provision = pd.DataFrame(
         {"time_period": 202223, "census_term": "Spring", "sen_provision": ["E", "K"], "pupils": [176, 629],
-         "pupils_pupil_premium": [68, 229], "pupils_fsm": [4, 135]}
+         "pupils_pupil_premium": [68, 229], "pupils_fsm": list(fsm)}
     )  # fmt: skip
-    con.register("need_frame", need)
-    con.execute("CREATE TABLE marts.fct_send_primary_need AS SELECT * FROM need_frame")
-    con.register("provision_frame", provision)
-    con.execute("CREATE TABLE marts.fct_send_provision AS SELECT * FROM provision_frame")
+    la = pd.DataFrame(
+        {"geographic_level": ["Local authority"], "region_code": ["E12000004"], "region_name": ["East Midlands"],
+         "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"]}
+    )  # fmt: skip
+    for name, frame in {"marts.fct_send_primary_need": need, "marts.fct_send_provision": provision,
+                        "staging.stg_dfe__ehcp_caseload": la}.items():  # fmt: skip
+        con.register("_frame", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+        con.unregister("_frame")
     return con
 
 
-def sha(path):
+def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_release_is_suppressed_and_readable_read_only(tmp_path):
-    release = publish(internal_warehouse(tmp_path / "send.duckdb"), tmp_path / "published")
+def read_ees(folder: Path, table: str) -> list[dict]:
+    with (folder / "ees" / f"{table}.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_release_in_ees_format_is_suppressed_and_readable_read_only(tmp_path):
+    release = publish(internal_warehouse(tmp_path / "send.duckdb"), tmp_path / "published", "857")
     with duckdb.connect(str(release.path), read_only=True) as reader:
-        needs = dict(reader.execute("SELECT primary_need, pupils FROM reporting.fct_send_primary_need").fetchall())
-        fsm = dict(reader.execute("SELECT sen_provision, pupils_fsm FROM reporting.fct_send_provision").fetchall())
-        release_id = reader.execute("SELECT release_id FROM reporting.release").fetchone()[0]
-    assert needs == {"MLD": "169", "MSI": "c", "PMLD": "0"}
-    assert fsm == {"E": "c", "K": "135"}
-    assert release_id == release.release_id
-    assert not list((tmp_path / "releases").glob(".building-*"))
+        needs = dict(reader.execute("SELECT primary_need, pupils FROM reporting.send_primary_need").fetchall())
+        release_row = reader.execute("SELECT release_id, suppression_summary FROM reporting.release").fetchone()
+        ids = reader.execute("SELECT DISTINCT release_id FROM reporting.send_provision").fetchall()
+    assert needs["MSI"] == "c" and needs["SLD"] == "c" and needs["PMLD"] == "0" and needs["Total"] == "735"
+    assert needs["MLD"] == "169"
+    assert sum(v == "c" for v in needs.values()) >= 2
+    assert release_row[0] == release.release_id and ids == [(release.release_id,)]
+    assert '"secondary"' in release_row[1]
+    rows = read_ees(tmp_path / "published", "send_primary_need")
+    assert list(rows[0])[:10] == [
+        "time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
+        "region_name", "new_la_code", "old_la_code", "la_name",
+    ]  # fmt: skip
+    assert rows[-1]["primary_need"] == "Total" and rows[0]["time_identifier"] == "Spring term"
+    meta = (tmp_path / "published" / "ees" / "send_primary_need.meta.csv").read_text()
+    assert "primary_need,Filter" in meta and "pupils,Indicator" in meta
     assert (tmp_path / "published").is_symlink()
-    assert (tmp_path / "published" / "parquet" / "fct_send_provision.parquet").exists()
+    assert (tmp_path / "published" / "parquet" / "send_provision.parquet").exists()
+    assert not list((tmp_path / "releases").glob(".building-*"))
 
 
-def test_identifier_column_blocks_publication_and_keeps_previous_release(tmp_path):
+def independent_attack(rows: list[dict], filter_column: str, count: str) -> dict[str, tuple[float, float]]:
+    """An attacker written apart from the library: within each period, Total = sum of the needs; every published
+    figure fixed; every `c` in [0, Total]. Min and max of each `c` by linear programming."""
+    found = {}
+    periods = sorted({(r["time_period"], r["time_identifier"]) for r in rows})
+    for period in periods:
+        group = [r for r in rows if (r["time_period"], r["time_identifier"]) == period]
+        hidden = [r[filter_column] for r in group if r[count] == "c"]
+        if not hidden:
+            continue
+        total = next(r for r in group if r[filter_column] == "Total")
+        assert total[count] != "c", "this attacker assumes a published total"
+        known = sum(int(r[count]) for r in group if r[count] != "c" and r[filter_column] != "Total")
+        a_eq = np.ones((1, len(hidden)))
+        b_eq = [int(total[count]) - known]
+        for i, name in enumerate(hidden):
+            objective = np.zeros(len(hidden))
+            objective[i] = 1
+            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
+            high = -linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
+            found[f"{period[0]} {name}"] = (low, high)
+    return found
+
+
+def test_an_independent_attacker_on_the_published_files_recovers_no_suppressed_cell(tmp_path):
+    publish(internal_warehouse(tmp_path / "send.duckdb"), tmp_path / "published", "857")
+    found = independent_attack(read_ees(tmp_path / "published", "send_primary_need"), "primary_need", "pupils")
+    assert found  # there is something to attack
+    assert all(high - low >= 5 for low, high in found.values()), found
+
+
+def test_the_attacker_itself_sees_primary_only_suppression_as_unsafe(tmp_path):
+    rows = [
+        {"time_period": "202122", "time_identifier": "Spring term", "primary_need": n, "pupils": v}
+        for n, v in [("MLD", "169"), ("MSI", "c"), ("Total", "172")]
+    ]
+    [(low, high)] = independent_attack(rows, "primary_need", "pupils").values()
+    assert (low, high) == (3, 3)
+
+
+def test_a_pattern_the_attacker_can_break_blocks_publication(tmp_path, monkeypatch):
     published = tmp_path / "published"
-    first = publish(internal_warehouse(tmp_path / "a.duckdb"), published)
+    first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
-    with pytest.raises(PublicationError, match="identifier column.*pupil_id"):
-        publish(internal_warehouse(tmp_path / "b.duckdb", extra_column="pupil_id"), published)
+    real_suppress = publish_module.suppress
+
+    def primary_only(tables, previous=()):
+        result = real_suppress(tables, previous=previous)
+        kept = {k: r for k, r in result.reasons.items() if r != "secondary"}
+        return type(result)(reasons=kept, intervals={}, unresolved=(), dropped_from_previous=())
+
+    monkeypatch.setattr(publish_module, "suppress", primary_only)
+    one_small_need = [*JANUARY_2022[:9], 7, 3, 0, 57]  # SLD 7, MSI 3: MSI alone is recoverable from the total
+    with pytest.raises(PublicationError, match="attacker"):
+        publish(internal_warehouse(tmp_path / "b.duckdb", needs=one_small_need), published, "857")
     assert sha(first.path) == before
+    assert not list((tmp_path / "releases").glob(".building-*"))
 
 
-def test_a_broken_suppressor_is_caught_before_the_swap(tmp_path, monkeypatch):
+def test_a_broken_suppressor_is_caught_by_the_gx_suite_before_the_swap(tmp_path, monkeypatch):
     published = tmp_path / "published"
-    first = publish(internal_warehouse(tmp_path / "a.duckdb"), published)
+    first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
 
-    def no_suppression(frame, columns):
+    def no_suppression(frame, result, *, count, **_):
         out = frame.copy()
-        for column in columns:
-            out[column] = out[column].astype(str)
+        out[count] = out[count].astype(str)
         return out
 
-    monkeypatch.setattr(publish_module, "suppress_counts", no_suppression)
+    monkeypatch.setattr(publish_module, "publish_frame", no_suppression)
     with pytest.raises(PublicationError, match="published_counts"):
-        publish(internal_warehouse(tmp_path / "b.duckdb", pupils=(169, 4, 0)), published)
+        publish(internal_warehouse(tmp_path / "b.duckdb"), published, "857")
     assert sha(first.path) == before
-    assert not list((tmp_path / "releases").glob(".building-*"))
 
 
-def test_an_abandoned_build_folder_is_cleared_and_old_releases_pruned(tmp_path):
+def test_a_later_release_never_unsuppresses_a_cell_of_the_same_period(tmp_path):
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    publish(internal, tmp_path / "published", "857")
+    corrected = [*JANUARY_2022[:10], 7, 0, 57]  # MSI 3 -> 7 in a corrected extract
+    internal.execute("DELETE FROM marts.fct_send_primary_need")
+    frame = pd.DataFrame({"time_period": 202122, "census_term": "Spring", "primary_need": NEEDS, "pupils": corrected})
+    internal.register("_corrected", frame)
+    internal.execute("INSERT INTO marts.fct_send_primary_need SELECT * FROM _corrected")
+    second = publish(internal, tmp_path / "published", "857")
+    with duckdb.connect(str(second.path), read_only=True) as reader:
+        msi = reader.execute("SELECT pupils FROM reporting.send_primary_need WHERE primary_need = 'MSI'").fetchone()
+    assert msi == ("c",)
+    stored = internal.execute(
+        "SELECT reason FROM publication.suppression_pattern WHERE release_id = $r AND cell_key LIKE '%MSI%'",
+        {"r": second.release_id},
+    ).fetchall()
+    assert stored == [("carried_forward",)]
+
+
+def test_identifier_columns_block_publication(tmp_path):
+    frame = pd.DataFrame({"time_period": ["202223"], "pupil_id": ["abc"], "pupils": ["12"]})
+    with pytest.raises(PublicationError, match="identifier column.*pupil_id"):
+        check_frames({"send_primary_need": frame})
+
+
+def test_abandoned_builds_are_cleared_and_old_releases_pruned(tmp_path):
     published = tmp_path / "published"
     (tmp_path / "releases" / ".building-crashed").mkdir(parents=True)
-    (tmp_path / "releases" / ".building-crashed" / "send_reporting.duckdb").write_bytes(b"half")
-    ids = [publish(internal_warehouse(tmp_path / f"{i}.duckdb"), published).release_id for i in range(5)]
+    internal = internal_warehouse(tmp_path / "a.duckdb")
+    ids = [publish(internal, published, "857").release_id for _ in range(5)]
     assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == ids[-3:]
     assert published.resolve().name == ids[-1]
 
@@ -92,5 +184,10 @@ def test_a_published_folder_from_an_older_layout_is_replaced_by_the_link(tmp_pat
     published = tmp_path / "published"
     published.mkdir()
     (published / "send_reporting.duckdb").write_bytes(b"old layout")
-    release = publish(internal_warehouse(tmp_path / "a.duckdb"), published)
+    release = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     assert published.is_symlink() and published.resolve().name == release.release_id
+
+
+def test_an_unknown_home_la_is_an_error(tmp_path):
+    with pytest.raises(PublicationError, match="LA 999"):
+        publish(internal_warehouse(tmp_path / "a.duckdb"), tmp_path / "published", "999")

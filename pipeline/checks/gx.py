@@ -8,6 +8,7 @@ the very counts it caught into a log.
 import copy
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from pipeline.settings import REPO_ROOT
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
-PLACEHOLDER = "{count_column}"
+PLACEHOLDER = re.compile(r"^\{(\w+)\}$")  # "{count_column}": the suite applies once per such column
 
 
 class SuiteError(RuntimeError):
@@ -51,26 +52,33 @@ class SuiteResult:
         return f"{self.suite}: {len(self.failures)} of {len(self.outcomes)} expectations failed: {failed}"
 
 
-def expand(expectations: list[dict], count_columns: list[str]) -> list[dict]:
-    """Apply every expectation that names {count_column} once per count column; keep the others once."""
+def expand(expectations: list[dict], columns: dict[str, list[str]]) -> list[dict]:
+    """Apply every expectation whose kwargs name a placeholder ("{count_column}") once per column listed for it;
+    keep the others once."""
     expanded = []
     for expectation in expectations:
-        if PLACEHOLDER not in json.dumps(expectation["kwargs"]):
+        placeholders = {
+            m.group(1) for v in expectation["kwargs"].values() if isinstance(v, str) and (m := PLACEHOLDER.match(v))
+        }
+        if not placeholders:
             expanded.append(expectation)
             continue
-        for column in count_columns:
+        if len(placeholders) > 1:
+            raise SuiteError(f"{expectation['type']}: one placeholder per expectation, got {sorted(placeholders)}")
+        [name] = placeholders
+        for column in columns.get(name, []):
             item = copy.deepcopy(expectation)
-            item["kwargs"] = {k: (column if v == PLACEHOLDER else v) for k, v in item["kwargs"].items()}
+            item["kwargs"] = {k: (column if v == f"{{{name}}}" else v) for k, v in item["kwargs"].items()}
             expanded.append(item)
     return expanded
 
 
-def load_suite(name: str, count_columns: list[str] | None = None, directory: Path = EXPECTATIONS_DIR):
+def load_suite(name: str, columns: dict[str, list[str]] | None = None, directory: Path = EXPECTATIONS_DIR):
     import great_expectations as gx
 
     path = directory / f"{name}.json"
     spec = json.loads(path.read_text())
-    wanted = expand(spec["expectations"], count_columns or [])
+    wanted = expand(spec["expectations"], columns or {})
     suite = gx.ExpectationSuite(name=spec["name"], expectations=wanted, meta=spec.get("meta"))
     if len(suite.expectations) != len(wanted):
         raise SuiteError(f"{path}: {len(wanted) - len(suite.expectations)} expectation(s) failed to load")
@@ -105,5 +113,6 @@ def validate(frame: pd.DataFrame, suite) -> SuiteResult:
     return SuiteResult(suite.name, bool(result.success) and all(o.success for o in outcomes), outcomes)
 
 
-def run_suite(name: str, frame: pd.DataFrame, count_columns: list[str] | None = None) -> SuiteResult:
-    return validate(frame, load_suite(name, count_columns))
+def run_suite(name: str, frame: pd.DataFrame, columns: dict[str, list[str]] | None = None) -> SuiteResult:
+    """Validate a frame with a suite; `columns` fills its placeholders, e.g. {"count_column": ["pupils"]}."""
+    return validate(frame, load_suite(name, columns))
