@@ -1,0 +1,40 @@
+-- One row per pupil per census (int_census_pupils_deduplicated) with every characteristic the census marts break
+-- pupils down by, recoded to the values of the pupil_characteristic_codes seed, and whether the pupil lives in the
+-- home local authority (var la_code, from SEND_LA_CODE).
+with pupils as (
+    select * from {{ ref('int_census_pupils_deduplicated') }}
+)
+
+select
+    pupils.time_period,
+    pupils.census_term,
+    year(pupils.census_date) as census_year,
+    pupils.pupil_id,
+    pupils.school_la_code,
+    pupils.sen_provision,
+    pupils.sen_primary_need,
+    pupils.gender as sex,
+    pupils.age_group,
+    coalesce(pupils.ethnicity, 'MISSING') as ethnicity,
+    ethnicity_groups.ethnic_group,
+    case
+        when pupils.first_language in ('ENG', 'ENB') then 'English'
+        when pupils.first_language is null or pupils.first_language in ('REF', 'NOT') then 'Unclassified'
+        else 'Other than English'
+    end as first_language,
+    case
+        when pupils.fsm_eligible then 'Eligible'
+        when not pupils.fsm_eligible then 'Not eligible'
+    end as fsm,
+    case
+        when pupils.pupil_premium then 'Yes'
+        when not pupils.pupil_premium then 'No'
+    end as pupil_premium,
+    pupils.home_la_code,
+    case
+        when pupils.home_la_code = '{{ var("la_code") }}' then 'Resident'
+        when pupils.home_la_code is not null then 'Out of county'
+    end as residence
+from pupils
+left join {{ ref('ethnicity_groups') }} as ethnicity_groups
+    on ethnicity_groups.ethnicity = coalesce(pupils.ethnicity, 'MISSING')
