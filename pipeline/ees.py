@@ -8,10 +8,13 @@ indicator's `measure` names the population counted, so two tables publishing the
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
+import duckdb
 import pandas as pd
+
+from pipeline.suppression.model import CellKey, cell_key
 
 TOTAL = "Total"
 GEOGRAPHY_COLUMNS = (
@@ -26,6 +29,16 @@ class Filter:
     column: str  # the mart's column, also the EES column name
     label: str  # human label in the meta file
     hint: str = ""
+    # For the suppression model only: what this filter's `Total` row counts when it is not everybody (the
+    # provision table's Total is all pupils with SEN, "SEN"), and parents made of children ({"SEN": ("E", "K")}),
+    # so the same population published in two tables is one cell.
+    total_key: str | None = None
+    hierarchy: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        # A renamed Total must still be the sum of its parts, or the attacker would lose that equation.
+        if self.total_key and self.total_key not in dict(self.hierarchy):
+            raise ValueError(f"filter {self.column}: total_key {self.total_key!r} needs a hierarchy defining it")
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,15 @@ class PublishedTable:
     filters: tuple[Filter, ...]
     indicators: tuple[Indicator, ...]
     by: tuple[str, ...] = ()  # non-additive columns that only separate cells (besides time_period)
-    drop: tuple[str, ...] = field(default=())  # mart columns not published (labels, ordering)
+    where: str = ""  # SQL condition on the mart: rows that are not cells of this table (the mart's own totals)
+    # A table of several partitions (characteristic_group: sex, ethnicity, ...): in the suppression model each
+    # partition is its own additive filter named after the group (renamed where another table uses that name).
+    split_by: str | None = None
+    split_filter: str | None = None
+    split_names: tuple[tuple[str, str], ...] = ()
+    # Filters fixed for every cell of the table, for the model's keys only: the primary-need table counts pupils
+    # with sen_provision = SEN, so its Total is the provision table's SEN cell.
+    model_constants: tuple[tuple[str, str], ...] = ()
 
     @property
     def filter_columns(self) -> list[str]:
@@ -60,6 +81,10 @@ class PublishedTable:
         return [*GEOGRAPHY_COLUMNS, *self.by, *self.filter_columns]
 
 
+SEN_PARTS = (("SEN", ("E", "K")),)
+PROVISION_EK = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support", "SEN", SEN_PARTS)
+PROVISION_EKN = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support, N = no SEN", None, SEN_PARTS)
+
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_primary_need",
@@ -67,19 +92,56 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="Pupils with SEN (EHC plan or SEN support) by primary type of need",
         time_identifier="{census_term} term",
         filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code"),),
-        indicators=(Indicator("pupils", "Pupils with SEN", "sen_pupils"),),
+        indicators=(Indicator("pupils", "Pupils with SEN", "pupils"),),
+        model_constants=(("sen_provision", "SEN"),),
     ),
     PublishedTable(
         name="send_provision",
         mart="fct_send_provision",
         title="Pupils with an EHC plan or on SEN support, with pupil premium and free school meals",
         time_identifier="{census_term} term",
-        filters=(Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support"),),
+        filters=(PROVISION_EK,),
         indicators=(
-            Indicator("pupils", "Pupils with SEN", "sen_pupils"),
-            Indicator("pupils_pupil_premium", "Pupils with SEN attracting pupil premium", "sen_pupils_pp"),
-            Indicator("pupils_fsm", "Pupils with SEN eligible for free school meals", "sen_pupils_fsm"),
+            Indicator("pupils", "Pupils with SEN", "pupils"),
+            Indicator("pupils_pupil_premium", "Pupils with SEN attracting pupil premium", "pupils_pupil_premium"),
+            Indicator("pupils_fsm", "Pupils with SEN eligible for free school meals", "pupils_fsm"),
         ),
+    ),
+    PublishedTable(
+        name="send_school_residence",
+        mart="fct_school_residence",
+        title="Pupils by phase, SEN provision and whether they live in the local authority",
+        time_identifier="{census_term} term",
+        filters=(
+            Filter("phase", "Phase (by national curriculum year)", "Primary = up to year 6"),
+            PROVISION_EKN,
+            Filter("residence", "Residence", "Resident = home in the local authority"),
+        ),
+        indicators=(Indicator("pupils", "Pupils", "pupils"),),
+    ),
+    PublishedTable(
+        name="send_characteristics",
+        mart="fct_send_characteristics",
+        title="Pupils by SEN provision and characteristic (sex, phase, ethnicity, first language, FSM, pupil premium)",
+        time_identifier="{census_term} term",
+        by=("characteristic_group",),
+        filters=(PROVISION_EKN, Filter("characteristic", "Characteristic", "value within the characteristic group")),
+        indicators=(Indicator("pupils", "Pupils", "pupils"),),
+        # ethnic_group is left out: its values are sums of ethnicity codes, a hierarchy across two partitions that
+        # the model would not see; residence is published in send_school_residence.
+        where="sen_provision IN ('E', 'K', 'N') AND characteristic_group NOT IN ('ethnic_group', 'residence')",
+        split_by="characteristic_group",
+        split_filter="characteristic",
+        split_names=(("age_group", "phase"),),
+    ),
+    PublishedTable(
+        name="send_trend",
+        mart="fct_send_trend",
+        title="Pupils with an EHC plan or on SEN support, Spring census each year, and the school roll",
+        time_identifier="{census_term} term",
+        filters=(PROVISION_EK,),
+        indicators=(Indicator("pupils", "Pupils with SEN", "pupils"),),
+        where="sen_provision IN ('E', 'K')",
     ),
 )
 
@@ -102,6 +164,8 @@ def with_totals(frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], 
 
 def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str]) -> pd.DataFrame:
     """Exact counts in EES layout: time and geography columns, filters with `Total` rows, count indicators."""
+    if spec.where:
+        mart = duckdb.sql(f"SELECT * FROM mart WHERE {spec.where}").df()
     by = ["time_period", *(["census_term"] if "census_term" in mart.columns else []), *spec.by]
     frame = with_totals(mart, spec.filter_columns, by, spec.count_columns)
     frame["time_period"] = frame["time_period"].astype(str)
@@ -118,12 +182,60 @@ def _total_last(column: pd.Series) -> pd.Series:
     return column.map(lambda value: (value == TOTAL, value))
 
 
+CELL_BY = ("time_period", "time_identifier", "new_la_code")  # separate cells, never add up
+
+
+@dataclass(frozen=True)
+class ModelPart:
+    """One additive table of the suppression model, cut from a published table for one indicator."""
+
+    name: str
+    frame: pd.DataFrame  # keeps the published frame's index, so the pattern maps back to its rows
+    filters: list[str]
+    by: list[str]
+    hierarchies: dict[str, dict[str, tuple[str, ...]]]
+    measure: str
+    count: str
+
+    def keys(self) -> list[CellKey]:
+        columns = [*self.by, *self.filters]
+        return [cell_key(self.measure, dict(zip(columns, row, strict=True)))
+                for row in self.frame[columns].astype(str).itertuples(index=False, name=None)]  # fmt: skip
+
+
+def model_parts(spec: PublishedTable, frame: pd.DataFrame) -> list[ModelPart]:
+    """The published table as tables of the suppression model: per indicator, per partition (split_by)."""
+    frame = frame.copy()
+    for f in spec.filters:
+        if f.total_key:
+            frame[f.column] = frame[f.column].replace({TOTAL: f.total_key})
+    hierarchies = {f.column: dict(f.hierarchy) for f in spec.filters if f.hierarchy}
+    for column, value in spec.model_constants:
+        frame[column] = value
+    by = [*CELL_BY, *(c for c in spec.by if c != spec.split_by), *(c for c, _ in spec.model_constants)]
+    partitions = [(spec.name, frame, spec.filter_columns)]
+    if spec.split_by:
+        renames = dict(spec.split_names)
+        partitions = []
+        for group in sorted(frame[spec.split_by].unique()):
+            name = renames.get(group, group)
+            part = frame[frame[spec.split_by] == group].rename(columns={spec.split_filter: name})
+            filters = [name if c == spec.split_filter else c for c in spec.filter_columns]
+            partitions.append((f"{spec.name}.{group}", part, filters))
+    return [
+        ModelPart(f"{table}.{i.column}", part, filters, by, hierarchies, i.measure, i.column)
+        for table, part, filters in partitions
+        for i in spec.indicators
+    ]
+
+
 def meta_frame(spec: PublishedTable) -> pd.DataFrame:
     """The EES `.meta.csv`: one row per filter and indicator."""
     rows = [
-        {"col_name": f.column, "col_type": "Filter", "label": f.label, "indicator_grouping": "", "indicator_unit": "",
-         "indicator_dp": "", "filter_hint": f.hint, "filter_grouping_column": ""}
-        for f in spec.filters
+        {"col_name": column, "col_type": "Filter", "label": label, "indicator_grouping": "", "indicator_unit": "",
+         "indicator_dp": "", "filter_hint": hint, "filter_grouping_column": ""}
+        for column, label, hint in [*((b, b.replace("_", " ").capitalize(), "") for b in spec.by),
+                                    *((f.column, f.label, f.hint) for f in spec.filters)]
     ] + [
         {"col_name": i.column, "col_type": "Indicator", "label": i.label, "indicator_grouping": "",
          "indicator_unit": "", "indicator_dp": "0", "filter_hint": "", "filter_grouping_column": ""}

@@ -19,13 +19,12 @@ import duckdb
 import pandas as pd
 
 from pipeline.checks.gx import SuiteResult, run_suite
-from pipeline.ees import GEOGRAPHY_COLUMNS, PUBLISHED_TABLES, PublishedTable, ees_frame, meta_frame
+from pipeline.ees import GEOGRAPHY_COLUMNS, PUBLISHED_TABLES, ModelPart, ees_frame, meta_frame, model_parts
 from pipeline.suppression import (
     SuppressionResult,
     TableSet,
     keys_from_records,
     pattern_records,
-    publish_frame,
     summary_records,
     suppress,
     table_from_frame,
@@ -96,29 +95,33 @@ def exact_frames(con: duckdb.DuckDBPyConnection, geography: dict[str, str]) -> d
             for spec in PUBLISHED_TABLES}  # fmt: skip
 
 
-def cell_by(spec: PublishedTable) -> list[str]:
-    """Columns that separate cells but do not add up (time, place, the table's own `by`)."""
-    return ["time_period", "time_identifier", "new_la_code", *spec.by]
+def release_parts(frames: dict[str, pd.DataFrame]) -> list[tuple[str, ModelPart]]:
+    return [(spec.name, part) for spec in PUBLISHED_TABLES for part in model_parts(spec, frames[spec.name])]
 
 
-def release_tables(frames: dict[str, pd.DataFrame]) -> TableSet:
-    """The whole release as one set of additive tables: one table per published table and indicator."""
-    tables = []
-    for spec in PUBLISHED_TABLES:
-        for indicator in spec.indicators:
-            tables.append(
-                table_from_frame(
-                    f"{spec.name}.{indicator.column}", frames[spec.name], count=indicator.column,
-                    filters=spec.filter_columns, by=cell_by(spec), measure=indicator.measure,
-                )
+def release_tables(parts: list[tuple[str, ModelPart]]) -> TableSet:
+    """The whole release as one set of additive tables (a population published twice is one cell)."""
+    return TableSet(
+        [
+            table_from_frame(
+                part.name,
+                part.frame,
+                count=part.count,
+                filters=part.filters,
+                by=part.by,
+                measure=part.measure,
+                hierarchies=part.hierarchies,
             )  # fmt: skip
-    return TableSet(tables)
+            for _, part in parts
+        ]
+    )
 
 
 def suppress_release(frames: dict[str, pd.DataFrame], previous: frozenset) -> SuppressedRelease:
     """Primary + secondary suppression over the whole release, carrying the earlier pattern forward (rule 7),
     then the attacker as a guard: PublicationError unless every suppressed cell is protected."""
-    tables = release_tables(frames)
+    parts = release_parts(frames)
+    tables = release_tables(parts)
     result = suppress(tables, previous=previous)
     if not result.safe:
         cells = ", ".join(describe(k) for k in result.unresolved[:5])
@@ -127,15 +130,10 @@ def suppress_release(frames: dict[str, pd.DataFrame], previous: frozenset) -> Su
     if not check.safe:
         cells = ", ".join(describe(k) for k in (*check.pinned, *check.unsuppressed_primary)[:5])
         raise PublicationError(f"the attacker recovers or sees suppressed cells: {cells}")
-    published = {}
-    for spec in PUBLISHED_TABLES:
-        frame = frames[spec.name]
-        for indicator in spec.indicators:
-            frame = publish_frame(
-                frame, result, count=indicator.column, filters=spec.filter_columns, by=cell_by(spec),
-                measure=indicator.measure,
-            )  # fmt: skip
-        published[spec.name] = frame
+    published = {name: frame.astype({c: object for c in frame.columns}) for name, frame in frames.items()}
+    for table, part in parts:
+        texts = [result.published(key, value) for key, value in zip(part.keys(), part.frame[part.count], strict=True)]
+        published[table].loc[part.frame.index, part.count] = texts
     return SuppressedRelease(published, tables, result)
 
 
@@ -162,7 +160,7 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[SuiteResult, ...]:
             problems.append(f"{table}: identifier column(s) {', '.join(leaked)}")
         for suite, columns in (
             ("published_counts", {"count_column": specs[table].count_columns}),
-            ("published_ees", {"ees_column": [*GEOGRAPHY_COLUMNS, *specs[table].filter_columns]}),
+            ("published_ees", {"ees_column": [*GEOGRAPHY_COLUMNS, *specs[table].by, *specs[table].filter_columns]}),
         ):
             result = run_suite(suite, frame, columns=columns)
             results.append(result)

@@ -13,25 +13,51 @@ from scipy.optimize import linprog
 
 from pipeline import publish as publish_module
 from pipeline.publish import PublicationError, check_frames, publish
+from pipeline.suppression import SuppressionResult
 
 NEEDS = ["MLD", "SLCN", "SEMH", "SPLD", "OTH", "ASD", "PD", "HI", "VI", "SLD", "MSI", "PMLD", "NSA"]
 JANUARY_2022 = [169, 94, 147, 139, 16, 76, 12, 9, 8, 5, 3, 0, 57]  # the seed's table
 
 
 def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
+    """A send.duckdb with every mart the release publishes, small but shaped as dbt builds them."""
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
-    need = pd.DataFrame({"time_period": 202122, "census_term": "Spring", "primary_need": NEEDS, "pupils": needs})
+    spring = {"census_term": "Spring"}
+    need = pd.DataFrame({"time_period": 202122, **spring, "primary_need": NEEDS, "pupils": needs})
     provision = pd.DataFrame(
-        {"time_period": 202223, "census_term": "Spring", "sen_provision": ["E", "K"], "pupils": [176, 629],
+        {"time_period": 202223, **spring, "sen_provision": ["E", "K"], "pupils": [176, 629],
          "pupils_pupil_premium": [68, 229], "pupils_fsm": list(fsm)}
+    )  # fmt: skip
+    residence = pd.DataFrame(
+        [(202223, "Spring", phase, provision, where, pupils) for phase, provision, where, pupils in [
+            ("Primary", "E", "Resident", 79), ("Primary", "E", "Out of county", 11),
+            ("Primary", "K", "Resident", 302), ("Primary", "K", "Out of county", 44),
+            ("Primary", "N", "Resident", 2900), ("Primary", "N", "Out of county", 300),
+            ("Secondary", "E", "Resident", 63), ("Secondary", "E", "Out of county", 23),
+            ("Secondary", "K", "Resident", 145), ("Secondary", "K", "Out of county", 138),
+            ("Secondary", "N", "Resident", 1700), ("Secondary", "N", "Out of county", 395)]],
+        columns=["time_period", "census_term", "phase", "sen_provision", "residence", "pupils"],
+    )  # fmt: skip
+    characteristics = pd.DataFrame(
+        [(202223, "Spring", provision, "sex", sex, pupils) for provision, sex, pupils in [
+            ("E", "M", 120), ("E", "F", 56), ("K", "M", 411), ("K", "F", 218), ("N", "M", 2600), ("N", "F", 2695)]],
+        columns=["time_period", "census_term", "sen_provision", "characteristic_group", "characteristic", "pupils"],
+    )  # fmt: skip
+    trend = pd.DataFrame(
+        {"time_period": [202223, 202223, 202223], **spring, "sen_provision": ["E", "K", "SEN"],
+         "pupils": [176, 629, 805], "roll": 6100}
     )  # fmt: skip
     la = pd.DataFrame(
         {"geographic_level": ["Local authority"], "region_code": ["E12000004"], "region_name": ["East Midlands"],
          "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"]}
     )  # fmt: skip
-    for name, frame in {"marts.fct_send_primary_need": need, "marts.fct_send_provision": provision,
-                        "staging.stg_dfe__ehcp_caseload": la}.items():  # fmt: skip
+    tables = {
+        "marts.fct_send_primary_need": need, "marts.fct_send_provision": provision,
+        "marts.fct_school_residence": residence, "marts.fct_send_characteristics": characteristics,
+        "marts.fct_send_trend": trend, "staging.stg_dfe__ehcp_caseload": la,
+    }  # fmt: skip
+    for name, frame in tables.items():
         con.register("_frame", frame)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
         con.unregister("_frame")
@@ -135,12 +161,7 @@ def test_a_broken_suppressor_is_caught_by_the_gx_suite_before_the_swap(tmp_path,
     first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
 
-    def no_suppression(frame, result, *, count, **_):
-        out = frame.copy()
-        out[count] = out[count].astype(str)
-        return out
-
-    monkeypatch.setattr(publish_module, "publish_frame", no_suppression)
+    monkeypatch.setattr(SuppressionResult, "published", lambda self, key, value: str(value))
     with pytest.raises(PublicationError, match="published_counts"):
         publish(internal_warehouse(tmp_path / "b.duckdb"), published, "857")
     assert sha(first.path) == before

@@ -1,0 +1,114 @@
+-- The reporting periods the EHC needs assessment extract spans, from the month of its first recorded event to
+-- the month of its latest (data_as_at: the extract carries no extract date, so the latest date it records stands
+-- for it), each with the day a stock such as "plans maintained" is counted on (reference_date):
+--   Month            every calendar month; reference_date = its first day (the caseload "as at 1 April 2023")
+--   Calendar year    every calendar year; reference_date = 31 December, or data_as_at for the year to date
+--   SEN2 census day  the third Thursday of January of every year, the day DfE's SEN2 return counts the plans
+--                    maintained (time_period as DfE codes it: 201819 = January 2019, academic year 2018/19)
+-- A Month or Calendar year ending after data_as_at is to date only (is_complete_period false), like "2023 YTD".
+with recursive events as (
+    select received_date as event_date from {{ ref('stg_ehcna__requests') }}
+    union all
+    select request_outcome_date from {{ ref('stg_ehcna__requests') }}
+    union all
+    select assessment_outcome_date from {{ ref('stg_ehcna__assessments') }}
+    union all
+    select start_date from {{ ref('stg_ehcna__plans') }}
+    union all
+    select cease_date from {{ ref('stg_ehcna__plans') }}
+    union all
+    select review_date from {{ ref('stg_ehcna__annual_reviews') }}
+),
+
+bounds as (
+    select
+        cast({{ dbt.date_trunc('month', 'min(event_date)') }} as date) as first_month,
+        max(event_date) as data_as_at
+    from events
+),
+
+months as (
+    select first_month as period_start from bounds where first_month is not null
+    union all
+    select cast({{ dbt.dateadd('month', 1, 'months.period_start') }} as date)
+    from months
+    cross join bounds
+    where cast({{ dbt.dateadd('month', 1, 'months.period_start') }} as date) <= bounds.data_as_at
+),
+
+month_periods as (
+    select
+        'Month' as period_type,
+        cast(extract(year from period_start) as integer) as time_period,
+        case cast(extract(month from period_start) as integer)
+            when 1 then 'January' when 2 then 'February' when 3 then 'March' when 4 then 'April'
+            when 5 then 'May' when 6 then 'June' when 7 then 'July' when 8 then 'August'
+            when 9 then 'September' when 10 then 'October' when 11 then 'November' else 'December'
+        end as time_identifier,
+        period_start,
+        cast({{ dbt.last_day('period_start', 'month') }} as date) as period_end,
+        period_start as reference_date
+    from months
+),
+
+year_periods as (
+    select
+        'Calendar year' as period_type,
+        time_period,
+        'Calendar year' as time_identifier,
+        cast({{ dbt.date_trunc('year', 'min(period_start)') }} as date) as period_start,
+        cast({{ dbt.last_day('min(period_start)', 'year') }} as date) as period_end,
+        cast({{ dbt.last_day('min(period_start)', 'year') }} as date) as reference_date
+    from month_periods
+    group by time_period
+),
+
+januaries as (
+    select
+        time_period,
+        period_start as first_of_january,
+        -- 0 = Sunday ... 4 = Thursday: days from 1 January to the first Thursday, then two weeks more
+        cast(extract(dow from period_start) as integer) as weekday_of_first
+    from month_periods
+    where time_identifier = 'January'
+),
+
+census_days as (
+    select
+        'SEN2 census day' as period_type,
+        (time_period - 1) * 100 + time_period % 100 as time_period,
+        'Academic year' as time_identifier,
+        cast({{ dbt.dateadd('day', '(11 - weekday_of_first) % 7 + 14', 'first_of_january') }} as date) as census_day
+    from januaries
+),
+
+sen2_periods as (
+    select period_type, time_period, time_identifier, census_day as period_start, census_day as period_end,
+        census_day as reference_date
+    from census_days
+),
+
+periods as (
+    select * from month_periods
+    union all
+    select * from year_periods
+    union all
+    select * from sen2_periods
+)
+
+select
+    periods.period_type,
+    periods.time_period,
+    periods.time_identifier,
+    periods.period_start,
+    periods.period_end,
+    case
+        when periods.reference_date > bounds.data_as_at then bounds.data_as_at
+        else periods.reference_date
+    end as reference_date,
+    periods.period_end <= bounds.data_as_at as is_complete_period,
+    bounds.data_as_at
+from periods
+cross join bounds
+where periods.reference_date >= bounds.first_month
+    and (periods.period_type <> 'SEN2 census day' or periods.reference_date <= bounds.data_as_at)

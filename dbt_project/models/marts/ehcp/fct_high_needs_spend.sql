@@ -1,0 +1,92 @@
+-- Needs assessment 9: high needs spending by financial year, S251 line and spending category, with the line
+-- totals (category 'Total'), the category totals across lines (line_code 'Total') and the year's total (both
+-- 'Total'). Money stays exact DECIMAL(18,2), never float. An amount the return did not report (symbol c, x or z)
+-- is left out of every sum, never counted as 0: the row of that amount keeps its symbol, and an aggregate counts
+-- the amounts it lacks in amounts_not_reported (an aggregate with no amount at all carries a symbol instead: the
+-- common one, or x when they differ). Share of the year's total and growth on the previous financial year are
+-- computed from the amounts.
+with spend as (
+    select
+        financial_year,
+        time_period,
+        cast(substring(financial_year, 1, 4) as integer) as start_year,
+        line_code,
+        line_label,
+        category,
+        amount_gbp,
+        amount_symbol
+    from {{ ref('stg_finance__high_needs') }}
+),
+
+aggregated as (
+    select
+        financial_year,
+        time_period,
+        start_year,
+        case when grouping(line_code) = 1 then 'Total' else line_code end as line_code,
+        case when grouping(line_code) = 1 then 'Total' else max(line_label) end as line_label,
+        case when grouping(category) = 1 then 'Total' else category end as category,
+        sum(amount_gbp) as amount_gbp,
+        count(*) as amounts,
+        count(amount_gbp) as amounts_reported,
+        min(amount_symbol) as first_symbol,
+        max(amount_symbol) as last_symbol
+    from spend
+    group by grouping sets (
+        (financial_year, time_period, start_year, line_code, category),
+        (financial_year, time_period, start_year, line_code),
+        (financial_year, time_period, start_year, category),
+        (financial_year, time_period, start_year)
+    )
+),
+
+cells as (
+    select
+        financial_year,
+        time_period,
+        start_year,
+        line_code,
+        line_label,
+        category,
+        cast(amount_gbp as decimal(18, 2)) as amount_gbp,
+        case
+            when amounts_reported = 0 and first_symbol = last_symbol then first_symbol
+            when amounts_reported = 0 then 'x'
+        end as amount_symbol,
+        amounts - amounts_reported as amounts_not_reported
+    from aggregated
+),
+
+year_totals as (
+    select start_year, amount_gbp as year_total_gbp
+    from cells
+    where line_code = 'Total' and category = 'Total'
+)
+
+select
+    home_la.new_la_code,
+    home_la.old_la_code,
+    home_la.la_name,
+    cells.financial_year,
+    cells.time_period,
+    'Financial year' as time_identifier,
+    cells.line_code,
+    cells.line_label,
+    cells.category,
+    cells.amount_gbp,
+    cells.amount_symbol,
+    cast(cells.amounts_not_reported as integer) as amounts_not_reported,
+    100.0 * cells.amount_gbp / nullif(year_totals.year_total_gbp, 0) as share_of_year_pct,
+    previous.financial_year as previous_financial_year,
+    previous.amount_gbp as previous_amount_gbp,
+    cast(cells.amount_gbp - previous.amount_gbp as decimal(18, 2)) as growth_gbp,
+    100.0 * (cells.amount_gbp - previous.amount_gbp) / nullif(previous.amount_gbp, 0) as growth_pct
+from cells
+left join year_totals
+    on year_totals.start_year = cells.start_year
+left join cells as previous
+    on previous.start_year = cells.start_year - 1
+    and previous.line_code = cells.line_code
+    and previous.category = cells.category
+cross join {{ ref('int_ehcp_home_la') }} as home_la
+order by cells.start_year, cells.line_code, cells.category
