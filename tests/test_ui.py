@@ -11,6 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+
 from ui_support import (
     ASSET_NODES_QUERY,
     dangling_dependencies,
