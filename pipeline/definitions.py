@@ -4,6 +4,8 @@ import dagster as dg
 
 from pipeline.checks.census_totals import census_totals_checks
 from pipeline.dbt import dbt_resource, send_dbt_models
+from pipeline.docs import dbt_docs
+from pipeline.exposures import dbt_exposure_specs
 from pipeline.release import send_reporting
 from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
@@ -26,7 +28,9 @@ defs = dg.Definitions(
         population_estimates,
         dfe_ehcp_2025,
         send_dbt_models,
+        dbt_docs,
         send_reporting,
+        *dbt_exposure_specs(),
     ],
     asset_checks=[census_totals_checks],
     jobs=[nightly_job],

@@ -41,11 +41,18 @@ class Filter:
             raise ValueError(f"filter {self.column}: total_key {self.total_key!r} needs a hierarchy defining it")
 
 
+COUNT, AMOUNT, PUBLIC = "count", "amount", "public"
+
+
 @dataclass(frozen=True)
 class Indicator:
-    column: str  # a count of distinct children in the mart
+    column: str
     label: str
-    measure: str  # the population counted (shared name = shared cells across tables)
+    measure: str = ""  # for counts: the population counted (shared name = shared cells across tables)
+    # count: children or events of this LA, suppressed; amount: money (GBP, exact to the penny), not about
+    # individual children; public: a figure somebody else already publishes (ONS, DfE), shown as published.
+    kind: str = COUNT
+    symbol_column: str = ""  # mart column holding the EES symbol where the value is missing (c, x, z)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,9 @@ class PublishedTable:
     filters: tuple[Filter, ...]
     indicators: tuple[Indicator, ...]
     by: tuple[str, ...] = ()  # non-additive columns that only separate cells (besides time_period)
-    where: str = ""  # SQL condition on the mart: rows that are not cells of this table (the mart's own totals)
+    # SQL over the mart (as `mart`) giving the table's rows when the mart's own layout is not it (its own total
+    # rows dropped, overlapping categories made disjoint, a time_period derived): SELECT ... FROM mart ...
+    query: str = ""
     # A table of several partitions (characteristic_group: sex, ethnicity, ...): in the suppression model each
     # partition is its own additive filter named after the group (renamed where another table uses that name).
     split_by: str | None = None
@@ -73,6 +82,10 @@ class PublishedTable:
 
     @property
     def count_columns(self) -> list[str]:
+        return [i.column for i in self.indicators if i.kind == COUNT]
+
+    @property
+    def indicator_columns(self) -> list[str]:
         return [i.column for i in self.indicators]
 
     @property
@@ -129,7 +142,8 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         indicators=(Indicator("pupils", "Pupils", "pupils"),),
         # ethnic_group is left out: its values are sums of ethnicity codes, a hierarchy across two partitions that
         # the model would not see; residence is published in send_school_residence.
-        where="sen_provision IN ('E', 'K', 'N') AND characteristic_group NOT IN ('ethnic_group', 'residence')",
+        query="SELECT * FROM mart WHERE sen_provision IN ('E', 'K', 'N') "
+        "AND characteristic_group NOT IN ('ethnic_group', 'residence')",
         split_by="characteristic_group",
         split_filter="characteristic",
         split_names=(("age_group", "phase"),),
@@ -141,7 +155,135 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         time_identifier="{census_term} term",
         filters=(PROVISION_EK,),
         indicators=(Indicator("pupils", "Pupils with SEN", "pupils"),),
-        where="sen_provision IN ('E', 'K')",
+        query="SELECT * FROM mart WHERE sen_provision IN ('E', 'K')",
+    ),
+    PublishedTable(
+        name="send_disability_register",
+        mart="fct_disability_register",
+        title="Children on the disability register by age band, and how many have an EHC plan (March snapshot)",
+        time_identifier="Calendar year",
+        filters=(Filter("age_band", "Age band / residence", "out of area: all ages"),),
+        indicators=(
+            Indicator("children", "Children on the register", "register_children"),
+            Indicator("children_with_ehcp", "Children on the register with an EHC plan", "register_children_ehcp"),
+        ),
+        query="SELECT year(snapshot_date) AS time_period, age_band, children, children_with_ehcp FROM mart "
+        "WHERE age_band <> 'Total'",
+    ),
+    PublishedTable(
+        name="send_wider_services",
+        mart="fct_wider_services",
+        title="Children using Aiming High services in the year to the snapshot (April to March)",
+        time_identifier="Financial year",
+        # Published as disjoint groups (the mart's overlapping ones would let a reader subtract): positive
+        # activities only, short breaks only, both; Total = children using either.
+        filters=(Filter("aiming_high_use", "Aiming High use", "disjoint: only one, or both"),),
+        indicators=(
+            Indicator("children", "Children", "aiming_high_children"),
+            Indicator("children_with_ehcp", "Children with an EHC plan", "aiming_high_children_ehcp"),
+        ),
+        query="""
+            WITH s AS (SELECT year(period_start) * 100 + (year(period_end) % 100) AS time_period, service,
+                              children, children_with_ehcp FROM mart),
+            p AS (PIVOT s ON service USING first(children) AS n, first(children_with_ehcp) AS e GROUP BY time_period)
+            SELECT time_period, 'Positive activities only' AS aiming_high_use,
+                   positive_activities_n - positive_activities_and_short_breaks_n AS children,
+                   positive_activities_e - positive_activities_and_short_breaks_e AS children_with_ehcp FROM p
+            UNION ALL SELECT time_period, 'Short breaks only',
+                   short_breaks_n - positive_activities_and_short_breaks_n,
+                   short_breaks_e - positive_activities_and_short_breaks_e FROM p
+            UNION ALL SELECT time_period, 'Both', positive_activities_and_short_breaks_n,
+                   positive_activities_and_short_breaks_e FROM p
+        """,
+    ),
+    PublishedTable(
+        name="send_parent_carer_support",
+        mart="fct_wider_services",
+        title="Parent/carers supported by Aiming High in the year to the snapshot",
+        time_identifier="Financial year",
+        filters=(),
+        indicators=(Indicator("parent_carers", "Parent/carers supported", "parent_carers"),),
+        query="SELECT year(period_start) * 100 + (year(period_end) % 100) AS time_period, children AS parent_carers "
+        "FROM mart WHERE service = 'parent_carer_support'",
+    ),
+    PublishedTable(
+        name="send_ehcna_timeliness",
+        mart="fct_ehcna_timeliness",
+        title="EHC needs assessments: requests, decisions within 6 weeks, plans within 20 weeks, annual reviews",
+        time_identifier="Calendar year",
+        by=("stage",),
+        filters=(Filter("timeliness", "Within the statutory time", "In time / Late; Total = all in the year"),),
+        indicators=(Indicator("events", "Requests, decisions, plans or reviews", "ehcna_events"),),
+        query="""
+            SELECT time_period, 'Requests received' AS stage, 'Not timed' AS timeliness,
+                   requests_received AS events FROM mart
+            UNION ALL SELECT time_period, 'Decisions whether to assess', 'Within 6 weeks', decisions_within_6_weeks
+                FROM mart
+            UNION ALL SELECT time_period, 'Decisions whether to assess', 'Later', decisions - decisions_within_6_weeks
+                FROM mart
+            UNION ALL SELECT time_period, 'EHC plans issued', 'Within 20 weeks', plans_within_20_weeks FROM mart
+            UNION ALL SELECT time_period, 'EHC plans issued', 'Later', new_plans_issued - plans_within_20_weeks
+                FROM mart
+            UNION ALL SELECT time_period, 'Annual reviews due', 'In time', annual_reviews_in_time FROM mart
+            UNION ALL SELECT time_period, 'Annual reviews due', 'Late', annual_reviews_due - annual_reviews_in_time
+                FROM mart
+        """,
+    ),
+    PublishedTable(
+        name="send_ehcp_caseload",
+        mart="fct_ehcp_caseload",
+        title="EHC plans maintained by the LA, by primary need: January each year (SEN2 day) and April 2023",
+        time_identifier="{period_type}",
+        by=("reference_date",),
+        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code"),),
+        indicators=(Indicator("ehcps_maintained", "EHC plans maintained", "ehcps_maintained"),),
+        query="SELECT time_period, period_type, reference_date::VARCHAR AS reference_date, primary_need, "
+        "ehcps_maintained FROM mart WHERE primary_need <> 'Total' AND (period_type = 'SEN2 census day' "
+        "OR (period_type = 'Month' AND month(reference_date) = 4))",
+    ),
+    PublishedTable(
+        name="send_placements",
+        mart="fct_placements",
+        title="Children in placements by setting, in or out of county, age group and EHC plan (extract date)",
+        time_identifier="Calendar year",
+        # No totals are published (a child can hold two placements at once, so settings do not add up to
+        # children): each cell stands alone and only the primary rule applies. Costs are not published.
+        by=("extract_date", "has_ehcp", "setting_type", "in_county", "age_group"),
+        filters=(),
+        indicators=(Indicator("children", "Children", "placement_children"),),
+        query="SELECT year(extract_date) AS time_period, extract_date::VARCHAR AS extract_date, "
+        "has_ehcp::VARCHAR AS has_ehcp, setting_type, in_county::VARCHAR AS in_county, age_group, children FROM mart",
+    ),
+    PublishedTable(
+        name="send_high_needs_spend",
+        mart="fct_high_needs_spend",
+        title="High needs expenditure by S251 line and category (GBP)",
+        time_identifier="Financial year",
+        by=("line_code", "category"),
+        filters=(),
+        indicators=(Indicator("amount_gbp", "Expenditure (GBP)", kind=AMOUNT, symbol_column="amount_symbol"),),
+        query="SELECT time_period, line_code, category, amount_gbp, amount_symbol FROM mart",
+    ),
+    PublishedTable(
+        name="send_population",
+        mart="fct_population",
+        title="Population of the LA by age band and sex (ONS mid-year estimates)",
+        time_identifier="Calendar year",
+        by=("age_band", "sex"),
+        filters=(),
+        indicators=(Indicator("population", "Population (ONS)", kind=PUBLIC),),
+        query="SELECT year AS time_period, age_band, sex, population FROM mart",
+    ),
+    PublishedTable(
+        name="send_benchmark_ehcp",
+        mart="fct_benchmark_ehcp",
+        title="EHC plans: the LA, its statistical neighbours, its region and England (DfE, as published)",
+        time_identifier="{time_identifier}",
+        by=("geography_role", "measure"),
+        filters=(),
+        indicators=(Indicator("value", "Value as DfE publishes it", kind=PUBLIC, symbol_column="value_symbol"),),
+        query="SELECT time_period, time_identifier, geographic_level, country_code, country_name, region_code, "
+        "region_name, new_la_code, old_la_code, la_name, geography_role, measure, value, value_symbol FROM mart",
     ),
 )
 
@@ -162,17 +304,36 @@ def with_totals(frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], 
     return pd.concat(parts, ignore_index=True)[[*by, *filters, *counts]]
 
 
+def indicator_text(value: object, symbol: object, kind: str) -> str:
+    """A non-count indicator as published text: the value (money to the penny), else its symbol, else `x`."""
+    if value is None or pd.isna(value):
+        return str(symbol) if isinstance(symbol, str) and symbol else "x"
+    return f"{value:.2f}" if kind == AMOUNT else str(int(value))
+
+
 def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str]) -> pd.DataFrame:
-    """Exact counts in EES layout: time and geography columns, filters with `Total` rows, count indicators."""
-    if spec.where:
-        mart = duckdb.sql(f"SELECT * FROM mart WHERE {spec.where}").df()
-    by = ["time_period", *(["census_term"] if "census_term" in mart.columns else []), *spec.by]
-    frame = with_totals(mart, spec.filter_columns, by, spec.count_columns)
+    """Exact counts in EES layout: time and geography columns, filters with `Total` rows, indicators."""
+    if spec.query:
+        mart = duckdb.sql(spec.query).df()
+    # Geography comes from the mart where it has it (benchmarks across LAs), else it is the home LA's.
+    from_mart = [c for c in GEOGRAPHY_COLUMNS[1:] if c in mart.columns]
+    by = ["time_period", *(c for c in ("census_term", "period_type") if c in mart.columns), *from_mart, *spec.by]
+    others = [i for i in spec.indicators if i.kind != COUNT]
+    for indicator in others:
+        symbols = mart[indicator.symbol_column] if indicator.symbol_column else [None] * len(mart)
+        mart[indicator.column] = [
+            indicator_text(v, s, indicator.kind) for v, s in zip(mart[indicator.column], symbols, strict=True)
+        ]
+    if others and spec.filters:
+        raise ValueError(f"{spec.name}: only count indicators can have filter totals")
+    frame = with_totals(mart, spec.filter_columns, by, spec.indicator_columns)
     frame["time_period"] = frame["time_period"].astype(str)
-    frame["time_identifier"] = [spec.time_identifier.format(**row) for row in frame[by].to_dict("records")]
+    if "time_identifier" not in from_mart:
+        frame["time_identifier"] = [spec.time_identifier.format(**row) for row in frame[by].to_dict("records")]
     for column, value in {"geographic_level": "Local authority", **ENGLAND, **geography}.items():
-        frame[column] = value
-    ordered = [*GEOGRAPHY_COLUMNS, *spec.by, *spec.filter_columns, *spec.count_columns]
+        if column not in from_mart:
+            frame[column] = value
+    ordered = [*GEOGRAPHY_COLUMNS, *spec.by, *spec.filter_columns, *spec.indicator_columns]
     order = [*GEOGRAPHY_COLUMNS, *spec.by, *spec.filter_columns]
     return frame[ordered].sort_values(order, key=_total_last, ignore_index=True)
 
@@ -226,6 +387,7 @@ def model_parts(spec: PublishedTable, frame: pd.DataFrame) -> list[ModelPart]:
         ModelPart(f"{table}.{i.column}", part, filters, by, hierarchies, i.measure, i.column)
         for table, part, filters in partitions
         for i in spec.indicators
+        if i.kind == COUNT
     ]
 
 
@@ -241,4 +403,7 @@ def meta_frame(spec: PublishedTable) -> pd.DataFrame:
          "indicator_unit": "", "indicator_dp": "0", "filter_hint": "", "filter_grouping_column": ""}
         for i in spec.indicators
     ]  # fmt: skip
+    for row, indicator in zip(rows[len(rows) - len(spec.indicators) :], spec.indicators, strict=True):
+        row["indicator_unit"] = "£" if indicator.kind == AMOUNT else ""
+        row["indicator_dp"] = "2" if indicator.kind == AMOUNT else "0"
     return pd.DataFrame(rows)

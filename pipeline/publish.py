@@ -160,7 +160,17 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[SuiteResult, ...]:
             problems.append(f"{table}: identifier column(s) {', '.join(leaked)}")
         for suite, columns in (
             ("published_counts", {"count_column": specs[table].count_columns}),
-            ("published_ees", {"ees_column": [*GEOGRAPHY_COLUMNS, *specs[table].by, *specs[table].filter_columns]}),
+            (
+                "published_ees",
+                {
+                    "ees_column": [
+                        *GEOGRAPHY_COLUMNS,
+                        *specs[table].by,
+                        *specs[table].filter_columns,
+                        *specs[table].indicator_columns,
+                    ]
+                },
+            ),  # fmt: skip
         ):
             result = run_suite(suite, frame, columns=columns)
             results.append(result)

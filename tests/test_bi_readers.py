@@ -6,11 +6,14 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 import sqlalchemy
 
 from pipeline.publish import publish
 
-from test_publish import internal_warehouse
+from test_publish import census_tables_only, internal_warehouse  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("census_tables_only")
 
 
 def test_readme_routes_read_the_release(tmp_path):
