@@ -172,3 +172,12 @@ def test_a_broken_mart_fails_the_run_and_keeps_the_release(first_run, pipeline_e
     assert "FAILED marts/fct_send_provision :: gx_census_totals" in result.stdout
     assert "NOT published" in result.stdout
     assert hashlib.sha256(published_path(pipeline_env).read_bytes()).hexdigest() == before
+
+
+def test_an_independent_attacker_on_the_demo_release_recovers_no_suppressed_cell(first_run, pipeline_env):
+    """The attacker of tests/test_publish.py (written apart from the library) on the demo's published EES files."""
+    from test_publish import independent_attack, read_ees
+
+    rows = read_ees(published_path(pipeline_env).parent, "send_primary_need")
+    found = independent_attack(rows, "primary_need", "pupils")
+    assert found and all(high - low >= 5 for low, high in found.values()), found

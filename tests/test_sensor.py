@@ -61,3 +61,18 @@ def test_changed_files_is_pure():
     previous = {"a": [1, 1, "h1"], "b": [1, 1, "h2"]}
     current = {"a": [1, 2, "h1"], "b": [2, 2, "h3"], "c": [1, 1, "h4"]}
     assert changed_files(previous, current) == ["b", "c"]
+
+
+def test_nightly_schedule_requests_the_nightly_job_at_2am_london():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pipeline.schedules import nightly_schedule
+
+    assert nightly_schedule.cron_schedule == "0 2 * * *"
+    assert nightly_schedule.execution_timezone == "Europe/London"
+    assert nightly_schedule.job_name == "nightly"
+    when = datetime(2026, 7, 1, 2, 0, tzinfo=ZoneInfo("Europe/London"))  # 01:00 UTC in summer time
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+    [request] = list(nightly_schedule.evaluate_tick(context).run_requests)
+    assert isinstance(request, dg.RunRequest)
