@@ -220,3 +220,19 @@ def test_a_published_folder_from_an_older_layout_is_replaced_by_the_link(tmp_pat
 def test_an_unknown_home_la_is_an_error(tmp_path):
     with pytest.raises(PublicationError, match="LA 999"):
         publish(internal_warehouse(tmp_path / "a.duckdb"), tmp_path / "published", "999")
+
+
+def test_a_published_number_that_differs_from_its_mart_blocks_publication(tmp_path, monkeypatch):
+    published = tmp_path / "published"
+    first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
+    before = sha(first.path)
+    real = SuppressionResult.published
+
+    def off_by_one_total(self, key, value):
+        text = real(self, key, value)
+        return str(int(text) + 1) if text.isdigit() and int(text) > 700 else text
+
+    monkeypatch.setattr(SuppressionResult, "published", off_by_one_total)
+    with pytest.raises(PublicationError, match="published_matches_marts"):
+        publish(internal_warehouse(tmp_path / "b.duckdb"), published, "857")
+    assert sha(first.path) == before
