@@ -42,6 +42,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def materialized(result, key: list[str]) -> bool:
+    return any(
+        e.event_specific_data.materialization.asset_key.path == key for e in result.get_asset_materialization_events()
+    )
+
+
 def _summarise(result, settings: Settings) -> int:
     ok = result.success
     for event in result.get_asset_materialization_events():
@@ -62,13 +68,15 @@ def _summarise(result, settings: Settings) -> int:
         if event.is_step_failure:
             error = event.step_failure_data.error
             print(f"  step {event.step_key} failed: {error.message.strip().splitlines()[0] if error else ''}")
-    published = any(
-        e.event_specific_data.materialization.asset_key.path == ["published", "send_reporting"]
-        for e in result.get_asset_materialization_events()
-    )
+    published = materialized(result, ["published", "send_reporting"])
     print(f"internal warehouse: {settings.duckdb_path}")
     if published:
         print(f"published release:  {settings.reporting_path}")
+        print(f"EES files, Parquet: {settings.published_dir / 'ees'}, {settings.published_dir / 'parquet'}")
+    if materialized(result, ["published", "report"]):
+        print(f"report:             {settings.published_dir / 'report' / 'index.html'}")
+    if materialized(result, ["docs", "dbt_docs"]):
+        print(f"dbt docs:           {settings.warehouse_dir / 'docs' / 'static_index.html'}")
     else:
         print(f"NOT published; the previous release (if any) is untouched: {settings.reporting_path}")
     return 0 if ok and not failed and published else 1
@@ -104,6 +112,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    load_dotenv(LOCAL_ENV_FILE, override=False)
+    settings = load_settings()
+    from pipeline.report import ReportDataError, ReportError, build_report
+
+    try:
+        path = build_report(settings.published_dir)
+    except (ReportError, ReportDataError) as error:
+        print(f"send-pipeline: {error}", file=sys.stderr)
+        return 1
+    print(f"report: {settings.published_dir / 'report' / 'index.html'} (release folder {path.parent.parent.name})")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     ensure_local_key()
     settings = load_settings()
@@ -131,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the nightly pipeline once (SEND_RAW_DIR -> SEND_WAREHOUSE_DIR)")
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="rebuild the needs-assessment report from the current published release")
+    report.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="generate the Rutland-like extracts into SEND_RAW_DIR, then run")
     add_generate_args(demo)

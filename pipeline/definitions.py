@@ -7,6 +7,7 @@ from pipeline.dbt import dbt_resource, send_dbt_models
 from pipeline.docs import dbt_docs
 from pipeline.exposures import dbt_exposure_specs
 from pipeline.release import send_reporting
+from pipeline.report.asset import send_report
 from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
 from pipeline.sensors import raw_drop_zone_sensor
@@ -30,6 +31,7 @@ defs = dg.Definitions(
         send_dbt_models,
         dbt_docs,
         send_reporting,
+        send_report,
         *dbt_exposure_specs(),
     ],
     asset_checks=[census_totals_checks],

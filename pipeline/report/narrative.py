@@ -1,0 +1,1206 @@
+"""Sentences of the needs-assessment report, every number computed from the published (suppressed) release.
+
+Nothing here reads a warehouse: a narrative function takes `Published` tables (the release's rows as text, each
+with its DuckDB rowid) and returns sentences made of parts:
+
+* ``str`` -- words only: a plain part may not hold a number (a number in prose must say where it comes from);
+* ``Fact`` -- a number computed from published cells (a cell, a sum of cells, a percentage, a change), which knows
+  its cells, so the HTML can carry their references and a test can recompute it from the release;
+* ``When`` -- a date or period; ``Label`` -- a category as the table names it ("0-18", "within 6 weeks").
+
+A fact whose input is a symbol (``c`` suppressed, ``x``, ``z``, ``low``) is not computed: it shows the symbol and
+the sentence says the input is suppressed rather than guessing. A percentage over fewer than ten children is ``c``
+(rule 5 of the release's disclosure control), a percentage over nothing is ``z``.
+"""
+
+import csv
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from pipeline.settings import load_settings
+from pipeline.sources.placements import SETTING_TYPES
+from pipeline.suppression.rules import DEFAULT_RULES, SYMBOLS
+
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+SYMBOL_WORDS = {"c": "suppressed", "x": "not available", "z": "not applicable", "low": "rounds to zero"}
+RATE_MIN_DENOMINATOR = DEFAULT_RULES.rate_min_denominator
+
+COUNT, MONEY, MONEY_M, PERCENT, CHANGE = "count", "money", "money_m", "percent", "change"
+
+SETTING_ORDER = tuple(SETTING_TYPES)
+PROVISION_LABELS = {"E": "EHC plan", "K": "SEN support", "N": "No SEN", "Total": "All pupils"}
+SPECIAL_SCHOOLS = ("INMSS", "LA_SPECIAL")
+POST16_LEARNING = ("FE_COLLEGE", "SPI", "AP")
+# Not calendar.month_name: that follows the process locale.
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # fmt: skip
+
+
+class ReportDataError(LookupError):
+    """The release does not hold a cell the report needs (named by table and filters, never by value)."""
+
+
+# ---- code lists: the dbt seeds and the placements contract define them once; the report only shortens them -------
+
+
+@functools.cache
+def seed_rows(seed: str) -> tuple[dict[str, str], ...]:
+    """Rows of a dbt seed (a code list, not data) from the project the pipeline builds; none if it is missing."""
+    path = load_settings().dbt_project_dir / "seeds" / f"{seed}.csv"
+    if not path.exists():
+        return ()
+    with path.open(newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+def _short(label: str) -> str:
+    """A code list's label without its explanation: "Age group (phase of education by NC year)" -> "Age group"."""
+    return re.split(r" \(|, | - (?=[a-z])", label, maxsplit=1)[0].strip() or label
+
+
+def need_label(code: str) -> str:
+    labels = {r["primary_need"]: r["primary_need_label"] for r in seed_rows("sen_primary_need_codes")}
+    return f"{labels[code]} ({code})" if code in labels else code
+
+
+def need_order(codes: Iterable[str]) -> list[str]:
+    """Codes in the seed's display order (the order DfE tables use), unknown codes last."""
+    order = {r["primary_need"]: int(r["display_order"]) for r in seed_rows("sen_primary_need_codes")}
+    return sorted(codes, key=lambda code: (order.get(code, len(order) + 1), code))
+
+
+def group_label(group: str) -> str:
+    rows = seed_rows("pupil_characteristic_codes")
+    labels = {r["characteristic_group"]: r["characteristic_group_label"] for r in rows}
+    return _short(labels.get(group, group.replace("_", " ").capitalize()))
+
+
+def characteristic_label(group: str, value: str) -> str:
+    rows = seed_rows("pupil_characteristic_codes")
+    labels = {r["characteristic"]: r["characteristic_label"] for r in rows if r["characteristic_group"] == group}
+    if group == "ethnicity":
+        return labels.get(value, value)
+    return labels.get(value, value) if group == "sex" else value
+
+
+def setting_label(code: str) -> str:
+    return _short(SETTING_TYPES.get(code, code))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One published cell: table, DuckDB rowid in reporting.<table>, column, and the text the release holds."""
+
+    table: str
+    row: int
+    column: str
+    text: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.table}:{self.row}:{self.column}"
+
+    @property
+    def number(self) -> Decimal | None:
+        return Decimal(self.text) if NUMBER.fullmatch(self.text) else None
+
+    @property
+    def symbol(self) -> str | None:
+        if self.number is not None:
+            return None
+        return self.text if self.text in SYMBOLS else "x"
+
+
+def _symbol(cells: Iterable[Cell]) -> str | None:
+    symbols = {c.symbol for c in cells} - {None}
+    return next((s for s in SYMBOLS if s in symbols), None)
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A number computed from published cells.
+
+    count / money / money_m: the sum of ``cells``; percent: 100 x sum(cells) / sum(base); change: the percentage
+    change from sum(base) to sum(cells). ``rate_rule``: a percentage of children over fewer than ten is ``c``.
+    """
+
+    kind: str
+    cells: tuple[Cell, ...]
+    base: tuple[Cell, ...] = ()
+    rate_rule: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in (COUNT, MONEY, MONEY_M, PERCENT, CHANGE):
+            raise ValueError(f"unknown fact kind {self.kind!r}")
+        if (self.kind in (PERCENT, CHANGE)) != bool(self.base):
+            raise ValueError(f"a {self.kind} fact needs a base exactly when it is a percentage or a change")
+
+    @property
+    def symbol(self) -> str | None:
+        """The symbol shown instead of a number, or None when the fact is computed."""
+        symbol = _symbol((*self.cells, *self.base))
+        if symbol or self.kind not in (PERCENT, CHANGE):
+            return symbol
+        base = sum((c.number for c in self.base), Decimal(0))
+        if base == 0:
+            return "z"
+        if self.rate_rule and abs(base) < RATE_MIN_DENOMINATOR:
+            return "c"
+        return None
+
+    @property
+    def available(self) -> bool:
+        return self.symbol is None
+
+    @property
+    def exact(self) -> Decimal | None:
+        if not self.available:
+            return None
+        total = sum((c.number for c in self.cells), Decimal(0))
+        if self.kind in (COUNT, MONEY, MONEY_M):
+            return total
+        base = sum((c.number for c in self.base), Decimal(0))
+        return 100 * (total - base) / base if self.kind == CHANGE else 100 * total / base
+
+    @property
+    def value(self) -> float | None:
+        """For charts: the number (percentages not rounded), None when a symbol is shown."""
+        exact = self.exact
+        return None if exact is None else float(exact)
+
+    @property
+    def text(self) -> str:
+        exact = self.exact
+        if exact is None:
+            return str(self.symbol)
+        if self.kind == COUNT:
+            return f"{int(exact):,}"
+        if self.kind == MONEY:
+            return ("-" if exact < 0 else "") + f"£{abs(round_half_up(exact, 0)):,.0f}"
+        if self.kind == MONEY_M:
+            return ("-" if exact < 0 else "") + f"£{abs(round_half_up(exact / 1_000_000, 1))}m"
+        rounded = round_half_up(exact, 1)
+        return f"{rounded:+}%" if self.kind == CHANGE else f"{rounded}%"
+
+
+@dataclass(frozen=True)
+class When:
+    """A date or period: shown as text, machine-readable as ISO (the <time> element's datetime)."""
+
+    text: str
+    iso: str
+
+
+@dataclass(frozen=True)
+class Label:
+    """A category as the table names it, or a fixed term with a number in it ("20 weeks")."""
+
+    text: str
+
+
+Part = str | Fact | When | Label
+Sentence = tuple[Part, ...]
+# A number standing on its own ("16", "0-25"), not a digit inside a code word such as SEN2 or S251.
+DIGIT = re.compile(r"(?<![A-Za-z\d])\d")
+
+
+def say(*parts: Part) -> Sentence:
+    """A sentence; its plain-text parts may not hold a digit (every number is a Fact, When or Label)."""
+    for part in parts:
+        if isinstance(part, str) and DIGIT.search(part):
+            raise ValueError("a number in a sentence must be a Fact, When or Label, not plain text")
+    return tuple(parts)
+
+
+def sentence_text(sentence: Sentence) -> str:
+    """The sentence as plain text (a symbol fact reads as its symbol)."""
+    return "".join(p if isinstance(p, str) else p.text for p in sentence)
+
+
+def facts_of(sentence: Sentence) -> list[Fact]:
+    return [p for p in sentence if isinstance(p, Fact)]
+
+
+class Published:
+    """One published table of the release: its rows as text (symbols kept), with each row's rowid in `_row`."""
+
+    def __init__(self, name: str, frame: pd.DataFrame):
+        if "_row" not in frame.columns:
+            frame = frame.reset_index(drop=True).assign(_row=range(len(frame)))
+        self.name = name
+        self.frame = frame.astype(object).where(frame.notna(), None)
+
+    def rows(self, **where: str) -> pd.DataFrame:
+        frame = self.frame
+        for column, value in where.items():
+            if column not in frame.columns:
+                raise ReportDataError(f"{self.name}: no column {column}")
+            frame = frame[frame[column] == value]
+        return frame
+
+    def cells(self, column: str, **where: str) -> list[Cell]:
+        rows = self.rows(**where)
+        return [Cell(self.name, int(r), column, str(t)) for r, t in zip(rows["_row"], rows[column], strict=True)]
+
+    def find(self, column: str, **where: str) -> Cell | None:
+        cells = self.cells(column, **where)
+        if len(cells) > 1:
+            raise ReportDataError(f"{self.name}: {len(cells)} rows where one was expected ({_describe(where)})")
+        return cells[0] if cells else None
+
+    def cell(self, column: str, **where: str) -> Cell:
+        found = self.find(column, **where)
+        if found is None:
+            raise ReportDataError(f"{self.name}: no row {_describe(where)} for {column}")
+        return found
+
+    def by(self, key: str, column: str, **where: str) -> list[tuple[str, Cell]]:
+        """(value of `key`, cell of `column`) for every row matching `where`, in key order."""
+        rows = self.rows(**where).sort_values(key, kind="stable")
+        return [
+            (str(k), Cell(self.name, int(r), column, str(t)))
+            for k, r, t in zip(rows[key], rows["_row"], rows[column], strict=True)
+        ]
+
+    def distinct(self, column: str, **where: str) -> list[str]:
+        return sorted({str(v) for v in self.rows(**where)[column] if v is not None})
+
+    def latest(self, column: str = "time_period", **where: str) -> str:
+        values = self.distinct(column, **where)
+        if not values:
+            raise ReportDataError(f"{self.name}: no rows {_describe(where)}")
+        return values[-1]
+
+    def la_name(self) -> str:
+        names = self.distinct("la_name", geographic_level="Local authority") if "la_name" in self.frame else []
+        return names[0] if len(names) == 1 else "the local authority"
+
+
+def _describe(where: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in where.items())
+
+
+def count(*cells: Cell) -> Fact:
+    """The sum of published cells; no cells is nobody (a table that publishes only its non-empty rows)."""
+    if any(c is None for c in cells):
+        raise ReportDataError("a count is missing one of its published cells")
+    return Fact(COUNT, tuple(cells))
+
+
+def percent(part: Sequence[Cell] | Cell, whole: Sequence[Cell] | Cell, rate_rule: bool = True) -> Fact:
+    part = (part,) if isinstance(part, Cell) else tuple(part)
+    whole = (whole,) if isinstance(whole, Cell) else tuple(whole)
+    return Fact(PERCENT, part, whole, rate_rule)
+
+
+def change(before: Sequence[Cell] | Cell, after: Sequence[Cell] | Cell, rate_rule: bool = True) -> Fact:
+    before = (before,) if isinstance(before, Cell) else tuple(before)
+    after = (after,) if isinstance(after, Cell) else tuple(after)
+    return Fact(CHANGE, after, before, rate_rule)
+
+
+# ---- periods -------------------------------------------------------------------------------------------------
+
+
+def period(time_period: str, time_identifier: str) -> When:
+    """An EES time period as a reader says it: Spring 2023, 2022-23, 2018/19, 2023."""
+    tp = str(time_period)
+    if len(tp) == 6 and tp.isdigit():
+        start, end = tp[:4], f"{tp[:2]}{tp[4:]}"
+        if time_identifier.endswith("term"):
+            term = time_identifier.removesuffix(" term")
+            month = {"Spring": "01", "Summer": "05", "Autumn": "10"}.get(term, "01")
+            year = end if term in ("Spring", "Summer") else start
+            return When(f"{term} {year}", f"{year}-{month}")
+        if time_identifier == "Financial year":
+            return When(f"{start}-{tp[4:]}", f"{start}-04")
+        return When(f"{start}/{tp[4:]}", f"{start}-09")
+    return When(tp, tp)
+
+
+def on_date(value: str, day: bool = False) -> When:
+    """A reference date (`2023-04-01 00:00:00`) as `April 2023`, or `31 December 2022` with day=True."""
+    d = date.fromisoformat(str(value)[:10])
+    text = f"{d.day} {MONTHS[d.month - 1]} {d.year}" if day else f"{MONTHS[d.month - 1]} {d.year}"
+    return When(text, d.isoformat())
+
+
+def table_period(table: Published, time_period: str) -> When:
+    rows = table.rows(time_period=time_period)
+    if rows.empty:
+        raise ReportDataError(f"{table.name}: no rows for time_period={time_period}")
+    return period(time_period, str(rows["time_identifier"].iloc[0]))
+
+
+def _join(items: Sequence[Sentence]) -> Sentence:
+    """Parts joined as a list: a, b and c."""
+    out: list[Part] = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(" and " if i == len(items) - 1 else ", ")
+        out.extend(item)
+    return tuple(out)
+
+
+def _names(codes: Sequence[str], labels: dict[str, str]) -> str:
+    names = [labels.get(c, c) for c in codes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _verb(fact: Fact, up: str = "rose", down: str = "fell", same: str = "stayed the same") -> str:
+    exact = fact.exact
+    return same if exact == 0 else up if exact is not None and exact > 0 else down
+
+
+def suppressed_words(fact: Fact) -> str:
+    symbol = fact.symbol or "c"
+    return f"{SYMBOL_WORDS.get(symbol, 'not published')} ({symbol})"
+
+
+# ---- sections ------------------------------------------------------------------------------------------------
+
+
+def population_sentences(population: Published, year: str | None = None) -> list[Sentence]:
+    year = year or population.latest()
+    when = table_period(population, year)
+    place = population.la_name()
+
+    def pop(age_band: str, sex: str = "Total") -> Cell | None:
+        return population.find("population", time_period=year, age_band=age_band, sex=sex)
+
+    out: list[Sentence] = []
+    total, male, female = pop("All ages"), pop("All ages", "M"), pop("All ages", "F")
+    if None not in (total, male, female):
+        out.append(
+            say(
+                "The population of ",
+                place,
+                " at the ONS mid-year estimate for ",
+                when,
+                " was ",
+                count(total),
+                ", comprising ",
+                count(male),
+                " males and ",
+                count(female),
+                " females.",
+            )
+        )
+    young, infants, school = pop("0-19"), pop("0-4"), pop("5-19")
+    if young is not None and infants is not None and school is not None:
+        out.append(
+            say(
+                "An estimated ",
+                count(young),
+                " children and young people are aged ",
+                Label("0-19"),
+                ", of whom ",
+                count(infants),
+                " are aged ",
+                Label("0-4"),
+                " and ",
+                count(school),
+                " aged ",
+                Label("5-19"),
+                ".",
+            )
+        )
+    send_ages = pop("0-25")
+    if send_ages is not None and total is not None:
+        out.append(
+            say(
+                "The SEND Code of Practice covers ages ",
+                Label("0-25"),
+                ": ",
+                count(send_ages),
+                " people, ",
+                percent(send_ages, total, rate_rule=False),
+                " of the population.",
+            )
+        )
+    first = population.distinct("time_period")[0]
+    before = population.find("population", time_period=first, age_band="0-19", sex="Total")
+    if first != year and before is not None and young is not None:
+        moved = change(before, young, rate_rule=False)
+        out.append(
+            say(
+                "From ",
+                table_period(population, first),
+                " to ",
+                when,
+                " the population aged ",
+                Label("0-19"),
+                " ",
+                _verb(moved, "grew", "fell"),
+                " from ",
+                count(before),
+                " to ",
+                count(young),
+                " (",
+                moved,
+                ").",
+            )
+        )
+    return out
+
+
+def profile_sentences(
+    provision: Published, characteristics: Published, residence: Published, year: str | None = None
+) -> list[Sentence]:
+    year = year or provision.latest()
+    when = table_period(provision, year)
+    place = provision.la_name()
+    sen, ehcp, support = (provision.cell("pupils", time_period=year, sen_provision=p) for p in ("Total", "E", "K"))
+    roll = residence.find("pupils", time_period=year, phase="Total", sen_provision="Total", residence="Total")
+    out = [
+        say(
+            "At the ",
+            when,
+            " school census there are ",
+            count(sen),
+            " pupils with SEND in ",
+            place,
+            " schools: ",
+            count(ehcp),
+            " with an EHC plan and ",
+            count(support),
+            " on SEN support.",
+        )
+    ]
+    if roll is not None:
+        out.append(say("That is ", percent(sen, roll), " of the ", count(roll), " pupils on roll."))
+
+    def group(name: str, value: str) -> tuple[Cell, Cell]:
+        return tuple(  # type: ignore[return-value]
+            characteristics.cell(
+                "pupils", time_period=year, characteristic_group=name, characteristic=value, sen_provision=p
+            )
+            for p in ("E", "K")
+        )
+
+    def share(name: str, value: str) -> Sentence:
+        part = group(name, value)
+        return say(percent(part, group(name, "Total")), " (", count(*part), ")")
+
+    out.append(
+        say(
+            "Of pupils with SEND, ",
+            *share("sex", "M"),
+            " are male and ",
+            *share("sex", "F"),
+            " female; ",
+            *share("age_group", "Primary"),
+            " are in primary and ",
+            *share("age_group", "Secondary"),
+            " in secondary education.",
+        )
+    )
+    out.extend(_ethnicity_sentences(characteristics, year, group))
+    other_language = group("first_language", "Other than English")
+    out.append(
+        say(
+            count(*other_language),
+            " pupils with SEND (",
+            percent(other_language, group("sex", "Total")),
+            ") have a first language other than English.",
+        )
+    )
+    premium = provision.cell("pupils_pupil_premium", time_period=year, sen_provision="Total")
+    fsm = provision.cell("pupils_fsm", time_period=year, sen_provision="Total")
+    out.append(
+        say(
+            count(premium),
+            " pupils with SEND (",
+            percent(premium, sen),
+            ") attract pupil premium and ",
+            count(fsm),
+            " (",
+            percent(fsm, sen),
+            ") are eligible for free school meals.",
+        )
+    )
+    no_sen_fsm = characteristics.find(
+        "pupils", time_period=year, characteristic_group="fsm", characteristic="Eligible", sen_provision="N"
+    )
+    no_sen = characteristics.find(
+        "pupils", time_period=year, characteristic_group="fsm", characteristic="Total", sen_provision="N"
+    )
+    if no_sen_fsm is not None and no_sen is not None:
+        out.append(
+            say(
+                "Among pupils without SEN, ",
+                percent(no_sen_fsm, no_sen),
+                " (",
+                count(no_sen_fsm),
+                " of ",
+                count(no_sen),
+                ") are eligible for free school meals.",
+            )
+        )
+    return out
+
+
+def _ethnicity_sentences(characteristics: Published, year: str, group) -> list[Sentence]:
+    codes = [
+        c
+        for c in characteristics.distinct("characteristic", time_period=year, characteristic_group="ethnicity")
+        if c not in ("Total", "MISSING")
+    ]
+    if "WBRI" not in codes:
+        return []
+    everyone = group("ethnicity", "Total")
+    white_british = group("ethnicity", "WBRI")
+    out = [say(count(*white_british), " pupils with SEND (", percent(white_british, everyone), ") are White British.")]
+    others = [(code, group("ethnicity", code)) for code in codes if code != "WBRI"]
+    published = sorted(
+        ((code, cells) for code, cells in others if count(*cells).available), key=lambda item: -count(*item[1]).exact
+    )
+    published = [(code, cells) for code, cells in published if count(*cells).exact > 0]
+    if published:
+        code, cells = published[0]
+        out.append(
+            say(
+                "The largest other ethnic group with published figures is ",
+                Label(code),
+                ": ",
+                count(*cells),
+                " (",
+                percent(cells, everyone),
+                ").",
+            )
+        )
+    if any(not count(*cells).available for _, cells in others):
+        out.append(say("Figures for smaller ethnic groups are suppressed (c) so that no child can be identified."))
+    return out
+
+
+def primary_need_sentences(need: Published, year: str | None = None) -> list[Sentence]:
+    year = year or need.latest()
+    when = table_period(need, year)
+    total = need.cell("pupils", time_period=year, primary_need="Total")
+    needs = [(code, c) for code, c in need.by("primary_need", "pupils", time_period=year) if code != "Total"]
+    ranked = sorted(((code, c) for code, c in needs if c.number is not None), key=lambda i: (-i[1].number, i[0]))
+    out: list[Sentence] = []
+    if ranked:
+        top = [say(code, " (", count(c), ", ", percent(c, total), ")") for code, c in ranked[:3]]
+        out.append(
+            say(
+                "The most common primary needs at the ",
+                when,
+                " census are ",
+                *_join(top),
+                ", of ",
+                count(total),
+                " pupils with SEN.",
+            )
+        )
+    hidden = [code for code, c in needs if c.symbol]
+    if hidden:
+        out.append(say("Counts for ", _names(hidden, {}), " are suppressed (c) because they are small."))
+    out.append(
+        say(
+            "The release does not publish England's figures by primary need yet, so no England comparison is made here."
+        )
+    )
+    return out
+
+
+def trend_sentences(trend: Published, residence: Published) -> list[Sentence]:
+    years = trend.distinct("time_period")
+    first, latest = years[0], years[-1]
+
+    def with_share(provision: str, year: str) -> Sentence:
+        cell = trend.cell("pupils", time_period=year, sen_provision=provision)
+        roll = residence.find("pupils", time_period=year, phase="Total", sen_provision="Total", residence="Total")
+        share = () if roll is None else (" (", percent(cell, roll), " of pupils on roll)")
+        return say(count(cell), " pupils", *share)
+
+    out = []
+    for provision, words, name in (("E", "have an EHC plan", "EHC plans"), ("K", "are on SEN support", "SEN support")):
+        now = trend.cell("pupils", time_period=latest, sen_provision=provision)
+        then = trend.cell("pupils", time_period=first, sen_provision=provision)
+        # fmt: off
+        out.append(say("At the ", table_period(trend, latest), " census ", *with_share(provision, latest), " ", words,
+                       ", against ", *with_share(provision, first), " at ", table_period(trend, first),
+                       " (a change of ", change(then, now), ")."))
+        # fmt: on
+        published = [(y, trend.cell("pupils", time_period=y, sen_provision=provision)) for y in years]
+        published = [(y, c) for y, c in published if c.number is not None]
+        if published:
+            peak_year, _ = max(published, key=lambda item: (item[1].number, item[0]))
+            if peak_year not in (first, latest):
+                out.append(say(name, " peaked at ", *with_share(provision, peak_year), " at ",
+                               table_period(trend, peak_year), "."))  # fmt: skip
+    hidden = [y for y in years for p in ("E", "K") if trend.cell("pupils", time_period=y, sen_provision=p).symbol]
+    if hidden:
+        out.append(say("Some years' figures are suppressed (c) and are left out of the chart."))
+    return out
+
+
+def caseload_sentences(
+    caseload: Published, timeliness: Published | None = None, since_year: int | None = None
+) -> list[Sentence]:
+    dates = caseload.distinct("reference_date")
+    latest = dates[-1]
+    january = [d for d in dates if d[5:7] == "01"]
+    if since_year is None:
+        since_year = int(latest[:4]) - 4
+    start = next((d for d in january if int(d[:4]) >= since_year), january[0] if january else dates[0])
+    before = caseload.cell("ehcps_maintained", reference_date=start, primary_need="Total")
+    now = caseload.cell("ehcps_maintained", reference_date=latest, primary_need="Total")
+    moved = change(before, now)
+    place = caseload.la_name()
+    out: list[Sentence] = []
+    if moved.available:
+        out.append(
+            say(
+                "EHC plans maintained by ",
+                place,
+                " ",
+                _verb(moved),
+                " from ",
+                count(before),
+                " in ",
+                on_date(start),
+                " to ",
+                count(now),
+                " in ",
+                on_date(latest),
+                " (",
+                moved,
+                ").",
+            )
+        )
+    else:
+        missing = [on_date(d) for d, c in ((start, before), (latest, now)) if c.symbol]
+        out.append(
+            say(
+                "The number of EHC plans maintained in ",
+                *_join([(w,) for w in missing]),
+                " is ",
+                suppressed_words(moved),
+                ", so the change since ",
+                on_date(start),
+                " is not given.",
+            )
+        )
+    needs = [
+        (code, c)
+        for code, c in caseload.by("primary_need", "ehcps_maintained", reference_date=latest)
+        if code != "Total"
+    ]
+    ranked = sorted(
+        ((code, c) for code, c in needs if c.number is not None and c.number > 0),
+        key=lambda item: (-item[1].number, item[0]),
+    )
+    if ranked and now.number is not None:
+        top = [say(code, " ", percent(c, now), " (", count(c), ")") for code, c in ranked[:4]]
+        out.append(
+            say(
+                "The most common primary needs of children with an EHC plan in ",
+                on_date(latest),
+                " are ",
+                *_join(top),
+                ".",
+            )
+        )
+    hidden = [code for code, c in needs if c.symbol]
+    if hidden:
+        out.append(say("Figures for ", _names(hidden, {}), " are known but suppressed (c) because they are small."))
+    if timeliness is not None:
+        years = [y for y in timeliness.distinct("time_period", stage="Requests received") if int(y) >= since_year]
+        requests = [
+            (y, timeliness.cell("events", time_period=y, stage="Requests received", timeliness="Total")) for y in years
+        ]
+        if requests:
+            listed = [say(count(c), " in ", When(y, y)) for y, c in requests]
+            out.append(say("Requests for an EHC needs assessment: ", *_join(listed), "."))
+    return out
+
+
+def _placement_cells(placements: Published, extract: str, settings: Sequence[str], **where: str) -> list[Cell]:
+    return [c for s in settings for c in placements.cells("children", extract_date=extract, setting_type=s, **where)]
+
+
+def placement_sentences(placements: Published, residence: Published, year: str | None = None) -> list[Sentence]:
+    out: list[Sentence] = []
+    extracts = placements.distinct("extract_date")
+    special = [
+        (e, count(*_placement_cells(placements, e, SPECIAL_SCHOOLS, has_ehcp="true", in_county="false")))
+        for e in extracts
+    ]
+    if special:
+        parts = []
+        for extract, fact in special:
+            words = (fact,) if fact.available else (suppressed_words(fact),)
+            parts.append(say(*words, " at ", on_date(extract, day=True)))
+        out.append(
+            say(
+                "Children with an EHC plan attending an out-of-county special school (independent, "
+                "non-maintained or another authority's): ",
+                *_join(parts),
+                ".",
+            )
+        )
+        if len(special) > 1 and all(f.available for _, f in special):
+            moved = Fact(CHANGE, special[-1][1].cells, special[0][1].cells)
+            out.append(say("That is a change of ", moved, " since ", on_date(special[0][0], day=True), "."))
+        latest = extracts[-1]
+        resourced = count(*_placement_cells(placements, latest, ("ERP",), has_ehcp="true"))
+        words = (resourced,) if resourced.available else ("a number ", suppressed_words(resourced), " of")
+        out.append(
+            say(
+                "A further ",
+                *words,
+                " children with an EHC plan attend enhanced resourced provision or an "
+                "SEN unit in a mainstream school at ",
+                on_date(latest, day=True),
+                ".",
+            )
+        )
+    year = year or residence.latest()
+    when = table_period(residence, year)
+    for provision, words in (("K", "on SEN support"), ("E", "with an EHC plan")):
+        phases = []
+        for phase in ("Primary", "Secondary"):
+            away = residence.find(
+                "pupils", time_period=year, phase=phase, sen_provision=provision, residence="Out of county"
+            )
+            every = residence.find("pupils", time_period=year, phase=phase, sen_provision=provision, residence="Total")
+            if away is not None and every is not None:
+                phases.append(
+                    say(
+                        count(away),
+                        " of ",
+                        count(every),
+                        " (",
+                        percent(away, every),
+                        ") in ",
+                        phase.lower(),
+                        " schools",
+                    )
+                )
+        if phases:
+            out.append(
+                say("At the ", when, " census, pupils ", words, " living outside the authority: ", *_join(phases), ".")
+            )
+    return out
+
+
+def post16_sentences(placements: Published, extract: str | None = None) -> list[Sentence]:
+    extract = extract or placements.latest("extract_date")
+    when = on_date(extract, day=True)
+    where = {"extract_date": extract, "has_ehcp": "true", "age_group": "16-25"}
+    settings = placements.distinct("setting_type", **where)
+    learning = count(
+        *_placement_cells(
+            placements, extract, [s for s in settings if s in POST16_LEARNING], has_ehcp="true", age_group="16-25"
+        )
+    )
+    others = [s for s in settings if s not in POST16_LEARNING]
+    rest = count(*_placement_cells(placements, extract, others, has_ehcp="true", age_group="16-25"))
+    everyone = Fact(COUNT, learning.cells + rest.cells)
+    out: list[Sentence] = []
+    if learning.available:
+        out.append(
+            say(
+                "At ",
+                when,
+                ", ",
+                learning,
+                " young people aged ",
+                Label("16-25"),
+                " with an EHC plan are in "
+                "further education colleges, specialist post-sixteen institutions or alternative "
+                "provision.",
+            )
+        )
+    else:
+        out.append(
+            say(
+                "At ",
+                when,
+                " the number of young people aged ",
+                Label("16-25"),
+                " with an EHC plan in college or alternative provision is ",
+                suppressed_words(learning),
+                ".",
+            )
+        )
+    if everyone.available and learning.available:
+        out.append(
+            say(
+                "That is ",
+                learning,
+                " of ",
+                everyone,
+                " (",
+                percent(learning.cells, everyone.cells),
+                ") of the young people with an EHC plan in this age group.",
+            )
+        )
+    elif others:
+        hidden = [s for s in others if _symbol(placements.cells("children", setting_type=s, **where))]
+        named = _names(hidden or others, {k: setting_label(k).lower() for k in others})
+        out.append(
+            say(
+                "The numbers in other settings (",
+                Label(named),
+                ") are suppressed (c), so the total aged ",
+                Label("16-25"),
+                " and the share in college are not published.",
+            )
+        )
+    return out
+
+
+def wider_services_sentences(wider: Published, parent_carers: Published, year: str | None = None) -> list[Sentence]:
+    year = year or wider.latest()
+    when = table_period(wider, year)
+
+    def use(kind: str, column: str = "children") -> Cell:
+        return wider.cell(column, time_period=year, aiming_high_use=kind)
+
+    everyone, both = use("Total"), use("Both")
+    activities, breaks = count(use("Positive activities only"), both), count(use("Short breaks only"), both)
+    breaks_ehcp = count(use("Short breaks only", "children_with_ehcp"), use("Both", "children_with_ehcp"))
+    out = [
+        say(
+            "In ",
+            when,
+            ", ",
+            count(everyone),
+            " children and young people used Aiming High: ",
+            activities,
+            " positive activities and ",
+            breaks,
+            " short breaks, ",
+            count(both),
+            " of them both.",
+        ),
+        say(
+            breaks_ehcp,
+            " of the children using short breaks have an EHC plan; ",
+            count(use("Total", "children_with_ehcp")),
+            " (",
+            percent(use("Total", "children_with_ehcp"), everyone),
+            ") of all the children using Aiming High do.",
+        ),
+    ]
+    carers = parent_carers.find("parent_carers", time_period=year)
+    if carers is not None:
+        out.append(say(count(carers), " parent/carers were given support, information and advice in ", when, "."))
+    return out
+
+
+def register_sentences(register: Published, year: str | None = None) -> list[Sentence]:
+    years = register.distinct("time_period")
+    year = year or years[-1]
+    total = register.cell("children", time_period=year, age_band="Total")
+    ehcp = register.cell("children_with_ehcp", time_period=year, age_band="Total")
+    out = [
+        say(
+            "At the March snapshot of ",
+            When(year, year),
+            ", ",
+            count(total),
+            " children and young people are on the disability register, ",
+            count(ehcp),
+            " (",
+            percent(ehcp, total),
+            ") of them with an EHC plan.",
+        )
+    ]
+    bands = []
+    for band in register.distinct("age_band", time_period=year):
+        children = register.cell("children", time_period=year, age_band=band)
+        if band == "Total" or children.text == "0":
+            continue
+        with_plan = register.cell("children_with_ehcp", time_period=year, age_band=band)
+        aged = " aged " if band[:1].isdigit() else " "
+        bands.append(say(count(children), aged, Label(band), " (", count(with_plan), " with an EHC plan)"))
+    if bands:
+        out.append(say("By age: ", *_join(bands), "."))
+    earlier = [y for y in years if y < year]
+    if earlier:
+        before = register.cell("children", time_period=earlier[-1], age_band="Total")
+        moved = change(before, total)
+        out.append(
+            say(
+                "The register ",
+                _verb(moved, "grew", "shrank"),
+                " from ",
+                count(before),
+                " in ",
+                When(earlier[-1], earlier[-1]),
+                " (",
+                moved,
+                ").",
+            )
+        )
+    return out
+
+
+def timeliness_sentences(timeliness: Published, years: int = 3) -> list[Sentence]:
+    active = [
+        y
+        for y in timeliness.distinct("time_period")
+        if timeliness.cell("events", time_period=y, stage="Decisions whether to assess", timeliness="Total").text != "0"
+    ]
+    out: list[Sentence] = []
+    for year in active[-years:]:
+
+        def cell(stage: str, timing: str, year: str = year) -> Cell:
+            return timeliness.cell("events", time_period=year, stage=stage, timeliness=timing)
+
+        requests = cell("Requests received", "Total")
+        parts = [
+            _share(
+                cell("Decisions whether to assess", "Within 6 weeks"),
+                cell("Decisions whether to assess", "Total"),
+                say("decisions whether to assess made within ", Label("6 weeks")),
+            ),
+            _share(
+                cell("EHC plans issued", "Within 20 weeks"),
+                cell("EHC plans issued", "Total"),
+                say("EHC plans issued within ", Label("20 weeks")),
+            ),
+            _share(
+                cell("Annual reviews due", "In time"),
+                cell("Annual reviews due", "Total"),
+                say("annual reviews held in time"),
+            ),
+        ]
+        out.append(
+            say(
+                "In ",
+                When(year, year),
+                ": ",
+                count(requests),
+                " requests for assessment; ",
+                *parts[0],
+                "; ",
+                *parts[1],
+                "; ",
+                *parts[2],
+                ".",
+            )
+        )
+    return out
+
+
+def _share(part: Cell, whole: Cell, what: Sentence) -> Sentence:
+    """`what: X of Y (Z%)`, or what the release withholds."""
+    if whole.symbol:
+        return say(*what, ": ", suppressed_words(count(whole)))
+    if part.symbol:
+        return say(*what, ": ", suppressed_words(count(part)), " out of ", count(whole))
+    return say(*what, ": ", count(part), " of ", count(whole), " (", percent(part, whole), ")")
+
+
+def spend_sentences(spend: Published) -> list[Sentence]:
+    years = spend.distinct("time_period")
+    first, latest = years[0], years[-1]
+
+    def amount(year: str, category: str = "Total") -> Cell:
+        return spend.cell("amount_gbp", time_period=year, line_code="Total", category=category)
+
+    before, now = amount(first), amount(latest)
+    moved = change(before, now, rate_rule=False)
+    out = [
+        say(
+            "High needs expenditure ",
+            _verb(moved),
+            " from ",
+            Fact(MONEY_M, (before,)),
+            " in ",
+            table_period(spend, first),
+            " to ",
+            Fact(MONEY_M, (now,)),
+            " in ",
+            table_period(spend, latest),
+            " (",
+            moved,
+            ").",
+        )
+    ]
+    categories = [c for c in spend.distinct("category", time_period=latest, line_code="Total") if c != "Total"]
+    published = [(c, amount(latest, c)) for c in categories if amount(latest, c).number is not None]
+    if published:
+        name, largest = max(published, key=lambda item: item[1].number)
+        out.append(
+            say(
+                "The largest category in ",
+                table_period(spend, latest),
+                " is ",
+                name,
+                ": ",
+                Fact(MONEY_M, (largest,)),
+                " (",
+                percent(largest, now, rate_rule=False),
+                " of the total).",
+            )
+        )
+    if "out-of-county" in categories:
+        away_before, away_now = amount(first, "out-of-county"), amount(latest, "out-of-county")
+        away = change(away_before, away_now, rate_rule=False)
+        out.append(
+            say(
+                "Spending on out-of-county placements ",
+                _verb(away),
+                " from ",
+                Fact(MONEY_M, (away_before,)),
+                " to ",
+                Fact(MONEY_M, (away_now,)),
+                " (",
+                away,
+                ").",
+            )
+        )
+    hidden = sorted({c for y in years for c in categories if amount(y, c).symbol == "c"})
+    if hidden:
+        out.append(say("Spending on ", _names(hidden, {}), " is suppressed (c) in some years."))
+    return out
+
+
+def benchmark_sentences(benchmark: Published) -> list[Sentence]:
+    out: list[Sentence] = []
+    plans = {"measure": "ehcplans"}
+    years = benchmark.distinct("time_period", **plans)
+    if years:
+        first, latest = years[0], years[-1]
+        growth = {role: _growth(benchmark, role, first, latest) for role in ("home_la", "region", "england")}
+        home = growth["home_la"]
+        if home is not None:
+            out.append(
+                say(
+                    "From ",
+                    table_period(benchmark, first),
+                    " to ",
+                    table_period(benchmark, latest),
+                    " the number of EHC plans maintained by ",
+                    _home(benchmark),
+                    " changed by ",
+                    home,
+                    " (",
+                    count(*home.base),
+                    " to ",
+                    count(*home.cells),
+                    "), against ",
+                    _or_missing(growth["region"]),
+                    " in ",
+                    _region(benchmark),
+                    " and ",
+                    _or_missing(growth["england"]),
+                    " in England.",
+                )
+            )
+        neighbours = []
+        for code in neighbour_codes(benchmark):
+            fact = _growth(benchmark, "statistical_neighbour", first, latest, old_la_code=code)
+            name = benchmark.distinct("la_name", geography_role="statistical_neighbour", old_la_code=code)
+            if fact is not None and fact.available and name:
+                neighbours.append((fact, name[0]))
+        if neighbours:
+            low = min(neighbours, key=lambda item: (item[0].exact, item[1]))
+            high = max(neighbours, key=lambda item: (item[0].exact, item[1]))
+            out.append(
+                say(
+                    "Among its statistical neighbours the change ranged from ",
+                    low[0],
+                    " (",
+                    low[1],
+                    ") to ",
+                    high[0],
+                    " (",
+                    high[1],
+                    ").",
+                )
+            )
+    issued = benchmark.distinct("time_period", measure="plans_issued_within_20_weeks")
+    if issued:
+        year = issued[-1]
+        shares = {role: _timely(benchmark, role, year) for role in ("home_la", "region", "england")}
+        home = shares["home_la"]
+        if home is not None:
+            out.append(
+                say(
+                    "In ",
+                    When(year, year),
+                    ", ",
+                    home,
+                    " of new EHC plans in ",
+                    _home(benchmark),
+                    " were issued within ",
+                    Label("20 weeks"),
+                    " (",
+                    count(*home.cells),
+                    " of ",
+                    count(*home.base),
+                    "), against ",
+                    _or_missing(shares["region"]),
+                    " in ",
+                    _region(benchmark),
+                    " and ",
+                    _or_missing(shares["england"]),
+                    " in England (DfE figures, including exceptions).",
+                )
+            )
+    return out
+
+
+def neighbour_codes(benchmark: Published) -> list[str]:
+    """Statistical neighbours by old LA code (stable where DfE changed the new code, as for Buckinghamshire),
+    in name order."""
+    codes = benchmark.distinct("old_la_code", geography_role="statistical_neighbour")
+    return sorted(codes, key=lambda code: (geography_name(benchmark, "statistical_neighbour", code), code))
+
+
+def geography_name(benchmark: Published, role: str, code: str | None = None) -> str:
+    """England, the region's name, or the LA's name (a neighbour by its old LA code)."""
+    if role == "england":
+        return "England"
+    if role == "region":
+        return _region(benchmark)
+    names = benchmark.distinct("la_name", geography_role=role, **({"old_la_code": code} if code else {}))
+    return names[-1] if names else "the local authority"
+
+
+def _or_missing(fact: Fact | None) -> Fact | str:
+    return "a figure not in the release" if fact is None else fact
+
+
+def _home(benchmark: Published) -> str:
+    names = benchmark.distinct("la_name", geography_role="home_la")
+    return names[0] if names else "the local authority"
+
+
+def _region(benchmark: Published) -> str:
+    names = benchmark.distinct("region_name", geography_role="region")
+    return names[0] if names else "the region"
+
+
+def benchmark_cell(benchmark: Published, role: str, measure: str, year: str, **where: str) -> Cell | None:
+    return benchmark.find("value", geography_role=role, measure=measure, time_period=year, **where)
+
+
+def _growth(benchmark: Published, role: str, first: str, latest: str, **where: str) -> Fact | None:
+    before = benchmark_cell(benchmark, role, "ehcplans", first, **where)
+    after = benchmark_cell(benchmark, role, "ehcplans", latest, **where)
+    return None if before is None or after is None else change(before, after)
+
+
+def _timely(benchmark: Published, role: str, year: str, **where: str) -> Fact | None:
+    within = benchmark_cell(benchmark, role, "plans_issued_within_20_weeks", year, **where)
+    issued = benchmark_cell(benchmark, role, "plans_issued_den", year, **where)
+    return None if within is None or issued is None else percent(within, issued)

@@ -1,0 +1,923 @@
+"""The needs-assessment report (issue 7): regenerated from the published release only.
+
+Unit tests build narrative sentences, facts and charts from small hand-made published tables (including
+suppressed cells). The release tests generate the Rutland extracts and run the pipeline once per module, build the
+report from that release, and check it: every section and chart, self-contained HTML, every number in a table,
+sentence or chart recomputed from the published cells it names (with an independent formatter), no literal count
+from 1 to 5 anywhere except where the published table shows it, the seed's figures in the sentences, a headless
+Chromium render with a screenshot, and the Dagster asset.
+"""
+
+import json
+import os
+import re
+import sys
+import types
+from decimal import ROUND_HALF_UP, Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.report import build as report_build
+from pipeline.report import charts as report_charts
+from pipeline.report import narrative as nv
+from pipeline.report.asset import REPORT_KEY, send_report
+from pipeline.resources import SendWarehouse
+from pipeline.suppression.rules import DEFAULT_RULES
+
+from support import generated_and_published
+
+FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
+SYMBOLS = ("c", "x", "z", "low")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SECTION_TITLES = {
+    "population": "Population",
+    "send-profile": "Profile of pupils with SEND",
+    "primary-need": "Primary type of need",
+    "trend": "EHC plans and SEN support over time",
+    "ehcp-demand": "EHCP demand",
+    "placements": "Placements and residence",
+    "post-16": "Post-sixteen",
+    "wider-services": "Wider services",
+    "disability-register": "Disability register",
+    "timescales": "Statutory timescales",
+    "expenditure": "High needs expenditure",
+    "benchmarks": "Comparison with the region, England and statistical neighbours",
+}
+CHART_IDS = (
+    "chart-population",
+    "chart-profile",
+    "chart-primary-need",
+    "chart-trend",
+    "chart-caseload",
+    "chart-placements",
+    "chart-residence",
+    "chart-post16",
+    "chart-wider-services",
+    "chart-register",
+    "chart-timeliness",
+    "chart-spend",
+    "chart-benchmark-growth",
+    "chart-benchmark-timely",
+)
+STANDALONE_NUMBER = re.compile(r"(?<![A-Za-z\d])\d")  # a number on its own, not the 2 of SEN2
+SMALL_COUNT = re.compile(r"(?<![\w.,£+\-/])[1-5](?![\w.,%/])")
+DATE_TEXT = re.compile(
+    r"((Spring|Summer|Autumn) \d{4}|\d{4}(/\d{2}|-\d{2})?|(\d{1,2} )?(January|February|March|April|May|June|July|"
+    r"August|September|October|November|December) \d{4}|\d{1,2} \w+ \d{4}, \d{2}:\d{2} UTC)"
+)
+
+
+# ---- an independent reading of the release -------------------------------------------------------------------
+
+
+def fmt_decimal(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+NOT_CHILDREN = ("amount_gbp", "population")  # money and ONS estimates: the percentage-of-few rule is for children
+
+
+def exact_value(kind: str, cells: list[str], base: list[str], children: bool = True) -> Decimal | str:
+    """A fact's exact value from the published texts of its cells, or the symbol it must show instead (written
+    apart from the report's code, from the rules in its documentation)."""
+    for symbol in SYMBOLS:
+        if symbol in cells or symbol in base:
+            return symbol
+    total = sum((Decimal(c) for c in cells), Decimal(0))
+    if kind in ("count", "money", "money_m"):
+        return total
+    whole = sum((Decimal(c) for c in base), Decimal(0))
+    if whole == 0:
+        return "z"
+    if children and abs(whole) < DEFAULT_RULES.rate_min_denominator:
+        return "c"
+    return 100 * total / whole if kind == "percent" else 100 * (total - whole) / whole
+
+
+def shown_text(kind: str, value: Decimal | str) -> str:
+    if isinstance(value, str):
+        return value
+    sign = "-" if value < 0 else ""
+    if kind == "count":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{sign}£{int(fmt_decimal(abs(value), 0)):,}"
+    if kind == "money_m":
+        return f"{sign}£{fmt_decimal(abs(value) / 1_000_000, 1)}m"
+    rounded = fmt_decimal(value, 1)
+    return f"{'+' if kind == 'change' and rounded >= 0 else ''}{rounded}%"
+
+
+class ReleaseReader:
+    """The published tables read straight from DuckDB by rowid (not through pipeline.report)."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.tables: dict[str, pd.DataFrame] = {}
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            with duckdb.connect(str(self.db), read_only=True) as con:
+                self.tables[name] = con.execute(f"SELECT rowid AS r, * FROM reporting.{name}").df().set_index("r")
+        return self.tables[name]
+
+    def text(self, ref: str) -> str:
+        table, row, column = ref.split(":")
+        return str(self.table(table).loc[int(row), column])
+
+    def exact(self, kind: str, cells: str, base: str) -> Decimal | str:
+        refs = [*cells.split(), *base.split()]
+        children = not any(r.split(":")[2] in NOT_CHILDREN for r in refs)
+        return exact_value(kind, [self.text(r) for r in cells.split()], [self.text(r) for r in base.split()], children)
+
+    def expected(self, kind: str, cells: str, base: str) -> str:
+        return shown_text(kind, self.exact(kind, cells, base))
+
+
+# ---- a small DOM from html.parser ----------------------------------------------------------------------------
+
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "source", "wbr"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict, parent: "Node | None"):
+        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+    def ancestors(self):
+        node = self
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            if isinstance(child, Node):
+                yield from child.walk()
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {}, None)
+        self.node = self.root
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.node)
+        self.node.children.append(node)
+        if tag not in VOID:
+            self.node = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.node.children.append(Node(tag, dict(attrs), self.node))
+
+    def handle_endtag(self, tag):
+        for node in self.node.ancestors():
+            if node.tag == tag:
+                self.node = node.parent
+                return
+
+    def handle_data(self, data):
+        self.node.children.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = TreeBuilder()
+    builder.feed(html)
+    return builder.root
+
+
+def text_nodes(root: Node):
+    """(text, the element holding it) for every text node."""
+    for node in root.walk():
+        for child in node.children:
+            if isinstance(child, str) and child.strip():
+                yield child, node
+
+
+def context(node: Node) -> str:
+    """Where a text node sits: fact, time, label, absent, svg-axis, svg-mark, svg-other, code (style) or prose."""
+    for a in node.ancestors():
+        if a.tag in ("style", "title") and not any(x.tag == "svg" for x in a.ancestors()):
+            return "code"
+        if "data-kind" in a.attrs:
+            return "fact"
+        if a.tag == "time":
+            return "time"
+        if "label" in a.classes:
+            return "label"
+        if "absent" in a.classes:
+            return "absent"
+        roles = " ".join(a.classes)
+        if "role-mark" in roles:
+            return "svg-mark"
+        if any(
+            r in roles
+            for r in ("role-axis-label", "role-legend-label", "role-axis-title", "role-legend-title", "role-title-text")
+        ):
+            return "svg-axis"
+        if a.tag == "svg":
+            return "svg-other"
+    return "prose"
+
+
+# ---- hand-made published tables ------------------------------------------------------------------------------
+
+
+def published(name: str, rows: list[dict], **constant) -> nv.Published:
+    frame = pd.DataFrame([{**constant, **r} for r in rows])
+    return nv.Published(name, frame.assign(_row=range(len(frame))))
+
+
+LA = {"geographic_level": "Local authority", "la_name": "Testshire"}
+
+
+def caseload_table(jan_2019: str = "198", apr_2023: str = "305") -> nv.Published:
+    rows = []
+    for ref, tp, ti, total, needs in (
+        ("2019-01-17 00:00:00", "201819", "SEN2 census day", jan_2019, {"ASD": "64", "SEMH": "33", "MSI": "c"}),
+        ("2023-01-19 00:00:00", "202223", "SEN2 census day", "310", {"ASD": "100", "SEMH": "62", "MSI": "c"}),
+        ("2023-04-01 00:00:00", "2023", "Month", apr_2023, {"ASD": "100", "SEMH": "63", "MSI": "c"}),
+    ):
+        rows.append(
+            {
+                "reference_date": ref,
+                "time_period": tp,
+                "time_identifier": ti,
+                "primary_need": "Total",
+                "ehcps_maintained": total,
+            }
+        )
+        rows += [
+            {
+                "reference_date": ref,
+                "time_period": tp,
+                "time_identifier": ti,
+                "primary_need": code,
+                "ehcps_maintained": n,
+            }
+            for code, n in needs.items()
+        ]
+    return published("send_ehcp_caseload", rows, **LA)
+
+
+def texts(sentences) -> list[str]:
+    return [nv.sentence_text(s) for s in sentences]
+
+
+# ---- facts -----------------------------------------------------------------------------------------------------
+
+
+def cell(text: str, row: int = 0, table: str = "t", column: str = "v") -> nv.Cell:
+    return nv.Cell(table, row, column, text)
+
+
+def test_facts_compute_from_published_cells_and_withhold_what_is_suppressed():
+    assert nv.count(cell("1234")).text == "1,234"
+    assert nv.count(cell("66"), cell("20")).text == "86"  # a sum of published cells
+    assert nv.percent(cell("176"), cell("6100")).text == "2.9%"  # 2.885...
+    assert nv.percent(cell("1"), cell("16")).text == "6.3%"  # 6.25 rounds half up, as published figures do
+    assert nv.change(cell("198"), cell("305")).text == "+54.0%"
+    assert nv.change(cell("265"), cell("176")).text == "-33.6%"
+    assert nv.Fact(nv.MONEY_M, (cell("5398875.87"),)).text == "£5.4m"
+    assert nv.Fact(nv.MONEY, (cell("-109699.45"),)).text == "-£109,699"
+    # a suppressed input is never computed with: the fact shows the symbol and has no value
+    for fact in (
+        nv.count(cell("c")),
+        nv.count(cell("12"), cell("c")),
+        nv.percent(cell("c"), cell("68")),
+        nv.percent(cell("28"), cell("c")),
+        nv.change(cell("c"), cell("305")),
+    ):
+        assert (fact.text, fact.value, fact.available) == ("c", None, False)
+    assert nv.count(cell("x")).text == "x"
+    # rule 5: no percentage over fewer than ten children; none over nothing; money is not children
+    assert nv.percent(cell("3"), cell("9")).text == "c"
+    assert nv.percent(cell("9"), cell("10")).text == "90.0%"
+    assert nv.percent(cell("0"), cell("0")).text == "z"
+    assert nv.percent(cell("3.00"), cell("9.00"), rate_rule=False).text == "33.3%"
+
+
+def test_a_sentence_refuses_a_number_typed_as_plain_text():
+    with pytest.raises(ValueError, match="Fact, When or Label"):
+        nv.say("There were 5 requests.")
+    assert nv.say("The SEN2 return and the S251 budget.")  # digits inside code words are words
+    assert nv.sentence_text(nv.say("In ", nv.When("2023", "2023"), ", ", nv.count(cell("27")), " requests.")) == (
+        "In 2023, 27 requests."
+    )
+
+
+# ---- narrative on hand-made tables -------------------------------------------------------------------------------
+
+
+def test_caseload_sentence_numbers_come_from_the_table():
+    sentences = nv.caseload_sentences(caseload_table(), since_year=2019)
+    growth = round(Decimal(305 - 198) * 100 / 198, 1)  # 54.0
+    assert (
+        texts(sentences)[0]
+        == f"EHC plans maintained by Testshire rose from 198 in January 2019 to 305 in April 2023 (+{growth}%)."
+    )
+    facts = nv.facts_of(sentences[0])
+    assert [f.cells[0].text for f in facts[:2]] == ["198", "305"]
+    assert facts[2].base[0].text == "198" and facts[2].cells[0].text == "305"
+    # the needs: shares of the April total, largest first; the suppressed need named, not counted
+    assert "are ASD 32.8% (100) and SEMH 20.7% (63)." in texts(sentences)[1]  # 100/305, 63/305
+    assert texts(sentences)[2] == "Figures for MSI are known but suppressed (c) because they are small."
+
+
+def test_caseload_sentence_with_a_suppressed_input_says_so_and_computes_nothing():
+    sentences = nv.caseload_sentences(caseload_table(jan_2019="c"), since_year=2019)
+    first = texts(sentences)[0]
+    assert (
+        first
+        == "The number of EHC plans maintained in January 2019 is suppressed (c), so the change since January 2019 "
+        "is not given."
+    )
+    assert "%" not in first and "305" not in first
+    assert all(f.symbol == "c" for f in nv.facts_of(sentences[0]))
+
+
+def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others():
+    rows = []
+    for stage, timings in {
+        "Requests received": {"Not timed": "55", "Total": "55"},
+        "Decisions whether to assess": {"Within 6 weeks": "c", "Later": "c", "Total": "68"},
+        "EHC plans issued": {"Within 20 weeks": "15", "Later": "21", "Total": "36"},
+        "Annual reviews due": {"In time": "3", "Late": "5", "Total": "8"},
+    }.items():
+        rows += [
+            {"time_period": "2021", "time_identifier": "Calendar year", "stage": stage, "timeliness": t, "events": n}
+            for t, n in timings.items()
+        ]
+    (sentence,) = nv.timeliness_sentences(published("send_ehcna_timeliness", rows, **LA))
+    assert nv.sentence_text(sentence) == (
+        "In 2021: 55 requests for assessment; decisions whether to assess made within 6 weeks: suppressed (c) out of "
+        "68; EHC plans issued within 20 weeks: 15 of 36 (41.7%); annual reviews held in time: 3 of 8 (c)."
+    )  # 15/36 = 41.67%; 3 of 8 reviews is a percentage of fewer than ten: c
+
+
+def placements(rows: list[tuple[str, str, str, str, str]]) -> nv.Published:
+    return published(
+        "send_placements",
+        [
+            {
+                "extract_date": "2022-12-31 00:00:00",
+                "time_period": "2022",
+                "has_ehcp": "true",
+                "setting_type": s,
+                "in_county": i,
+                "age_group": a,
+                "children": n,
+            }
+            for s, i, a, n, _ in rows
+        ],
+        **LA,
+    )
+
+
+def test_post16_total_and_share_only_when_every_setting_is_published():
+    hidden = placements(
+        [
+            ("FE_COLLEGE", "false", "16-25", "50", ""),
+            ("AP", "true", "16-25", "12", ""),
+            ("SPI", "false", "16-25", "10", ""),
+            ("APPRENTICESHIP", "true", "16-25", "c", ""),
+        ]
+    )
+    said = texts(nv.post16_sentences(hidden))
+    assert said[0].startswith("At 31 December 2022, 72 young people aged 16-25")  # 50 + 12 + 10
+    assert said[1].startswith("The numbers in other settings (apprenticeship) are suppressed (c)")
+    assert "%" not in " ".join(said)
+    shown = placements(
+        [
+            ("FE_COLLEGE", "false", "16-25", "50", ""),
+            ("AP", "true", "16-25", "12", ""),
+            ("RESIDENTIAL", "false", "16-25", "8", ""),
+        ]
+    )
+    assert texts(nv.post16_sentences(shown))[1] == (
+        "That is 62 of 70 (88.6%) of the young people with an EHC plan in this age group."  # 62/70 = 88.57%
+    )
+
+
+def test_wider_services_sums_disjoint_published_groups():
+    rows = [
+        {
+            "time_period": "202223",
+            "time_identifier": "Financial year",
+            "aiming_high_use": u,
+            "children": n,
+            "children_with_ehcp": e,
+        }
+        for u, n, e in (
+            ("Positive activities only", "66", "32"),
+            ("Short breaks only", "21", "13"),
+            ("Both", "20", "16"),
+            ("Total", "107", "61"),
+        )
+    ]
+    carers = published(
+        "send_parent_carer_support",
+        [{"time_period": "202223", "time_identifier": "Financial year", "parent_carers": "104"}],
+        **LA,
+    )
+    said = texts(nv.wider_services_sentences(published("send_wider_services", rows, **LA), carers))
+    assert said == [
+        "In 2022-23, 107 children and young people used Aiming High: 86 positive activities and 41 short breaks, "
+        "20 of them both.",
+        "29 of the children using short breaks have an EHC plan; 61 (57.0%) of all the children using Aiming High do.",
+        "104 parent/carers were given support, information and advice in 2022-23.",
+    ]  # 66+20, 21+20, 13+16, 61/107
+
+
+def test_primary_need_names_the_largest_and_the_suppressed():
+    rows = [
+        {"time_period": "202223", "time_identifier": "Spring term", "primary_need": k, "pupils": v}
+        for k, v in (
+            ("MLD", "188"),
+            ("SEMH", "166"),
+            ("SPLD", "147"),
+            ("ASD", "89"),
+            ("MSI", "c"),
+            ("SLD", "c"),
+            ("Total", "805"),
+        )
+    ]
+    said = texts(nv.primary_need_sentences(published("send_primary_need", rows, **LA)))
+    assert said[0] == (
+        "The most common primary needs at the Spring 2023 census are MLD (188, 23.4%), SEMH (166, "
+        "20.6%) and SPLD (147, 18.3%), of 805 pupils with SEN."
+    )
+    assert said[1] == "Counts for MSI and SLD are suppressed (c) because they are small."
+    assert "England" in said[2]
+
+
+def test_spend_in_millions_with_a_suppressed_category_named():
+    rows = []
+    for year, total, away, hospital in (
+        ("201920", "4110395.39", "1280367.01", "c"),
+        ("202223", "5398875.87", "2154760.42", "53948.99"),
+    ):
+        rows += [
+            {
+                "time_period": year,
+                "time_identifier": "Financial year",
+                "line_code": "Total",
+                "category": c,
+                "amount_gbp": v,
+            }
+            for c, v in (("Total", total), ("out-of-county", away), ("hospital education", hospital))
+        ]
+    said = texts(nv.spend_sentences(published("send_high_needs_spend", rows, **LA)))
+    assert said[0] == "High needs expenditure rose from £4.1m in 2019-20 to £5.4m in 2022-23 (+31.3%)."
+    assert said[1] == "The largest category in 2022-23 is out-of-county: £2.2m (39.9% of the total)."
+    assert said[2] == "Spending on out-of-county placements rose from £1.3m to £2.2m (+68.3%)."
+    assert said[3] == "Spending on hospital education is suppressed (c) in some years."
+
+
+def test_benchmark_follows_a_neighbour_across_its_new_la_codes():
+    base = {"geographic_level": "Local authority"}
+    rows = []
+    for year, home, region, england, bucks_new, bucks in (
+        ("201819", "197", "24760", "353995", "E10000002", "4054"),
+        ("202425", "376", "47444", "638745", "E06000060", "7217"),
+    ):
+        ti = "Academic year"
+        rows += [
+            {
+                **base,
+                "time_period": year,
+                "time_identifier": ti,
+                "geography_role": "home_la",
+                "la_name": "Testshire",
+                "old_la_code": "857",
+                "new_la_code": "E06000017",
+                "measure": "ehcplans",
+                "value": home,
+            },
+            {
+                "geographic_level": "Regional",
+                "time_period": year,
+                "time_identifier": ti,
+                "geography_role": "region",
+                "region_name": "East Midlands",
+                "measure": "ehcplans",
+                "value": region,
+            },
+            {
+                "geographic_level": "National",
+                "time_period": year,
+                "time_identifier": ti,
+                "geography_role": "england",
+                "measure": "ehcplans",
+                "value": england,
+            },
+            {
+                **base,
+                "time_period": year,
+                "time_identifier": ti,
+                "geography_role": "statistical_neighbour",
+                "la_name": "Buckinghamshire",
+                "old_la_code": "825",
+                "new_la_code": bucks_new,
+                "measure": "ehcplans",
+                "value": bucks,
+            },
+        ]
+    said = texts(nv.benchmark_sentences(published("send_benchmark_ehcp", rows)))
+    assert said[0] == (
+        "From 2018/19 to 2024/25 the number of EHC plans maintained by Testshire changed by +90.9% "
+        "(197 to 376), against +91.6% in East Midlands and +80.4% in England."
+    )
+    assert (
+        said[1] == "Among its statistical neighbours the change ranged from +78.0% (Buckinghamshire) to +78.0% "
+        "(Buckinghamshire)."
+    )
+
+
+# ---- charts on hand-made tables -------------------------------------------------------------------------------
+
+
+def test_a_chart_leaves_a_suppressed_value_out_and_marks_it():
+    rows = [
+        {"time_period": "202223", "time_identifier": "Spring term", "primary_need": k, "pupils": v}
+        for k, v in (("MLD", "188"), ("MSI", "c"), ("SLD", "c"), ("Total", "805"))
+    ]
+    chart = report_charts.primary_need_chart(published("send_primary_need", rows, **LA))
+    plotted = {r["need"]: r for r in chart.rows}
+    assert plotted[nv.need_label("MLD")]["value"] == 188
+    for code in ("MSI", "SLD"):
+        assert plotted[nv.need_label(code)]["value"] is None and plotted[nv.need_label(code)]["sym"] == "c"
+    numbers = [v for r in chart.rows for v in r.values() if isinstance(v, int | float) and not isinstance(v, bool)]
+    assert numbers == [188]  # nothing else numeric is embedded in the data
+    svg = chart.svg
+    marks = re.findall(r'class="mark-text role-mark[^"]*"[^>]*>(.*?)</g>', svg, flags=re.S)
+    assert sorted(re.findall(r">([^<]+)</text>", "".join(marks))) == ["c", "c"]
+    assert "<title" not in svg and "http" not in svg
+    assert not [a for a in re.findall(r'aria-label="([^"]*)"', svg) if STANDALONE_NUMBER.search(a)]
+
+
+def test_a_line_chart_breaks_at_a_suppressed_year():
+    rows = [
+        {"time_period": y, "time_identifier": "Spring term", "sen_provision": p, "pupils": v}
+        for y, e, k in (("202021", "162", "596"), ("202122", "c", "570"), ("202223", "176", "629"))
+        for p, v in (("E", e), ("K", k))
+    ]
+    chart = report_charts.trend_chart(published("send_trend", rows, **LA))
+    ehcp = [r["value"] for r in chart.rows if r["provision"] == "EHC plan"]
+    assert ehcp == [162, None, 176]
+    groups = re.findall(r'class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', chart.svg, flags=re.S)
+    paths = re.findall(r' d="([^"]+)"', "".join(groups))
+    assert sorted(d.count("M") for d in paths) == [1, 2]  # SEN support unbroken; EHC plans in two pieces
+    spec = json.dumps(chart.spec)
+    assert '"invalid": "break-paths-show-domains"' in spec  # a null is a gap, never drawn as zero
+
+
+# ---- writing ------------------------------------------------------------------------------------------------
+
+
+def tiny_release(folder: Path, release_id: str = "r1", other_id: str | None = None) -> Path:
+    folder.mkdir(parents=True)
+    with duckdb.connect(str(folder / report_build.REPORTING_DB)) as con:
+        con.execute("CREATE SCHEMA reporting")
+        con.execute("CREATE TABLE reporting.release AS SELECT $r AS release_id, now() AS built_at", {"r": release_id})
+        for name in report_build.TABLES:
+            con.execute(f"CREATE TABLE reporting.{name} AS SELECT $r AS release_id", {"r": other_id or release_id})
+    return folder
+
+
+def test_load_release_refuses_a_missing_or_mixed_release(tmp_path):
+    with pytest.raises(report_build.ReportError, match="no published release"):
+        report_build.load_release(tmp_path / "nowhere" / report_build.REPORTING_DB)
+    mixed = tiny_release(tmp_path / "mixed", "r1", other_id="r0")
+    with pytest.raises(report_build.ReportError, match="another release"):
+        report_build.load_release(mixed / report_build.REPORTING_DB)
+    assert report_build.load_release(tiny_release(tmp_path / "one") / report_build.REPORTING_DB).release_id == "r1"
+
+
+def test_write_report_replaces_a_previous_report_and_leaves_no_temporary_folder(tmp_path):
+    release = tmp_path / "releases" / "r1"
+    release.mkdir(parents=True)
+    first, _ = report_build.write_report(release, "<p>first</p>", pdf=False)
+    second, _ = report_build.write_report(release, "<p>second</p>", pdf=False)
+    assert first == second == release / "report" / "index.html"
+    assert second.read_text() == "<p>second</p>"
+    assert sorted(p.name for p in release.iterdir()) == ["report"]
+
+
+def test_pdf_only_when_weasyprint_is_installed(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails
+    path, pdf = report_build.write_report(tmp_path, "<p>x</p>")
+    assert pdf is None and sorted(p.name for p in path.parent.iterdir()) == ["index.html"]
+
+    class HTML:
+        def __init__(self, string):
+            self.string = string
+
+        def write_pdf(self, target):
+            Path(target).write_bytes(b"%PDF-fake " + self.string.encode())
+
+    monkeypatch.setitem(sys.modules, "weasyprint", types.SimpleNamespace(HTML=HTML))
+    path, pdf = report_build.write_report(tmp_path, "<p>y</p>")
+    assert pdf == path.parent / report_build.PDF_FILE and pdf.read_bytes() == b"%PDF-fake <p>y</p>"
+
+
+# ---- the report of a real release -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    env = generated_and_published(root)
+    published = Path(env["SEND_WAREHOUSE_DIR"]) / "published"
+    built = report_build.build_release_report(published)
+    html = (published / "report" / "index.html").read_text(encoding="utf-8")
+    reader = ReleaseReader(published / "send_reporting.duckdb")
+    return {
+        "env": env,
+        "published": published,
+        "built": built,
+        "html": html,
+        "tree": parse(html),
+        "reader": reader,
+        "release": report_build.load_release(published / "send_reporting.duckdb"),
+    }
+
+
+def test_the_report_is_written_into_the_live_release_folder(release):
+    published, built = release["published"], release["built"]
+    assert published.is_symlink()
+    assert built.path == published.resolve() / "report" / "index.html"
+    assert built.release_id == published.resolve().name == release["release"].release_id
+    assert f'<meta name="release-id" content="{built.release_id}">' in release["html"]
+    assert not [p for p in published.resolve().iterdir() if p.name.startswith(".report")]
+
+
+def test_every_section_and_chart_is_present(release):
+    tree = release["tree"]
+    sections = {n.attrs["id"]: n for n in tree.walk() if n.tag == "section" and "report" in n.classes}
+    assert list(sections) == list(SECTION_TITLES)
+    for key, title in SECTION_TITLES.items():
+        (heading,) = [n for n in sections[key].walk() if n.tag == "h2"]
+        assert heading.text().strip() == title
+        assert [n for n in sections[key].walk() if n.tag == "table"], f"section {key} has no table"
+        assert [n for n in sections[key].walk() if n.tag == "li"], f"section {key} has no sentence"
+    figures = {n.attrs["id"]: n for n in tree.walk() if n.tag == "figure" and "chart" in n.classes}
+    assert sorted(figures) == sorted(CHART_IDS)
+    for key, figure in figures.items():
+        svgs = [n for n in figure.walk() if n.tag == "svg"]
+        assert len(svgs) == 1, key
+        assert [n for n in svgs[0].walk() if n.tag in ("path", "rect", "line")], f"{key} draws nothing"
+    assert len([n for n in tree.walk() if n.tag == "svg"]) == len(CHART_IDS)
+
+
+def test_the_report_is_self_contained(release):
+    html = release["html"]
+    assert "<script" not in html.lower()  # no code, and so no embedded chart spec to leak from
+    assert not re.search(r"https?:", html)
+    assert not re.search(r"<link|@import|url\(|\ssrc=", html, flags=re.I)
+    assert "<style>" in html
+
+
+def facts(tree: Node) -> list[Node]:
+    return [n for n in tree.walk() if "data-kind" in n.attrs]
+
+
+def test_every_table_cell_equals_the_published_cell_it_names(release):
+    tree, reader = release["tree"], release["reader"]
+    checked = 0
+    for td in (n for n in tree.walk() if n.tag == "td"):
+        if "data-kind" in td.attrs:
+            want = reader.expected(td.attrs["data-kind"], td.attrs["data-cells"], td.attrs.get("data-base", ""))
+            assert td.text().strip() == want, (td.attrs, td.text())
+            checked += 1
+        else:
+            assert "absent" in td.classes and td.text().strip() == "–", td.text()
+    assert checked > 500
+    # a table showing the release's own count cell shows it as published, symbol and all
+    suppressed = [
+        td
+        for td in facts(tree)
+        if td.tag == "td"
+        and td.attrs["data-kind"] == "count"
+        and len(td.attrs["data-cells"].split()) == 1
+        and reader.text(td.attrs["data-cells"]) == "c"
+    ]
+    assert suppressed and all(td.text().strip() == "c" for td in suppressed)
+
+
+def test_every_number_in_the_narrative_equals_the_published_table_it_comes_from(release):
+    tree, reader = release["tree"], release["reader"]
+    sentences = [n for n in tree.walk() if n.tag == "li" and n.parent and "narrative" in n.parent.classes]
+    assert len(sentences) >= 30
+    checked = 0
+    for sentence in sentences:
+        for fact in (n for n in sentence.walk() if "data-kind" in n.attrs):
+            want = reader.expected(fact.attrs["data-kind"], fact.attrs["data-cells"], fact.attrs.get("data-base", ""))
+            shown = fact.text().strip()
+            if want in SYMBOLS:  # said in words after the symbol: "c (suppressed)"
+                assert shown.split()[0] == want and len(shown.split()) > 1, (fact.attrs, shown)
+            else:
+                assert shown == want, (fact.attrs, shown)
+            checked += 1
+        for text, node in text_nodes(sentence):
+            where = context(node)
+            if where == "prose":
+                assert not STANDALONE_NUMBER.search(text), f"a number in prose without its source: {text!r}"
+            if where == "time":
+                assert DATE_TEXT.fullmatch(text.strip()), text
+            if where == "label":
+                assert not re.fullmatch(r"[\d,.\s]+", text.strip()), f"a bare number as a label: {text!r}"
+    assert checked > 100
+
+
+def test_no_count_from_1_to_5_appears_except_where_the_release_publishes_it(release):
+    tree, reader = release["tree"], release["reader"]
+    seen = 0
+    for text, node in text_nodes(tree):
+        where = context(node)
+        if where == "code":
+            continue
+        for match in SMALL_COUNT.finditer(text):
+            seen += 1
+            if where == "fact":
+                fact = next(a for a in node.ancestors() if "data-kind" in a.attrs)
+                cells = [reader.text(r) for r in fact.attrs["data-cells"].split()]
+                assert fact.attrs["data-kind"] == "count" and "c" not in cells, (fact.attrs, text)
+                assert sum(int(c) for c in cells) == int(match.group()), (fact.attrs, text)
+            elif where in ("time", "label", "svg-axis"):
+                continue  # a date, a category as published (an age band, a line code) or an axis tick
+            else:
+                pytest.fail(f"a count {match.group()} outside any published cell ({where}): {text!r}")
+    assert seen > 0  # the scan did meet small numbers (axis ticks at least) and traced each one
+
+
+def test_no_number_in_the_document_without_its_source(release):
+    """Prose holds words only: every number is a published cell (or computed from cells it names), a date, a
+    category as the table names it, or a chart's axis."""
+    scanned = 0
+    for text, node in text_nodes(release["tree"]):
+        where = context(node)
+        scanned += 1
+        if where in ("prose", "svg-other"):
+            assert not STANDALONE_NUMBER.search(text), f"a number with no source ({where}): {text!r}"
+        if where == "time":
+            assert DATE_TEXT.fullmatch(text.strip()), text
+    assert scanned > 1500
+
+
+def test_charts_plot_only_published_cells_and_draw_nothing_suppressed(release):
+    reader = release["reader"]
+    sections = report_build.report_sections(release["release"])
+    charts = {c.key: c for s in sections for c in s.charts}
+    assert sorted(charts) == sorted(CHART_IDS)
+    gaps = 0
+    for chart in charts.values():
+        assert chart.rows, chart.key
+        for row in chart.rows:
+            numbers = {k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+            assert set(numbers) <= {"value"}, (chart.key, row)
+            assert row["cells"], f"{chart.key}: a data row without its source"
+            want = reader.exact(row["kind"], row["cells"], row["base"])
+            if isinstance(want, str):
+                assert row["value"] is None and row["sym"] == want, (chart.key, row)
+                gaps += 1
+            else:
+                assert row["value"] == pytest.approx(float(want), rel=1e-12, abs=1e-9), (chart.key, row)
+    assert gaps > 10
+    # the SVGs in the HTML are these charts: text only in axes, legends, titles and "c" markers
+    tree = release["tree"]
+    for figure in (n for n in tree.walk() if n.tag == "figure" and "chart" in n.classes):
+        svg = next(n for n in figure.walk() if n.tag == "svg")
+        assert not [n for n in svg.walk() if n.tag == "title"], "a tooltip in a chart"
+        assert not STANDALONE_NUMBER.search(svg.attrs.get("aria-label", ""))
+        for text, node in text_nodes(svg):
+            where = context(node)
+            assert where in ("svg-axis", "svg-mark"), (figure.attrs["id"], text, where)
+            if where == "svg-mark":
+                assert text.strip() in SYMBOLS, (figure.attrs["id"], text)
+
+
+def test_sentences_reproduce_the_seed_figures(release):
+    t = release["release"]
+    population = " ".join(texts(nv.population_sentences(t["send_population"], year="2021")))
+    seed = FIGURES["population_5_1"]
+    for figure in (seed["total"], seed["male"], seed["female"], seed["aged_0_19"], seed["aged_0_4"], seed["aged_5_19"]):
+        assert f"{figure:,}" in population
+    demand = FIGURES["ehcp_demand_6_3"]["ehcps_maintained"]
+    before, after = demand["2019-01"], demand["2023-04"]
+    growth = fmt_decimal(Decimal(after - before) * 100 / before, 1)
+    caseload = texts(nv.caseload_sentences(t["send_ehcp_caseload"], since_year=2019))
+    assert (
+        caseload[0]
+        == f"EHC plans maintained by Rutland rose from {before} in January 2019 to {after} in April 2023 (+{growth}%)."
+    )
+    profile = " ".join(
+        texts(nv.profile_sentences(t["send_provision"], t["send_characteristics"], t["send_school_residence"]))
+    )
+    six_one = FIGURES["send_profile_6_1"]
+    assert (
+        f"there are {six_one['send_pupils']} pupils with SEND in Rutland schools: {six_one['ehcp']} with an EHC plan "
+        f"and {six_one['sen_support']} on SEN support" in profile
+    )
+    assert f"{six_one['pupil_premium']['total']} pupils with SEND (" in profile
+    wider = " ".join(texts(nv.wider_services_sentences(t["send_wider_services"], t["send_parent_carer_support"])))
+    services = FIGURES["wider_services_6_7"]
+    assert (
+        f"{services['distinct_children']} children and young people used Aiming High: "
+        f"{services['positive_activities']} positive activities and {services['short_breaks']} short breaks, "
+        f"{services['both_services']} of them both"
+    ) in wider
+    assert f"{services['short_breaks_with_ehcp']} of the children using short breaks" in wider
+    assert f"{services['parent_carers_supported']} parent/carers" in wider
+    register = " ".join(texts(nv.register_sentences(t["send_disability_register"], year="2023")))
+    total, with_plan = FIGURES["disability_register_6_8"]["total"]
+    assert f"{total} children and young people are on the disability register, {with_plan} (" in register
+    places = " ".join(texts(nv.placement_sentences(t["send_placements"], t["send_school_residence"])))
+    away = FIGURES["placements_6_4"]["out_of_county_special_ehcp"]
+    assert f"{away['2021-12']} at 31 December 2021 and {away['2022-12']} at 31 December 2022" in places
+    assert f"A further {FIGURES['placements_6_4']['designated_special_or_erp_ehcp']} children" in places
+    post16 = texts(nv.post16_sentences(t["send_placements"], extract="2022-12-31 00:00:00"))
+    assert post16[0].startswith(
+        f"At 31 December 2022, {FIGURES['post16_6_5']['in_college_or_alternative']} young people"
+    )
+
+
+def browser_or_skip():
+    reason = ""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright, reason = None, "playwright is not installed"
+    if not reason and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must render the report in Chromium")
+        pytest.skip(reason)
+    return sync_playwright
+
+
+def test_the_report_renders_offline_in_headless_chromium(release, tmp_path):
+    sync_playwright = browser_or_skip()
+    url = release["built"].path.as_uri()
+    requests, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url, wait_until="load")
+            headings = page.locator("section.report h2").all_inner_texts()
+            boxes = [page.locator(f"#{key} svg").bounding_box() for key in CHART_IDS]
+            screenshot = tmp_path / "report.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert [h.split(". ", 1)[-1] for h in headings] == list(SECTION_TITLES.values())
+    assert all(box and box["width"] > 150 and box["height"] > 80 for box in boxes), boxes
+    assert requests == [url], f"the report fetched something: {requests}"
+    assert not errors
+    assert screenshot.stat().st_size > 100_000
+
+
+def test_the_dagster_asset_builds_the_report_of_the_live_release(release, tmp_path):
+    spec = send_report.specs_by_key[REPORT_KEY]
+    assert REPORT_KEY.path == ["published", "report"] and spec.group_name == "published"
+    assert [d.asset_key.path for d in spec.deps] == [["published", "send_reporting"]]
+    warehouse = SendWarehouse(warehouse_dir=release["env"]["SEND_WAREHOUSE_DIR"])
+    result = dg.materialize([send_report], resources={"warehouse": warehouse})
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.event_specific_data.materialization.metadata
+    assert metadata["release_id"].value == release["built"].release_id
+    assert metadata["charts"].value == len(CHART_IDS) and metadata["sections"].value == len(SECTION_TITLES)
+    assert Path(metadata["path"].value) == release["built"].path and release["built"].path.exists()
+    empty = SendWarehouse(warehouse_dir=str(tmp_path / "empty"))
+    failed = dg.materialize([send_report], resources={"warehouse": empty}, raise_on_error=False)
+    assert not failed.success
+    (failure,) = [e for e in failed.all_events if e.is_step_failure]
+    assert "no published release" in failure.step_failure_data.error.message
