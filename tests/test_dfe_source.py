@@ -130,7 +130,7 @@ def built(tmp_path_factory):
     copy_dfe_release(raw)
     database = tmp / "send.duckdb"
     warehouse_from(raw, database)
-    result = run_dbt(tmp, database, "build", "--select", f"+{RECONCILED}")
+    result = run_dbt(tmp, database, "build", "--select", f"+{RECONCILED}", "--indirect-selection", "cautious")
     con = duckdb.connect(str(database), read_only=True)
     yield result, con
     con.close()
@@ -486,7 +486,7 @@ def test_reconciliation_test_fails_when_one_la_figure_is_altered(tmp_path):
     set_cell(path, "ehcplans", str(published + 1), time_period=str(latest), old_la_code=HOME["old_la_code"])
     database = tmp_path / "send.duckdb"
     warehouse_from(raw, database)
-    result = run_dbt(tmp_path, database, "build", "--select", f"+{RECONCILED}")
+    result = run_dbt(tmp_path, database, "build", "--select", f"+{RECONCILED}", "--indirect-selection", "cautious")
     assert result.returncode != 0
     failed = [line for line in result.stdout.splitlines() if " FAIL " in line and "START" not in line]
     assert len(failed) == 1 and f"accepted_values_{RECONCILED}_reconciliation_status" in failed[0], result.stdout
