@@ -320,6 +320,7 @@ def test_lineage_in_the_browser(browser, dagster_ui, page, asset_nodes, tmp_path
     mart, check_name = GX_CHECK
     n_checks = len(checks_of(nodes[mart]))
     card = graph_nodes(page).filter(has=page.locator(f'[data-tooltip="{mart.split("/")[-1]}"]')).first
+    card.get_by_text("Passed").first.wait_for(timeout=60_000)  # the card loads its check summary after drawing
     assert f"{n_checks} / {n_checks} Passed" in card.text_content()
 
     # 3. The GX check on its asset's Checks tab: blocking, passed in the run.
