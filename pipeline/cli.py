@@ -126,6 +126,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pipeline.bench import BenchError, format_report, run_bench
+
+    settings = load_settings()
+    try:
+        result = run_bench(
+            args.scale, settings.warehouse_dir / "bench", seed=args.seed, rss_limit_gib=args.rss_limit_gib
+        )
+    except BenchError as error:
+        print(f"send-pipeline bench: {error}", file=sys.stderr)
+        return 1
+    print(format_report(result))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     ensure_local_key()
     settings = load_settings()
@@ -156,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="rebuild the needs-assessment report from the current published release")
     report.set_defaults(func=cmd_report)
+
+    bench = sub.add_parser("bench", help="time the pipeline against bare DuckDB and pandas (JSON in warehouse/bench/)")
+    bench.add_argument("--scale", choices=SCALES, default="rutland")
+    bench.add_argument("--seed", type=int, default=2023)
+    bench.add_argument("--rss-limit-gib", type=float, default=None, help="stop a measured step above this memory")
+    bench.set_defaults(func=cmd_bench)
 
     demo = sub.add_parser("demo", help="generate the Rutland-like extracts into SEND_RAW_DIR, then run")
     add_generate_args(demo)

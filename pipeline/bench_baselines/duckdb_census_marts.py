@@ -1,0 +1,150 @@
+"""Baseline (b) of `send-pipeline bench`: the census marts with bare DuckDB, straight from the raw census CSVs.
+
+    python -m pipeline.bench_baselines.duckdb_census_marts --raw-dir RAW --out result.json
+
+No Dagster, no dbt, no contract checks, no pseudonymisation, no ledger: one DuckDB connection (in memory) reads
+``RAW/census/*.csv`` and computes marts.fct_send_primary_need and marts.fct_send_provision with the logic of
+``dbt_project/models`` (stg_census__pupils -> int_census_pupils_deduplicated -> marts/census):
+
+* a later file for the same census date replaces an earlier one (the ingest's period rule), files in name order;
+* only enrol_status C and M count; S (subsidiary registration) is the same pupil at a second school;
+* legacy provision S is recoded to E and AUT to ASD;
+* one row per pupil (UPN) per census: the first by enrol_status, laestab, file;
+* every code of the dbt seeds listed for every census, 0 when no pupil has it.
+
+The result (the columns of pipeline.bench.MART_COLUMNS: the counts, codes and labels; not the geography and
+England columns, which come from seeds) is written as JSON in the shape of :func:`pipeline.bench.marts_document`,
+which the bench compares with the pipeline's marts and the pandas baseline.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipeline.bench import census_csv_files, default_seeds_dir, marts_document, write_marts_document
+
+PERIODS_AND_PUPILS = """
+CREATE TEMP TABLE pupils AS
+WITH extract AS MATERIALIZED (
+    SELECT
+        list_position($files, filename) AS file_index,  -- the files are in name order: the ingest's order
+        upper(upn) AS upn,
+        laestab,
+        census_date,
+        CASE
+            WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100
+            ELSE (year(census_date) - 1) * 100 + year(census_date) % 100
+        END AS time_period,
+        CASE
+            WHEN month(census_date) IN (1, 2) THEN 'Spring'
+            WHEN month(census_date) IN (5, 6) THEN 'Summer'
+            WHEN month(census_date) IN (9, 10, 11) THEN 'Autumn'
+        END AS census_term,
+        upper(enrol_status) AS enrol_status,
+        CASE upper(sen_provision) WHEN 'S' THEN 'E' ELSE upper(sen_provision) END AS sen_provision,
+        CASE upper(sen_primary_need) WHEN 'AUT' THEN 'ASD' ELSE upper(sen_primary_need) END AS primary_need,
+        upper(fsm_eligible) IN ('TRUE', 'T', 'Y', 'YES', '1') AS fsm_eligible,
+        coalesce(upper(pupil_premium) IN ('TRUE', 'T', 'Y', 'YES', '1'), false) AS pupil_premium
+    FROM (
+        SELECT * REPLACE (coalesce(
+            try_strptime(census_date, '%Y-%m-%d'), try_strptime(census_date, '%Y-%m-%d %H:%M:%S'),
+            try_strptime(census_date, '%d/%m/%Y'), try_strptime(census_date, '%d/%m/%Y %H:%M:%S'),
+            try_strptime(census_date, '%Y-%b-%d %H:%M:%S'), try_strptime(census_date, '%Y-%b-%d')
+        )::DATE AS census_date)
+        FROM read_csv($files, header = true, all_varchar = true, filename = true, union_by_name = true)
+    )
+),
+
+latest_file AS (  -- a later extract of the same census date replaces the earlier one
+    SELECT census_date, max(file_index) AS file_index FROM extract GROUP BY census_date
+)
+
+-- one row per pupil per census: the registration first by enrol status, laestab, file
+SELECT
+    time_period,
+    census_term,
+    upn,
+    arg_min(
+        {'sen_provision': sen_provision, 'primary_need': primary_need, 'fsm_eligible': fsm_eligible,
+         'pupil_premium': pupil_premium},
+        (enrol_status, laestab, file_index)
+    ) AS pupil
+FROM extract
+JOIN latest_file USING (census_date, file_index)
+WHERE enrol_status IN ('C', 'M')  -- S (subsidiary registration) is the same pupil at a second school
+GROUP BY time_period, census_term, upn
+"""
+
+PRIMARY_NEED = """
+WITH censuses AS (SELECT DISTINCT time_period, census_term FROM pupils),
+counts AS (
+    SELECT time_period, census_term, pupil.primary_need AS primary_need, count(*) AS pupils
+    FROM pupils WHERE pupil.sen_provision IN ('E', 'K') GROUP BY ALL
+)
+SELECT c.time_period, c.census_term, codes.primary_need, codes.primary_need_label,
+       CAST(codes.display_order AS INTEGER) AS display_order, coalesce(counts.pupils, 0) AS pupils
+FROM censuses AS c
+CROSS JOIN read_csv($codes, header = true, all_varchar = true) AS codes
+LEFT JOIN counts
+    ON counts.time_period = c.time_period AND counts.census_term = c.census_term
+    AND counts.primary_need = codes.primary_need
+"""
+
+PROVISION = """
+WITH censuses AS (SELECT DISTINCT time_period, census_term FROM pupils),
+counts AS (
+    SELECT time_period, census_term, pupil.sen_provision AS sen_provision, count(*) AS pupils,
+           count(*) FILTER (WHERE pupil.pupil_premium) AS pupils_pupil_premium,
+           count(*) FILTER (WHERE pupil.fsm_eligible) AS pupils_fsm
+    FROM pupils WHERE pupil.sen_provision IN ('E', 'K') GROUP BY ALL
+)
+SELECT c.time_period, c.census_term, codes.sen_provision, codes.sen_provision_label,
+       coalesce(counts.pupils, 0) AS pupils, coalesce(counts.pupils_pupil_premium, 0) AS pupils_pupil_premium,
+       coalesce(counts.pupils_fsm, 0) AS pupils_fsm
+FROM censuses AS c
+CROSS JOIN read_csv($codes, header = true, all_varchar = true) AS codes
+LEFT JOIN counts
+    ON counts.time_period = c.time_period AND counts.census_term = c.census_term
+    AND counts.sen_provision = codes.sen_provision
+"""
+
+
+def census_marts(raw_dir: Path, seeds_dir: Path) -> tuple[dict, int]:
+    """Both marts as a marts document, and the number of pupil rows counted (after C/M and de-duplication)."""
+    files = [str(p) for p in census_csv_files(raw_dir)]
+    if not files:
+        raise SystemExit(f"no census CSV files in {raw_dir / 'census'}")
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(PERIODS_AND_PUPILS, {"files": files})
+        pupils = con.execute("SELECT count(*) FROM pupils").fetchone()[0]
+        primary_need = con.execute(PRIMARY_NEED, {"codes": str(seeds_dir / "sen_primary_need_codes.csv")})
+        need_rows = primary_need.fetchall()
+        provision = con.execute(PROVISION, {"codes": str(seeds_dir / "sen_provision_codes.csv")})
+        provision_rows = provision.fetchall()
+    finally:
+        con.close()
+    return marts_document("duckdb", need_rows, provision_rows), pupils
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_baselines.duckdb_census_marts", description=__doc__)
+    parser.add_argument("--raw-dir", required=True, type=Path, help="drop zone holding census/*.csv")
+    parser.add_argument("--out", required=True, type=Path, help="JSON file to write the marts to")
+    parser.add_argument("--seeds-dir", type=Path, default=None, help="dbt seeds folder with the code lists")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    document, pupils = census_marts(args.raw_dir, args.seeds_dir or default_seeds_dir())
+    document["pupil_rows"] = pupils
+    document["seconds"] = round(time.perf_counter() - started, 3)
+    write_marts_document(document, args.out)
+    print(f"duckdb baseline: {pupils} pupil rows, marts in {document['seconds']}s -> {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
