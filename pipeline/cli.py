@@ -127,7 +127,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pipeline.bench import BenchError, format_report, run_bench
+    from pipeline.bench import BenchError, run_bench
 
     settings = load_settings()
     try:
@@ -137,8 +137,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except BenchError as error:
         print(f"send-pipeline bench: {error}", file=sys.stderr)
         return 1
-    print(format_report(result))
-    return 0
+    return 0 if result else 1  # run_bench prints its own report
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -299,11 +299,12 @@ def publish(internal: duckdb.DuckDBPyConnection, published: Path, la_code: str) 
     internal.execute("BEGIN TRANSACTION")
     try:
         records = pattern_records(release.tables, release.result)
-        internal.executemany(
-            "INSERT INTO publication.suppression_pattern (release_id, published_table, cell_key, reason) "
-            "VALUES (?, ?, ?, ?)",
-            [(release_id, r["table"], r["cell_key"], r["reason"]) for r in records],
-        )
+        if records:  # executemany refuses an empty list: a release may suppress nothing
+            internal.executemany(
+                "INSERT INTO publication.suppression_pattern (release_id, published_table, cell_key, reason) "
+                "VALUES (?, ?, ?, ?)",
+                [(release_id, r["table"], r["cell_key"], r["reason"]) for r in records],
+            )
         swap_in(published, final)
         internal.execute("COMMIT")
     except BaseException:
