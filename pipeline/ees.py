@@ -14,7 +14,9 @@ from itertools import combinations
 import duckdb
 import pandas as pd
 
+from pipeline.suppression.derived import rate_text, suppress_average, suppress_rate
 from pipeline.suppression.model import CellKey, cell_key
+from pipeline.suppression.rules import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE
 
 TOTAL = "Total"
 GEOGRAPHY_COLUMNS = (
@@ -41,7 +43,8 @@ class Filter:
             raise ValueError(f"filter {self.column}: total_key {self.total_key!r} needs a hierarchy defining it")
 
 
-COUNT, AMOUNT, PUBLIC = "count", "amount", "public"
+COUNT, AMOUNT, PUBLIC, PERCENT, MEAN = "count", "amount", "public", "percent", "mean"
+NUMERIC_KINDS = (COUNT, AMOUNT, PUBLIC)  # summed into filter Total rows
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,24 @@ class Indicator:
     label: str
     measure: str = ""  # for counts: the population counted (shared name = shared cells across tables)
     # count: children or events of this LA, suppressed; amount: money (GBP, exact to the penny), not about
-    # individual children; public: a figure somebody else already publishes (ONS, DfE), shown as published.
+    # individual children; public: a figure somebody else already publishes (ONS, DfE), shown as published;
+    # percent: 100 x numerator / denominator of this table's indicators, `c` by rule 5 once the counts are
+    # suppressed; mean: an average from the mart, `c` by rule 6 when based on fewer than 8 children.
     kind: str = COUNT
     symbol_column: str = ""  # mart column holding the EES symbol where the value is missing (c, x, z)
+    numerator: str = ""  # percent: the count (or public) indicator counted
+    denominator: str = ""  # percent: the indicator that is the whole (default: the numerator's own column)
+    of_total: str = ""  # percent: the whole is in this filter's `Total` row (else in the same row)
+    n_column: str = ""  # mean: the mart column giving the number of children the mean is based on
+    dp: int = 0  # decimal places published (percent and mean: 1 unless set)
+
+    def __post_init__(self) -> None:
+        if self.kind == PERCENT and not self.numerator:
+            raise ValueError(f"percent indicator {self.column} needs a numerator")
+        if self.kind == MEAN and not self.n_column:
+            raise ValueError(f"mean indicator {self.column} needs n_column (rule 6 counts the children)")
+        if self.kind in (PERCENT, MEAN) and not self.dp:
+            object.__setattr__(self, "dp", 1)
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,27 @@ class PublishedTable:
         return [i.column for i in self.indicators]
 
     @property
+    def summed_columns(self) -> list[str]:
+        return [i.column for i in self.indicators if i.kind in NUMERIC_KINDS]
+
+    @property
+    def percent_indicators(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.kind == PERCENT]
+
+    def __post_init__(self) -> None:
+        kinds = {i.column: i.kind for i in self.indicators}
+        for i in self.percent_indicators:
+            for column in (i.numerator, i.denominator or i.numerator):
+                if kinds.get(column) not in (COUNT, PUBLIC):
+                    raise ValueError(f"{self.name}.{i.column}: {column} is not a count or public indicator")
+            if i.of_total and i.of_total not in self.filter_columns:
+                raise ValueError(f"{self.name}.{i.column}: of_total {i.of_total} is not a filter of the table")
+            if kinds[i.numerator] != kinds[i.denominator or i.numerator]:
+                raise ValueError(f"{self.name}.{i.column}: numerator and denominator must be of one kind")
+        if self.filters and any(i.kind in (AMOUNT, MEAN) or i.symbol_column for i in self.indicators):
+            raise ValueError(f"{self.name}: money, means and symbol columns have no filter totals; use `by` columns")
+
+    @property
     def key_columns(self) -> list[str]:
         """The columns that separate cells, in EES order."""
         return [*GEOGRAPHY_COLUMNS, *self.by, *self.filter_columns]
@@ -105,7 +144,25 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="Pupils with SEN (EHC plan or SEN support) by primary type of need",
         time_identifier="{census_term} term",
         filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code"),),
-        indicators=(Indicator("pupils", "Pupils with SEN", "pupils"),),
+        indicators=(
+            Indicator("pupils", "Pupils with SEN", "pupils"),
+            Indicator(
+                "pct_of_sen_pupils",
+                "Percentage of pupils with SEN",
+                kind=PERCENT,
+                numerator="pupils",
+                of_total="primary_need",
+            ),
+            # England's figures for the same census as DfE publishes them ("x" for a census the seed lacks).
+            Indicator("england_pupils", "Pupils with SEN in England (DfE)", kind=PUBLIC),
+            Indicator(
+                "england_pct_of_sen_pupils",
+                "Percentage of pupils with SEN in England (DfE)",
+                kind=PERCENT,
+                numerator="england_pupils",
+                of_total="primary_need",
+            ),
+        ),  # fmt: skip
         model_constants=(("sen_provision", "SEN"),),
     ),
     PublishedTable(
@@ -118,7 +175,21 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
             Indicator("pupils", "Pupils with SEN", "pupils"),
             Indicator("pupils_pupil_premium", "Pupils with SEN attracting pupil premium", "pupils_pupil_premium"),
             Indicator("pupils_fsm", "Pupils with SEN eligible for free school meals", "pupils_fsm"),
-        ),
+            Indicator(
+                "pct_pupil_premium",
+                "Percentage attracting pupil premium",
+                kind=PERCENT,
+                numerator="pupils_pupil_premium",
+                denominator="pupils",
+            ),
+            Indicator(
+                "pct_fsm",
+                "Percentage eligible for free school meals",
+                kind=PERCENT,
+                numerator="pupils_fsm",
+                denominator="pupils",
+            ),
+        ),  # fmt: skip
     ),
     PublishedTable(
         name="send_school_residence",
@@ -213,7 +284,16 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         time_identifier="Calendar year",
         by=("stage",),
         filters=(Filter("timeliness", "Within the statutory time", "In time / Late; Total = all in the year"),),
-        indicators=(Indicator("events", "Requests, decisions, plans or reviews", "ehcna_events"),),
+        indicators=(
+            Indicator("events", "Requests, decisions, plans or reviews", "ehcna_events"),
+            Indicator(
+                "pct_of_stage",
+                "Percentage of the stage's total",
+                kind=PERCENT,
+                numerator="events",
+                of_total="timeliness",
+            ),
+        ),  # fmt: skip
         query="""
             SELECT time_period, 'Requests received' AS stage, 'Not timed' AS timeliness,
                    requests_received AS events FROM mart
@@ -288,8 +368,12 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
 )
 
 
-def with_totals(frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], counts: Sequence[str]) -> pd.DataFrame:
-    """The frame plus a `Total` row for every combination of additive filters (each count summed)."""
+def with_totals(
+    frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], counts: Sequence[str], summed: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The frame plus a `Total` row for every combination of additive filters (each count summed; with `summed`
+    given, only those columns, the others left blank on Total rows)."""
+    summed = list(summed or counts)
     frame = frame[[*by, *filters, *counts]].copy()
     for column in filters:
         frame[column] = frame[column].astype(str)
@@ -297,10 +381,10 @@ def with_totals(frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], 
     for size in range(1, len(filters) + 1):
         for totalled in combinations(filters, size):
             kept = [c for c in filters if c not in totalled]
-            summed = frame.groupby([*by, *kept], dropna=False, sort=True)[list(counts)].sum().reset_index()
+            sums = frame.groupby([*by, *kept], dropna=False, sort=True)[summed].sum(min_count=1).reset_index()
             for column in totalled:
-                summed[column] = TOTAL
-            parts.append(summed)
+                sums[column] = TOTAL
+            parts.append(sums)
     return pd.concat(parts, ignore_index=True)[[*by, *filters, *counts]]
 
 
@@ -312,21 +396,27 @@ def indicator_text(value: object, symbol: object, kind: str) -> str:
 
 
 def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str]) -> pd.DataFrame:
-    """Exact counts in EES layout: time and geography columns, filters with `Total` rows, indicators."""
+    """Exact counts in EES layout: time and geography columns, filters with `Total` rows, indicators (money,
+    public figures, means and percentages as published text; percentages unsuppressed until `percent_texts` is
+    given the suppressed counts)."""
     if spec.query:
         mart = duckdb.sql(spec.query).df()
     # Geography comes from the mart where it has it (benchmarks across LAs), else it is the home LA's.
     from_mart = [c for c in GEOGRAPHY_COLUMNS[1:] if c in mart.columns]
     by = ["time_period", *(c for c in ("census_term", "period_type") if c in mart.columns), *from_mart, *spec.by]
-    others = [i for i in spec.indicators if i.kind != COUNT]
-    for indicator in others:
-        symbols = mart[indicator.symbol_column] if indicator.symbol_column else [None] * len(mart)
-        mart[indicator.column] = [
-            indicator_text(v, s, indicator.kind) for v, s in zip(mart[indicator.column], symbols, strict=True)
-        ]
-    if others and spec.filters:
-        raise ValueError(f"{spec.name}: only count indicators can have filter totals")
-    frame = with_totals(mart, spec.filter_columns, by, spec.indicator_columns)
+    for indicator in spec.indicators:
+        if indicator.kind == MEAN:
+            pairs = zip(mart[indicator.column], mart[indicator.n_column], strict=True)
+            mart[indicator.column] = [suppress_average(v, n, dp=indicator.dp) for v, n in pairs]
+        if indicator.kind == PERCENT:
+            mart[indicator.column] = ""
+    frame = with_totals(mart, spec.filter_columns, by, spec.indicator_columns, summed=spec.summed_columns)
+    for indicator in spec.indicators:
+        if indicator.kind in (AMOUNT, PUBLIC):
+            # Symbols only exist where there are no filter totals, so the rows are the mart's own.
+            symbols = mart[indicator.symbol_column] if indicator.symbol_column else [None] * len(frame)
+            frame[indicator.column] = [indicator_text(v, s, indicator.kind)
+                                       for v, s in zip(frame[indicator.column], symbols, strict=True)]  # fmt: skip
     frame["time_period"] = frame["time_period"].astype(str)
     if "time_identifier" not in from_mart:
         frame["time_identifier"] = [spec.time_identifier.format(**row) for row in frame[by].to_dict("records")]
@@ -335,7 +425,59 @@ def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str
             frame[column] = value
     ordered = [*GEOGRAPHY_COLUMNS, *spec.by, *spec.filter_columns, *spec.indicator_columns]
     order = [*GEOGRAPHY_COLUMNS, *spec.by, *spec.filter_columns]
-    return frame[ordered].sort_values(order, key=_total_last, ignore_index=True)
+    frame = frame[ordered].sort_values(order, key=_total_last, ignore_index=True)
+    for column, texts in percent_texts(spec, frame).items():
+        frame[column] = texts
+    return frame
+
+
+def percent_texts(spec: PublishedTable, exact: pd.DataFrame, published: pd.DataFrame | None = None) -> dict:
+    """Each percentage indicator of the table as published text, from the exact frame's counts.
+
+    With ``published`` (the same rows, counts as published text) rule 5 applies: ``c`` when the numerator or the
+    denominator is suppressed or the denominator is under ten children. Without it (or for other publishers'
+    figures) the exact percentage. ``z`` when the whole is 0, ``x`` when either figure is unavailable.
+    """
+    kinds = {i.column: i.kind for i in spec.indicators}
+    out = {}
+    for indicator in spec.percent_indicators:
+        whole_column = indicator.denominator or indicator.numerator
+        rows = _whole_rows(spec, exact, indicator.of_total)
+        shown = exact if published is None else published
+        numerator = pd.to_numeric(exact[indicator.numerator], errors="coerce")
+        whole = pd.to_numeric(exact[whole_column], errors="coerce").reindex(rows).to_numpy()
+        shown_whole = shown[whole_column].reindex(rows).to_numpy()
+        suppressing = published is not None and kinds[indicator.numerator] == COUNT
+        out[indicator.column] = [
+            _percent_text(n, d, indicator.dp, suppressing, str(sn), str(sd))
+            for n, d, sn, sd in zip(numerator, whole, shown[indicator.numerator], shown_whole, strict=True)
+        ]
+    return out
+
+
+def _whole_rows(spec: PublishedTable, exact: pd.DataFrame, of_total: str) -> pd.Index:
+    """For every row, the index of the row holding its whole: itself, or its `Total` row of filter of_total."""
+    if not of_total:
+        return exact.index
+    others = [c for c in [*GEOGRAPHY_COLUMNS, *spec.by, *spec.filter_columns] if c != of_total]
+    is_total = exact[of_total] == TOTAL
+    totals = exact.loc[is_total, others].astype(str).assign(_whole_row=exact.index[is_total])
+    matched = exact[others].astype(str).merge(totals, how="left", on=others, validate="many_to_one")
+    return pd.Index(matched["_whole_row"])
+
+
+def _percent_text(numerator, whole, dp: int, suppressing: bool, shown_numerator: str, shown_whole: str) -> str:
+    if pd.isna(numerator) or pd.isna(whole):
+        return UNAVAILABLE
+    if suppressing:
+        return suppress_rate(
+            int(numerator),
+            int(whole),
+            numerator_suppressed=shown_numerator == SUPPRESSED,
+            denominator_suppressed=shown_whole == SUPPRESSED,
+            dp=dp,
+        )
+    return NOT_APPLICABLE if whole == 0 else rate_text(numerator, whole, dp=dp)
 
 
 def _total_last(column: pd.Series) -> pd.Series:
@@ -404,6 +546,6 @@ def meta_frame(spec: PublishedTable) -> pd.DataFrame:
         for i in spec.indicators
     ]  # fmt: skip
     for row, indicator in zip(rows[len(rows) - len(spec.indicators) :], spec.indicators, strict=True):
-        row["indicator_unit"] = "£" if indicator.kind == AMOUNT else ""
-        row["indicator_dp"] = "2" if indicator.kind == AMOUNT else "0"
+        row["indicator_unit"] = {AMOUNT: "£", PERCENT: "%"}.get(indicator.kind, "")
+        row["indicator_dp"] = "2" if indicator.kind == AMOUNT else str(indicator.dp)
     return pd.DataFrame(rows)

@@ -18,8 +18,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.checks.gx import SuiteResult, run_suite
-from pipeline.ees import GEOGRAPHY_COLUMNS, PUBLISHED_TABLES, ModelPart, ees_frame, meta_frame, model_parts
+from pipeline.checks.gx import SuiteResult, run_suite, write_data_docs
+from pipeline.ees import (
+    GEOGRAPHY_COLUMNS,
+    PUBLISHED_TABLES,
+    ModelPart,
+    ees_frame,
+    meta_frame,
+    model_parts,
+    percent_texts,
+)
 from pipeline.suppression import (
     SuppressionResult,
     TableSet,
@@ -51,6 +59,10 @@ CREATE TABLE IF NOT EXISTS publication.suppression_pattern (
 
 class PublicationError(RuntimeError):
     """The new release failed a blocking check; the previous release is untouched."""
+
+    def __init__(self, message: str, checks: tuple[tuple[str, SuiteResult], ...] = ()) -> None:
+        super().__init__(message)
+        self.checks = checks  # (validated table, result) of the checks that ran, for the Data Docs
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,9 @@ def suppress_release(frames: dict[str, pd.DataFrame], previous: frozenset) -> Su
     for table, part in parts:
         texts = [result.published(key, value) for key, value in zip(part.keys(), part.frame[part.count], strict=True)]
         published[table].loc[part.frame.index, part.count] = texts
+    for spec in PUBLISHED_TABLES:  # rule 5, now that the counts are suppressed
+        for column, texts in percent_texts(spec, frames[spec.name], published[spec.name]).items():
+            published[spec.name][column] = texts
     return SuppressedRelease(published, tables, result)
 
 
@@ -174,14 +189,16 @@ def published_vs_exact(exact: dict[str, pd.DataFrame], published: dict[str, pd.D
 def check_against_marts(exact: dict[str, pd.DataFrame], published: dict[str, pd.DataFrame]) -> SuiteResult:
     result = run_suite("published_matches_marts", published_vs_exact(exact, published))
     if not result.success:
-        raise PublicationError(f"release not published, previous release left in place: {result.summary()}")
+        raise PublicationError(
+            f"release not published, previous release left in place: {result.summary()}", (("release", result),)
+        )
     return result
 
 
-def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[SuiteResult, ...]:
-    """Every blocking check of the release; raises PublicationError naming the failures."""
+def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResult], ...]:
+    """Every blocking check of the release, as (table, result); raises PublicationError naming the failures."""
     specs = {spec.name: spec for spec in PUBLISHED_TABLES}
-    results = []
+    results: list[tuple[str, SuiteResult]] = []
     problems = []
     for table, frame in frames.items():
         leaked = identifier_columns(frame)
@@ -190,16 +207,37 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[SuiteResult, ...]:
         spec = specs[table]
         ees_columns = [*required_geography(frame), *spec.by, *spec.filter_columns, *spec.indicator_columns]
         for suite, columns in (
-            ("published_counts", {"count_column": spec.count_columns}),
+            (
+                "published_counts",
+                {"count_column": spec.count_columns, "percent_column": [i.column for i in spec.percent_indicators]},
+            ),  # fmt: skip
             ("published_ees", {"ees_column": ees_columns}),
         ):
             result = run_suite(suite, frame, columns=columns)
-            results.append(result)
+            results.append((table, result))
             if not result.success:
                 problems.append(f"{table}: {result.summary()}")
     if problems:
-        raise PublicationError("release not published, previous release left in place: " + " | ".join(problems))
+        message = "release not published, previous release left in place: " + " | ".join(problems)
+        raise PublicationError(message, tuple(results))
     return tuple(results)
+
+
+def run_checks(
+    exact: dict[str, pd.DataFrame], published: dict[str, pd.DataFrame], quality_dir: Path | None, run_name: str
+) -> tuple[SuiteResult, ...]:
+    """Every blocking check of a release; their results go to the Data Docs whether they pass or not."""
+    results: tuple[tuple[str, SuiteResult], ...] = ()
+    try:
+        results = check_frames(published)
+        results += (("release", check_against_marts(exact, published)),)
+    except PublicationError as error:
+        results += error.checks
+        raise
+    finally:
+        if quality_dir is not None:
+            write_data_docs(quality_dir, run_name, results)
+    return tuple(result for _, result in results)
 
 
 def write_reporting_db(
@@ -272,9 +310,12 @@ def prune_releases(published: Path, keep: int = KEEP_RELEASES) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def publish(internal: duckdb.DuckDBPyConnection, published: Path, la_code: str) -> Release:
+def publish(
+    internal: duckdb.DuckDBPyConnection, published: Path, la_code: str, quality_dir: Path | None = None
+) -> Release:
     """Build, suppress, check and swap in a new release. `published` is the BI-facing path (a link to
-    releases/<id>/). `internal` is a read-write connection to send.duckdb (the pattern is stored there)."""
+    releases/<id>/). `internal` is a read-write connection to send.duckdb (the pattern is stored there). With
+    `quality_dir`, the checks' results (passed or failed) go to its GX Data Docs."""
     releases = releases_dir(published)
     releases.mkdir(parents=True, exist_ok=True)
     prune_releases(published)
@@ -282,7 +323,7 @@ def publish(internal: duckdb.DuckDBPyConnection, published: Path, la_code: str) 
     release_id = built_at.strftime("%Y%m%dT%H%M%S%fZ-") + uuid.uuid4().hex[:6]
     exact = exact_frames(internal, home_geography(internal, la_code))
     release = suppress_release(exact, previous_pattern(internal))
-    checks = (*check_frames(release.frames), check_against_marts(exact, release.frames))
+    checks = run_checks(exact, release.frames, quality_dir, release_id)
     summary = summary_records(release.tables, release.result)
     building = releases / f"{BUILDING_PREFIX}{release_id}"
     building.mkdir()

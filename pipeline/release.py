@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipeline.checks.gx import QUALITY_DIR
 from pipeline.ees import PUBLISHED_TABLES
 from pipeline.publish import PublicationError, publish
 from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
@@ -21,13 +22,14 @@ RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
         dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # the home LA's geography as DfE names it
     ],
     description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting): suppressed "
-    "copies of the marts, swapped in atomically only after every blocking check passed.",
+    "copies of the marts, swapped in atomically only after every blocking check passed (GX Data Docs of the "
+    "checks, passed or failed: warehouse/quality/, internal).",
 )
 def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
     settings = warehouse.settings
     with warehouse.connect() as con:
         try:
-            release = publish(con, settings.published_dir, settings.la_code)
+            release = publish(con, settings.published_dir, settings.la_code, settings.warehouse_dir / QUALITY_DIR)
         except PublicationError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
     context.log.info(f"published release {release.release_id} to {release.path}")

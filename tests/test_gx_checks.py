@@ -83,3 +83,20 @@ def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):
     )
     with pytest.raises(SuiteError, match="failed to load"):
         load_suite("typo", directory=tmp_path)
+
+
+def test_data_docs_keep_every_run_of_a_check_passed_or_failed_and_prune_old_runs(tmp_path, monkeypatch):
+    from pipeline.checks import gx as gx_module
+
+    monkeypatch.setattr(gx_module, "KEEP_DOCS_RUNS", 2)
+    frame = pd.DataFrame({"pupils": ["0", "3", "c"]})
+    failed = gx_module.run_suite("published_counts", frame, columns={"count_column": ["pupils"]})
+    passed = gx_module.run_suite("published_counts", frame.iloc[[0, 2]], columns={"count_column": ["pupils"]})
+    assert not failed.success and passed.success
+    for run in ("run-1", "run-2", "run-3"):
+        index = gx_module.write_data_docs(tmp_path, run, [("send_primary_need", failed), ("send_trend", passed)])
+    html = index.read_text()
+    assert index.is_relative_to(tmp_path) and "published_counts" in html and "run-3" in html
+    assert "run-1" not in html  # pruned: only the last two runs stay
+    pages = list((index.parent / "validations").rglob("*.html"))
+    assert {p.stem for p in pages} == {"send_primary_need", "send_trend"} and len(pages) == 4

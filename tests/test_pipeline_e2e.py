@@ -181,3 +181,32 @@ def test_an_independent_attacker_on_the_demo_release_recovers_no_suppressed_cell
     rows = read_ees(published_path(pipeline_env).parent, "send_primary_need")
     found = independent_attack(rows, "primary_need", "pupils")
     assert found and all(high - low >= 5 for low, high in found.values()), found
+
+
+def test_gx_data_docs_of_every_suite_are_written_to_quality_not_published(first_run, pipeline_env):
+    warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"])
+    index = warehouse / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    html = index.read_text()
+    for suite in ("census_totals", "published_counts", "published_ees", "published_matches_marts"):
+        assert suite in html, suite
+    assert not list(published_path(pipeline_env).parent.rglob("*data_docs*"))
+    assert not published_path(pipeline_env).resolve().is_relative_to(index.parent.resolve())
+
+
+def test_every_published_percentage_of_a_suppressed_count_is_suppressed(first_run, pipeline_env):
+    """Rule 5 over the demo release: a percentage beside a `c` count (or over a `c` whole) is `c` too."""
+    from pipeline.ees import COUNT, PUBLISHED_TABLES
+
+    from test_publish import read_ees
+
+    checked = 0
+    for spec in PUBLISHED_TABLES:
+        kinds = {i.column: i.kind for i in spec.indicators}
+        for indicator in spec.percent_indicators:
+            if kinds[indicator.numerator] != COUNT:
+                continue
+            for row in read_ees(published_path(pipeline_env).parent, spec.name):
+                if row[indicator.numerator] == "c":
+                    assert row[indicator.column] == "c", (spec.name, indicator.column)
+                    checked += 1
+    assert checked > 0

@@ -25,7 +25,8 @@ def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
     spring = {"census_term": "Spring"}
-    need = pd.DataFrame({"time_period": 202122, **spring, "primary_need": NEEDS, "pupils": needs})
+    need = pd.DataFrame({"time_period": 202122, **spring, "primary_need": NEEDS, "pupils": needs,
+                         "england_pupils": [20_000 * (i + 1) for i in range(len(NEEDS))]})  # fmt: skip
     provision = pd.DataFrame(
         {"time_period": 202223, **spring, "sen_provision": ["E", "K"], "pupils": [176, 629],
          "pupils_pupil_premium": [68, 229], "pupils_fsm": list(fsm)}
@@ -182,7 +183,7 @@ def test_a_later_release_never_unsuppresses_a_cell_of_the_same_period(tmp_path):
     internal.execute("DELETE FROM marts.fct_send_primary_need")
     frame = pd.DataFrame({"time_period": 202122, "census_term": "Spring", "primary_need": NEEDS, "pupils": corrected})
     internal.register("_corrected", frame)
-    internal.execute("INSERT INTO marts.fct_send_primary_need SELECT * FROM _corrected")
+    internal.execute("INSERT INTO marts.fct_send_primary_need BY NAME SELECT * FROM _corrected")
     second = publish(internal, tmp_path / "published", "857")
     with duckdb.connect(str(second.path), read_only=True) as reader:
         msi = reader.execute("SELECT pupils FROM reporting.send_primary_need WHERE primary_need = 'MSI'").fetchone()
@@ -236,3 +237,37 @@ def test_a_published_number_that_differs_from_its_mart_blocks_publication(tmp_pa
     with pytest.raises(PublicationError, match="published_matches_marts"):
         publish(internal_warehouse(tmp_path / "b.duckdb"), published, "857")
     assert sha(first.path) == before
+
+
+def test_percentages_follow_rule_5_once_the_counts_are_suppressed(tmp_path):
+    """A percentage is `c` when its count is `c` (else count = percentage x published total gives it back); the
+    England comparison is DfE's own and published in full; the shares of published counts are exact."""
+    publish(internal_warehouse(tmp_path / "send.duckdb", fsm=(3, 135)), tmp_path / "published", "857")
+    need = read_ees(tmp_path / "published", "send_primary_need")
+    total = next(r for r in need if r["primary_need"] == "Total")
+    suppressed = [r for r in need if r["pupils"] == "c"]
+    assert suppressed and all(r["pct_of_sen_pupils"] == "c" for r in suppressed)
+    for row in need:
+        if row["pupils"] != "c":
+            assert row["pct_of_sen_pupils"] == f"{100 * int(row['pupils']) / int(total['pupils']):.1f}"
+        england = 100 * int(row["england_pupils"]) / int(total["england_pupils"])
+        assert row["england_pct_of_sen_pupils"] == f"{england:.1f}"
+    provision = {r["sen_provision"]: r for r in read_ees(tmp_path / "published", "send_provision")}
+    assert provision["E"]["pupils_fsm"] == "c" and provision["E"]["pct_fsm"] == "c"
+    assert provision["K"]["pupils_fsm"] == "c" and provision["K"]["pct_fsm"] == "c"  # secondary: E + K = Total
+    assert provision["K"]["pct_pupil_premium"] == f"{100 * 229 / 629:.1f}"
+    meta = (tmp_path / "published" / "ees" / "send_provision.meta.csv").read_text()
+    assert "pct_fsm,Indicator,Percentage eligible for free school meals,,%,1" in meta
+
+
+def test_a_percentage_outside_0_to_100_blocks_the_release():
+    frame = pd.DataFrame({
+        "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
+        "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
+        "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
+        "sen_provision": ["E"], "pupils": ["176"], "pupils_pupil_premium": ["68"], "pupils_fsm": ["37"],
+        "pct_pupil_premium": ["38.6"], "pct_fsm": ["21.0"],
+    })  # fmt: skip
+    check_frames({"send_provision": frame})
+    with pytest.raises(PublicationError, match="pct_fsm"):
+        check_frames({"send_provision": frame.assign(pct_fsm="121.0")})

@@ -62,6 +62,7 @@ CHART_IDS = (
     "chart-population",
     "chart-profile",
     "chart-primary-need",
+    "chart-primary-need-england",
     "chart-trend",
     "chart-caseload",
     "chart-placements",
@@ -470,8 +471,29 @@ def test_primary_need_names_the_largest_and_the_suppressed():
         "The most common primary needs at the Spring 2023 census are MLD (188, 23.4%), SEMH (166, "
         "20.6%) and SPLD (147, 18.3%), of 805 pupils with SEN."
     )
-    assert said[1] == "Counts for MSI and SLD are suppressed (c) because they are small."
-    assert "England" in said[2]
+    assert said[1:] == ["Counts for MSI and SLD are suppressed (c) because they are small."]
+
+
+def test_primary_need_against_england_names_the_largest_differences_and_the_suppressed_share():
+    rows = [
+        {"time_period": "202122", "time_identifier": "Spring term", "primary_need": k, "pupils": v, "england_pupils": e}
+        for k, v, e in (
+            ("MLD", "169", "229446"),
+            ("SLCN", "94", "319757"),
+            ("SEMH", "147", "258441"),
+            ("MSI", "c", "4112"),
+            ("PMLD", "c", "10877"),
+            ("Total", "415", "822633"),
+        )
+    ]
+    said = texts(nv.primary_need_england_sentences(published("send_primary_need", rows, **LA)))
+    # SEMH 35.4% vs 31.4%; MLD 40.7% vs 27.9%; SLCN 22.7% vs 38.9%
+    assert said == [
+        "Compared with England at the Spring 2022 census, the shares of pupils with SEN that differ most are "
+        "Speech, language and communication needs (SLCN) at 22.7% against 38.9%, Moderate learning difficulty (MLD) "
+        "at 40.7% against 27.9% and Social, emotional and mental health (SEMH) at 35.4% against 31.4%.",
+        "A share is suppressed (c) where the count behind it is.",
+    ]
 
 
 def test_spend_in_millions_with_a_suppressed_category_named():
@@ -818,6 +840,23 @@ def test_charts_plot_only_published_cells_and_draw_nothing_suppressed(release):
             assert where in ("svg-axis", "svg-mark"), (figure.attrs["id"], text, where)
             if where == "svg-mark":
                 assert text.strip() in SYMBOLS, (figure.attrs["id"], text)
+
+
+def test_the_england_comparison_shows_dfe_figures_and_the_published_percentages(release):
+    need = release["release"]["send_primary_need"]
+    seed = FIGURES["primary_need_6_1"]
+    year = str(seed["time_period"])
+    assert nv.england_need_year(need) == year
+    compared = nv.need_vs_england(need, year)
+    assert {code for code, _, _ in compared} >= {"MLD", "SEMH", "MSI"}
+    for code, here, there in compared:
+        assert there.cells[0].text == str(seed[code][1]), code
+        assert here.text.rstrip("%") == need.cell("pct_of_sen_pupils", time_period=year, primary_need=code).text
+        assert (
+            there.text.rstrip("%") == need.cell("england_pct_of_sen_pupils", time_period=year, primary_need=code).text
+        )
+    assert dict((c, h.text) for c, h, _ in compared)["MSI"] == "c"  # 3 children
+    assert 'id="table-primary-need-england"' in release["html"]
 
 
 def test_sentences_reproduce_the_seed_figures(release):

@@ -7,7 +7,7 @@ intermediate model the marts use), so a bug in the marts' path cannot agree with
 import dagster as dg
 import pandas as pd
 
-from pipeline.checks.gx import run_suite
+from pipeline.checks.gx import QUALITY_DIR, run_suite, write_data_docs
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
@@ -60,11 +60,13 @@ def reconciliation_frame(con, mart: str) -> pd.DataFrame:
         for mart in CENSUS_MARTS
     ],
 )
-def census_totals_checks(warehouse: SendWarehouse):
+def census_totals_checks(context: dg.AssetCheckExecutionContext, warehouse: SendWarehouse):
     with warehouse.connect(read_only=True) as con:
         frames = {mart: reconciliation_frame(con, mart) for mart in CENSUS_MARTS}
+    results = {mart: run_suite("census_totals", frame) for mart, frame in frames.items()}
+    write_data_docs(warehouse.settings.warehouse_dir / QUALITY_DIR, context.run.run_id, results.items())
     for mart, frame in frames.items():
-        result = run_suite("census_totals", frame)
+        result = results[mart]
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey(["marts", mart]),
             check_name="gx_census_totals",

@@ -1,17 +1,25 @@
-"""Run the Great Expectations suites of expectations/ on pandas DataFrames.
+"""Run the Great Expectations suites of expectations/ on pandas DataFrames, and keep their Data Docs.
 
 GX validates frames pulled from DuckDB (its SQL engine returns empty results on DuckDB). Results carry counts
 and expectation names only, never the unexpected values themselves: a failing suppression check must not copy
 the very counts it caught into a log.
+
+Every validation of a run is stored in a file Data Context under ``warehouse/quality/`` and its Data Docs rebuilt
+there (``warehouse/quality/gx/uncommitted/data_docs/local_site/index.html``). That folder is internal: Data Docs
+can show observed values, so it is never under ``published/``. The last ``KEEP_DOCS_RUNS`` runs are kept.
 """
 
 import copy
 import json
 import os
 import re
-from dataclasses import dataclass
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -21,6 +29,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")  # "{count_column}": the suite applies once per such column
+QUALITY_DIR = "quality"  # under the warehouse folder, beside (never inside) published/
+KEEP_DOCS_RUNS = 10
 
 
 class SuiteError(RuntimeError):
@@ -40,6 +50,7 @@ class SuiteResult:
     suite: str
     success: bool
     outcomes: tuple[Outcome, ...]
+    validation: Any = field(default=None, compare=False, repr=False)  # the GX result, for Data Docs
 
     @property
     def failures(self) -> tuple[Outcome, ...]:
@@ -110,9 +121,43 @@ def validate(frame: pd.DataFrame, suite) -> SuiteResult:
     )
     if len(outcomes) != len(suite.expectations):
         raise SuiteError(f"{suite.name}: {len(suite.expectations)} expectations but {len(outcomes)} results")
-    return SuiteResult(suite.name, bool(result.success) and all(o.success for o in outcomes), outcomes)
+    return SuiteResult(suite.name, bool(result.success) and all(o.success for o in outcomes), outcomes, result)
 
 
 def run_suite(name: str, frame: pd.DataFrame, columns: dict[str, list[str]] | None = None) -> SuiteResult:
     """Validate a frame with a suite; `columns` fills its placeholders, e.g. {"count_column": ["pupils"]}."""
     return validate(frame, load_suite(name, columns))
+
+
+def write_data_docs(quality_dir: Path, run_name: str, results: Iterable[tuple[str, SuiteResult]]) -> Path:
+    """Store each (validated table, result) of one run in the file Data Context under quality_dir, drop runs
+    beyond the last KEEP_DOCS_RUNS, rebuild the Data Docs site and return its index.html."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    quality_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(quality_dir))
+    run = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+    for table, result in results:
+        if result.validation is None:
+            continue
+        key = ValidationResultIdentifier(ExpectationSuiteIdentifier(result.suite), run, batch_identifier=table)
+        context.validation_results_store.set(key, result.validation)
+    root = Path(context.root_directory) / "uncommitted"
+    prune_runs(root / "validations", KEEP_DOCS_RUNS)
+    site = root / "data_docs" / "local_site"
+    shutil.rmtree(site / "validations", ignore_errors=True)  # rebuilt from the kept results
+    context.build_data_docs()
+    return site / "index.html"
+
+
+def prune_runs(validations: Path, keep: int) -> None:
+    """Keep the newest `keep` run folders (validations/<suite>/<run name>/) of every suite."""
+    for suite in (p for p in validations.glob("*") if p.is_dir()):
+        runs = sorted((p for p in suite.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        for old in runs[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)

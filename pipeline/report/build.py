@@ -235,6 +235,28 @@ def primary_need_table(need: Published, years: Sequence[str]) -> ReportTable:
     )
 
 
+def primary_need_england_table(need: Published, year: str) -> ReportTable:
+    """The LA's pupils with SEN by primary need beside England's (DfE), for the census England is published for."""
+    rows = [
+        (
+            Label(nv.need_label(code)),
+            count(need.cell("pupils", time_period=year, primary_need=code)),
+            here,
+            count(need.cell("england_pupils", time_period=year, primary_need=code)),
+            there,
+        )
+        for code, here, there in nv.need_vs_england(need, year)
+    ]
+    when = table_period(need, year)
+    return ReportTable(
+        "table-primary-need-england",
+        say("Primary type of need of pupils with SEN: ", need.la_name(), " and England, ", when),
+        ("Primary need", say(need.la_name(), " pupils"), "% of pupils with SEN", "England pupils", "England %"),
+        tuple(rows),
+        "send_primary_need",
+    )
+
+
 def trend_table(trend: Published, residence: Published) -> ReportTable:
     rows = []
     for year in trend.distinct("time_period"):
@@ -571,7 +593,9 @@ class Section:
 def report_sections(release: Release) -> list[Section]:
     t = release
     census_year = t["send_provision"].latest()
-    need_years = t["send_primary_need"].distinct("time_period")[-3:]
+    need = t["send_primary_need"]
+    need_years = need.distinct("time_period")[-3:]
+    england_year = nv.england_need_year(need)
     latest_ref = t["send_ehcp_caseload"].latest("reference_date")
     since_year = int(latest_ref[:4]) - 4
     years = timeliness_years(t["send_ehcna_timeliness"])
@@ -607,13 +631,16 @@ def report_sections(release: Release) -> list[Section]:
             "primary-need",
             "Primary type of need",
             "Pupils with SEN by their primary type of need as the school records it.",
-            nv.primary_need_sentences(t["send_primary_need"]),
-            [primary_need_table(t["send_primary_need"], need_years)],
-            [ch.primary_need_chart(t["send_primary_need"])],
+            [*nv.primary_need_sentences(t["send_primary_need"]), *nv.primary_need_england_sentences(need)],
             [
-                "England's figures by primary need are not in the published release yet; the comparison with "
-                "England will appear here once they are published."
+                primary_need_table(need, need_years),
+                *([primary_need_england_table(need, england_year)] if england_year else []),
             ],
+            [
+                ch.primary_need_chart(need),
+                *([ch.primary_need_england_chart(need, england_year)] if england_year else []),
+            ],
+            ["England's figures are DfE's, published beside the local authority's counts in send_primary_need."],
         ),
         Section(
             "trend",

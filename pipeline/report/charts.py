@@ -30,6 +30,7 @@ from pipeline.report.narrative import (
     geography_name,
     group_label,
     need_label,
+    need_vs_england,
     neighbour_codes,
     on_date,
     percent,
@@ -312,6 +313,30 @@ def primary_need_chart(need: Published, year: str | None = None) -> Chart:
         "chart-primary-need",
         "Pupils with SEN by primary type of need",
         "Horizontal bars of pupils by primary need, largest first; suppressed needs are marked c.",
+        spec,
+    )
+
+
+def primary_need_england_chart(need: Published, year: str) -> Chart:
+    la_name = need.la_name()
+    rows = [
+        point(fact, need=need_label(code), series=series)
+        for code, here, there in need_vs_england(need, year)
+        for series, fact in ((la_name, here), ("England", there))
+    ]
+    spec = grouped_bars(
+        rows,
+        "need",
+        "series",
+        value_title="% of pupils with SEN",
+        kind=PERCENT,
+        colours={la_name: "#1d4f91", "England": "#b0b7c3"},
+    )
+    return Chart(
+        "chart-primary-need-england",
+        "Share of pupils with SEN by primary type of need: the local authority and England",
+        "Pairs of horizontal bars per primary need: the local authority's percentage and England's; a suppressed "
+        "percentage is marked c.",
         spec,
     )
 

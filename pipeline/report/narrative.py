@@ -607,11 +607,50 @@ def primary_need_sentences(need: Published, year: str | None = None) -> list[Sen
     hidden = [code for code, c in needs if c.symbol]
     if hidden:
         out.append(say("Counts for ", _names(hidden, {}), " are suppressed (c) because they are small."))
-    out.append(
-        say(
-            "The release does not publish England's figures by primary need yet, so no England comparison is made here."
+    return out
+
+
+def england_need_year(need: Published) -> str | None:
+    """The latest census for which the release publishes England's figures by primary need."""
+    years = [y for y in need.distinct("time_period")
+             if need.cell("england_pupils", time_period=y, primary_need="Total").number is not None]  # fmt: skip
+    return years[-1] if years else None
+
+
+def need_vs_england(need: Published, year: str) -> list[tuple[str, Fact, Fact]]:
+    """(need, the LA's share of its pupils with SEN, England's share) for every need, in display order."""
+    total = need.cell("pupils", time_period=year, primary_need="Total")
+    england_total = need.cell("england_pupils", time_period=year, primary_need="Total")
+    codes = need_order(c for c in need.distinct("primary_need", time_period=year) if c != "Total")
+    return [
+        (
+            code,
+            percent(need.cell("pupils", time_period=year, primary_need=code), total),
+            percent(need.cell("england_pupils", time_period=year, primary_need=code), england_total, rate_rule=False),
         )
-    )
+        for code in codes
+    ]
+
+
+def primary_need_england_sentences(need: Published) -> list[Sentence]:
+    year = england_need_year(need)
+    if year is None:
+        return [say("The release publishes no England figures by primary need, so no comparison is made.")]
+    when = table_period(need, year)
+    compared = [(code, here, there) for code, here, there in need_vs_england(need, year) if here.available]
+    compared.sort(key=lambda item: (-abs(item[1].exact - item[2].exact), item[0]))
+    apart = [say(need_label(code), " at ", here, " against ", there) for code, here, there in compared[:3]]
+    out = [
+        say(
+            "Compared with England at the ",
+            when,
+            " census, the shares of pupils with SEN that differ most are ",
+            *_join(apart),
+            ".",
+        )
+    ]
+    if any(not here.available for _, here, _ in need_vs_england(need, year)):
+        out.append(say("A share is suppressed (c) where the count behind it is."))
     return out
 
 

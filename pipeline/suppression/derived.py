@@ -4,6 +4,7 @@
 import math
 import re
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 from pipeline.suppression.rules import DEFAULT_RULES, LOW, SUPPRESSED, SYMBOLS, UNAVAILABLE, SuppressionRules
 
@@ -12,10 +13,17 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _formatted(value: float, dp: int) -> str:
-    if value != 0 and float(f"{value:.{dp}f}") == 0:
+def _formatted(value: float | Decimal, dp: int) -> str:
+    """At dp decimal places, halves rounded up (as the report rounds), `low` for non-zero that rounds to zero."""
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    if value != 0 and rounded == 0:
         return LOW  # a non-zero figure that rounds to zero
-    return f"{value:.{dp}f}"
+    return f"{rounded:.{dp}f}"
+
+
+def rate_text(numerator: int | float, denominator: int | float, per: float = 100.0, dp: int = 1) -> str:
+    """numerator / denominator x per, exactly (decimal arithmetic), as text at dp places."""
+    return _formatted(Decimal(str(numerator)) * Decimal(str(per)) / Decimal(str(denominator)), dp)
 
 
 def suppress_rate(
@@ -42,7 +50,7 @@ def suppress_rate(
         raise ValueError("a count of children cannot be negative")
     if numerator_suppressed or denominator_suppressed or denominator < rules.rate_min_denominator:
         return SUPPRESSED
-    return _formatted(numerator / denominator * per, dp)
+    return rate_text(numerator, denominator, per, dp)
 
 
 def suppress_average(

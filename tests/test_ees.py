@@ -1,0 +1,97 @@
+"""pipeline.ees: the declaration of published tables, Total rows and the rule-5 percentages (pure pandas)."""
+
+import pandas as pd
+import pytest
+
+from pipeline.ees import MEAN, PERCENT, PUBLIC, Filter, Indicator, PublishedTable, ees_frame, percent_texts, with_totals
+
+GEOGRAPHY = {"region_code": "E12000004", "region_name": "East Midlands", "new_la_code": "E06000017",
+             "old_la_code": "857", "la_name": "Rutland"}  # fmt: skip
+
+
+def need_table(**changes) -> PublishedTable:
+    spec = dict(
+        name="t", mart="m", title="t", time_identifier="Spring term",
+        filters=(Filter("need", "Need"),),
+        indicators=(
+            Indicator("pupils", "Pupils", "pupils"),
+            Indicator("pct", "Percent", kind=PERCENT, numerator="pupils", of_total="need"),
+        ),
+    )  # fmt: skip
+    return PublishedTable(**{**spec, **changes})
+
+
+def test_percent_of_the_filter_total_is_exact_before_suppression_and_rule_5_after():
+    spec = need_table()
+    mart = pd.DataFrame({"time_period": [2023] * 3, "need": ["A", "B", "C"], "pupils": [3, 40, 57]})
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    assert list(exact["pct"]) == ["3.0", "40.0", "57.0", "100.0"]
+    published = exact.assign(pupils=["c", "c", "57", "100"])
+    assert percent_texts(spec, exact, published) == {"pct": ["c", "c", "57.0", "100.0"]}
+
+
+def test_percent_over_fewer_than_ten_children_is_suppressed_even_with_published_counts():
+    spec = need_table()
+    mart = pd.DataFrame({"time_period": [2023, 2023], "need": ["A", "B"], "pupils": [0, 9]})
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    assert percent_texts(spec, exact, exact) == {"pct": ["c", "c", "c"]}
+
+
+def test_a_published_numerator_over_a_suppressed_denominator_is_suppressed():
+    spec = need_table(indicators=(
+        Indicator("pupils", "Pupils", "pupils"), Indicator("fsm", "FSM", "fsm"),
+        Indicator("pct", "Percent", kind=PERCENT, numerator="fsm", denominator="pupils"),
+    ))  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2023, 2023], "need": ["A", "B"], "pupils": [20, 30], "fsm": [10, 12]})
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    published = exact.assign(pupils=["c", "30", "50"])
+    assert percent_texts(spec, exact, published) == {"pct": ["c", "40.0", "44.0"]}
+
+
+def test_public_figures_are_summed_into_totals_and_their_percentages_never_suppressed():
+    spec = need_table(indicators=(
+        Indicator("england", "England", kind=PUBLIC),
+        Indicator("pct", "Percent", kind=PERCENT, numerator="england", of_total="need"),
+    ))  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2023, 2023, 2022], "need": ["A", "B", "A"], "england": [3, 5, None]})
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    rows = exact.set_index(["time_period", "need"])
+    assert rows.loc[("2023", "Total"), "england"] == "8" and rows.loc[("2022", "Total"), "england"] == "x"
+    assert percent_texts(spec, exact, exact)["pct"] == list(exact["pct"])
+    assert rows.loc[("2023", "A"), "pct"] == "37.5" and rows.loc[("2022", "A"), "pct"] == "x"
+
+
+def test_totals_leave_non_additive_columns_blank():
+    frame = pd.DataFrame({"p": [1, 1], "f": ["a", "b"], "n": [2, 3], "s": ["x", "y"]})
+    totals = with_totals(frame, ["f"], ["p"], ["n", "s"], summed=["n"])
+    assert totals.iloc[-1]["n"] == 5 and pd.isna(totals.iloc[-1]["s"])
+
+
+def test_means_follow_rule_6():
+    spec = PublishedTable(
+        name="t", mart="m", title="t", time_identifier="Academic year", filters=(), by=("group",),
+        indicators=(Indicator("n", "Pupils", "n"), Indicator("mean", "Mean", kind=MEAN, n_column="n")),
+    )  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2022, 2022], "group": ["a", "b"], "n": [7, 8], "mean": [43.25, 28.71]})
+    assert list(ees_frame(spec, mart, GEOGRAPHY)["mean"]) == ["c", "28.7"]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"indicators": (Indicator("p", "P", kind=PERCENT, numerator="nothing"),)}, "not a count"),
+        (
+            {
+                "indicators": (
+                    Indicator("n", "N", "n"),
+                    Indicator("p", "P", kind=PERCENT, numerator="n", of_total="phase"),
+                )
+            },
+            "not a filter",
+        ),  # fmt: skip
+        ({"indicators": (Indicator("m", "M", kind=MEAN, n_column="n"),)}, "no filter totals"),
+    ],
+)
+def test_a_declaration_that_cannot_be_published_is_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        need_table(**changes)
