@@ -12,6 +12,8 @@ from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
 from pipeline.sensors import raw_drop_zone_sensor
 from pipeline.sources.census import census_pupils
+from pipeline.sources.child_health import child_health_indicators
+from pipeline.sources.deprivation import deprivation_ranks
 from pipeline.sources.dfe import dfe_ehcp_2025
 from pipeline.sources.disability_register import disability_register
 from pipeline.sources.ehcna import ehcna_extracts
@@ -27,6 +29,8 @@ defs = dg.Definitions(
         ehcna_extracts,
         finance_high_needs,
         population_estimates,
+        deprivation_ranks,
+        child_health_indicators,
         dfe_ehcp_2025,
         send_dbt_models,
         dbt_docs,
