@@ -368,6 +368,57 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class PublicFigures:
+    """Counts another publisher already releases, unsuppressed, for the same population as cells of one of our
+    tables (DfE's local-authority rows of the SEN2 return). The attacker knows them, so the suppression pattern
+    must protect every `c` with them known (rule 3)."""
+
+    name: str
+    table: str  # the published table whose cells they are
+    source: str
+    # SQL over the internal warehouse, parameter $la_code: the table's `match` columns and `value`
+    query: str
+    match: tuple[str, ...]
+
+
+_DFE_NEEDS = ", ".join(f"number_{code}" for code in ("asd", "hi", "mld", "msi", "oth", "pd", "pmld", "semh", "slcn",
+                                                     "sld", "spld", "vi"))  # fmt: skip
+PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
+    PublicFigures(
+        name="dfe_sen2_ehc_plans",
+        table="send_ehcp_caseload",
+        source="DfE, Education, health and care plans (SEN2): the local authority's EHC plans and their primary needs",
+        query=f"""
+            SELECT time_period::VARCHAR AS time_period, 'SEN2 census day' AS time_identifier,
+                   'Total' AS primary_need, ehcplans AS value
+            FROM staging.stg_dfe__ehcp_caseload
+            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+              AND breakdown_topic = 'All EHC plans' AND ehcplans IS NOT NULL
+            UNION ALL
+            SELECT time_period::VARCHAR, 'SEN2 census day', upper(replace(need, 'number_', '')), value
+            FROM (UNPIVOT (SELECT time_period, {_DFE_NEEDS} FROM staging.stg_dfe__ehcp_sen_needs_all_plans
+                           WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+                             AND breakdown = 'All EHC plans')
+                  ON COLUMNS('number_') INTO NAME need VALUE value)
+            WHERE value IS NOT NULL
+        """,
+        match=("time_period", "time_identifier", "primary_need"),
+    ),
+)
+
+
+def public_frame(spec: PublishedTable, exact: pd.DataFrame, figures: pd.DataFrame, match: Sequence[str]):
+    """The public figures as rows of the table's exact frame (count = the public figure), and how many of them
+    disagree with our own count of the same cell (those are not the same population: left out, counted)."""
+    [count] = spec.count_columns
+    figures = figures.astype({c: str for c in match})
+    merged = exact.astype({c: str for c in match}).merge(figures, on=list(match), how="inner", validate="one_to_one")
+    agree = merged[merged[count].astype("int64") == merged["value"].astype("int64")]
+    frame = agree.drop(columns=["value"]).reset_index(drop=True)
+    return frame, len(merged) - len(agree)
+
+
 def with_totals(
     frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], counts: Sequence[str], summed: Sequence[str] = ()
 ) -> pd.DataFrame:

@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,12 +22,14 @@ import pandas as pd
 from pipeline.checks.gx import SuiteResult, run_suite, write_data_docs
 from pipeline.ees import (
     GEOGRAPHY_COLUMNS,
+    PUBLIC_FIGURES,
     PUBLISHED_TABLES,
     ModelPart,
     ees_frame,
     meta_frame,
     model_parts,
     percent_texts,
+    public_frame,
 )
 from pipeline.suppression import (
     SuppressionResult,
@@ -38,7 +41,7 @@ from pipeline.suppression import (
     table_from_frame,
     verify,
 )
-from pipeline.suppression.model import describe
+from pipeline.suppression.model import Cell, Table, describe
 
 # Column-name fragments that mean a pupil-level identifier; none may reach a published table.
 IDENTIFIER_FRAGMENTS = ("upn", "pupil_id", "person_id", "register_id", "dob", "birth", "postcode", "surname",
@@ -72,6 +75,7 @@ class Release:
     tables: dict[str, int]
     checks: tuple[SuiteResult, ...]
     suppression: list[dict]
+    public_figures: dict = field(default_factory=dict)  # per source: cells known to the attacker, disagreeing
 
 
 @dataclass(frozen=True)
@@ -129,11 +133,39 @@ def release_tables(parts: list[tuple[str, ModelPart]]) -> TableSet:
     )
 
 
-def suppress_release(frames: dict[str, pd.DataFrame], previous: frozenset) -> SuppressedRelease:
-    """Primary + secondary suppression over the whole release, carrying the earlier pattern forward (rule 7),
-    then the attacker as a guard: PublicationError unless every suppressed cell is protected."""
+def public_tables(con: duckdb.DuckDBPyConnection, la_code: str, exact: dict[str, pd.DataFrame]):
+    """Other publishers' figures for cells of this release (PUBLIC_FIGURES) as public tables of the model, and per
+    source how many cells were known and how many disagreed with ours (counts only, never a value)."""
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
+    tables, used = [], {}
+    for figures in PUBLIC_FIGURES:
+        if figures.table not in exact:
+            continue
+        spec = specs[figures.table]
+        try:
+            found = con.execute(figures.query, {"la_code": la_code}).df()
+        except duckdb.CatalogException:  # the source is not loaded: nothing public to add
+            found = pd.DataFrame(columns=[*figures.match, "value"])
+        frame, disagreeing = public_frame(spec, exact[figures.table], found, figures.match)
+        cells = [
+            Cell(key, int(value))
+            for part in model_parts(spec, frame)
+            for key, value in zip(part.keys(), part.frame[part.count], strict=True)
+        ]
+        if cells:
+            tables.append(Table(f"public:{figures.name}", tuple(cells), public=True))
+        used[figures.name] = {"source": figures.source, "cells_known": len(cells), "cells_disagreeing": disagreeing}
+    return tables, used
+
+
+def suppress_release(
+    frames: dict[str, pd.DataFrame], previous: frozenset, public: Sequence[Table] = ()
+) -> SuppressedRelease:
+    """Primary + secondary suppression over the whole release, with other publishers' figures for the same cells
+    known to the attacker (`public`), carrying the earlier pattern forward (rule 7), then the attacker as a guard:
+    PublicationError unless every suppressed cell is protected."""
     parts = release_parts(frames)
-    tables = release_tables(parts)
+    tables = TableSet([*release_tables(parts).tables, *public])
     result = suppress(tables, previous=previous)
     if not result.safe:
         cells = ", ".join(describe(k) for k in result.unresolved[:5])
@@ -322,7 +354,8 @@ def publish(
     built_at = datetime.now(UTC)
     release_id = built_at.strftime("%Y%m%dT%H%M%S%fZ-") + uuid.uuid4().hex[:6]
     exact = exact_frames(internal, home_geography(internal, la_code))
-    release = suppress_release(exact, previous_pattern(internal))
+    public, public_used = public_tables(internal, la_code, exact)
+    release = suppress_release(exact, previous_pattern(internal), public)
     checks = run_checks(exact, release.frames, quality_dir, release_id)
     summary = summary_records(release.tables, release.result)
     building = releases / f"{BUILDING_PREFIX}{release_id}"
@@ -353,4 +386,4 @@ def publish(
         raise
     prune_releases(published)
     tables = {t: len(f) for t, f in release.frames.items()}
-    return Release(release_id, published / "send_reporting.duckdb", tables, checks, summary)
+    return Release(release_id, published / "send_reporting.duckdb", tables, checks, summary, public_used)

@@ -40,5 +40,6 @@ def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse) 
             "tables": dg.MetadataValue.json(release.tables),
             "checks": dg.MetadataValue.json([r.summary() for r in release.checks]),
             "suppression": dg.MetadataValue.json(release.suppression),
+            "public_figures": dg.MetadataValue.json(release.public_figures),
         }
     )

@@ -15,6 +15,7 @@ from pipeline import publish as publish_module
 from pipeline.publish import PublicationError, check_frames, publish
 from pipeline.suppression import SuppressionResult
 
+PUBLISHED_TABLES_ALL = publish_module.PUBLISHED_TABLES
 CENSUS_TABLES = ("send_primary_need", "send_provision", "send_school_residence", "send_characteristics", "send_trend")
 NEEDS = ["MLD", "SLCN", "SEMH", "SPLD", "OTH", "ASD", "PD", "HI", "VI", "SLD", "MSI", "PMLD", "NSA"]
 JANUARY_2022 = [169, 94, 147, 139, 16, 76, 12, 9, 8, 5, 3, 0, 57]  # the seed's table
@@ -271,3 +272,48 @@ def test_a_percentage_outside_0_to_100_blocks_the_release():
     check_frames({"send_provision": frame})
     with pytest.raises(PublicationError, match="pct_fsm"):
         check_frames({"send_provision": frame.assign(pct_fsm="121.0")})
+
+
+def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):
+    """send.duckdb with the EHC plan caseload mart and DfE's LA rows (SEN2) for the same January."""
+    con = internal_warehouse(path)
+    ours = {"MLD": 40, "SEMH": 30, "HI": 20, "VI": 4, "MSI": 3}
+    caseload = pd.DataFrame({"time_period": 202223, "period_type": "SEN2 census day", "reference_date": "2023-01-19",
+                             "primary_need": [*ours, "Total"], "ehcps_maintained": [*ours.values(), 97]})  # fmt: skip
+    con.register("_c", caseload)
+    con.execute(
+        "CREATE TABLE marts.fct_ehcp_caseload AS SELECT * REPLACE (reference_date::DATE AS reference_date) FROM _c"
+    )
+    con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN time_period INTEGER DEFAULT 202223")
+    con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN breakdown_topic VARCHAR DEFAULT 'All EHC plans'")
+    con.execute(f"ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN ehcplans INTEGER DEFAULT {dfe_total}")
+    codes = ("asd", "hi", "mld", "msi", "oth", "pd", "pmld", "semh", "slcn", "sld", "spld", "vi")
+    needs = ", ".join(f"{dfe_needs.get(c.upper(), 'NULL')}::INTEGER AS number_{c}" for c in codes)
+    con.execute(f"""CREATE TABLE staging.stg_dfe__ehcp_sen_needs_all_plans AS SELECT 202223 AS time_period,
+                    'Local authority' AS geographic_level, '857' AS old_la_code, 'All EHC plans' AS breakdown,
+                    {needs}""")
+    return con
+
+
+def test_dfe_public_la_figures_are_known_to_the_attacker_and_the_pattern_protects_against_them(tmp_path, monkeypatch):
+    """DfE publishes the LA's VI count (4) unsuppressed: with MSI and VI our only `c`, MSI = Total - the rest would
+    be pinned. The release must suppress a further cell; a figure that disagrees with ours is left out, counted."""
+    caseload = next(t for t in publish_module.PUBLIC_FIGURES if t.table == "send_ehcp_caseload")
+    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_ehcp_caseload")
+    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
+    without = publish(caseload_warehouse(tmp_path / "a.duckdb", {}, 0), tmp_path / "a", "857")
+    shown = {r["primary_need"]: r["ehcps_maintained"] for r in read_ees(tmp_path / "a", "send_ehcp_caseload")}
+    assert sorted(k for k, v in shown.items() if v == "c") == ["MSI", "VI"]
+    assert without.public_figures[caseload.name]["cells_known"] == 0
+
+    release = publish(caseload_warehouse(tmp_path / "b.duckdb", {"VI": 4, "MLD": 41}, 97), tmp_path / "b", "857")
+    shown = {r["primary_need"]: r["ehcps_maintained"] for r in read_ees(tmp_path / "b", "send_ehcp_caseload")}
+    hidden = [k for k, v in shown.items() if v == "c"]
+    assert len(hidden) >= 3 and {"MSI", "VI"} <= set(hidden)
+    assert release.public_figures[caseload.name] == {"source": caseload.source, "cells_known": 2,
+                                                     "cells_disagreeing": 1}  # fmt: skip
+    # The independent attacker, who also reads DfE's VI = 4, pins nothing.
+    rows = [{**r, "ehcps_maintained": "4" if r["primary_need"] == "VI" else r["ehcps_maintained"]}
+            for r in read_ees(tmp_path / "b", "send_ehcp_caseload")]  # fmt: skip
+    found = independent_attack(rows, "primary_need", "ehcps_maintained")
+    assert found and all(high - low >= 5 for low, high in found.values()), found
