@@ -11,12 +11,14 @@ from pipeline.report.asset import send_report
 from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
 from pipeline.sensors import raw_drop_zone_sensor
+from pipeline.sources.attainment import attainment_results
 from pipeline.sources.census import census_pupils
 from pipeline.sources.child_health import child_health_indicators
 from pipeline.sources.deprivation import deprivation_ranks
 from pipeline.sources.dfe import dfe_ehcp_2025
 from pipeline.sources.disability_register import disability_register
 from pipeline.sources.ehcna import ehcna_extracts
+from pipeline.sources.exclusions import exclusions
 from pipeline.sources.finance import finance_high_needs
 from pipeline.sources.placements import placements
 from pipeline.sources.population import population_estimates
@@ -29,6 +31,8 @@ defs = dg.Definitions(
         ehcna_extracts,
         finance_high_needs,
         population_estimates,
+        exclusions,
+        attainment_results,
         deprivation_ranks,
         child_health_indicators,
         dfe_ehcp_2025,

@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+from pipeline.generate.attainment import generate_attainment
 from pipeline.generate.census import census_plan, generate_census, spring_census_date
 from pipeline.generate.child_health import generate_child_health
 from pipeline.generate.deprivation import generate_deprivation
 from pipeline.generate.dfe import copy_dfe_release
 from pipeline.generate.disability_register import generate_disability_register
 from pipeline.generate.ehcna import generate_ehcna
+from pipeline.generate.exclusions import generate_exclusions
 from pipeline.generate.finance import generate_finance
 from pipeline.generate.placements import generate_placements
 from pipeline.generate.population import generate_population
@@ -27,6 +29,8 @@ def generate_all(out_dir: Path, scale: str = "rutland", seed: int = 2023, years:
     paths += generate_ehcna(out_dir, seed=seed)
     paths += generate_finance(out_dir, seed=seed)
     paths += generate_population(out_dir, seed=seed)
+    paths += generate_exclusions(out_dir, seed=seed)
+    paths += generate_attainment(out_dir, seed=seed)
     paths += generate_deprivation(out_dir, seed=seed)
     paths += generate_child_health(out_dir, seed=seed)
     paths += copy_dfe_release(out_dir)
