@@ -7,6 +7,7 @@ indicator's `measure` names the population counted, so two tables publishing the
 (the suppression attacker sees them as one).
 """
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -14,6 +15,7 @@ from itertools import combinations
 import duckdb
 import pandas as pd
 
+from pipeline.settings import REPO_ROOT
 from pipeline.suppression.derived import rate_text, suppress_average, suppress_rate
 from pipeline.suppression.model import CellKey, cell_key
 from pipeline.suppression.rules import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE
@@ -62,6 +64,9 @@ class Indicator:
     denominator: str = ""  # percent: the indicator that is the whole (default: the numerator's own column)
     of_total: str = ""  # percent: the whole is in this filter's `Total` row (else in the same row)
     n_column: str = ""  # mean: the mart column giving the number of children the mean is based on
+    # For the suppression model only: fixed filters that make this count the same population as another table's
+    # cells (pupils with SEN eligible for FSM = the characteristics table's fsm = Eligible pupils).
+    model_filters: tuple[tuple[str, str], ...] = ()
     dp: int = 0  # decimal places published (percent and mean: 1 unless set)
 
     def __post_init__(self) -> None:
@@ -93,6 +98,8 @@ class PublishedTable:
     # Filters fixed for every cell of the table, for the model's keys only: the primary-need table counts pupils
     # with sen_provision = SEN, so its Total is the provision table's SEN cell.
     model_constants: tuple[tuple[str, str], ...] = ()
+    # Partitions whose values are sums of another partition's: (parent group, child group, parent -> children).
+    split_hierarchies: tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
 
     @property
     def filter_columns(self) -> list[str]:
@@ -133,6 +140,17 @@ class PublishedTable:
         return [*GEOGRAPHY_COLUMNS, *self.by, *self.filter_columns]
 
 
+def _ethnic_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Ethnic group -> its ethnicity codes, from the dbt seed the census marts group by."""
+    with (REPO_ROOT / "dbt_project" / "seeds" / "ethnicity_groups.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(row["ethnic_group"], []).append(row["ethnicity"])
+    return tuple((group, tuple(codes)) for group, codes in sorted(groups.items()))
+
+
+ETHNIC_GROUPS = _ethnic_groups()
 SEN_PARTS = (("SEN", ("E", "K")),)
 PROVISION_EK = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support", "SEN", SEN_PARTS)
 PROVISION_EKN = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support, N = no SEN", None, SEN_PARTS)
@@ -173,8 +191,19 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         filters=(PROVISION_EK,),
         indicators=(
             Indicator("pupils", "Pupils with SEN", "pupils"),
-            Indicator("pupils_pupil_premium", "Pupils with SEN attracting pupil premium", "pupils_pupil_premium"),
-            Indicator("pupils_fsm", "Pupils with SEN eligible for free school meals", "pupils_fsm"),
+            # The same pupils as send_characteristics' pupil_premium = Yes and fsm = Eligible cells: one cell each.
+            Indicator(
+                "pupils_pupil_premium",
+                "Pupils with SEN attracting pupil premium",
+                "pupils",
+                model_filters=(("pupil_premium", "Yes"),),
+            ),
+            Indicator(
+                "pupils_fsm",
+                "Pupils with SEN eligible for free school meals",
+                "pupils",
+                model_filters=(("fsm", "Eligible"),),
+            ),
             Indicator(
                 "pct_pupil_premium",
                 "Percentage attracting pupil premium",
@@ -211,13 +240,13 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         by=("characteristic_group",),
         filters=(PROVISION_EKN, Filter("characteristic", "Characteristic", "value within the characteristic group")),
         indicators=(Indicator("pupils", "Pupils", "pupils"),),
-        # ethnic_group is left out: its values are sums of ethnicity codes, a hierarchy across two partitions that
-        # the model would not see; residence is published in send_school_residence.
-        query="SELECT * FROM mart WHERE sen_provision IN ('E', 'K', 'N') "
-        "AND characteristic_group NOT IN ('ethnic_group', 'residence')",
+        # residence is published in send_school_residence. An ethnic group is the sum of its ethnicities: in the
+        # model both partitions are one filter, groups parents of their codes.
+        query="SELECT * FROM mart WHERE sen_provision IN ('E', 'K', 'N') AND characteristic_group <> 'residence'",
         split_by="characteristic_group",
         split_filter="characteristic",
         split_names=(("age_group", "phase"),),
+        split_hierarchies=(("ethnic_group", "ethnicity", ETHNIC_GROUPS),),
     ),
     PublishedTable(
         name="send_trend",
@@ -550,15 +579,21 @@ class ModelPart:
     hierarchies: dict[str, dict[str, tuple[str, ...]]]
     measure: str
     count: str
+    aliases: pd.DataFrame | None = None  # published rows that are cells of `frame` under another label
 
-    def keys(self) -> list[CellKey]:
+    def keys(self, frame: pd.DataFrame | None = None) -> list[CellKey]:
+        frame = self.frame if frame is None else frame
         columns = [*self.by, *self.filters]
         return [cell_key(self.measure, dict(zip(columns, row, strict=True)))
-                for row in self.frame[columns].astype(str).itertuples(index=False, name=None)]  # fmt: skip
+                for row in frame[columns].astype(str).itertuples(index=False, name=None)]  # fmt: skip
 
 
 def model_parts(spec: PublishedTable, frame: pd.DataFrame) -> list[ModelPart]:
-    """The published table as tables of the suppression model: per indicator, per partition (split_by)."""
+    """The published table as tables of the suppression model: per indicator, per partition (split_by).
+
+    A partition whose values are sums of another's (ethnic group = its ethnicities: `split_hierarchies`) joins
+    that partition as parent values of the same filter; its `Total` rows, the same cells as the child partition's,
+    become `aliases` (published with the same text)."""
     frame = frame.copy()
     for f in spec.filters:
         if f.total_key:
@@ -567,21 +602,45 @@ def model_parts(spec: PublishedTable, frame: pd.DataFrame) -> list[ModelPart]:
     for column, value in spec.model_constants:
         frame[column] = value
     by = [*CELL_BY, *(c for c in spec.by if c != spec.split_by), *(c for c, _ in spec.model_constants)]
-    partitions = [(spec.name, frame, spec.filter_columns)]
+    partitions = [(spec.name, frame, spec.filter_columns, hierarchies, frame.iloc[:0])]
     if spec.split_by:
-        renames = dict(spec.split_names)
-        partitions = []
-        for group in sorted(frame[spec.split_by].unique()):
-            name = renames.get(group, group)
-            part = frame[frame[spec.split_by] == group].rename(columns={spec.split_filter: name})
-            filters = [name if c == spec.split_filter else c for c in spec.filter_columns]
-            partitions.append((f"{spec.name}.{group}", part, filters))
-    return [
-        ModelPart(f"{table}.{i.column}", part, filters, by, hierarchies, i.measure, i.column)
-        for table, part, filters in partitions
-        for i in spec.indicators
-        if i.kind == COUNT
-    ]
+        partitions = _split_partitions(spec, frame, hierarchies)
+    parts = []
+    for table, part, filters, part_hierarchies, aliases in partitions:
+        for i in spec.indicators:
+            if i.kind != COUNT:
+                continue
+            constants = dict(i.model_filters)
+            parts.append(ModelPart(
+                f"{table}.{i.column}", part.assign(**constants), filters, [*by, *constants], part_hierarchies,
+                i.measure, i.column, aliases.assign(**constants),
+            ))  # fmt: skip
+    return parts
+
+
+def _split_partitions(spec: PublishedTable, frame: pd.DataFrame, hierarchies: dict) -> list[tuple]:
+    renames = dict(spec.split_names)
+    parents = {child: (parent, mapping) for parent, child, mapping in spec.split_hierarchies}
+    merged = {parent for parent, _, _ in spec.split_hierarchies}
+    partitions = []
+    for group in sorted(frame[spec.split_by].unique()):
+        if group in merged:
+            continue
+        name = renames.get(group, group)
+        part = frame[frame[spec.split_by] == group]
+        aliases = part.iloc[:0]
+        part_hierarchies = hierarchies
+        if group in parents:
+            parent, mapping = parents[group]
+            parent_rows = frame[frame[spec.split_by] == parent]
+            is_total = parent_rows[spec.split_filter] == TOTAL
+            part = pd.concat([part, parent_rows[~is_total]])
+            aliases = parent_rows[is_total].rename(columns={spec.split_filter: name})
+            part_hierarchies = {**hierarchies, name: dict(mapping)}
+        part = part.rename(columns={spec.split_filter: name})
+        filters = [name if c == spec.split_filter else c for c in spec.filter_columns]
+        partitions.append((f"{spec.name}.{group}", part, filters, part_hierarchies, aliases))
+    return partitions
 
 
 def meta_frame(spec: PublishedTable) -> pd.DataFrame:

@@ -176,8 +176,11 @@ def suppress_release(
         raise PublicationError(f"the attacker recovers or sees suppressed cells: {cells}")
     published = {name: frame.astype({c: object for c in frame.columns}) for name, frame in frames.items()}
     for table, part in parts:
-        texts = [result.published(key, value) for key, value in zip(part.keys(), part.frame[part.count], strict=True)]
-        published[table].loc[part.frame.index, part.count] = texts
+        for rows in (part.frame, part.aliases):
+            if rows is None or rows.empty:
+                continue
+            texts = [result.published(key, value) for key, value in zip(part.keys(rows), rows[part.count], strict=True)]
+            published[table].loc[rows.index, part.count] = texts
     for spec in PUBLISHED_TABLES:  # rule 5, now that the counts are suppressed
         for column, texts in percent_texts(spec, frames[spec.name], published[spec.name]).items():
             published[spec.name][column] = texts

@@ -317,3 +317,30 @@ def test_dfe_public_la_figures_are_known_to_the_attacker_and_the_pattern_protect
             for r in read_ees(tmp_path / "b", "send_ehcp_caseload")]  # fmt: skip
     found = independent_attack(rows, "primary_need", "ehcps_maintained")
     assert found and all(high - low >= 5 for low, high in found.values()), found
+
+
+def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path, monkeypatch):
+    """White = WBRI + WIRI. With WIRI (3) suppressed and MOTH its complement in the ethnicity partition alone,
+    a published White group and WBRI would give WIRI back: the model knows groups are sums of their codes."""
+    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_characteristics")
+    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
+    con = internal_warehouse(tmp_path / "send.duckdb")
+    codes = {"E": {"WBRI": 100, "WIRI": 3, "MWBC": 20, "MOTH": 8}, "N": {"WBRI": 900, "WIRI": 40, "MWBC": 100,
+                                                                        "MOTH": 60}}  # fmt: skip
+    rows = []
+    for provision, counts in codes.items():
+        rows += [(provision, "ethnicity", code, n) for code, n in counts.items()]
+        rows += [(provision, "ethnic_group", "White", counts["WBRI"] + counts["WIRI"]),
+                 (provision, "ethnic_group", "Mixed", counts["MWBC"] + counts["MOTH"])]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["sen_provision", "characteristic_group", "characteristic", "pupils"])
+    con.execute("DELETE FROM marts.fct_send_characteristics")
+    con.register("_e", frame.assign(time_period=202223, census_term="Spring"))
+    con.execute("INSERT INTO marts.fct_send_characteristics BY NAME SELECT * FROM _e")
+    publish(con, tmp_path / "published", "857")
+    shown = {(r["sen_provision"], r["characteristic"]): r["pupils"]
+             for r in read_ees(tmp_path / "published", "send_characteristics")}  # fmt: skip
+    assert shown[("E", "WIRI")] == "c"
+    for provision in ("E", "N", "Total"):
+        for group, members in {"White": ("WBRI", "WIRI"), "Mixed": ("MWBC", "MOTH")}.items():
+            hidden = [m for m in members if shown[(provision, m)] == "c"]
+            assert len(hidden) != 1 or shown[(provision, group)] == "c", (provision, group, shown)
