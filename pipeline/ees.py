@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.settings import REPO_ROOT
-from pipeline.suppression.derived import rate_text, suppress_average, suppress_rate
+from pipeline.suppression.derived import decimal_text, rate_text, suppress_average, suppress_rate
 from pipeline.suppression.model import CellKey, cell_key
 from pipeline.suppression.rules import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE
 
@@ -67,6 +67,8 @@ class Indicator:
     # For the suppression model only: fixed filters that make this count the same population as another table's
     # cells (pupils with SEN eligible for FSM = the characteristics table's fsm = Eligible pupils).
     model_filters: tuple[tuple[str, str], ...] = ()
+    additive: bool = True  # public: summed into filter Total rows (False: a rate or score, `x` on Total rows)
+    dp_column: str = ""  # mean / public: mart column giving each row's decimal places (tables without filters)
     dp: int = 0  # decimal places published (percent and mean: 1 unless set)
 
     def __post_init__(self) -> None:
@@ -115,7 +117,7 @@ class PublishedTable:
 
     @property
     def summed_columns(self) -> list[str]:
-        return [i.column for i in self.indicators if i.kind in NUMERIC_KINDS]
+        return [i.column for i in self.indicators if i.kind in NUMERIC_KINDS and i.additive]
 
     @property
     def percent_indicators(self) -> list[Indicator]:
@@ -131,7 +133,7 @@ class PublishedTable:
                 raise ValueError(f"{self.name}.{i.column}: of_total {i.of_total} is not a filter of the table")
             if kinds[i.numerator] != kinds[i.denominator or i.numerator]:
                 raise ValueError(f"{self.name}.{i.column}: numerator and denominator must be of one kind")
-        if self.filters and any(i.kind in (AMOUNT, MEAN) or i.symbol_column for i in self.indicators):
+        if self.filters and any(i.kind in (AMOUNT, MEAN) or i.symbol_column or i.dp_column for i in self.indicators):
             raise ValueError(f"{self.name}: money, means and symbol columns have no filter totals; use `by` columns")
 
     @property
@@ -394,6 +396,133 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         query="SELECT time_period, time_identifier, geographic_level, country_code, country_name, region_code, "
         "region_name, new_la_code, old_la_code, la_name, geography_role, measure, value, value_symbol FROM mart",
     ),
+    PublishedTable(
+        name="send_exclusions",
+        mart="fct_send_exclusions",
+        title="Children with SEN suspended or permanently excluded, by SEN provision (academic year)",
+        time_identifier="Academic year",
+        filters=(PROVISION_EK,),  # Total = children with SEN (SEND), as the assessment counts them
+        indicators=(
+            Indicator("children_suspended", "Children suspended at least once", "children_suspended"),
+            Indicator(
+                "children_permanently_excluded", "Children permanently excluded", "children_permanently_excluded"
+            ),
+            Indicator(
+                "children_suspended_and_permanently_excluded",
+                "Children suspended and later permanently excluded",
+                "children_suspended_and_permanently_excluded",
+            ),
+            Indicator("suspensions", "Suspensions", "suspensions"),
+        ),  # fmt: skip
+        query="SELECT * FROM mart WHERE sen_provision IN ('E', 'K')",
+    ),
+    PublishedTable(
+        name="send_attainment_standard",
+        mart="fct_send_attainment",
+        title="Pupils meeting the expected standard (EYFS good level of development, KS1, KS2) by SEN provision",
+        time_identifier="Academic year",
+        # No Total across SEN provision: the cohorts are tiny, and a provision total would force the SEN support
+        # cells to be suppressed as complements of the EHC plan ones.
+        by=("key_stage", "measure", "sen_provision"),
+        filters=(Filter("outcome", "Outcome", "Met / Not met the expected standard; Total = pupils with a result"),),
+        indicators=(
+            Indicator("pupils", "Pupils", "attainment_pupils"),
+            Indicator(
+                "pct_of_pupils",
+                "Percentage of the pupils with a result",
+                kind=PERCENT,
+                numerator="pupils",
+                of_total="outcome",
+            ),
+            Indicator(
+                "england_pct",
+                "England: percentage meeting the expected standard (DfE)",
+                kind=PUBLIC,
+                additive=False,
+                dp=1,
+            ),
+        ),  # fmt: skip
+        query="""
+            SELECT time_period, key_stage, measure, sen_provision, 'Met' AS outcome, pupils_meeting_standard AS pupils,
+                   england_value AS england_pct
+            FROM mart WHERE measure_type = 'percent_meeting_standard'
+            UNION ALL
+            SELECT time_period, key_stage, measure, sen_provision, 'Not met',
+                   pupils_with_result - pupils_meeting_standard, NULL
+            FROM mart WHERE measure_type = 'percent_meeting_standard'
+        """,
+    ),
+    PublishedTable(
+        name="send_attainment_scores",
+        mart="fct_send_attainment",
+        title="Key stage 4: average Attainment 8 score (0-90) and average Progress 8 score by SEN provision",
+        time_identifier="Academic year",
+        by=("key_stage", "measure", "sen_provision"),
+        filters=(),
+        indicators=(
+            Indicator("pupils_with_score", "Pupils with a score", "attainment_pupils_with_score"),
+            Indicator(
+                "average_score", "Average score", kind=MEAN, n_column="pupils_with_score", dp_column="score_dp", dp=2
+            ),
+            Indicator(
+                "england_average",
+                "England: average score (DfE)",
+                kind=PUBLIC,
+                additive=False,
+                dp_column="score_dp",
+                dp=2,
+            ),
+        ),  # fmt: skip
+        query="SELECT time_period, key_stage, measure, sen_provision, pupils_with_score, average_score, "
+        "england_value AS england_average, CASE measure WHEN 'P8' THEN 2 ELSE 1 END AS score_dp FROM mart "
+        "WHERE measure_type = 'average_score'",
+    ),
+    PublishedTable(
+        name="send_deprivation",
+        mart="fct_deprivation",
+        title="Indices of Deprivation: the LA's rank among districts (1 = most deprived) and its place in its region",
+        time_identifier="Calendar year",
+        filters=(),
+        indicators=(
+            Indicator("rank", "Rank of average rank (1 = most deprived)", kind=PUBLIC),
+            Indicator("districts_ranked", "Districts ranked", kind=PUBLIC),
+            Indicator("rank_in_region_least_deprived", "Place in the region, from the least deprived", kind=PUBLIC),
+            Indicator("districts_in_region", "Districts in the region", kind=PUBLIC),
+        ),
+        query="SELECT year AS time_period, rank, districts_ranked, rank_in_region_least_deprived, districts_in_region "
+        "FROM mart WHERE is_home_la",
+    ),
+    PublishedTable(
+        name="send_child_health",
+        mart="fct_child_health",
+        title="Child health snapshot: the LA, its region and England (public indicators as their publishers give them)",
+        time_identifier="{time_identifier}",
+        by=("period", "indicator"),
+        filters=(),
+        indicators=(
+            Indicator(
+                "value", "Value (count, percentage or years)", kind=PUBLIC, additive=False, dp_column="value_dp", dp=1
+            ),
+            Indicator("count", "Count behind the percentage", kind=PUBLIC, additive=False),
+            Indicator("denominator", "Denominator of the percentage", kind=PUBLIC, additive=False),
+        ),  # fmt: skip
+        # The LA's census-derived cells (minority ethnic pupils, SEMH) are published in the census tables, under
+        # their suppression; here only the public extract's figures.
+        query="""
+            SELECT coalesce(time_period::VARCHAR, right(period, 4)) AS time_period,
+                   CASE WHEN period LIKE '%/%' THEN 'Academic year' ELSE 'Calendar year' END AS time_identifier,
+                   CASE geographic_level WHEN 'la' THEN 'Local authority' WHEN 'region' THEN 'Regional'
+                        ELSE 'National' END AS geographic_level,
+                   'E92000001' AS country_code, 'England' AS country_name,
+                   CASE WHEN geographic_level <> 'england' THEN region_code ELSE '' END AS region_code,
+                   CASE WHEN geographic_level <> 'england' THEN region_name ELSE '' END AS region_name,
+                   CASE WHEN geographic_level = 'la' THEN new_la_code ELSE '' END AS new_la_code,
+                   CASE WHEN geographic_level = 'la' THEN old_la_code ELSE '' END AS old_la_code,
+                   CASE WHEN geographic_level = 'la' THEN la_name ELSE '' END AS la_name,
+                   period, indicator, value, count, denominator, CASE unit WHEN 'count' THEN 0 ELSE 1 END AS value_dp
+            FROM mart WHERE source = 'child health extract'
+        """,
+    ),
 )
 
 
@@ -468,11 +597,18 @@ def with_totals(
     return pd.concat(parts, ignore_index=True)[[*by, *filters, *counts]]
 
 
-def indicator_text(value: object, symbol: object, kind: str) -> str:
-    """A non-count indicator as published text: the value (money to the penny), else its symbol, else `x`."""
+def indicator_text(value: object, symbol: object, kind: str, dp: int = 0) -> str:
+    """A non-count indicator as published text: the value (money to the penny, others at dp places, halves up),
+    else its symbol, else `x`."""
     if value is None or pd.isna(value):
         return str(symbol) if isinstance(symbol, str) and symbol else "x"
-    return f"{value:.2f}" if kind == AMOUNT else str(int(value))
+    return decimal_text(value, 2 if kind == AMOUNT else dp)
+
+
+def _row_dps(indicator: Indicator, rows: pd.DataFrame) -> list[int]:
+    if indicator.dp_column:
+        return [int(dp) for dp in rows[indicator.dp_column]]
+    return [indicator.dp] * len(rows)
 
 
 def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str]) -> pd.DataFrame:
@@ -486,8 +622,8 @@ def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str
     by = ["time_period", *(c for c in ("census_term", "period_type") if c in mart.columns), *from_mart, *spec.by]
     for indicator in spec.indicators:
         if indicator.kind == MEAN:
-            pairs = zip(mart[indicator.column], mart[indicator.n_column], strict=True)
-            mart[indicator.column] = [suppress_average(v, n, dp=indicator.dp) for v, n in pairs]
+            triples = zip(mart[indicator.column], mart[indicator.n_column], _row_dps(indicator, mart), strict=True)
+            mart[indicator.column] = [suppress_average(v, n, dp=dp) for v, n, dp in triples]
         if indicator.kind == PERCENT:
             mart[indicator.column] = ""
     frame = with_totals(mart, spec.filter_columns, by, spec.indicator_columns, summed=spec.summed_columns)
@@ -495,8 +631,9 @@ def ees_frame(spec: PublishedTable, mart: pd.DataFrame, geography: dict[str, str
         if indicator.kind in (AMOUNT, PUBLIC):
             # Symbols only exist where there are no filter totals, so the rows are the mart's own.
             symbols = mart[indicator.symbol_column] if indicator.symbol_column else [None] * len(frame)
-            frame[indicator.column] = [indicator_text(v, s, indicator.kind)
-                                       for v, s in zip(frame[indicator.column], symbols, strict=True)]  # fmt: skip
+            dps = _row_dps(indicator, mart) if indicator.dp_column else [indicator.dp] * len(frame)
+            rows = zip(frame[indicator.column], symbols, dps, strict=True)
+            frame[indicator.column] = [indicator_text(v, s, indicator.kind, dp) for v, s, dp in rows]
     frame["time_period"] = frame["time_period"].astype(str)
     if "time_identifier" not in from_mart:
         frame["time_identifier"] = [spec.time_identifier.format(**row) for row in frame[by].to_dict("records")]

@@ -19,7 +19,8 @@ RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
     pool=DUCKDB_WRITER_POOL,  # it only reads send.duckdb, but DuckDB refuses a reader while another process writes
     deps=[
         *(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
-        dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # the home LA's geography as DfE names it
+        dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # the home LA's geography; DfE's public LA figures
+        dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
     ],
     description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting): suppressed "
     "copies of the marts, swapped in atomically only after every blocking check passed (GX Data Docs of the "

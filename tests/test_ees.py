@@ -95,3 +95,25 @@ def test_means_follow_rule_6():
 def test_a_declaration_that_cannot_be_published_is_refused(changes, message):
     with pytest.raises(ValueError, match=message):
         need_table(**changes)
+
+
+def test_a_non_additive_public_figure_is_not_summed_into_totals_and_keeps_its_decimals():
+    spec = need_table(indicators=(
+        Indicator("pupils", "Pupils", "pupils"),
+        Indicator("england_pct", "England %", kind=PUBLIC, additive=False, dp=1),
+    ))  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2022, 2022], "need": ["A", "B"], "pupils": [10, 20], "england_pct": [3.65, 7]})
+    frame = ees_frame(spec, mart, GEOGRAPHY)
+    assert list(frame["england_pct"]) == ["3.7", "7.0", "x"] and list(frame["pupils"]) == [10, 20, 30]
+
+
+def test_means_and_public_scores_take_their_decimal_places_from_the_row():
+    spec = PublishedTable(
+        name="t", mart="m", title="t", time_identifier="Academic year", filters=(), by=("measure",),
+        indicators=(Indicator("n", "Pupils", "n"), Indicator("mean", "Mean", kind=MEAN, n_column="n", dp_column="dp"),
+                    Indicator("england", "England", kind=PUBLIC, additive=False, dp_column="dp")),
+    )  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2022, 2022], "measure": ["ATT8", "P8"], "n": [40, 37],
+                         "mean": [43.3, 0.205], "england": [34.8, -0.47], "dp": [1, 2]})  # fmt: skip
+    frame = ees_frame(spec, mart, GEOGRAPHY)
+    assert list(frame["mean"]) == ["43.3", "0.21"] and list(frame["england"]) == ["34.8", "-0.47"]

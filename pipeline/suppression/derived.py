@@ -21,6 +21,9 @@ def _formatted(value: float | Decimal, dp: int) -> str:
     return f"{rounded:.{dp}f}"
 
 
+decimal_text = _formatted  # a published figure at dp places
+
+
 def rate_text(numerator: int | float, denominator: int | float, per: float = 100.0, dp: int = 1) -> str:
     """numerator / denominator x per, exactly (decimal arithmetic), as text at dp places."""
     return _formatted(Decimal(str(numerator)) * Decimal(str(per)) / Decimal(str(denominator)), dp)
