@@ -107,27 +107,30 @@ def test_release_in_ees_format_is_suppressed_and_readable_read_only(tmp_path):
     assert not list((tmp_path / "releases").glob(".building-*"))
 
 
-def independent_attack(rows: list[dict], filter_column: str, count: str) -> dict[str, tuple[float, float]]:
-    """An attacker written apart from the library: within each period, Total = sum of the needs; every published
-    figure fixed; every `c` in [0, Total]. Min and max of each `c` by linear programming."""
+def independent_attack(
+    rows: list[dict], filter_column: str, count: str, group_by: tuple[str, ...] = ("time_period", "time_identifier")
+) -> dict[str, tuple[float, float]]:
+    """An attacker written apart from the library: within each group, Total = sum of the other rows; every
+    published figure fixed; every `c` (the Total too, when it is `c`) at least 0. Min and max of each `c` by linear
+    programming (an unbounded maximum is infinite)."""
     found = {}
-    periods = sorted({(r["time_period"], r["time_identifier"]) for r in rows})
-    for period in periods:
-        group = [r for r in rows if (r["time_period"], r["time_identifier"]) == period]
-        hidden = [r[filter_column] for r in group if r[count] == "c"]
+    for period in sorted({tuple(r[c] for c in group_by) for r in rows}):
+        group = [r for r in rows if tuple(r[c] for c in group_by) == period]
+        hidden = [r for r in group if r[count] == "c"]
         if not hidden:
             continue
-        total = next(r for r in group if r[filter_column] == "Total")
-        assert total[count] != "c", "this attacker assumes a published total"
         known = sum(int(r[count]) for r in group if r[count] != "c" and r[filter_column] != "Total")
-        a_eq = np.ones((1, len(hidden)))
-        b_eq = [int(total[count]) - known]
-        for i, name in enumerate(hidden):
+        total = next(r for r in group if r[filter_column] == "Total")
+        # sum(hidden parts) - (hidden total) = published total - published parts
+        a_eq = np.array([[-1.0 if r[filter_column] == "Total" else 1.0 for r in hidden]])
+        b_eq = [(0 if total[count] == "c" else int(total[count])) - known]
+        for i, row in enumerate(hidden):
             objective = np.zeros(len(hidden))
             objective[i] = 1
             low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
-            high = -linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
-            found[f"{period[0]} {name}"] = (low, high)
+            top = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            high = np.inf if top.status == 3 else -top.fun
+            found[f"{' '.join(period)} {row[filter_column]}"] = (low, high)
     return found
 
 
