@@ -7,10 +7,14 @@ prints it, written literally below (deliberately not imported from calibration.p
 import datetime as dt
 import hashlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.generate import generate_census
+from pipeline.generate import census_plan, generate_census
+from pipeline.generate.attainment import cohorts_beyond_census_floor
+from pipeline.generate.calibration import SEN_YEAR_GROUP_FLOOR
+from pipeline.generate.census import NC_YEARS, _meet_year_group_floors
 from pipeline.upn import is_valid_upn
 
 HEADER = (
@@ -192,6 +196,75 @@ def test_2022_roll_and_minority_ethnic(frames):
     assert minority.sum() == 547
     assert pct(547, len(p)) == 9.4
     assert pct((need(sen(frames[2022])) == "SEMH").sum(), len(p)) == 2.5
+
+
+# Seed 8 (attainment 2021/22) cohorts by SEN status, drawn from the Spring 2022 census: (provision, NC year) -> the
+# pupils the census must hold at least. EYFS EHCP 6 and KS2 47 / 23 are printed in the seed; EYFS SEN support 19
+# (6 of 19 = 31.6%), KS1 41 / 7 and KS4 40 / 13 are the smallest cohorts whose percentages round to the seed's.
+ASSESSED_2022 = {("K", "R"): 19, ("E", "R"): 6, ("K", "2"): 41, ("E", "2"): 7, ("K", "6"): 47, ("E", "6"): 23,
+                 ("K", "11"): 40, ("E", "11"): 13}  # fmt: skip
+
+
+def year_group_counts(df) -> dict[tuple[str, str], int]:
+    s = sen(df)
+    return s.groupby(["sen_provision", "ncyear_actual"]).size().to_dict()
+
+
+@pytest.mark.parametrize("seed", [2023, 7])
+def test_2022_holds_the_sen_cohorts_assessed_in_2021_22(frames, tmp_path, seed):
+    df = frames[2022] if seed == 2023 else pd.read_csv(
+        generate_census(tmp_path, seed=seed, years=[2022])[0], dtype=str, keep_default_na=False
+    )  # fmt: skip
+    counts = year_group_counts(df)
+    short = {cell: counts.get(cell, 0) for cell, n in ASSESSED_2022.items() if counts.get(cell, 0) < n}
+    assert not short
+
+
+def test_2022_year_groups_move_within_their_phase_group_only(frames):
+    """The top-up keeps SEN pupils per provision, phase group and residence as planned."""
+    for year in (2021, 2022):
+        s = sen(frames[year])
+        group = s.ncyear_actual.isin(PRIMARY_YEARS).map({True: "primary", False: "secondary"})
+        got = pd.crosstab([s.sen_provision, group], s.home_la_code != "857")
+        planned = census_plan(year).residence
+        assert {cell: tuple(got.loc[cell]) for cell in planned} == planned
+
+
+def test_attainment_plan_fits_the_census_floor_and_a_short_floor_is_named():
+    assert cohorts_beyond_census_floor(SEN_YEAR_GROUP_FLOOR[2022]) == []
+    short = {**SEN_YEAR_GROUP_FLOOR[2022], ("E", "6"): 10}
+    del short[("K", "R")]
+    assert cohorts_beyond_census_floor(short) == [
+        "EYFS K: planned cohort 19, census floor 0",
+        "KS2 E: planned cohort 23, census floor 10",
+    ]
+
+
+def test_year_group_floor_takes_pupils_of_the_same_provision_and_group_only():
+    y = {code: NC_YEARS.index(code) for code in ("R", "3", "4", "6", "9", "11")}
+    # 12 E pupils: 1 in R, 3 in year 3, 4 in year 4, 2 in year 6 (primary); 2 in year 9 (secondary); 6 K in year 4
+    ncyear = np.array([y["R"]] + [y["3"]] * 3 + [y["4"]] * 4 + [y["6"]] * 2 + [y["9"]] * 2 + [y["4"]] * 6)
+    provision = np.array([2] * 12 + [1] * 6)  # E = 2, K = 1
+    group = np.array([0] * 10 + [1] * 2 + [0] * 6)
+    rng = np.random.default_rng(1)
+    out = _meet_year_group_floors(rng, ncyear, provision, group, {("E", "R"): 1, ("E", "6"): 6})
+    assert (out[provision == 2] == y["6"]).sum() == 6  # 4 moved in
+    assert (out[provision == 2] == y["R"]).sum() == 1  # a floored cell gives no pupils
+    assert (out[10:12] == y["9"]).all() and (out[12:] == y["4"]).all()  # other group, other provision untouched
+    moved = ncyear != out
+    assert set(ncyear[moved]) <= {y["3"], y["4"]} and (out[moved] == y["6"]).all()
+    # year 6 can reach 10 E pupils from the 8 other primary E pupils, not 11 (that would take a secondary E
+    # pupil or a K pupil)
+    assert (_meet_year_group_floors(rng, ncyear, provision, group, {("E", "6"): 10})[:10] == y["6"]).all()
+    with pytest.raises(ValueError, match="too few E pupils"):
+        _meet_year_group_floors(rng, ncyear, provision, group, {("E", "6"): 11})
+
+
+def test_a_census_without_a_floor_draws_nothing_more():
+    ncyear, provision, group = np.array([3, 4]), np.array([2, 2]), np.array([0, 0])
+    rng = np.random.default_rng(5)
+    assert (_meet_year_group_floors(rng, ncyear, provision, group, {}) == ncyear).all()
+    assert rng.random() == np.random.default_rng(5).random()  # the stream is where it was: other years unchanged
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -4,13 +4,9 @@ One pipeline run for the module: the generated Rutland Spring censuses of 2021 a
 attainment extracts linked to them are materialized through their Dagster assets into a tmp warehouse, then
 `dbt build` builds the two marts (and everything upstream, with their dbt tests). Each mart is checked against the
 seed figures in tests/fixtures/figures.yaml, and rebuilt from a copy of the warehouse in which one raw row was
-changed, to show the figure moves with the data.
-
-Three attainment cells cannot be reproduced from the generated census as it stands: its Spring 2022 census has
-only 18 reception pupils on SEN support (31.6% needs 6 of 19), 4 reception pupils with an EHC plan (the seed: 2 of
-6) and 10 year 6 pupils with an EHC plan (the seed: 1 of 23). The generator then takes every such pupil
-(pipeline/generate/attainment.py, fit_cohort); those three cells are strict xfails, so they fail loudly as soon as
-the census holds enough pupils and the marks can go.
+changed, to show the figure moves with the data. Every attainment cell of the seed is reproduced: the generated
+Spring 2022 census holds at least each cohort's pupils of its year group and SEN status (calibration
+SEN_YEAR_GROUP_FLOOR, tested in tests/test_generate_census.py).
 """
 
 import os
@@ -189,9 +185,6 @@ def cell(con, key_stage: str, measure: str, provision: str) -> dict:
 
 SEED = FIGURES["attainment_8"]
 STATUS = {"sen_support": "K", "ehcp": "E"}
-CENSUS_SHORT = pytest.mark.xfail(
-    strict=True, reason="the generated Spring 2022 census holds too few pupils of this year group and SEN status"
-)
 BINARY = [  # (key stage, measure, status, [LA %, England %], cohort the seed gives or None)
     ("EYFS", "GLD", "sen_support", SEED["eyfs_gld_pct"]["sen_support"], None),
     ("EYFS", "GLD", "ehcp", SEED["eyfs_gld_pct"]["ehcp"], SEED["eyfs_ehcp_cohort"]),
@@ -202,12 +195,11 @@ BINARY = [  # (key stage, measure, status, [LA %, England %], cohort the seed gi
     ),
     *(("KS2", "RWM", status, SEED["ks2_rwm_expected_pct"][status], SEED["ks2_cohort"][status]) for status in STATUS),
 ]
-SHORT = {("EYFS", "sen_support"), ("EYFS", "ehcp"), ("KS2", "ehcp")}
 
 
 @pytest.mark.parametrize(
     ("key_stage", "measure", "status", "figures", "cohort"),
-    [pytest.param(*b, marks=[CENSUS_SHORT] if (b[0], b[2]) in SHORT else []) for b in BINARY],
+    BINARY,
     ids=[f"{b[0]}-{b[1]}-{b[2]}" for b in BINARY],
 )
 def test_expected_standard_reproduces_the_seed_8(marts, key_stage, measure, status, figures, cohort):

@@ -19,12 +19,14 @@ What the seed's figures (figures.yaml ``attainment_8``, 2022) become, as counts 
   28.7 over 13; average Progress 8 score 0.21 over 37 and -0.17 over 12 (pupils without a KS2 baseline have no
   Progress 8 score).
 
-A planned cohort can only be as large as the census's pupils of that year group and SEN status. Where the census
-holds fewer (``fit_cohort``), the cohort is every such pupil and the number meeting the standard is the one whose
-percentage is nearest the seed's; ``attainment_plan(seed)`` returns the plan as fitted and the cells it had to
-shrink, and the module prints nothing - tests and the README name those cells. Pupils without SEN: about 97% of
-the year group have a result, at rates like England's pupils without SEN (NON_SEN_*); a plausible shape, not seed
-figures.
+A planned cohort can only be as large as the census's pupils of that year group and SEN status. The census
+generator holds at least every planned cohort in Spring 2022, whatever the seed (calibration
+``SEN_YEAR_GROUP_FLOOR``; checked against the plans here at import, ``cohorts_beyond_census_floor``), so the
+seed's figures come out exactly. As a guard, ``attainment_plan(seed)`` still fits each cohort to the census it is
+given: where the census holds fewer (``fit_cohort``), the cohort is every such pupil and the number meeting the
+standard is the one whose percentage is nearest the seed's, and the cell is returned as shrunk (the module prints
+nothing). Pupils without SEN: about 97% of the year group have a result, at rates like England's pupils without
+SEN (NON_SEN_*); a plausible shape, not seed figures.
 
 Results meeting the standard lean on one latent attainment per pupil, so a KS1 pupil who meets writing usually
 meets reading too; scores are drawn around the planned mean and then nudged, one step at a time, until their total
@@ -44,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.generate.calibration import LA_CODE
+from pipeline.generate.calibration import LA_CODE, SEN_YEAR_GROUP_FLOOR
 from pipeline.generate.linked_census import census_pupils
 from pipeline.upn import make_upns
 
@@ -96,6 +98,20 @@ def fit_cohort(cohort: int, met: int, available: int) -> tuple[int, int]:
         return cohort, met
     best = min(range(available + 1), key=lambda m: (abs(m * cohort - met * available), m))
     return available, best
+
+
+def cohorts_beyond_census_floor(floor: dict[tuple[str, str], int]) -> list[str]:
+    """Planned SEN cohorts larger than the census's floor for their (provision, NC year), described; [] if none."""
+    planned = [
+        (stage, provision, cohort) for (stage, _), by in BINARY_PLAN.items() for provision, (cohort, _) in by.items()
+    ]
+    planned += [("KS4", provision, cohort) for by in SCORE_PLAN.values() for provision, (cohort, _) in by.items()]
+    problems = []
+    for stage, provision, cohort in planned:
+        held = floor.get((provision, YEAR_GROUP[stage]), 0)
+        if cohort > held:
+            problems.append(f"{stage} {provision}: planned cohort {cohort}, census floor {held}")
+    return sorted(set(problems))
 
 
 def attainment_plan(seed: int = 2023) -> tuple[dict, list[str]]:
@@ -284,3 +300,12 @@ def _check(rows: pd.DataFrame, plan: dict) -> None:
         problems.append("a pupil with two results for one measure")
     if problems:
         raise AssertionError("attainment plan does not reproduce the seed: " + "; ".join(problems))
+
+
+def _check_census_floor() -> None:
+    """Every planned cohort fits in the census floor of its year group (fails at import, not in a report)."""
+    if problems := cohorts_beyond_census_floor(SEN_YEAR_GROUP_FLOOR.get(CENSUS_YEAR, {})):
+        raise ValueError("calibration.SEN_YEAR_GROUP_FLOOR is short of the attainment plan: " + "; ".join(problems))
+
+
+_check_census_floor()

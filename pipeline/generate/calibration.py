@@ -93,6 +93,20 @@ SEN_ETHNICITY_2023: dict[str, int] = {  # = 805
 # ethnicity and not-English shares) apportioned to that year's totals -- interpolated, not seed figures.
 
 # ------------------------------------------------------------------------------------------------------------
+# 3b. SEN pupils of the year groups assessed in 2021/22 (seed 8), Spring 2022
+# The attainment extract (pipeline/generate/attainment.py) draws each cohort of seed 8 from the Spring 2022 census
+# pupils of that NC year and provision, so the census holds at least this many: (provision, NC year) -> pupils.
+# Seed 8 gives the EYFS EHCP cohort (6) and the KS2 cohorts (47 K, 23 E); the others are the smallest cohorts whose
+# percentages round to the seed's (EYFS K 6 of 19 = 31.6%; KS1 K 41, E 7; KS4 pupils with an Attainment 8 score
+# K 40, E 13). Year groups are not otherwise calibrated: no seed figure counts pupils by NC year, only by phase
+# group (6.4 residence, primary N1..6 / secondary 7..14), so pupils are moved between year groups of one group.
+# Scale "rutland" only: the other sources, attainment among them, are Rutland's at every scale (not scaled).
+SEN_YEAR_GROUP_FLOOR: dict[int, dict[tuple[str, str], int]] = {
+    2022: {("K", "R"): 19, ("E", "R"): 6, ("K", "2"): 41, ("E", "2"): 7, ("K", "6"): 47, ("E", "6"): 23,
+           ("K", "11"): 40, ("E", "11"): 13},
+}  # fmt: skip
+
+# ------------------------------------------------------------------------------------------------------------
 # 4. Whole-roll figures
 # Pupils (all, not just SEN) from minority ethnic groups = ethnicity not in (WBRI, REFU, NOBT):
 # 2022 is seed 5.3 (547 = 9.4%); the other years are plausible rates (a slow rise, as in most shires).
@@ -149,6 +163,10 @@ def _check() -> None:
     for prov, key in (("E", "ehcp"), ("K", "sen_support")):
         if sum(sum(RESIDENCE_2023[(prov, g)]) for g in ("primary", "secondary")) != TREND[2023][key]:
             problems.append(f"RESIDENCE_2023[{prov}] does not add up to TREND[2023][{key}]")
+    for year, floors in SEN_YEAR_GROUP_FLOOR.items():
+        for prov, key in (("E", "ehcp"), ("K", "sen_support")):
+            if sum(n for (p, _), n in floors.items() if p == prov) > TREND[year][key]:
+                problems.append(f"SEN_YEAR_GROUP_FLOOR[{year}][{prov}] adds up to more than TREND[{year}][{key}]")
     if sum(SEN_ETHNICITY_2023.values()) != TREND[2023]["ehcp"] + TREND[2023]["sen_support"]:
         problems.append("SEN_ETHNICITY_2023 does not add up to the 2023 SEN pupils")
     if any(SEN_FSM_2023[p] > SEN_PUPIL_PREMIUM_2023[p] for p in ("E", "K")) or (

@@ -19,6 +19,9 @@ What the files look like (for the ingest and the marts):
 * empty (not quoted) sen_primary_need / sen_secondary_need for provision N; NSA only with K; all dates ISO;
   booleans ``true``/``false``; first_language ENG, ENB (~1% of English speakers) or a specific code / OTH
   (never REF/NOT); UPNs are permanent ones (no letter-final temporary UPNs); rows sorted by laestab, NC year.
+* SEN pupils of the year groups assessed in 2021/22 (reception, years 2, 6, 11) are at least the seed 8 cohorts
+  in Spring 2022 (``calibration.SEN_YEAR_GROUP_FLOOR``): a year group short of its floor takes pupils of the same
+  provision from other year groups of the same phase group, so every other planned count holds. Rutland only.
 * ``county``: schools in LA 886 (a county-sized authority), homes there or in neighbours; ``national``:
   schools in ~100 English LAs. A year outside 2015..2023 reuses the figures of the nearest calibrated year.
 
@@ -173,6 +176,7 @@ class CensusPlan:
     primary_group: int  # pupils in NC years N1..6
     special_school: int  # EHCP pupils on roll at a special school
     dual_registered: int  # pupils with an extra S row
+    year_group_floor: dict[tuple[str, str], int]  # (K|E, NC year) -> at least this many pupils
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -305,6 +309,7 @@ def _rutland_plan(year: int) -> CensusPlan:
         primary_group=round(cal.PRIMARY_GROUP_SHARE * roll),
         special_school=round(cal.EHCP_SPECIAL_SCHOOL_SHARE * ehcp),
         dual_registered=round(cal.DUAL_REGISTRATION_SHARE * roll),
+        year_group_floor=dict(cal.SEN_YEAR_GROUP_FLOOR.get(year, {})),
     )
 
 
@@ -342,6 +347,7 @@ def _scale_plan(plan: CensusPlan, target: int) -> CensusPlan:
         primary_group=s(plan.primary_group),
         special_school=s(plan.special_school),
         dual_registered=s(plan.dual_registered),
+        year_group_floor={},  # Rutland's assessed cohorts, for its attainment extract: no shape to scale
     )
 
 
@@ -533,6 +539,7 @@ def _census_frame(plan: CensusPlan, schools: Schools, scale: str, rng: np.random
     table = np.array([[cal.NCYEAR_WEIGHTS[s].get(y, 0.0) for y in NC_YEARS] for s in strata_names])
     stratum = np.where(provision == N_, group, np.where(group == 0, 2, np.where(is_e, 4, 3)))
     ncyear = _categorical(rng, table, stratum)
+    ncyear = _meet_year_group_floors(rng, ncyear, provision, group, plan.year_group_floor)
     age = NC_AGE[ncyear]
     cohort_start = _sept1_days(academic_start - NC_AGE - 1)  # per NC year: 1 Sept starting the birth cohort
     cohort_days = _sept1_days(academic_start - NC_AGE) - cohort_start
@@ -675,6 +682,36 @@ def _census_frame(plan: CensusPlan, schools: Schools, scale: str, rng: np.random
         "pupil_premium": pp[rows],
         "home_la_code": home_la[rows].astype(np.int16),
     })  # fmt: skip
+
+
+def _meet_year_group_floors(
+    rng: np.random.Generator,
+    ncyear: np.ndarray,
+    provision: np.ndarray,
+    group: np.ndarray,
+    floor: dict[tuple[str, str], int],
+) -> np.ndarray:
+    """NC years (indices into NC_YEARS) with at least ``floor[(provision, NC year)]`` pupils in each cell.
+
+    A cell short of its floor takes pupils of the same provision and the same group (primary N1..6 or secondary
+    7..14) from year groups without a floor, drawn uniformly; so every planned count -- provision, residence by
+    group, need, sex, ... -- stays as it was. Draws nothing when no cell is short.
+    """
+    ncyear = ncyear.copy()
+    code = {"E": E_, "K": K_}
+    for (prov, year), at_least in floor.items():
+        target = NC_YEARS.index(year)
+        in_cell = (provision == code[prov]) & (ncyear == target)
+        short = at_least - int(in_cell.sum())
+        if short <= 0:
+            continue
+        floored = [NC_YEARS.index(y) for (p, y) in floor if p == prov]
+        same_group = group == (0 if target <= NC_YEARS.index("6") else 1)
+        donors = np.flatnonzero((provision == code[prov]) & same_group & ~np.isin(ncyear, floored))
+        if donors.shape[0] < short:
+            raise ValueError(f"too few {prov} pupils in other year groups to bring NC year {year} to {at_least}")
+        ncyear[donors[_choose(rng, short, donors.shape[0])]] = target
+    return ncyear
 
 
 def _sept1_days(years: np.ndarray) -> np.ndarray:
