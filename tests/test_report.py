@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import types
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -44,20 +45,40 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SECTION_TITLES = {
+SECTION_TITLES = {  # every section of the seed, in its order, then the comparison with DfE's figures
+    "introduction": "Introduction",
+    "background": "Background",
+    "children-and-young-peoples-plan": "Children and Young People's Plan",
+    "national-context": "National context",
     "population": "Population",
+    "deprivation": "Deprivation",
+    "child-health": "Health of the local authority's children",
     "send-profile": "Profile of pupils with SEND",
     "primary-need": "Primary type of need",
     "trend": "EHC plans and SEN support over time",
     "ehcp-demand": "EHCP demand",
     "placements": "Placements and residence",
     "post-16": "Post-sixteen",
+    "exclusions": "School exclusions",
     "wider-services": "Wider services",
     "disability-register": "Disability register",
     "timescales": "Statutory timescales",
+    "attainment": "Attainment of pupils with SEN",
     "expenditure": "High needs expenditure",
+    "voice-of-children-and-parent-carers": "The voice of children and their parents and carers",
+    "joint-commissioning-with-health": "Joint commissioning with health",
+    "gaps-and-recommendations": "Gaps and recommendations",
     "benchmarks": "Comparison with the region, England and statistical neighbours",
 }
+WRITTEN = (  # the analysts' sections (report/narrative/*.md): text, no table
+    "introduction",
+    "background",
+    "children-and-young-peoples-plan",
+    "national-context",
+    "voice-of-children-and-parent-carers",
+    "joint-commissioning-with-health",
+    "gaps-and-recommendations",
+)
 CHART_IDS = (
     "chart-population",
     "chart-profile",
@@ -71,6 +92,7 @@ CHART_IDS = (
     "chart-wider-services",
     "chart-register",
     "chart-timeliness",
+    "chart-attainment",
     "chart-spend",
     "chart-benchmark-growth",
     "chart-benchmark-timely",
@@ -93,13 +115,16 @@ def fmt_decimal(value: Decimal, places: int) -> Decimal:
 NOT_CHILDREN = ("amount_gbp", "population")  # money and ONS estimates: the percentage-of-few rule is for children
 
 
-def exact_value(kind: str, cells: list[str], base: list[str], children: bool = True) -> Decimal | str:
+def exact_value(kind: str, cells: list[str], base: list[str], children: bool = True, minus: Sequence[str] = ()):
     """A fact's exact value from the published texts of its cells, or the symbol it must show instead (written
     apart from the report's code, from the rules in its documentation)."""
     for symbol in SYMBOLS:
-        if symbol in cells or symbol in base:
+        if symbol in cells or symbol in base or symbol in minus:
             return symbol
-    total = sum((Decimal(c) for c in cells), Decimal(0))
+    if kind in ("rate", "score", "rank"):  # one published cell, as published
+        (text,) = cells
+        return Decimal(text)
+    total = sum((Decimal(c) for c in cells), Decimal(0)) - sum((Decimal(c) for c in minus), Decimal(0))
     if kind in ("count", "money", "money_m"):
         return total
     whole = sum((Decimal(c) for c in base), Decimal(0))
@@ -108,6 +133,12 @@ def exact_value(kind: str, cells: list[str], base: list[str], children: bool = T
     if children and abs(whole) < DEFAULT_RULES.rate_min_denominator:
         return "c"
     return 100 * total / whole if kind == "percent" else 100 * (total - whole) / whole
+
+
+def ordinal_text(number: int) -> str:
+    if number % 100 in (11, 12, 13):
+        return f"{number}th"
+    return f"{number}" + {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
 
 
 def shown_text(kind: str, value: Decimal | str) -> str:
@@ -120,6 +151,12 @@ def shown_text(kind: str, value: Decimal | str) -> str:
         return f"{sign}£{int(fmt_decimal(abs(value), 0)):,}"
     if kind == "money_m":
         return f"{sign}£{fmt_decimal(abs(value) / 1_000_000, 1)}m"
+    if kind == "rate":
+        return f"{value}%"
+    if kind == "score":
+        return f"{value}"
+    if kind == "rank":
+        return ordinal_text(int(value))
     rounded = fmt_decimal(value, 1)
     return f"{'+' if kind == 'change' and rounded >= 0 else ''}{rounded}%"
 
@@ -141,13 +178,21 @@ class ReleaseReader:
         table, row, column = ref.split(":")
         return str(self.table(table).loc[int(row), column])
 
-    def exact(self, kind: str, cells: str, base: str) -> Decimal | str:
+    def texts(self, refs: str) -> list[str]:
+        return [self.text(r) for r in refs.split()]
+
+    def exact(self, kind: str, cells: str, base: str, minus: str = "") -> Decimal | str:
         refs = [*cells.split(), *base.split()]
         children = not any(r.split(":")[2] in NOT_CHILDREN for r in refs)
-        return exact_value(kind, [self.text(r) for r in cells.split()], [self.text(r) for r in base.split()], children)
+        return exact_value(kind, self.texts(cells), self.texts(base), children, self.texts(minus))
 
-    def expected(self, kind: str, cells: str, base: str) -> str:
-        return shown_text(kind, self.exact(kind, cells, base))
+    def expected(self, kind: str, cells: str, base: str, minus: str = "") -> str:
+        return shown_text(kind, self.exact(kind, cells, base, minus))
+
+    def expected_of(self, attrs: dict) -> str:
+        """What a fact element (data-kind, data-cells, data-base, data-minus) must show."""
+        return self.expected(attrs["data-kind"], attrs["data-cells"], attrs.get("data-base", ""),
+                             attrs.get("data-minus", ""))  # fmt: skip
 
 
 # ---- a small DOM from html.parser ----------------------------------------------------------------------------
@@ -219,7 +264,10 @@ def text_nodes(root: Node):
 
 
 def context(node: Node) -> str:
-    """Where a text node sits: fact, time, label, absent, svg-axis, svg-mark, svg-other, code (style) or prose."""
+    """Where a text node sits: fact, time, label, absent, svg-axis, svg-mark, svg-other, code (style), written (an
+    analyst-written section: their prose, with the release's figures filled into placeholders) or prose."""
+    if any(a.tag == "section" and "written" in a.classes for a in node.ancestors()):
+        return "written"
     for a in node.ancestors():
         if a.tag in ("style", "title") and not any(x.tag == "svg" for x in a.ancestors()):
             return "code"
@@ -579,6 +627,202 @@ def test_benchmark_follows_a_neighbour_across_its_new_la_codes():
     )
 
 
+def test_new_fact_kinds_show_one_published_cell_as_published_and_a_difference_computes_nothing_from_a_c():
+    assert nv.as_published(nv.RATE, cell("4.0")).text == "4.0%"  # the published decimals kept
+    assert nv.as_published(nv.SCORE, cell("-0.17")).text == "-0.17"
+    assert [nv.as_published(nv.RANK, cell(n)).text for n in ("303", "291", "292", "4", "11", "112", "21")] == [
+        "303rd", "291st", "292nd", "4th", "11th", "112th", "21st"
+    ]  # fmt: skip
+    assert nv.as_published(nv.RATE, cell("c")).text == "c" and nv.as_published(nv.SCORE, cell("x")).value is None
+    assert nv.difference(cell("4"), cell("1")).text == "3"
+    assert nv.difference(cell("c"), cell("1")).text == "c" and nv.difference(cell("9"), cell("c")).value is None
+    assert nv.percent(cell("5820"), cell("5820"), minus=(cell("5156"), cell("117"))).text == "9.4%"  # 547 / 5820
+    assert nv.percent(cell("5820"), cell("5820"), minus=(cell("5156"), cell("c"))).text == "c"
+    with pytest.raises(ValueError, match="one published cell"):
+        nv.Fact(nv.RATE, (cell("1.0"), cell("2.0")))
+
+
+def deprivation(rank_2019: str = "303", place: str = "4") -> nv.Published:
+    rows = [
+        {"time_period": y, "time_identifier": "Calendar year", "rank": r, "districts_ranked": n,
+         "rank_in_region_least_deprived": q, "districts_in_region": "40"}
+        for y, r, n, q in (("2015", "291", "326", "6"), ("2019", rank_2019, "317", place))
+    ]  # fmt: skip
+    return published("send_deprivation", rows, **LA, region_name="East Midlands")
+
+
+def test_deprivation_names_the_rank_and_the_place_in_the_region():
+    said = texts(nv.deprivation_sentences(deprivation()))
+    assert said == [
+        "In the Indices of Deprivation 2019, Testshire ranks 303rd of 317 local authority districts in England, "
+        "counting from the most deprived.",
+        "It is the 4th least deprived of the 40 districts in the East Midlands region.",
+        "In earlier editions, in 2015 it ranked 291st of 326.",
+    ]
+    hidden = texts(nv.deprivation_sentences(deprivation(rank_2019="x", place="x")))
+    assert hidden[0].startswith("In the Indices of Deprivation 2019, Testshire ranks x of 317")
+    assert hidden[1].startswith("It is the x least deprived")
+
+
+def child_health(characteristics_unclassified: str = "117") -> tuple[nv.Published, nv.Published, nv.Published]:
+    levels = {"Local authority": LA, "Regional": {"geographic_level": "Regional"},
+              "National": {"geographic_level": "National"}}  # fmt: skip
+    rows = []
+    for indicator, period, tp, values in (
+        ("live_births", "2021", "2021", (("274", "x"), ("47860", "x"), ("595948", "x"))),
+        ("pupils_minority_ethnic", "2021/22", "202122", (None, ("27.8", "195083"), ("35.0", "2835124"))),
+        ("pupils_semh", "2021/22", "202122", (None, ("2.9", "20861"), ("3.0", "250272"))),
+        ("life_expectancy_boys", "2018-2020", "2020", (("83.2", "x"), ("79.2", "x"), ("79.4", "x"))),
+    ):
+        for geo, cells in zip(levels.values(), values, strict=True):
+            if cells is not None:
+                rows.append({**geo, "region_name": "East Midlands", "time_period": tp, "period": period,
+                             "indicator": indicator, "value": cells[0], "count": cells[1]})  # fmt: skip
+    health = nv.Published("send_child_health", pd.DataFrame(rows).assign(_row=range(len(rows))))
+    census = [
+        ("ethnicity", "Total", "5820"), ("ethnicity", "WBRI", "5156"), ("ethnicity", "WOTH", "162"),
+        ("ethnic_group", "Unclassified", characteristics_unclassified), ("ethnic_group", "Total", "5820"),
+    ]  # fmt: skip
+    characteristics = published(
+        "send_characteristics",
+        [
+            {
+                "time_period": "202122",
+                "time_identifier": "Spring term",
+                "characteristic_group": g,
+                "characteristic": c,
+                "sen_provision": "Total",
+                "pupils": n,
+            }
+            for g, c, n in census
+        ],  # fmt: skip
+        **LA,
+    )
+    need = published(
+        "send_primary_need",
+        [
+            {"time_period": "202122", "time_identifier": "Spring term", "primary_need": k, "pupils": v}
+            for k, v in (("SEMH", "147"), ("Total", "735"))
+        ],  # fmt: skip
+        **LA,
+    )
+    return health, characteristics, need
+
+
+def test_child_health_computes_the_las_pupil_cells_from_the_census_tables():
+    said = texts(nv.child_health_sentences(*child_health()))
+    assert said == [
+        "Live births (2021): 274 in Testshire, 47,860 in the East Midlands region and 595,948 in England.",
+        "School children from minority ethnic groups (2021/22): 9.4% (547) in Testshire, against 27.8% in the East "
+        "Midlands region and 35.0% in England.",  # 5820 - 5156 - 117 = 547; 547 / 5820 = 9.40%
+        "School pupils with social, emotional and mental health needs (2021/22): 2.5% (147) in Testshire, against "
+        "2.9% in the East Midlands region and 3.0% in England.",  # 147 / 5820 = 2.53%
+        "Life expectancy at birth, boys (2018-2020): 83.2 years in Testshire, 79.2 in the East Midlands region and "
+        "79.4 in England.",
+    ]
+    rows = {r.indicator: r for r in nv.child_health_rows(*child_health())}
+    counted, share = rows["pupils_minority_ethnic"].cells["Local authority"]
+    assert [c.text for c in counted.cells] == ["5820"] and [c.text for c in counted.minus] == ["5156", "117"]
+    assert [c.table for c in (*share.cells, *share.base)] == ["send_characteristics"] * 2
+
+
+def test_child_health_with_a_suppressed_census_cell_computes_nothing_from_it():
+    said = texts(nv.child_health_sentences(*child_health(characteristics_unclassified="c")))
+    minority = next(s for s in said if s.startswith("School children from minority ethnic groups"))
+    assert minority == (
+        "School children from minority ethnic groups (2021/22): c in Testshire, against 27.8% in the East Midlands "
+        "region and 35.0% in England."
+    )
+    assert "547" not in " ".join(said) and "9.4%" not in " ".join(said)
+    assert said[-1] == "Where a count behind the local authority's pupil figures is suppressed (c), so is the figure."
+
+
+def exclusions(suspended_and_excluded: str, excluded: str) -> nv.Published:
+    rows = []
+    for year, cells in (
+        ("202021", {"E": ("9", "c", "0", "20"), "K": ("27", "c", "0", "55"), "Total": ("36", "c", "0", "75")}),
+        ("202122", {"E": ("13", "c", "c", "39"), "K": ("38", "c", "c", "78"),
+                    "Total": ("51", excluded, suspended_and_excluded, "117")}),
+    ):  # fmt: skip
+        for provision, (s, p, b, n) in cells.items():
+            rows.append({"time_period": year, "time_identifier": "Academic year", "sen_provision": provision,
+                         "children_suspended": s, "children_permanently_excluded": p,
+                         "children_suspended_and_permanently_excluded": b, "suspensions": n})  # fmt: skip
+    return published("send_exclusions", rows, **LA)
+
+
+def test_exclusions_count_the_children_suspended_and_those_permanently_excluded():
+    said = texts(nv.exclusions_sentences(exclusions(suspended_and_excluded="6", excluded="9")))
+    assert said == [
+        "In 2021/22, 51 children with SEND were suspended at least once (117 suspensions); 6 of them were also "
+        "permanently excluded, and 3 more children with SEND were permanently excluded.",  # 9 - 6
+        "Of the children suspended, 13 have an EHC plan and 38 are on SEN support.",
+        "Children with SEND suspended in earlier years: 36 in 2020/21.",
+    ]
+
+
+def test_exclusions_with_a_suppressed_count_say_so_and_compute_nothing_from_it():
+    (first, *_) = nv.exclusions_sentences(exclusions(suspended_and_excluded="c", excluded="9"))
+    assert nv.sentence_text(first) == (
+        "In 2021/22, 51 children with SEND were suspended at least once (117 suspensions); how many of them were "
+        "also permanently excluded is suppressed (c), and the number of other children with SEND permanently "
+        "excluded is suppressed (c)."
+    )
+    assert [f.text for f in nv.facts_of(first)] == ["51", "117"]  # 9 is not shown, nor anything taken from it
+
+
+def attainment(ehcp_met: str = "c", ehcp_pct: str = "c", ehcp_average: str = "28.7"):
+    rows = []
+    for stage, measure, provision, met, total, pct, england in (
+        ("KS1", "READING", "K", "12", "41", "29.3", "29.6"),
+        ("KS1", "READING", "E", ehcp_met, "7", ehcp_pct, "12.1"),
+        ("KS1", "WRITING", "K", "9", "41", "22.0", "19.6"),
+        ("KS1", "WRITING", "E", "c", "7", "c", "7.3"),
+    ):
+        for outcome, pupils, share, eng in (("Met", met, pct, england), ("Total", total, "100.0", "x")):
+            rows.append({"time_period": "202122", "time_identifier": "Academic year", "key_stage": stage,
+                         "measure": measure, "sen_provision": provision, "outcome": outcome, "pupils": pupils,
+                         "pct_of_pupils": share, "england_pct": eng})  # fmt: skip
+    scores = [
+        {"time_period": "202122", "time_identifier": "Academic year", "key_stage": "KS4", "measure": m,
+         "sen_provision": p, "pupils_with_score": n, "average_score": a, "england_average": e}
+        for m, p, n, a, e in (("ATT8", "K", "40", "43.3", "34.8"), ("ATT8", "E", "13", ehcp_average, "14.3"),
+                              ("P8", "K", "37", "0.21", "-0.47"), ("P8", "E", "12", "-0.17", "-1.33"))
+    ]  # fmt: skip
+    return published("send_attainment_standard", rows, **LA), published("send_attainment_scores", scores, **LA)
+
+
+def test_attainment_gives_the_published_percentages_and_scores_beside_england():
+    said = texts(nv.attainment_sentences(*attainment(ehcp_met="c", ehcp_pct="c")))
+    assert said[0] == (
+        "At key stage 1 in 2021/22, pupils on SEN support: reading at the expected standard 29.3% (12 of 41; England "
+        "29.6%) and writing at the expected standard 22.0% (9 of 41; England 19.6%)."
+    )
+    assert said[1] == (
+        "At key stage 1 in 2021/22, pupils with an EHC plan: reading at the expected standard suppressed (c) for the "
+        "7 pupils with a result (England 12.1%) and writing at the expected standard suppressed (c) for the 7 pupils "
+        "with a result (England 7.3%)."
+    )
+    assert said[2].startswith("A percentage is suppressed (c)")
+    assert said[3] == (
+        "At key stage 4 in 2021/22, the average Attainment 8 score (a score from 0 to 90, not a percentage) is 43.3 "
+        "for the 40 pupils on SEN support (England 34.8) and 28.7 for the 13 pupils with an EHC plan (England 14.3)."
+    )
+    assert said[4] == (
+        "At key stage 4 in 2021/22, the average Progress 8 score is 0.21 for the 37 pupils on SEN support (England "
+        "-0.47) and -0.17 for the 12 pupils with an EHC plan (England -1.33)."
+    )
+    assert "%" not in said[3] + said[4]  # Attainment 8 is a score, not a percentage
+
+
+def test_attainment_with_a_suppressed_average_shows_c_and_no_percentage_is_computed_over_few_pupils():
+    standard, scores = attainment(ehcp_average="c")
+    said = texts(nv.attainment_sentences(standard, scores))
+    assert "is 43.3 for the 40 pupils on SEN support (England 34.8) and c for the 13 pupils" in said[3]
+    # the report shows the release's percentage, never one of its own over the seven pupils
+    assert not any("14.3%" in s or "28.6%" in s for s in said)
+
+
 # ---- charts on hand-made tables -------------------------------------------------------------------------------
 
 
@@ -697,13 +941,20 @@ def test_the_report_is_written_into_the_live_release_folder(release):
     assert not [p for p in published.resolve().iterdir() if p.name.startswith(".report")]
 
 
+def report_sections(tree: Node) -> dict[str, Node]:
+    return {n.attrs["id"]: n for n in tree.walk() if n.tag == "section" and "report" in n.classes}
+
+
 def test_every_section_and_chart_is_present(release):
     tree = release["tree"]
-    sections = {n.attrs["id"]: n for n in tree.walk() if n.tag == "section" and "report" in n.classes}
+    sections = report_sections(tree)
     assert list(sections) == list(SECTION_TITLES)
     for key, title in SECTION_TITLES.items():
         (heading,) = [n for n in sections[key].walk() if n.tag == "h2"]
         assert heading.text().strip() == title
+        if key in WRITTEN:
+            continue  # the analysts' sections: tested below
+        assert "written" not in sections[key].classes
         assert [n for n in sections[key].walk() if n.tag == "table"], f"section {key} has no table"
         assert [n for n in sections[key].walk() if n.tag == "li"], f"section {key} has no sentence"
     figures = {n.attrs["id"]: n for n in tree.walk() if n.tag == "figure" and "chart" in n.classes}
@@ -713,6 +964,54 @@ def test_every_section_and_chart_is_present(release):
         assert len(svgs) == 1, key
         assert [n for n in svgs[0].walk() if n.tag in ("path", "rect", "line")], f"{key} draws nothing"
     assert len([n for n in tree.walk() if n.tag == "svg"]) == len(CHART_IDS)
+
+
+def test_the_analysts_sections_are_merged_in_order_with_the_release_figures_filled_in(release):
+    sections = report_sections(release["tree"])
+    written = [key for key, node in sections.items() if "written" in node.classes]
+    assert written == list(WRITTEN)
+    for key in WRITTEN:
+        node = sections[key]
+        assert not [n for n in node.walk() if "data-kind" in n.attrs]  # no computed fact, no chart
+        assert not [n for n in node.walk() if n.tag in ("svg", "figure")]
+        assert not [n for n in node.walk() if "not-written" in n.classes], f"{key}: the shipped file is missing"
+        assert len(node.text().split()) > 30, key
+        assert "{{" not in node.text()
+    # the introduction quotes the release through placeholders: the published cells, as published
+    provision = release["release"]["send_provision"]
+    intro = sections["introduction"].text()
+    for p in ("Total", "E", "K"):
+        assert f"{int(provision.cell('pupils', time_period='202223', sen_provision=p).text):,}" in intro
+    assert release["built"].not_written == ()
+
+
+def test_a_missing_analyst_section_shows_a_visible_note_and_keeps_its_place(release, tmp_path):
+    folder = tmp_path / "narrative"
+    folder.mkdir()
+    for source in report_build.NARRATIVE_DIR.glob("*.md"):
+        if not source.name.startswith("11-"):
+            (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    db = release["published"] / report_build.REPORTING_DB
+    narrative = report_build.release_narrative(db, folder)
+    html = report_build.render_html(release["release"], report_build.report_sections(release["release"], narrative))
+    sections = report_sections(parse(html))
+    assert list(sections) == list(SECTION_TITLES)
+    missing = sections["joint-commissioning-with-health"]
+    (note,) = [n for n in missing.walk() if "not-written" in n.classes]
+    assert "Section not written" in note.text() and "11-joint-commissioning-with-health.md" in note.text()
+    assert len([n for n in parse(html).walk() if "not-written" in n.classes]) == 1
+
+
+def test_an_unknown_placeholder_fails_the_report_build_naming_file_and_placeholder(release, tmp_path):
+    folder = tmp_path / "narrative"
+    folder.mkdir()
+    for source in report_build.NARRATIVE_DIR.glob("*.md"):
+        (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "02-background.md").write_text("Plans: {{ ehcp.total_1999 }}.\n", encoding="utf-8")
+    before = release["built"].path.read_bytes()
+    with pytest.raises(report_build.ReportError, match=r"02-background\.md: line 1: placeholder \{\{ ehcp\.total_1999"):
+        report_build.build_release_report(release["published"], pdf=False, narrative_dir=folder)
+    assert release["built"].path.read_bytes() == before  # nothing was written
 
 
 def test_the_report_is_self_contained(release):
@@ -730,9 +1029,9 @@ def facts(tree: Node) -> list[Node]:
 def test_every_table_cell_equals_the_published_cell_it_names(release):
     tree, reader = release["tree"], release["reader"]
     checked = 0
-    for td in (n for n in tree.walk() if n.tag == "td"):
+    for td in (n for n in tree.walk() if n.tag == "td" and context(n) != "written"):
         if "data-kind" in td.attrs:
-            want = reader.expected(td.attrs["data-kind"], td.attrs["data-cells"], td.attrs.get("data-base", ""))
+            want = reader.expected_of(td.attrs)
             assert td.text().strip() == want, (td.attrs, td.text())
             checked += 1
         else:
@@ -757,7 +1056,7 @@ def test_every_number_in_the_narrative_equals_the_published_table_it_comes_from(
     checked = 0
     for sentence in sentences:
         for fact in (n for n in sentence.walk() if "data-kind" in n.attrs):
-            want = reader.expected(fact.attrs["data-kind"], fact.attrs["data-cells"], fact.attrs.get("data-base", ""))
+            want = reader.expected_of(fact.attrs)
             shown = fact.text().strip()
             if want in SYMBOLS:  # said in words after the symbol: "c (suppressed)"
                 assert shown.split()[0] == want and len(shown.split()) > 1, (fact.attrs, shown)
@@ -780,15 +1079,16 @@ def test_no_count_from_1_to_5_appears_except_where_the_release_publishes_it(rele
     seen = 0
     for text, node in text_nodes(tree):
         where = context(node)
-        if where == "code":
-            continue
+        if where in ("code", "written"):
+            continue  # the analysts' prose (laws, years) is theirs; its release figures come through placeholders
         for match in SMALL_COUNT.finditer(text):
             seen += 1
             if where == "fact":
                 fact = next(a for a in node.ancestors() if "data-kind" in a.attrs)
-                cells = [reader.text(r) for r in fact.attrs["data-cells"].split()]
-                assert fact.attrs["data-kind"] == "count" and "c" not in cells, (fact.attrs, text)
-                assert sum(int(c) for c in cells) == int(match.group()), (fact.attrs, text)
+                cells = reader.texts(fact.attrs["data-cells"])
+                minus = reader.texts(fact.attrs.get("data-minus", ""))
+                assert fact.attrs["data-kind"] == "count" and "c" not in cells + minus, (fact.attrs, text)
+                assert sum(int(c) for c in cells) - sum(int(c) for c in minus) == int(match.group()), fact.attrs
             elif where in ("time", "label", "svg-axis"):
                 continue  # a date, a category as published (an age band, a line code) or an axis tick
             else:
@@ -798,7 +1098,7 @@ def test_no_count_from_1_to_5_appears_except_where_the_release_publishes_it(rele
 
 def test_no_number_in_the_document_without_its_source(release):
     """Prose holds words only: every number is a published cell (or computed from cells it names), a date, a
-    category as the table names it, or a chart's axis."""
+    category as the table names it, or a chart's axis (the analysts' written sections are their own words)."""
     scanned = 0
     for text, node in text_nodes(release["tree"]):
         where = context(node)
@@ -822,7 +1122,7 @@ def test_charts_plot_only_published_cells_and_draw_nothing_suppressed(release):
             numbers = {k: v for k, v in row.items() if isinstance(v, int | float) and not isinstance(v, bool)}
             assert set(numbers) <= {"value"}, (chart.key, row)
             assert row["cells"], f"{chart.key}: a data row without its source"
-            want = reader.exact(row["kind"], row["cells"], row["base"])
+            want = reader.exact(row["kind"], row["cells"], row["base"], row["minus"])
             if isinstance(want, str):
                 assert row["value"] is None and row["sym"] == want, (chart.key, row)
                 gaps += 1
@@ -904,6 +1204,87 @@ def test_sentences_reproduce_the_seed_figures(release):
     )
 
 
+def fact_texts(row: tuple) -> list[str]:
+    return [p.text if isinstance(p, nv.Fact) else "" for p in row]
+
+
+def test_the_new_sections_reproduce_the_seed_figures_the_release_publishes(release):
+    t = release["release"]
+    # 5.2 deprivation
+    seed = FIGURES["deprivation_5_2"]
+    said = " ".join(texts(nv.deprivation_sentences(t["send_deprivation"])))
+    assert f"ranks {nv.ordinal(seed['rank_2019'])} of {seed['of']} local authority districts" in said
+    assert f"It is the {nv.ordinal(seed['place_in_region_least_deprived'])} least deprived" in said
+    assert nv.ordinal(seed["rank_2010"]) in said and nv.ordinal(seed["rank_2015"]) in said
+    # 5.3 child health: LA / region / England, the LA's pupil cells computed from the census tables
+    health = FIGURES["child_health_5_3"]
+    rows = {r.indicator: r for r in nv.child_health_rows(t["send_child_health"], t["send_characteristics"],
+                                                          t["send_primary_need"])}  # fmt: skip
+    shown = {
+        "live_births": ("live_births_2021", None, "{:,}"),
+        "children_aged_0_4": ("aged_0_4_2021", "aged_0_4_2021_pct", "{:.1f}%"),
+        "children_aged_0_19": ("aged_0_19_2021", "aged_0_19_2021_pct", "{:.1f}%"),
+        "children_aged_0_19_projected": ("aged_0_19_2031_projected", "aged_0_19_2031_projected_pct", "{:.1f}%"),
+        "pupils_minority_ethnic": ("pupils_minority_ethnic_2022", "pupils_minority_ethnic_2022_pct", "{:.1f}%"),
+        "pupils_semh": ("pupils_semh_2022", "pupils_semh_2022_pct", "{:.1f}%"),
+        "children_in_poverty": (None, "children_in_poverty_2021_pct", "{:.1f}%"),
+        "life_expectancy_boys": (None, "life_expectancy_boys_2018_2020", "{:.1f}"),
+        "life_expectancy_girls": (None, "life_expectancy_girls_2018_2020", "{:.1f}"),
+    }
+    for indicator, (counts, values, form) in shown.items():
+        for i, level in enumerate(nv.GEOGRAPHIES):
+            counted, value = rows[indicator].cells[level]
+            if counts and values:
+                assert counted.text == f"{health[counts][i]:,}", (indicator, level)
+            figure = health[values][i] if values else health[counts][i]
+            assert value.text == form.format(figure), (indicator, level)
+    sentences = " ".join(texts(nv.child_health_sentences(t["send_child_health"], t["send_characteristics"],
+                                                          t["send_primary_need"])))  # fmt: skip
+    assert "9.4% (547) in Rutland" in sentences and "2.5% (147) in Rutland" in sentences
+    # 6.6 exclusions: what the release publishes is said; what it suppresses is named, not computed
+    seed = FIGURES["exclusions_6_6"]
+    (first, *_) = nv.exclusions_sentences(t["send_exclusions"])
+    said = nv.sentence_text(first)
+    assert said.startswith(f"In 2021/22, {seed['send_suspended']} children with SEND were suspended at least once")
+    exclusions = t["send_exclusions"]
+    both = exclusions.cell("children_suspended_and_permanently_excluded", time_period="202122", sen_provision="Total")
+    every = exclusions.cell("children_permanently_excluded", time_period="202122", sen_provision="Total")
+    if both.symbol:
+        assert f"how many of them were also permanently excluded is suppressed ({both.symbol})" in said
+    else:
+        assert f"; {seed['of_whom_permanently_excluded']} of them were also permanently excluded" in said
+    if both.symbol or every.symbol:
+        assert "the number of other children with SEND permanently excluded is suppressed" in said
+    else:
+        assert f"and {seed['other_send_permanently_excluded']} more children with SEND" in said
+    # 8 attainment: KS1 SEN support and the KS4 scores, beside England
+    seed = FIGURES["attainment_8"]
+    said = texts(nv.attainment_sentences(t["send_attainment_standard"], t["send_attainment_scores"]))
+    ks1 = next(s for s in said if s.startswith("At key stage 1 in 2021/22, pupils on SEN support"))
+    for measure, (here, england) in seed["ks1_expected_pct"]["sen_support"].items():
+        assert f"{measure} at the expected standard {here:.1f}% (" in ks1 and f"England {england:.1f}%)" in ks1
+    att8 = next(s for s in said if "Attainment 8" in s)
+    p8 = next(s for s in said if "Progress 8" in s)
+    for provision, words in (("sen_support", "on SEN support"), ("ehcp", "with an EHC plan")):
+        here, england = seed["ks4_attainment8_average"][provision]
+        assert re.search(rf"{here:.1f} for the \d+ pupils {words} \(England {england:.1f}\)", att8), att8
+        here, england = seed["ks4_progress8"][provision]
+        assert re.search(rf"{here:.2f} for the \d+ pupils {words} \(England {england:.2f}\)", p8), p8
+
+
+def test_the_attainment_chart_draws_only_published_percentages(release):
+    standard = release["release"]["send_attainment_standard"]
+    chart = report_charts.attainment_chart(standard)
+    reader = release["reader"]
+    drawn = [r for r in chart.rows if r["value"] is not None]
+    marked = [r for r in chart.rows if r["sym"]]
+    assert drawn and marked  # the EHC plan percentages of the tiny cohorts are c, and marked so
+    for row in chart.rows:
+        assert row["kind"] == "rate" and len(row["cells"].split()) == 1
+        text = reader.text(row["cells"])
+        assert (row["value"], row["sym"]) == ((None, text) if text in SYMBOLS else (float(text), "")), row
+
+
 def browser_or_skip():
     reason = ""
     try:
@@ -954,6 +1335,7 @@ def test_the_dagster_asset_builds_the_report_of_the_live_release(release, tmp_pa
     metadata = event.event_specific_data.materialization.metadata
     assert metadata["release_id"].value == release["built"].release_id
     assert metadata["charts"].value == len(CHART_IDS) and metadata["sections"].value == len(SECTION_TITLES)
+    assert metadata["narrative_not_written"].value == "none"
     assert Path(metadata["path"].value) == release["built"].path and release["built"].path.exists()
     empty = SendWarehouse(warehouse_dir=str(tmp_path / "empty"))
     failed = dg.materialize([send_report], resources={"warehouse": empty}, raise_on_error=False)

@@ -21,7 +21,8 @@ REPORT_KEY = dg.AssetKey(["published", "report"])
     kinds={"html"},
     description="The SEND needs-assessment document regenerated from the published release only: "
     "warehouse/published/report/index.html (self-contained HTML, charts as inline SVG; a PDF too when "
-    "WeasyPrint is installed), written into the live release folder it was built from.",
+    "WeasyPrint is installed), written into the live release folder it was built from. The analysts' sections "
+    "come from report/narrative/*.md, their placeholders filled from the release.",
 )
 def send_report(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
     published = warehouse.settings.published_dir
@@ -38,5 +39,7 @@ def send_report(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> 
             "tables": report.tables,
             "charts": report.charts,
             "pdf": dg.MetadataValue.path(str(report.pdf)) if report.pdf else "not written (WeasyPrint not installed)",
+            # analyst-written sections without a file in report/narrative/ (shown as "section not written")
+            "narrative_not_written": ", ".join(report.not_written) or "none",
         }
     )

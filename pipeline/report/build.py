@@ -7,9 +7,16 @@ the live release folder it was built from. `published` is a link swapped by pipe
 once: the report is read from and written into that one release, built in a temporary folder beside it and moved
 into place with `os.replace`. A PDF copy is written too when WeasyPrint is installed (optional).
 
-Every number in the HTML is a published cell or is computed from published cells, and says which: a table cell or
-a number in a sentence carries `data-kind` (count, money, money_m, percent, change), `data-cells` and `data-base`
-(`table:rowid:column` references into reporting.<table>), so a reader or a test can recompute it from the release.
+Every number in a computed section is a published cell or is computed from published cells, and says which: a
+table cell or a number in a sentence carries `data-kind` (count, money, money_m, percent, change; rate, score, rank
+for a cell shown as published), `data-cells`, `data-base` and `data-minus` (`table:rowid:column` references into
+reporting.<table>; a count or percentage subtracts the `data-minus` cells), so a reader or a test can recompute it
+from the release.
+
+The analyst-written sections (1-4 and 10-12 of the seed, `report/narrative/*.md`, see
+pipeline.report.analyst_narrative) are merged in the seed's order as `<section class="report written">`; their
+placeholders are filled from the release (pipeline.report.narrative_values), a placeholder naming nothing fails the
+build (ReportError), and a missing file shows a visible "section not written" note.
 """
 
 import errno
@@ -28,9 +35,12 @@ from markupsafe import Markup, escape
 from pipeline.ees import PUBLISHED_TABLES
 from pipeline.report import charts as ch
 from pipeline.report import narrative as nv
+from pipeline.report.analyst_narrative import NARRATIVE_DIR, Narrative, NarrativeError, load_narrative
+from pipeline.report.analyst_narrative import SECTIONS as SECTION_SPECS
 from pipeline.report.narrative import (
     MONEY,
     PROVISION_LABELS,
+    RANK,
     SYMBOL_WORDS,
     Fact,
     Label,
@@ -38,12 +48,14 @@ from pipeline.report.narrative import (
     Published,
     Sentence,
     When,
+    as_published,
     count,
     on_date,
     percent,
     say,
     table_period,
 )
+from pipeline.report.narrative_values import narrative_values
 
 REPORTING_DB = "send_reporting.duckdb"
 REPORT_DIR = "report"
@@ -576,21 +588,200 @@ def benchmark_table(benchmark: Published) -> ReportTable:
     )
 
 
+def deprivation_table(deprivation: Published) -> ReportTable:
+    rows = []
+    for year in deprivation.distinct("time_period"):
+
+        def cell(column: str, year: str = year) -> nv.Cell:
+            return deprivation.cell(column, time_period=year)
+
+        rows.append(
+            (
+                When(year, year),
+                as_published(RANK, cell("rank")),
+                count(cell("districts_ranked")),
+                as_published(RANK, cell("rank_in_region_least_deprived")),
+                count(cell("districts_in_region")),
+            )
+        )
+    return ReportTable(
+        "table-deprivation",
+        say("Indices of Deprivation: the rank of ", deprivation.la_name(), " among local authority districts"),
+        (
+            "Edition",
+            "Rank, from the most deprived",
+            "Districts ranked",
+            "Place in the region, from the least deprived",
+            "Districts in the region",
+        ),
+        tuple(rows),
+        "send_deprivation",
+    )
+
+
+def child_health_table(health: Published, characteristics: Published, need: Published) -> ReportTable:
+    rows = []
+    for row in nv.child_health_rows(health, characteristics, need):
+        cells = [fact for level in nv.GEOGRAPHIES for fact in row.cells[level]]
+        rows.append((Label(row.label), row.period, *cells))
+    region = nv.region_words(health).removeprefix("the ").removesuffix(" region") or "Region"
+    places = (health.la_name(), region, "England")
+    header = [h for place in places for h in (say(place, ": number"), say(place, ": value"))]
+    return ReportTable(
+        "table-child-health",
+        say("The child population and child health: ", health.la_name(), ", its region and England"),
+        ("Indicator", "Period", *header),
+        tuple(rows),
+        "send_child_health, send_characteristics, send_primary_need",
+        labels=2,
+    )
+
+
+def exclusions_table(exclusions: Published) -> ReportTable:
+    columns = (
+        "children_suspended",
+        "suspensions",
+        "children_permanently_excluded",
+        "children_suspended_and_permanently_excluded",
+    )
+    rows = []
+    for year in exclusions.distinct("time_period"):
+        for provision in ("E", "K", "Total"):
+            cells = [exclusions.cell(c, time_period=year, sen_provision=provision) for c in columns]
+            label = "All children with SEND" if provision == "Total" else PROVISION_LABELS[provision]
+            rows.append((table_period(exclusions, year), Label(label), *(count(c) for c in cells)))
+    return ReportTable(
+        "table-exclusions",
+        say("Children with SEND suspended or permanently excluded, by academic year and SEN provision"),
+        (
+            "Academic year",
+            "Provision",
+            "Children suspended",
+            "Suspensions",
+            "Children permanently excluded",
+            "Of whom also suspended",
+        ),
+        tuple(rows),
+        "send_exclusions",
+        labels=2,
+    )
+
+
+def attainment_standard_table(standard: Published) -> ReportTable:
+    year = standard.latest()
+    rows = []
+    for key_stage, measure in nv.standard_measures(standard, year):
+        for provision in ("K", "E", "N"):
+            f = nv.standard_facts(standard, year, key_stage, measure, provision)
+            rows.append(
+                (
+                    Label(f"{key_stage}: {nv.measure_label(key_stage, measure)}"),
+                    Label(PROVISION_LABELS[provision]),
+                    f["total"],
+                    f["met"],
+                    f["pct"],
+                    f["england"],  # x for pupils without SEN: DfE's figures here are for pupils with SEN
+                )
+            )
+    return ReportTable(
+        "table-attainment",
+        say("Pupils meeting the expected standard by SEN provision, ", table_period(standard, year)),
+        ("Stage and measure", "Provision", "Pupils with a result", "Met the standard", "% met", "England %"),
+        tuple(rows),
+        "send_attainment_standard",
+        labels=2,
+    )
+
+
+def attainment_scores_table(scores: Published) -> ReportTable:
+    year = scores.latest()
+    rows = []
+    frame = scores.rows(time_period=year)
+    for key_stage, measure in nv.measure_order(zip(frame["key_stage"], frame["measure"], strict=True)):
+        for provision in ("K", "E", "N"):
+            if scores.find("average_score", time_period=year, key_stage=key_stage, measure=measure,
+                           sen_provision=provision) is None:  # fmt: skip
+                continue
+            f = nv.score_facts(scores, year, key_stage, measure, provision)
+            rows.append(
+                (
+                    Label(f"{key_stage}: {nv.measure_label(key_stage, measure)}"),
+                    Label(PROVISION_LABELS[provision]),
+                    f["pupils"],
+                    f["average"],
+                    f["england"],
+                )
+            )
+    return ReportTable(
+        "table-attainment-scores",
+        say(
+            Label("Key stage 4"),
+            ": average ",
+            Label("Attainment 8"),
+            " score (from ",
+            Label("0 to 90"),
+            ", not a percentage) and average ",
+            Label("Progress 8"),
+            " score by SEN provision, ",
+            table_period(scores, year),
+        ),
+        ("Measure", "Provision", "Pupils with a score", "Average score", "England average"),
+        tuple(rows),
+        "send_attainment_scores",
+        labels=2,
+    )
+
+
 # ---- sections ------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Section:
+    """A computed section: sentences, tables and charts from the release."""
+
     key: str
     title: str
     intro: str
     sentences: list[Sentence]
     tables: list[ReportTable]
     charts: list[ch.Chart]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str | Sentence] = field(default_factory=list)  # words, or a sentence with a Label ("Progress 8")
+    kind = "computed"
 
 
-def report_sections(release: Release) -> list[Section]:
+@dataclass(frozen=True)
+class WrittenSection:
+    """An analyst-written section: Markdown from report/narrative/ rendered to HTML (placeholders filled from the
+    release), or a visible "section not written" note when its file is missing."""
+
+    key: str
+    title: str
+    html: Markup
+    written: bool
+    source: str  # the Markdown file name the section is (or would be) written in
+    kind = "written"
+    sentences: tuple = ()
+    tables: tuple = ()
+    charts: tuple = ()
+
+
+WRITTEN_BEFORE = (1, 2, 3, 4)  # sections written before the computed ones; the others (10-12) come after section 9
+
+
+def written_sections(narrative: Narrative | None, numbers: Sequence[int]) -> list[WrittenSection]:
+    if narrative is None:
+        return []
+    return [
+        WrittenSection(s.spec.slug, s.spec.title, Markup(s.html), s.written, s.spec.file_name)
+        for s in narrative.sections
+        if s.spec.number in numbers
+    ]
+
+
+def report_sections(release: Release, narrative: Narrative | None = None) -> list[Section | WrittenSection]:
+    """Every section in the seed's order: the analysts' sections 1-4, the computed sections 5 to 9, the analysts'
+    sections 10-12, then the comparison with the region, England and statistical neighbours. Without a narrative
+    (None) only the computed sections."""
     t = release
     census_year = t["send_provision"].latest()
     need = t["send_primary_need"]
@@ -601,7 +792,10 @@ def report_sections(release: Release) -> list[Section]:
     years = timeliness_years(t["send_ehcna_timeliness"])
     placements = t["send_placements"]
     latest_extract = placements.latest("extract_date")
+    health_inputs = (t["send_child_health"], t["send_characteristics"], need)
+    standard, scores = t["send_attainment_standard"], t["send_attainment_scores"]
     sections = [
+        *written_sections(narrative, WRITTEN_BEFORE),
         Section(
             "population",
             "Population",
@@ -610,6 +804,34 @@ def report_sections(release: Release) -> list[Section]:
             nv.population_sentences(t["send_population"]),
             [population_table(t["send_population"], t["send_population"].latest())],
             [ch.population_chart(t["send_population"])],
+        ),
+        Section(
+            "deprivation",
+            "Deprivation",
+            "The local authority's rank in the English Indices of Deprivation, among all local authority districts "
+            "and within its region.",
+            nv.deprivation_sentences(t["send_deprivation"]),
+            [deprivation_table(t["send_deprivation"])],
+            [],
+            [
+                "Ranks count from the most deprived district; the place in the region counts from the least "
+                "deprived. Districts ranked differ between editions, as councils merged."
+            ],
+        ),
+        Section(
+            "child-health",
+            "Health of the local authority's children",
+            "The child population and child health snapshot beside the region and England, as the Office for Health "
+            "Improvement and Disparities publishes it.",
+            nv.child_health_sentences(*health_inputs),
+            [child_health_table(*health_inputs)],
+            [],
+            [
+                "The local authority's pupil figures (pupils from minority ethnic groups: every ethnicity but White "
+                "British, not counting unclassified ethnicity; pupils whose primary need is social, emotional and "
+                "mental health) are computed from this release's census tables as a share of all pupils on roll, "
+                "and carry those tables' suppression. The other figures are the publisher's, as published."
+            ],
         ),
         Section(
             "send-profile",
@@ -695,6 +917,19 @@ def report_sections(release: Release) -> list[Section]:
             [ch.placement_chart(placements, "16-25", latest_extract)],
         ),
         Section(
+            "exclusions",
+            "School exclusions",
+            "Children with SEND (an EHC plan or SEN support at the Spring census of the year) suspended from school "
+            "or permanently excluded, by academic year.",
+            nv.exclusions_sentences(t["send_exclusions"]),
+            [exclusions_table(t["send_exclusions"])],
+            [],
+            [
+                "A suspension was called a fixed-period exclusion before DfE renamed it. A child suspended several "
+                "times is one child suspended."
+            ],
+        ),
+        Section(
             "wider-services",
             "Wider services",
             "Aiming High positive activities and short breaks, and support for parent/carers, in the year to March.",
@@ -721,6 +956,26 @@ def report_sections(release: Release) -> list[Section]:
             [ch.timeliness_chart(t["send_ehcna_timeliness"], years)],
         ),
         Section(
+            "attainment",
+            "Attainment of pupils with SEN",
+            "Pupils in the authority's schools meeting the expected standard at the end of the early years "
+            "foundation stage and key stages one and two, and average scores at key stage four, by SEN provision "
+            "at the Spring census of the year, beside England.",
+            nv.attainment_sentences(standard, scores),
+            [attainment_standard_table(standard), attainment_scores_table(scores)],
+            [ch.attainment_chart(standard)],
+            [
+                say(
+                    Label("Attainment 8"),
+                    " is an average score from zero to ninety points, not a percentage; ",
+                    Label("Progress 8"),
+                    " compares pupils' results with those of pupils nationally who started from the same point.",
+                ),
+                "England's figures are DfE's, for pupils on SEN support and with an EHC plan. The cohorts are small: "
+                "a percentage of fewer than ten pupils, and an average of fewer than eight, are not published.",
+            ],
+        ),
+        Section(
             "expenditure",
             "High needs expenditure",
             "Spending from the high needs block by category, by financial year.",
@@ -728,6 +983,7 @@ def report_sections(release: Release) -> list[Section]:
             [spend_table(t["send_high_needs_spend"])],
             [ch.spend_chart(t["send_high_needs_spend"])],
         ),
+        *written_sections(narrative, [s.number for s in SECTION_SPECS if s.number not in WRITTEN_BEFORE]),
         Section(
             "benchmarks",
             "Comparison with the region, England and statistical neighbours",
@@ -747,7 +1003,8 @@ def report_sections(release: Release) -> list[Section]:
 
 def fact_attrs(fact: Fact) -> Markup:
     base = f' data-base="{" ".join(c.ref for c in fact.base)}"' if fact.base else ""
-    return Markup(f'data-kind="{fact.kind}" data-cells="{" ".join(c.ref for c in fact.cells)}"{base}')
+    minus = f' data-minus="{" ".join(c.ref for c in fact.minus)}"' if fact.minus else ""
+    return Markup(f'data-kind="{fact.kind}" data-cells="{" ".join(c.ref for c in fact.cells)}"{base}{minus}')
 
 
 def render_part(part: Part, in_sentence: bool = True) -> Markup:
@@ -812,7 +1069,7 @@ def render_chart(chart: ch.Chart) -> Markup:
     )
 
 
-def render_html(release: Release, sections: list[Section]) -> str:
+def render_html(release: Release, sections: Sequence[Section | WrittenSection]) -> str:
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent),
         autoescape=select_autoescape(["html"]),
@@ -842,6 +1099,7 @@ class BuiltReport:
     tables: int
     charts: int
     pdf: Path | None
+    not_written: tuple[str, ...] = ()  # analyst-written sections without a file: shown as "section not written"
 
 
 def write_pdf(html: str, path: Path) -> bool:
@@ -891,10 +1149,22 @@ def write_report(release_dir: Path, html: str, pdf: bool = True) -> tuple[Path, 
     return target / REPORT_FILE, (target / PDF_FILE if wrote_pdf else None)
 
 
-def build_release_report(published: Path, pdf: bool = True) -> BuiltReport:
+def release_narrative(db_path: Path, folder: Path = NARRATIVE_DIR) -> Narrative:
+    """The analyst-written sections with their placeholders filled from the release; a placeholder that names
+    nothing the release provides fails the build as a ReportError naming the file, line and placeholder."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        values = narrative_values(con)
+    try:
+        return load_narrative(values, folder)
+    except NarrativeError as error:
+        raise ReportError(f"the analyst-written narrative in {folder} cannot be built: {error}") from None
+
+
+def build_release_report(published: Path, pdf: bool = True, narrative_dir: Path = NARRATIVE_DIR) -> BuiltReport:
     release_dir = Path(published).resolve()  # one release for the whole build, even if the link moves meanwhile
     release = load_release(release_dir / REPORTING_DB)
-    sections = report_sections(release)
+    narrative = release_narrative(release_dir / REPORTING_DB, narrative_dir)
+    sections = report_sections(release, narrative)
     html = render_html(release, sections)
     path, pdf_path = write_report(release_dir, html, pdf=pdf)
     return BuiltReport(
@@ -904,6 +1174,7 @@ def build_release_report(published: Path, pdf: bool = True) -> BuiltReport:
         tables=sum(len(s.tables) for s in sections),
         charts=sum(len(s.charts) for s in sections),
         pdf=pdf_path,
+        not_written=tuple(spec.file_name for spec in narrative.missing),
     )
 
 

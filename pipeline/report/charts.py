@@ -22,6 +22,7 @@ from pipeline.report.narrative import (
     MONEY,
     PERCENT,
     PROVISION_LABELS,
+    RATE,
     SETTING_ORDER,
     Fact,
     Published,
@@ -29,12 +30,15 @@ from pipeline.report.narrative import (
     count,
     geography_name,
     group_label,
+    measure_label,
     need_label,
     need_vs_england,
     neighbour_codes,
     on_date,
     percent,
     setting_label,
+    standard_facts,
+    standard_measures,
     table_period,
 )
 
@@ -102,6 +106,7 @@ def point(fact: Fact, **fields: str) -> dict:
         "kind": fact.kind,
         "cells": " ".join(c.ref for c in fact.cells),
         "base": " ".join(c.ref for c in fact.base),
+        "minus": " ".join(c.ref for c in fact.minus),
     }
 
 
@@ -110,6 +115,7 @@ def _spec(chart: alt.TopLevelMixin) -> dict:
 
 
 def _value_axis(kind: str, title: str) -> alt.Axis:
+    """Money in pounds, counts as whole numbers, percentages (computed or as published) without decimals."""
     if kind == MONEY:
         return alt.Axis(title=title, labelExpr="(datum.value < 0 ? '-£' : '£') + format(abs(datum.value), '.2~s')")
     if kind == COUNT:
@@ -628,3 +634,41 @@ def _geo_colours(rows: list[dict]) -> dict[str, str]:
     names = list(dict.fromkeys(r["geography"] for r in rows))
     palette = ("#1d4f91", "#e07b39", "#2e7d32", "#7b1fa2")
     return dict(zip(names, palette, strict=False))
+
+
+def attainment_chart(standard: Published, year: str | None = None) -> Chart:
+    """The local authority's percentage meeting each standard beside England's, for pupils on SEN support and with
+    an EHC plan; a suppressed percentage is a missing bar marked c."""
+    year = year or standard.latest()
+    la_name = standard.la_name()
+    rows, order = [], []
+    for key_stage, measure in standard_measures(standard, year):
+        for provision in ("K", "E"):
+            facts = standard_facts(standard, year, key_stage, measure, provision)
+            label = f"{key_stage} {short_measure(key_stage, measure)}: {PROVISION_LABELS[provision]}"
+            order.append(label)
+            rows += [
+                point(facts[k], measure=label, series=name) for k, name in (("pct", la_name), ("england", "England"))
+            ]
+    spec = grouped_bars(
+        rows,
+        "measure",
+        "series",
+        value_title="% meeting the standard",
+        kind=RATE,
+        category_order=order,
+        colours={la_name: "#1d4f91", "England": "#b0b7c3"},
+    )
+    return Chart(
+        "chart-attainment",
+        "Pupils with SEN meeting the expected standard: the local authority and England",
+        "Pairs of horizontal bars per stage, measure and provision: the local authority's percentage and England's; "
+        "a suppressed percentage is marked c and not drawn.",
+        spec,
+    )
+
+
+def short_measure(key_stage: str, measure: str) -> str:
+    """ "Reading at the expected standard" -> "reading"; "Good level of development" -> "good level of development"."""
+    label = measure_label(key_stage, measure).removesuffix(" at the expected standard")
+    return label[0].lower() + label[1:]

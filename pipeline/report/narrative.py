@@ -4,8 +4,9 @@ Nothing here reads a warehouse: a narrative function takes `Published` tables (t
 with its DuckDB rowid) and returns sentences made of parts:
 
 * ``str`` -- words only: a plain part may not hold a number (a number in prose must say where it comes from);
-* ``Fact`` -- a number computed from published cells (a cell, a sum of cells, a percentage, a change), which knows
-  its cells, so the HTML can carry their references and a test can recompute it from the release;
+* ``Fact`` -- a number computed from published cells (a cell, a sum or difference of cells, a percentage, a change,
+  or a published rate, score or rank shown as published), which knows its cells, so the HTML can carry their
+  references and a test can recompute it from the release;
 * ``When`` -- a date or period; ``Label`` -- a category as the table names it ("0-18", "within 6 weeks").
 
 A fact whose input is a symbol (``c`` suppressed, ``x``, ``z``, ``low``) is not computed: it shows the symbol and
@@ -24,6 +25,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from pipeline.settings import load_settings
+from pipeline.sources.child_health import CENSUS_INDICATORS as HEALTH_CENSUS_INDICATORS
+from pipeline.sources.child_health import COUNT as HEALTH_COUNT
+from pipeline.sources.child_health import INDICATORS as HEALTH_INDICATORS
+from pipeline.sources.child_health import PERCENT as HEALTH_PERCENT
+from pipeline.sources.child_health import YEARS as HEALTH_YEARS
 from pipeline.sources.placements import SETTING_TYPES
 from pipeline.suppression.rules import DEFAULT_RULES, SYMBOLS
 
@@ -32,6 +38,11 @@ SYMBOL_WORDS = {"c": "suppressed", "x": "not available", "z": "not applicable", 
 RATE_MIN_DENOMINATOR = DEFAULT_RULES.rate_min_denominator
 
 COUNT, MONEY, MONEY_M, PERCENT, CHANGE = "count", "money", "money_m", "percent", "change"
+# One published cell shown as published: a percentage the release (or DfE, OHID) gives, an average score or a
+# figure in years, an ordinal rank.
+RATE, SCORE, RANK = "rate", "score", "rank"
+KINDS = (COUNT, MONEY, MONEY_M, PERCENT, CHANGE, RATE, SCORE, RANK)
+AS_PUBLISHED = (RATE, SCORE, RANK)
 
 SETTING_ORDER = tuple(SETTING_TYPES)
 PROVISION_LABELS = {"E": "EHC plan", "K": "SEN support", "N": "No SEN", "Total": "All pupils"}
@@ -130,25 +141,32 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
 class Fact:
     """A number computed from published cells.
 
-    count / money / money_m: the sum of ``cells``; percent: 100 x sum(cells) / sum(base); change: the percentage
-    change from sum(base) to sum(cells). ``rate_rule``: a percentage of children over fewer than ten is ``c``.
+    count / money / money_m: the sum of ``cells`` less the sum of ``minus``; percent: 100 x (sum(cells) -
+    sum(minus)) / sum(base); change: the percentage change from sum(base) to sum(cells). ``rate_rule``: a
+    percentage of children over fewer than ten is ``c``. rate / score / rank: one published cell shown as published
+    (``29.6%``, ``-0.17``, ``303rd``).
     """
 
     kind: str
     cells: tuple[Cell, ...]
     base: tuple[Cell, ...] = ()
     rate_rule: bool = True
+    minus: tuple[Cell, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in (COUNT, MONEY, MONEY_M, PERCENT, CHANGE):
+        if self.kind not in KINDS:
             raise ValueError(f"unknown fact kind {self.kind!r}")
         if (self.kind in (PERCENT, CHANGE)) != bool(self.base):
             raise ValueError(f"a {self.kind} fact needs a base exactly when it is a percentage or a change")
+        if self.kind in AS_PUBLISHED and (len(self.cells) != 1 or self.minus):
+            raise ValueError(f"a {self.kind} fact is one published cell")
+        if self.minus and self.kind not in (COUNT, PERCENT):
+            raise ValueError("only a count or a percentage subtracts cells")
 
     @property
     def symbol(self) -> str | None:
         """The symbol shown instead of a number, or None when the fact is computed."""
-        symbol = _symbol((*self.cells, *self.base))
+        symbol = _symbol((*self.cells, *self.minus, *self.base))
         if symbol or self.kind not in (PERCENT, CHANGE):
             return symbol
         base = sum((c.number for c in self.base), Decimal(0))
@@ -166,8 +184,8 @@ class Fact:
     def exact(self) -> Decimal | None:
         if not self.available:
             return None
-        total = sum((c.number for c in self.cells), Decimal(0))
-        if self.kind in (COUNT, MONEY, MONEY_M):
+        total = sum((c.number for c in self.cells), Decimal(0)) - sum((c.number for c in self.minus), Decimal(0))
+        if self.kind in (COUNT, MONEY, MONEY_M, *AS_PUBLISHED):
             return total
         base = sum((c.number for c in self.base), Decimal(0))
         return 100 * (total - base) / base if self.kind == CHANGE else 100 * total / base
@@ -189,8 +207,20 @@ class Fact:
             return ("-" if exact < 0 else "") + f"£{abs(round_half_up(exact, 0)):,.0f}"
         if self.kind == MONEY_M:
             return ("-" if exact < 0 else "") + f"£{abs(round_half_up(exact / 1_000_000, 1))}m"
+        if self.kind == RATE:
+            return f"{exact}%"  # the published decimals, kept
+        if self.kind == SCORE:
+            return str(exact)
+        if self.kind == RANK:
+            return ordinal(int(exact))
         rounded = round_half_up(exact, 1)
         return f"{rounded:+}%" if self.kind == CHANGE else f"{rounded}%"
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 303rd."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -297,10 +327,28 @@ def count(*cells: Cell) -> Fact:
     return Fact(COUNT, tuple(cells))
 
 
-def percent(part: Sequence[Cell] | Cell, whole: Sequence[Cell] | Cell, rate_rule: bool = True) -> Fact:
+def difference(cells: Sequence[Cell] | Cell, minus: Sequence[Cell] | Cell) -> Fact:
+    """A count of published cells less others (children permanently excluded less those also suspended)."""
+    cells = (cells,) if isinstance(cells, Cell) else tuple(cells)
+    minus = (minus,) if isinstance(minus, Cell) else tuple(minus)
+    if any(c is None for c in (*cells, *minus)):
+        raise ReportDataError("a difference is missing one of its published cells")
+    return Fact(COUNT, cells, minus=minus)
+
+
+def percent(
+    part: Sequence[Cell] | Cell, whole: Sequence[Cell] | Cell, rate_rule: bool = True, minus: Sequence[Cell] = ()
+) -> Fact:
     part = (part,) if isinstance(part, Cell) else tuple(part)
     whole = (whole,) if isinstance(whole, Cell) else tuple(whole)
-    return Fact(PERCENT, part, whole, rate_rule)
+    return Fact(PERCENT, part, whole, rate_rule, tuple(minus))
+
+
+def as_published(kind: str, cell: Cell) -> Fact:
+    """One published cell shown as published: a rate (``29.6%``), a score (``-0.17``) or a rank (``303rd``)."""
+    if cell is None:
+        raise ReportDataError(f"a {kind} is missing its published cell")
+    return Fact(kind, (cell,))
 
 
 def change(before: Sequence[Cell] | Cell, after: Sequence[Cell] | Cell, rate_rule: bool = True) -> Fact:
@@ -1243,3 +1291,366 @@ def _timely(benchmark: Published, role: str, year: str, **where: str) -> Fact | 
     within = benchmark_cell(benchmark, role, "plans_issued_within_20_weeks", year, **where)
     issued = benchmark_cell(benchmark, role, "plans_issued_den", year, **where)
     return None if within is None or issued is None else percent(within, issued)
+
+
+# ---- context: deprivation (5.2) and child health (5.3) ----------------------------------------------------------
+
+GEOGRAPHIES = ("Local authority", "Regional", "National")  # the child-health table's rows, in the seed's order
+WHITE_BRITISH, UNCLASSIFIED = "WBRI", "Unclassified"  # ethnicity code; the ethnic group of refused / not obtained
+HEALTH_KINDS = {HEALTH_COUNT: COUNT, HEALTH_PERCENT: RATE, HEALTH_YEARS: SCORE}
+
+
+def region_words(table: Published) -> str:
+    """ "the East Midlands region" from the table's region_name, or "the region"."""
+    names = table.distinct("region_name", geographic_level="Local authority") if "region_name" in table.frame else []
+    names = [n for n in names if n]
+    return f"the {names[0]} region" if len(names) == 1 else "the region"
+
+
+def deprivation_sentences(deprivation: Published) -> list[Sentence]:
+    years = deprivation.distinct("time_period")
+    if not years:
+        return [say("The release holds no Indices of Deprivation rank for the local authority.")]
+    latest = years[-1]
+    place = deprivation.la_name()
+
+    def cell(column: str, year: str) -> Cell:
+        return deprivation.cell(column, time_period=year)
+
+    out = [
+        say(
+            "In the Indices of Deprivation ",
+            When(latest, latest),
+            ", ",
+            place,
+            " ranks ",
+            as_published(RANK, cell("rank", latest)),
+            " of ",
+            count(cell("districts_ranked", latest)),
+            " local authority districts in England, counting from the most deprived.",
+        ),
+        say(
+            "It is the ",
+            as_published(RANK, cell("rank_in_region_least_deprived", latest)),
+            " least deprived of the ",
+            count(cell("districts_in_region", latest)),
+            " districts in ",
+            region_words(deprivation),
+            ".",
+        ),
+    ]
+    earlier = [
+        say(
+            "in ",
+            When(y, y),
+            " it ranked ",
+            as_published(RANK, cell("rank", y)),
+            " of ",
+            count(cell("districts_ranked", y)),
+        )
+        for y in years[:-1]
+    ]
+    if earlier:
+        out.append(say("In earlier editions, ", *_join(earlier), "."))
+    return out
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """One indicator of the child health snapshot: its period, and per geography (LA, region, England) the count
+    behind it and its value (None: the release has no such row)."""
+
+    indicator: str
+    label: str
+    unit: str
+    period: When | Label
+    cells: dict[str, tuple[Fact | None, Fact | None]]
+
+
+def health_period(text: str, time_period: str) -> When | Label:
+    """2021 and 2021/22 are periods a reader dates; a span such as 2018-2020 is a label as published."""
+    if re.fullmatch(r"\d{4}", text):
+        return When(text, text)
+    if re.fullmatch(r"\d{4}/\d{2}", text):
+        return When(text, f"{text[:4]}-09")
+    return Label(text)
+
+
+def census_health_cells(
+    indicator: str, time_period: str, characteristics: Published, need: Published
+) -> tuple[Fact | None, Fact | None]:
+    """The LA's census-derived cells of the snapshot, computed from the published census tables (and so under their
+    suppression): pupils from minority ethnic groups (every pupil but White British and unclassified ethnicity) and
+    pupils whose primary need is SEMH, each with its percentage of all pupils on roll at that Spring census."""
+    roll = characteristics.find(
+        "pupils",
+        time_period=time_period,
+        characteristic_group="ethnicity",
+        characteristic="Total",
+        sen_provision="Total",
+    )
+    if roll is None:
+        return None, None
+    if indicator == "pupils_minority_ethnic":
+        white_british = characteristics.find(
+            "pupils", time_period=time_period, characteristic_group="ethnicity", characteristic=WHITE_BRITISH,
+            sen_provision="Total",
+        )  # fmt: skip
+        unclassified = characteristics.find(
+            "pupils", time_period=time_period, characteristic_group="ethnic_group", characteristic=UNCLASSIFIED,
+            sen_provision="Total",
+        )  # fmt: skip
+        if white_british is None:
+            return None, None
+        less = tuple(c for c in (white_british, unclassified) if c is not None)
+        return difference(roll, less), percent(roll, roll, minus=less)
+    if indicator == "pupils_semh":
+        semh = need.find("pupils", time_period=time_period, primary_need="SEMH")
+        return (None, None) if semh is None else (count(semh), percent(semh, roll))
+    raise ReportDataError(f"no census-derived cell for the indicator {indicator}")
+
+
+def child_health_rows(health: Published, characteristics: Published, need: Published) -> list[HealthRow]:
+    """Every indicator of the snapshot in the seed's order (the child-health contract's code list)."""
+    out = []
+    for indicator, (label, unit) in HEALTH_INDICATORS.items():
+        rows = health.rows(indicator=indicator)
+        if rows.empty:
+            continue
+        period_text, time_period = (str(v) for v in rows[["period", "time_period"]].iloc[0])
+        kind = HEALTH_KINDS[unit]
+        cells: dict[str, tuple[Fact | None, Fact | None]] = {}
+        for level in GEOGRAPHIES:
+            value = health.find("value", indicator=indicator, geographic_level=level)
+            counted = health.find("count", indicator=indicator, geographic_level=level)
+            if level == "Local authority" and indicator in HEALTH_CENSUS_INDICATORS:
+                cells[level] = census_health_cells(indicator, time_period, characteristics, need)
+            else:
+                cells[level] = (
+                    None if counted is None else count(counted),
+                    None if value is None else as_published(kind, value),
+                )
+        out.append(HealthRow(indicator, label, unit, health_period(period_text, time_period), cells))
+    return out
+
+
+def _health_clause(row: HealthRow, level: str, name: str, first: bool) -> Sentence:
+    counted, value = row.cells[level]
+    if value is None:
+        return say("no figure in the release for ", name)
+    years = " years" if row.unit == HEALTH_YEARS and first else ""
+    shown = first and counted is not None and counted.available and row.unit != HEALTH_COUNT
+    with_count = (" (", counted, ")") if shown else ()
+    return say(value, years, *with_count, " in ", name)
+
+
+def child_health_sentences(health: Published, characteristics: Published, need: Published) -> list[Sentence]:
+    place = health.la_name()
+    names = {"Local authority": place, "Regional": region_words(health), "National": "England"}
+    out = []
+    rows = child_health_rows(health, characteristics, need)
+    for row in rows:
+        here, region, england = (
+            _health_clause(row, level, names[level], level == GEOGRAPHIES[0]) for level in GEOGRAPHIES
+        )
+        joined = ", against " if row.unit == HEALTH_PERCENT else ", "
+        out.append(say(Label(row.label), " (", row.period, "): ", *here, joined, *region, " and ", *england, "."))
+    if any(f is not None and f.symbol == "c" for row in rows for f in row.cells["Local authority"]):
+        out.append(say("Where a count behind the local authority's pupil figures is suppressed (c), so is the figure."))
+    return out
+
+
+# ---- exclusions (6.6) ----------------------------------------------------------------------------------------
+
+
+def exclusions_sentences(exclusions: Published) -> list[Sentence]:
+    """Children with SEND suspended and permanently excluded in the latest academic year, and earlier years' totals;
+    a suppressed count is named as suppressed and nothing is computed from it."""
+    years = exclusions.distinct("time_period")
+    latest = years[-1]
+    when = table_period(exclusions, latest)
+
+    def cell(column: str, year: str = latest, provision: str = "Total") -> Cell:
+        return exclusions.cell(column, time_period=year, sen_provision=provision)
+
+    suspended = count(cell("children_suspended"))
+    both = count(cell("children_suspended_and_permanently_excluded"))
+    others = difference(cell("children_permanently_excluded"), cell("children_suspended_and_permanently_excluded"))
+    first = say(
+        "In ",
+        when,
+        ", ",
+        suspended,
+        " children with SEND were suspended at least once (",
+        count(cell("suspensions")),
+        " suspensions)",
+    )
+    if both.available:
+        then = say("; ", both, " of them were also permanently excluded")
+    else:
+        then = say("; how many of them were also permanently excluded is ", suppressed_words(both))
+    if others.available:
+        more = say(", and ", others, " more children with SEND were permanently excluded.")
+    else:  # a difference with a suppressed side is not computed: it would give the suppressed cell back
+        more = say(
+            ", and the number of other children with SEND permanently excluded is ", suppressed_words(others), "."
+        )
+    out = [say(*first, *then, *more)]
+    ehcp, support = count(cell("children_suspended", provision="E")), count(cell("children_suspended", provision="K"))
+    out.append(say("Of the children suspended, ", ehcp, " have an EHC plan and ", support, " are on SEN support."))
+    earlier = [say(count(cell("children_suspended", y)), " in ", table_period(exclusions, y)) for y in years[:-1]]
+    if earlier:
+        out.append(say("Children with SEND suspended in earlier years: ", *_join(earlier), "."))
+    return out
+
+
+# ---- attainment (8) ------------------------------------------------------------------------------------------
+
+STAGE_WORDS = {
+    "EYFS": "the early years foundation stage",
+    "KS1": "key stage 1",
+    "KS2": "key stage 2",
+    "KS4": "key stage 4",
+}
+PROVISION_WORDS = {"K": "on SEN support", "E": "with an EHC plan"}
+
+
+def measure_rows() -> dict[tuple[str, str], dict[str, str]]:
+    """(key stage, measure) -> the attainment_measures seed row, in its display order."""
+    rows = sorted(seed_rows("attainment_measures"), key=lambda r: int(r["display_order"]))
+    return {(r["key_stage"], r["measure"]): r for r in rows}
+
+
+def measure_label(key_stage: str, measure: str) -> str:
+    row = measure_rows().get((key_stage, measure))
+    return row["measure_label"] if row else f"{key_stage} {measure}"
+
+
+def measure_order(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    order = {k: i for i, k in enumerate(measure_rows())}
+    return sorted(set(pairs), key=lambda p: (order.get(p, len(order)), p))
+
+
+def standard_measures(standard: Published, year: str) -> list[tuple[str, str]]:
+    rows = standard.rows(time_period=year)
+    return measure_order(zip(rows["key_stage"], rows["measure"], strict=True))
+
+
+def standard_facts(standard: Published, year: str, key_stage: str, measure: str, provision: str) -> dict[str, Fact]:
+    """met, total (pupils with a result), pct (published, rule 5) and england (DfE's) for one group."""
+
+    def cell(column: str, outcome: str) -> Cell:
+        return standard.cell(
+            column, time_period=year, key_stage=key_stage, measure=measure, sen_provision=provision, outcome=outcome
+        )
+
+    return {
+        "met": count(cell("pupils", "Met")),
+        "total": count(cell("pupils", "Total")),
+        "pct": as_published(RATE, cell("pct_of_pupils", "Met")),
+        "england": as_published(RATE, cell("england_pct", "Met")),
+    }
+
+
+def _measure_words(key_stage: str, measure: str) -> str:
+    label = measure_label(key_stage, measure)
+    return label[0].lower() + label[1:]
+
+
+def _standard_clause(words: str, f: dict[str, Fact]) -> Sentence:
+    """`reading 29.3% (12 of 41; England 29.6%)`, or, when the percentage is withheld, says so without it."""
+    if f["pct"].available:
+        return say(words, " ", f["pct"], " (", f["met"], " of ", f["total"], "; England ", f["england"], ")")
+    return say(
+        words,
+        " ",
+        suppressed_words(f["pct"]),
+        " for the ",
+        f["total"],
+        " pupils with a result (England ",
+        f["england"],
+        ")",
+    )
+
+
+def attainment_sentences(standard: Published, scores: Published) -> list[Sentence]:
+    out: list[Sentence] = []
+    year = standard.latest()
+    when = table_period(standard, year)
+    stages = list(dict.fromkeys(ks for ks, _ in standard_measures(standard, year)))
+    hidden = False
+    for stage in stages:
+        measures = [m for ks, m in standard_measures(standard, year) if ks == stage]
+        for provision in ("K", "E"):
+            parts = []
+            for measure in measures:
+                f = standard_facts(standard, year, stage, measure, provision)
+                hidden = hidden or not f["pct"].available
+                parts.append(_standard_clause(_measure_words(stage, measure), f))
+            out.append(
+                say("At ", Label(STAGE_WORDS.get(stage, stage)), " in ", when, ", pupils ", PROVISION_WORDS[provision],
+                    ": ", *_join(parts), ".")
+            )  # fmt: skip
+    if hidden:
+        out.append(
+            say(
+                "A percentage is suppressed (c) where fewer than ten pupils have a result or the count behind it is "
+                "small."
+            )
+        )
+    out.extend(score_sentences(scores))
+    return out
+
+
+def score_facts(scores: Published, year: str, key_stage: str, measure: str, provision: str) -> dict[str, Fact]:
+    def cell(column: str) -> Cell:
+        return scores.cell(column, time_period=year, key_stage=key_stage, measure=measure, sen_provision=provision)
+
+    return {
+        "pupils": count(cell("pupils_with_score")),
+        "average": as_published(SCORE, cell("average_score")),
+        "england": as_published(SCORE, cell("england_average")),
+    }
+
+
+def score_sentences(scores: Published) -> list[Sentence]:
+    if scores.frame.empty:
+        return []
+    year = scores.latest()
+    when = table_period(scores, year)
+    rows = scores.rows(time_period=year)
+    out: list[Sentence] = []
+    for stage, measure in measure_order(zip(rows["key_stage"], rows["measure"], strict=True)):
+        groups = []
+        for provision in ("K", "E"):
+            if scores.find(
+                "average_score", time_period=year, key_stage=stage, measure=measure, sen_provision=provision
+            ):
+                f = score_facts(scores, year, stage, measure, provision)
+                groups.append(
+                    say(f["average"], " for the ", f["pupils"], " pupils ", PROVISION_WORDS[provision], " (England ",
+                        f["england"], ")")
+                )  # fmt: skip
+        if not groups:
+            continue
+        scale = (" (a score from ", Label("0 to 90"), ", not a percentage)") if measure == "ATT8" else ()
+        out.append(
+            say(
+                "At ",
+                Label(STAGE_WORDS.get(stage, stage)),
+                " in ",
+                when,
+                ", the ",
+                Label(_score_words(stage, measure)),
+                *scale,
+                " is ",
+                *_join(groups),
+                ".",
+            )
+        )
+    return out
+
+
+def _score_words(key_stage: str, measure: str) -> str:
+    label = re.sub(r"\s*\([^)]*\)", "", measure_label(key_stage, measure))  # "(0-90)" is said in words
+    return label[0].lower() + label[1:]
