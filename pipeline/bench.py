@@ -571,6 +571,17 @@ def dbt_node_timings(log_path: Path, top: int = 8) -> dict:
     }
 
 
+RUN_SKIPPED = "run skipped"  # what `send-pipeline run` prints when nothing changed (pipeline.cli.NOTHING_CHANGED)
+
+
+def run_was_skipped(measurement: Measurement) -> bool:
+    """The run found nothing changed since the current release was built and stopped before Dagster started."""
+    try:
+        return measurement.returncode == 0 and RUN_SKIPPED in Path(measurement.stdout_path).read_text(errors="replace")
+    except OSError:
+        return False
+
+
 def pipeline_breakdown(measurement: Measurement, dagster_home: Path, dbt_log: Path) -> dict:
     """Process start-up (imports, dbt parse, definitions) / Dagster steps / shutdown, and dbt's nodes."""
     try:
@@ -715,7 +726,10 @@ def run_bench(
 
     if cold.returncode == 0:
         measured["d_pipeline_no_change"] = again = step("pipeline_no_change", run_cmd)
-        breakdowns["d_pipeline_no_change"] = pipeline_breakdown(again, dagster_home, dbt_log)
+        if run_was_skipped(again):  # nothing changed: no Dagster run, no dbt (the newest run is the cold one)
+            breakdowns["d_pipeline_no_change"] = {"skipped": True}
+        else:
+            breakdowns["d_pipeline_no_change"] = pipeline_breakdown(again, dagster_home, dbt_log)
         if again.returncode == 0:
             documents.insert(1, pipeline_marts(warehouse_dir / "send.duckdb", "pipeline_no_change"))
 
@@ -837,6 +851,9 @@ def format_report(result: Mapping) -> str:
     for label, key in (("(a) cold", "a_pipeline_cold"), ("(d) no-change", "d_pipeline_no_change")):
         breakdown = result["pipeline_breakdown"].get(key)
         if not breakdown:
+            continue
+        if breakdown.get("skipped"):
+            lines.append(f"{label}: skipped before Dagster started (nothing changed since the release was built)")
             continue
         dagster = breakdown.get("dagster", {})
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in dagster.get("stages", {}).items())

@@ -14,6 +14,7 @@ from pipeline.settings import Settings, SettingsError, load_settings
 
 SCALES = ("rutland", "county", "national")
 LOCAL_ENV_FILE = Path(".env")
+NOTHING_CHANGED = "nothing changed since the current release was built (extracts, ingest ledger, code): run skipped"
 
 
 def ensure_local_key(env_file: Path = LOCAL_ENV_FILE) -> None:
@@ -87,6 +88,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.export_for_dbt()
     print(f"raw extracts: {settings.raw_dir}")
+    # Before Dagster and dbt are imported (seconds): a night with nothing new costs a hash check.
+    from pipeline.nightly_state import describe, forget_build, nightly_reasons
+
+    reasons = ["--force"] if args.force else nightly_reasons(settings)
+    if not reasons:
+        print(NOTHING_CHANGED)
+        print(f"published release:  {settings.reporting_path}")
+        if (settings.published_dir / "report" / "index.html").exists():
+            print(f"report:             {settings.published_dir / 'report' / 'index.html'}")
+        return 0
+    print(f"running because: {describe(reasons)}")
     from pipeline.dbt_project import prepare_dbt_project
 
     prepare_dbt_project()
@@ -108,6 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     code = _summarise(result, settings)
+    if code != 0:
+        forget_build(settings.warehouse_dir)  # e.g. published but a later step failed: tomorrow runs again
     print(f"run {'succeeded' if code == 0 else 'FAILED'} in {time.perf_counter() - started:.1f}s")
     return code
 
@@ -166,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the nightly pipeline once (SEND_RAW_DIR -> SEND_WAREHOUSE_DIR)")
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    run.add_argument("--force", action="store_true", help="run even when nothing changed since the last release")
     run.set_defaults(func=cmd_run)
 
     report = sub.add_parser("report", help="rebuild the needs-assessment report from the current published release")
@@ -180,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate the Rutland-like extracts into SEND_RAW_DIR, then run")
     add_generate_args(demo)
     demo.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    demo.add_argument("--force", action="store_true", help="run even when nothing changed since the last release")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -1,16 +1,26 @@
-"""The dbt project as Dagster assets: one asset per model and seed, dbt tests as asset checks."""
+"""The dbt project as Dagster assets: one asset per model and seed, dbt tests as asset checks.
+
+The census intermediates are incremental by census term. When the dbt project itself (or SEND_LA_CODE) changed
+since the last full `dbt build` of this warehouse, the build runs with --full-refresh, so no term keeps rows that
+older SQL or code lists made; the project version built is kept in warehouse/state/dbt_build.json.
+"""
+
+import json
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipeline.dbt_project import dbt_executable, dbt_project, prepare_dbt_project
+from pipeline.nightly_state import dbt_project_version
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
-# `dagster dev` re-parses on load; elsewhere parse once if there is no manifest yet (the CLI parses every run).
+DBT_BUILD_RECORD = "state/dbt_build.json"
+
+# `dagster dev` re-parses on load; elsewhere parse only when the manifest is missing or stale (a cached manifest
+# keyed on the project's file hashes, pipeline/dbt_project.py).
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    prepare_dbt_project()
+prepare_dbt_project()
 
 
 class SendDbtTranslator(DagsterDbtTranslator):
@@ -26,6 +36,18 @@ class SendDbtTranslator(DagsterDbtTranslator):
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
+def build_args(built_version: str | None, current_version: str) -> list[str]:
+    """`dbt build`, with --full-refresh unless this warehouse was last built by this very project version."""
+    return ["build"] if built_version == current_version else ["build", "--full-refresh"]
+
+
+def built_project_version(record_text: str | None) -> str | None:
+    try:
+        return json.loads(record_text)["dbt_project_version"] if record_text else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -36,5 +58,18 @@ dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_execut
 )
 def send_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: SendWarehouse):
     """`dbt build` (seeds, models and their tests) once per run over the selected models."""
-    warehouse.settings.export_for_dbt()
-    yield from dbt.cli(["build"], context=context).stream()
+    settings = warehouse.settings
+    settings.export_for_dbt()
+    record = settings.warehouse_dir / DBT_BUILD_RECORD
+    current = dbt_project_version(settings.dbt_project_dir, settings.la_code)
+    built = built_project_version(record.read_text() if record.exists() else None)
+    args = build_args(built, current)
+    if "--full-refresh" in args:
+        context.log.info("the dbt project changed since this warehouse was built: dbt build --full-refresh")
+    whole_project = set(context.selected_asset_keys) == set(send_dbt_models.keys)
+    if whole_project:
+        record.unlink(missing_ok=True)  # a build stopped half-way is followed by a full refresh
+    yield from dbt.cli(args, context=context).stream()
+    if whole_project:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"dbt_project_version": current}) + "\n")

@@ -1,5 +1,9 @@
 """Where the dbt project is, and how its manifest gets made (no Dagster assets here, so the CLI can prepare
-the manifest before the asset definitions that read it are imported)."""
+the manifest before the asset definitions that read it are imported).
+
+`dbt parse` (~5 s) runs only when the manifest is missing or was parsed from other files: the manifest's key - the
+dbt project version of pipeline.nightly_state (its files and SEND_LA_CODE) - is kept beside it in target/.
+"""
 
 import os
 import sys
@@ -32,9 +36,28 @@ dbt_project = _project()
 put_dbt_on_path()
 
 
-def prepare_dbt_project() -> Path:
-    """Run `dbt parse` so the manifest Dagster loads matches the SQL on disk. Returns the manifest path."""
-    load_settings().export_for_dbt()
+MANIFEST_KEY = "send_manifest_key.txt"
+
+
+def manifest_is_current(manifest_path: Path, key: str) -> bool:
+    """The manifest exists and was parsed from the project version ``key``."""
+    stamp = manifest_path.with_name(MANIFEST_KEY)
+    return manifest_path.exists() and stamp.exists() and stamp.read_text().strip() == key
+
+
+def prepare_dbt_project(force: bool = False) -> Path:
+    """Run `dbt parse` unless the manifest is current, so the manifest Dagster loads matches the SQL on disk.
+
+    Returns the manifest path.
+    """
+    from pipeline.nightly_state import dbt_project_version
+
+    settings = load_settings()
+    settings.export_for_dbt()
+    key = dbt_project_version(settings.dbt_project_dir, settings.la_code)
+    if not force and manifest_is_current(dbt_project.manifest_path, key):
+        return dbt_project.manifest_path
     put_dbt_on_path()
     dbt_project.preparer.prepare(dbt_project)
+    dbt_project.manifest_path.with_name(MANIFEST_KEY).write_text(key + "\n")
     return dbt_project.manifest_path

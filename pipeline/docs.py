@@ -1,20 +1,32 @@
-"""dbt docs for BI analysts: every model and column described, rendered to warehouse/docs/ each run.
+"""dbt docs for BI analysts: every model and column described, rendered to warehouse/docs/ when the dbt project
+changed.
 
 Internal (the catalog reads send.duckdb's schemas), never under published/. Not blocking: a docs failure does not
-stop publication, which does not depend on it.
+stop publication, which does not depend on it. `dbt docs generate` (~8 s) runs only when the docs were made from
+another dbt project version (pipeline.nightly_state: its files and SEND_LA_CODE) or a file is missing: the docs
+describe models and columns, which only a project change changes.
 """
 
 import os
 import shutil
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipeline.dbt import send_dbt_models
+from pipeline.nightly_state import dbt_project_version
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+DOCS_VERSION = ".dbt_project_version"
+
+
+def docs_are_current(docs: Path, version: str) -> bool:
+    """Every docs file is there and they were generated from dbt project version ``version``."""
+    stamp = docs / DOCS_VERSION
+    return all((docs / name).exists() for name in DOCS_FILES) and stamp.exists() and stamp.read_text() == version
 
 
 @dg.asset(
@@ -23,17 +35,24 @@ DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json"
     deps=list(send_dbt_models.keys),
     pool=DUCKDB_WRITER_POOL,
     kinds={"dbt"},
-    description="`dbt docs generate --static` into warehouse/docs/ (static_index.html opens without a server).",
+    description="`dbt docs generate --static` into warehouse/docs/ (static_index.html opens without a server), "
+    "when the dbt project changed.",
 )
 def dbt_docs(dbt: DbtCliResource, warehouse: SendWarehouse) -> dg.MaterializeResult:
     settings = warehouse.settings
     settings.export_for_dbt()
+    docs = settings.warehouse_dir / "docs"
+    version = dbt_project_version(settings.dbt_project_dir, settings.la_code)
+    path = dg.MetadataValue.path(str(docs / "static_index.html"))
+    if docs_are_current(docs, version):
+        return dg.MaterializeResult(metadata={"path": path, "regenerated": False})
     building = settings.warehouse_dir / ".docs-building"
     shutil.rmtree(building, ignore_errors=True)
     dbt.cli(["docs", "generate", "--static"], target_path=building).wait()
-    docs = settings.warehouse_dir / "docs"
     docs.mkdir(exist_ok=True)
+    (docs / DOCS_VERSION).unlink(missing_ok=True)
     for name in DOCS_FILES:
         os.replace(building / name, docs / name)
+    (docs / DOCS_VERSION).write_text(version)
     shutil.rmtree(building, ignore_errors=True)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(docs / "static_index.html"))})
+    return dg.MaterializeResult(metadata={"path": path, "regenerated": True})

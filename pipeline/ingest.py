@@ -274,6 +274,20 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> No
     con.unregister("_xlsx_frame")
 
 
+def csv_row_number_sql(structural_rejects: int) -> str:
+    """SQL for the file line of a row of _raw_rows (header = line 1).
+
+    With no rejected lines the k-th row (rowid k - 1) is on line k + 1; otherwise each rejected line before a row
+    shifts it by one (a correlated count over _reject_thresholds, ~10 s on a 9-million-row file, so only then).
+    """
+    if structural_rejects == 0:
+        return "_raw_rows.rowid + 2"
+    return (
+        "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t "
+        "WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
+    )
+
+
 def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract) -> tuple[str, ...]:
     """Create temp table _extract(_row_number, <contract columns>) of trimmed text, plus _structural rejects.
 
@@ -304,10 +318,7 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
             FROM (SELECT DISTINCT row_number FROM _structural)
             """
         )
-        row_number_sql = (
-            "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t "
-            "WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
-        )
+        row_number_sql = csv_row_number_sql(con.execute("SELECT count(*) FROM _structural").fetchone()[0])
     else:
         raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
 

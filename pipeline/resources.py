@@ -39,9 +39,12 @@ class SendWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        path = self.settings.duckdb_path
+        """send.duckdb with the memory limit and spill folder of the settings (a national census fits in 2 GB)."""
+        settings = self.settings
+        path = settings.duckdb_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
+        settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only, config=settings.duckdb_config())
         try:
             yield con
         finally:

@@ -1,6 +1,28 @@
-"""The nightly job and its schedule."""
+"""The nightly job and its schedule: a night with no new extracts and no new code is skipped.
+
+The job's success hook records, once the release step has published, what the release was built from
+(pipeline/nightly_state.py); the schedule compares tonight's drop zone, ingest ledger and code with that record
+and returns a SkipReason when nothing changed, as `send-pipeline run` does.
+"""
 
 import dagster as dg
+
+from pipeline.nightly_state import describe, nightly_reasons, record_build
+from pipeline.settings import load_settings
+
+RELEASE_STEP = "published__send_reporting"  # the step of the asset published/send_reporting
+
+
+@dg.success_hook(required_resource_keys={"warehouse"})
+def record_release_build(context: dg.HookContext) -> None:
+    """After the release step succeeds: write warehouse/state/last_build.json (ledger + code version)."""
+    if context.step_key != RELEASE_STEP:
+        return
+    warehouse = context.resources.warehouse
+    with warehouse.connect(read_only=True) as con:
+        record = record_build(warehouse.settings, release=context.run_id, con=con)
+    context.log.info(f"build recorded: {len(record.files)} ingested file(s), code {record.code_version[:12]}")
+
 
 # In-process: one process, steps in order, so only one step ever writes send.duckdb (DuckDB has one writer)
 # and no per-step process start-up (measured 2x faster on 2 cores, ARCHITECTURE.md).
@@ -8,13 +30,25 @@ nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
+    hooks={record_release_build},
     description="Ingest every raw extract, build the dbt marts, run the checks and publish the release.",
 )
 
-nightly_schedule = dg.ScheduleDefinition(
+
+def nightly_run_or_skip(reasons: list[str]) -> dg.RunRequest | dg.SkipReason:
+    """A run request naming why, or a SkipReason when there is no reason to run."""
+    if not reasons:
+        return dg.SkipReason("no new or changed extracts and no code change since the current release was built")
+    return dg.RunRequest(tags={"send/trigger": "nightly_schedule", "send/reasons": describe(reasons)[:1000]})
+
+
+@dg.schedule(
     name="nightly_at_2am",
     job=nightly_job,
     cron_schedule="0 2 * * *",
     execution_timezone="Europe/London",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 2am: the nightly job, unless nothing changed since the current release was built.",
 )
+def nightly_schedule(context: dg.ScheduleEvaluationContext):
+    return nightly_run_or_skip(nightly_reasons(load_settings()))

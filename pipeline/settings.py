@@ -8,17 +8,21 @@
 | SEND_PSEUDONYM_KEY | (none) | secret key of the keyed HMAC that pseudonymises identifiers at ingest |
 | SEND_DBT_PROJECT_DIR | dbt_project beside the package | the dbt project to build |
 | SEND_DUCKDB_PATH | set by this module | absolute path of send.duckdb, read by dbt's profiles.yml |
+| SEND_DUCKDB_MEMORY_LIMIT | 2GB | DuckDB memory_limit of every connection that writes send.duckdb (dbt's too); above it
+DuckDB spills to warehouse/send.duckdb.tmp/ |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_KEY_BYTES = 16
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 
 class SettingsError(RuntimeError):
@@ -31,6 +35,7 @@ class Settings:
     warehouse_dir: Path
     la_code: str
     dbt_project_dir: Path
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
     def duckdb_path(self) -> Path:
@@ -44,10 +49,24 @@ class Settings:
     def reporting_path(self) -> Path:
         return self.published_dir / "send_reporting.duckdb"
 
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        """Where DuckDB spills what does not fit in memory_limit: beside send.duckdb (DuckDB's own default for a
+        database file, which dbt's connections use too: they may not set it again once a spill used it)."""
+        return self.warehouse_dir / "send.duckdb.tmp"
+
+    def duckdb_config(self) -> dict[str, str]:
+        """duckdb.connect(config=...) for a connection that writes send.duckdb (dbt gets the same via profiles.yml).
+
+        Insertion order is kept here: the ingest numbers rows by their order in the file.
+        """
+        return {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.duckdb_temp_dir)}
+
     def export_for_dbt(self) -> None:
         """dbt runs as a subprocess that inherits os.environ: give it the same absolute DuckDB path."""
         os.environ["SEND_DUCKDB_PATH"] = str(self.duckdb_path)
         os.environ["SEND_LA_CODE"] = self.la_code
+        os.environ["SEND_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -60,7 +79,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         warehouse_dir=Path(env.get("SEND_WAREHOUSE_DIR", "warehouse")).resolve(),
         la_code=la_code,
         dbt_project_dir=Path(env.get("SEND_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve(),
+        duckdb_memory_limit=duckdb_memory_limit(env),
     )
+
+
+def duckdb_memory_limit(env: Mapping[str, str]) -> str:
+    """SEND_DUCKDB_MEMORY_LIMIT as DuckDB spells a size (2GB, 1500MB, 3GiB); an unreadable value is an error."""
+    value = env.get("SEND_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.IGNORECASE):
+        raise SettingsError(f"SEND_DUCKDB_MEMORY_LIMIT must be a size such as 2GB or 1500MB, got {value!r}")
+    return value
 
 
 def pseudonym_key(env: Mapping[str, str] | None = None) -> bytes:

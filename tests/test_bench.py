@@ -94,13 +94,16 @@ def test_the_pipeline_breakdown_names_each_stage(bench):
     assert cold["dbt"]["by_kind"]["test"]["count"] > 0
 
 
-def test_the_second_run_found_no_new_files(work_dir):
-    """(d) is a no-change run: every census file is skipped by the ledger."""
+def test_the_second_run_found_nothing_changed_and_skipped(bench, work_dir):
+    """(d) is a no-change run: the drop zone matches the ledger and the build record, so it stops before Dagster."""
+    from pipeline.cli import NOTHING_CHANGED
+
     cold = (work_dir / "logs" / "pipeline_cold.out").read_text()
     again = (work_dir / "logs" / "pipeline_no_change.out").read_text()
     files = len(list((work_dir / "raw" / "census").glob("*.csv")))
     assert f"census: {files} file(s), {files} loaded, 0 unchanged" in cold
-    assert f"census: {files} file(s), 0 loaded, {files} unchanged" in again
+    assert NOTHING_CHANGED in again and "running the nightly job" not in again
+    assert bench["pipeline_breakdown"]["d_pipeline_no_change"] == {"skipped": True}
 
 
 def test_the_three_implementations_agree(bench, work_dir):

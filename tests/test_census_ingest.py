@@ -116,6 +116,18 @@ def test_structural_errors_are_quarantined_and_later_rows_keep_their_line_number
     ]
 
 
+def test_without_rejected_lines_each_row_keeps_its_line_number(tmp_path, con):
+    """No structural rejects: row numbers are rowid + 2 (header on line 1), in file order, quarantine included."""
+    rows = [pupil(n) for n in range(1, 6)]
+    rows[3]["gender"] = "Q"  # line 5 breaks a rule
+    write_csv(tmp_path / "census" / "2023_spring.csv", rows)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 4, 1)
+    assert [r[1:3] for r in quarantine(con)] == [(5, "gender")]
+    loaded = con.execute("SELECT source_row FROM raw.census_pupils ORDER BY 1").fetchall()
+    assert [r[0] for r in loaded] == [2, 3, 4, 6]
+
+
 def test_rerun_on_same_files_loads_nothing_twice(tmp_path, con):
     write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3, gender="Q")])
     first = ingest(tmp_path, con)

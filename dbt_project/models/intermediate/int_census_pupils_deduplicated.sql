@@ -1,5 +1,18 @@
 -- One row per pupil per census: only C (single) and M (main dual) registrations count; S is the same pupil
 -- at a second school. Adds the DfE period (time_period, census_term) and the primary/secondary age group.
+--
+-- Incremental by census term: a new census adds its term's rows and leaves the earlier terms' rows as they are;
+-- a corrected extract (new content for a term already built) replaces that term's rows (delete+insert on the
+-- term). A term is rebuilt when its term_fingerprint - count and sum of row hashes of its C/M registrations in
+-- the staged extract - differs from the one stored with its rows. `dbt build --full-refresh` rebuilds every term
+-- (the nightly job does that when the dbt project or SEND_LA_CODE changed, pipeline/dbt.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='time_period, census_term',
+    on_schema_change='fail'
+) }}
+
 with counted as (
     select *
     from {{ ref('stg_census__pupils') }}
@@ -26,16 +39,32 @@ periods as (
     from counted
 ),
 
-ranked as (
+terms as (
     select
-        *,
-        row_number() over (
-            partition by time_period, census_term, pupil_id
-            order by enrol_status, laestab, source_file
-        ) as registration_rank
+        time_period,
+        census_term,
+        cast(count(*) as varchar) || ':' || cast(sum(cast(hash(periods) as hugeint)) as varchar) as term_fingerprint
     from periods
+    group by time_period, census_term
+),
+
+terms_to_build as (
+    select time_period, census_term, term_fingerprint from terms
+    {% if is_incremental() %}
+    except
+    select distinct time_period, census_term, term_fingerprint from {{ this }}
+    {% endif %}
 )
 
-select * exclude (registration_rank)
-from ranked
-where registration_rank = 1
+select
+    periods.*,
+    terms_to_build.term_fingerprint,
+    current_timestamp as built_at
+from periods
+inner join terms_to_build
+    on terms_to_build.time_period = periods.time_period
+    and terms_to_build.census_term = periods.census_term
+qualify row_number() over (
+    partition by periods.time_period, periods.census_term, periods.pupil_id
+    order by periods.enrol_status, periods.laestab, periods.source_file
+) = 1

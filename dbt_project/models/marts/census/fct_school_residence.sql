@@ -12,7 +12,7 @@ counted as (
         age_group as phase,
         sen_provision,
         residence,
-        count(distinct pupil_id) as pupils
+        count(pupil_id) as pupils  -- one row per pupil per census (unique_combination test on the grain)
     from pupils
     group by time_period, census_term, age_group, sen_provision, residence
 ),

@@ -9,29 +9,41 @@ provision_groups as (
     select * from {{ ref('sen_provision_groups') }}
 ),
 
-grouped as (
-    select pupils.*, provision_groups.sen_provision as provision_group
+-- The census marts' grain: one row per pupil per census (unique_combination test on int_census_pupils_profiled),
+-- and one row per group and member in sen_provision_groups (its unique_combination test), so pupils are counted
+-- with count(), never count(distinct): first per combination of characteristics (a few thousand rows a census),
+-- then those counts are added up per characteristic.
+profiles as (
+    select
+        time_period, census_term, sen_provision, sex, age_group, ethnic_group, ethnicity, first_language, fsm,
+        pupil_premium, residence, count(pupil_id) as pupils
     from pupils
-    inner join provision_groups on provision_groups.member_provision = pupils.sen_provision
+    group by all
+),
+
+grouped as (
+    select profiles.*, provision_groups.sen_provision as provision_group
+    from profiles
+    inner join provision_groups on provision_groups.member_provision = profiles.sen_provision
 ),
 
 characteristics as (
-    select time_period, census_term, provision_group, pupil_id, 'sex' as characteristic_group, sex as characteristic
+    select time_period, census_term, provision_group, pupils, 'sex' as characteristic_group, sex as characteristic
     from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'age_group', age_group from grouped
+    select time_period, census_term, provision_group, pupils, 'age_group', age_group from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'ethnic_group', ethnic_group from grouped
+    select time_period, census_term, provision_group, pupils, 'ethnic_group', ethnic_group from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'ethnicity', ethnicity from grouped
+    select time_period, census_term, provision_group, pupils, 'ethnicity', ethnicity from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'first_language', first_language from grouped
+    select time_period, census_term, provision_group, pupils, 'first_language', first_language from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'fsm', fsm from grouped
+    select time_period, census_term, provision_group, pupils, 'fsm', fsm from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'pupil_premium', pupil_premium from grouped
+    select time_period, census_term, provision_group, pupils, 'pupil_premium', pupil_premium from grouped
     union all
-    select time_period, census_term, provision_group, pupil_id, 'residence', residence from grouped
+    select time_period, census_term, provision_group, pupils, 'residence', residence from grouped
 ),
 
 counted as (
@@ -41,13 +53,13 @@ counted as (
         provision_group as sen_provision,
         characteristic_group,
         characteristic,
-        count(distinct pupil_id) as pupils
+        cast(sum(pupils) as bigint) as pupils
     from characteristics
     group by time_period, census_term, provision_group, characteristic_group, characteristic
 ),
 
 provision_totals as (
-    select time_period, census_term, provision_group as sen_provision, count(distinct pupil_id) as pupils_in_provision
+    select time_period, census_term, provision_group as sen_provision, cast(sum(pupils) as bigint) as pupils_in_provision
     from grouped
     group by time_period, census_term, provision_group
 ),

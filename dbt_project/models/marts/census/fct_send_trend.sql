@@ -11,14 +11,16 @@ provision_groups as (
     where sen_provision in ('E', 'K', 'SEN')
 ),
 
+-- one row per pupil per census (unique_combination test on int_census_pupils_profiled), one per group and member
+-- in sen_provision_groups (its unique_combination test): count(), not count(distinct)
 rolls as (
-    select time_period, census_term, census_year, count(distinct pupil_id) as roll
+    select time_period, census_term, census_year, count(pupil_id) as roll
     from pupils
     group by time_period, census_term, census_year
 ),
 
 counted as (
-    select pupils.time_period, pupils.census_term, provision_groups.sen_provision, count(distinct pupils.pupil_id) as pupils
+    select pupils.time_period, pupils.census_term, provision_groups.sen_provision, count(pupils.pupil_id) as pupils
     from pupils
     inner join provision_groups on provision_groups.member_provision = pupils.sen_provision
     group by pupils.time_period, pupils.census_term, provision_groups.sen_provision

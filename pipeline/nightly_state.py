@@ -1,0 +1,249 @@
+"""Has anything changed since the last good build? One answer for `send-pipeline run` and the nightly schedule.
+
+A night with no new extracts and no new code must cost almost nothing, so this module imports neither Dagster nor
+dbt (DuckDB only, lazily, to read the ledger). It compares three things:
+
+* the drop zone's content hashes (``drop_zone_hashes``; a file whose size and mtime are unchanged keeps its cached
+  hash, as the drop-zone sensor does, so a national census is not re-read every night);
+* the ingest ledger (``raw.file_ledger``: the sha256 of the version of each file last ingested);
+* the build record (``warehouse/state/last_build.json``): the ledger and the code version (the ``pipeline``
+  package, the dbt project and SEND_LA_CODE) at the moment the current release was published, written by the
+  nightly job's success hook on the release step (pipeline/schedules.py).
+
+``reasons_to_run`` (pure) lists what differs; an empty list means the current release was built from exactly
+these files with exactly this code, and the night can be skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.settings import REPO_ROOT, Settings
+
+BUILD_RECORD = Path("state") / "last_build.json"
+HASH_CACHE = Path("state") / "drop_zone_hashes.json"
+PACKAGE_DIR = REPO_ROOT / "pipeline"
+# What of a dbt project changes what it builds (target/, logs/ and dbt_packages/ are its outputs).
+DBT_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests",
+                     "snapshots", "analyses")  # fmt: skip
+MAX_REASONS_LISTED = 10
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """What the current release was built from: the ledger's file hashes and the code version."""
+
+    code_version: str
+    files: dict[str, str]  # file name under raw/ -> sha256 of the version ingested
+    release: str | None = None
+    recorded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def reasons_to_run(
+    drop_zone: Mapping[str, str],
+    ledger: Mapping[str, str] | None,
+    built: BuildRecord | None,
+    code_version: str,
+) -> list[str]:
+    """Why tonight's run is needed; empty when nothing changed since the current release was built.
+
+    ``drop_zone`` and ``ledger`` map a file name under raw/ to its sha256 (``ledger`` is None when the warehouse
+    has none yet). A file removed from the drop zone loads nothing, so its absence is no reason to run.
+    """
+    if built is None:
+        return ["no successful build is recorded for this warehouse"]
+    if ledger is None:
+        return ["the warehouse has no ingest ledger"]
+    reasons = []
+    if code_version != built.code_version:
+        reasons.append("the code or the dbt project changed since the current release was built")
+    for name, sha256 in sorted(drop_zone.items()):
+        if name not in ledger:
+            reasons.append(f"{name} is new")
+        elif ledger[name] != sha256:
+            reasons.append(f"{name} changed")
+    for name, sha256 in sorted(ledger.items()):
+        if built.files.get(name) != sha256:
+            reasons.append(f"{name} was ingested after the current release was built")
+    return reasons
+
+
+def describe(reasons: list[str]) -> str:
+    """The reasons as one line, the first few named."""
+    shown = "; ".join(reasons[:MAX_REASONS_LISTED])
+    more = len(reasons) - MAX_REASONS_LISTED
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+# ---------- the drop zone ----------
+
+
+def drop_zone_files(raw_dir: Path) -> list[Path]:
+    """Every extract under raw/ (hidden files, editors' lock files and README.md are not extracts)."""
+    if not raw_dir.exists():
+        return []
+    files = []
+    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
+        parts = path.relative_to(raw_dir).parts
+        if any(part.startswith((".", "~$")) for part in parts) or parts == ("README.md",):
+            continue
+        files.append(path)
+    return files
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def drop_zone_hashes(raw_dir: Path, cache_path: Path | None = None) -> dict[str, str]:
+    """File name under raw/ -> sha256. With ``cache_path``, a file whose size and mtime are those cached keeps its
+    cached hash (the cache is rewritten); any other file is hashed."""
+    cache: dict[str, list] = {}
+    if cache_path is not None and cache_path.exists():
+        try:
+            cache = json.loads(cache_path.read_text())
+        except ValueError:
+            cache = {}
+    hashes, fresh = {}, {}
+    for path in drop_zone_files(raw_dir):
+        name = str(path.relative_to(raw_dir))
+        stat = path.stat()
+        known = cache.get(name)
+        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns
+        sha256 = known[2] if unchanged else file_sha256(path)
+        hashes[name] = sha256
+        fresh[name] = [stat.st_size, stat.st_mtime_ns, sha256]
+    if cache_path is not None and fresh != cache:
+        _write_json(cache_path, fresh)
+    return hashes
+
+
+# ---------- the code ----------
+
+
+def tree_files(root: Path, parts: Iterable[str] | None = None, suffixes: tuple[str, ...] = ()) -> list[Path]:
+    """Files under root (or under root/<part> for each part), skipping caches and hidden folders."""
+    tops = [root] if parts is None else [root / part for part in parts]
+    found = []
+    for top in tops:
+        candidates = [top] if top.is_file() else (top.rglob("*") if top.is_dir() else [])
+        for path in candidates:
+            relative = path.relative_to(root).parts
+            if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in relative):
+                continue
+            if suffixes and path.suffix not in suffixes:
+                continue
+            found.append(path)
+    return sorted(found)
+
+
+def files_digest(root: Path, files: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def dbt_project_version(project_dir: Path, la_code: str) -> str:
+    """The dbt project's files and the configuration its SQL reads (var la_code)."""
+    files = tree_files(project_dir, DBT_PROJECT_PARTS)
+    return hashlib.sha256(f"{files_digest(project_dir, files)}|la_code={la_code}".encode()).hexdigest()
+
+
+def code_version(settings: Settings, package_dir: Path = PACKAGE_DIR) -> str:
+    """The pipeline package's Python files and the dbt project (with SEND_LA_CODE): what turns files into a release."""
+    package = files_digest(package_dir, tree_files(package_dir, suffixes=(".py",)))
+    dbt = dbt_project_version(settings.dbt_project_dir, settings.la_code)
+    return hashlib.sha256(f"{package}|{dbt}".encode()).hexdigest()
+
+
+# ---------- the warehouse's records ----------
+
+
+def ledger_hashes(duckdb_path: Path) -> dict[str, str] | None:
+    """File name -> sha256 of the version last ingested, from raw.file_ledger; None without a ledger.
+
+    Opened read-only; a warehouse another process is writing cannot be opened, which raises duckdb.Error.
+    """
+    if not duckdb_path.exists():
+        return None
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'file_ledger'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        rows = con.execute(
+            "SELECT file_name, arg_max(sha256, ingested_at) FROM raw.file_ledger GROUP BY file_name"
+        ).fetchall()
+    return dict(rows)
+
+
+def read_build_record(warehouse_dir: Path) -> BuildRecord | None:
+    path = warehouse_dir / BUILD_RECORD
+    try:
+        data = json.loads(path.read_text())
+        return BuildRecord(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_build_record(warehouse_dir: Path, record: BuildRecord) -> Path:
+    path = warehouse_dir / BUILD_RECORD
+    _write_json(path, asdict(record))
+    return path
+
+
+def forget_build(warehouse_dir: Path) -> None:
+    """The next run must not be skipped (e.g. a release that failed after the record was written)."""
+    (warehouse_dir / BUILD_RECORD).unlink(missing_ok=True)
+
+
+def record_build(settings: Settings, release: str | None, con=None) -> BuildRecord:
+    """Write the build record for the release just published: the ledger as it is now and this code's version.
+
+    ``con``: an open connection to send.duckdb (the release step's own), else the file is opened read-only.
+    """
+    if con is not None:
+        rows = con.execute(
+            "SELECT file_name, arg_max(sha256, ingested_at) FROM raw.file_ledger GROUP BY file_name"
+        ).fetchall()
+        files = dict(rows)
+    else:
+        files = ledger_hashes(settings.duckdb_path) or {}
+    record = BuildRecord(code_version=code_version(settings), files=files, release=release)
+    write_build_record(settings.warehouse_dir, record)
+    return record
+
+
+def nightly_reasons(settings: Settings) -> list[str]:
+    """reasons_to_run for this warehouse and drop zone now (hashes cached under warehouse/state/)."""
+    built = read_build_record(settings.warehouse_dir)
+    if built is None:  # nothing to compare with: skip the hashing
+        return reasons_to_run({}, None, None, "")
+    try:
+        ledger = ledger_hashes(settings.duckdb_path)
+    except Exception as error:  # noqa: BLE001 - a locked or unreadable warehouse means: run, and let the run report it
+        return [f"the ingest ledger cannot be read ({type(error).__name__})"]
+    drop_zone = drop_zone_hashes(settings.raw_dir, settings.warehouse_dir / HASH_CACHE)
+    return reasons_to_run(drop_zone, ledger, built, code_version(settings))
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)

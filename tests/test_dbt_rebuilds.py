@@ -1,0 +1,60 @@
+"""What the nightly job asks of dbt: `dbt build` incremental while the dbt project is the one that built the
+warehouse, `--full-refresh` after it changed; `dbt docs generate` and `dbt parse` only when the project changed."""
+
+import shutil
+
+from pipeline.dbt import build_args, built_project_version
+from pipeline.dbt_project import MANIFEST_KEY, manifest_is_current
+from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current
+from pipeline.nightly_state import dbt_project_version
+from pipeline.settings import load_settings
+
+
+def test_the_same_project_builds_incrementally():
+    assert build_args("v1", "v1") == ["build"]
+
+
+def test_a_changed_or_unknown_project_builds_with_full_refresh():
+    assert build_args("v1", "v2") == ["build", "--full-refresh"]
+    assert build_args(None, "v2") == ["build", "--full-refresh"]
+
+
+def test_the_build_record_is_read_or_ignored():
+    assert built_project_version('{"dbt_project_version": "v1"}') == "v1"
+    assert built_project_version(None) is None
+    assert built_project_version("not json") is None
+    assert built_project_version("{}") is None
+
+
+def test_the_project_version_follows_its_files_and_the_home_la(tmp_path):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(load_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    before = dbt_project_version(project, "857")
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text("{}")  # dbt's output is not the project
+    assert dbt_project_version(project, "857") == before
+    assert dbt_project_version(project, "925") != before
+    seed = next((project / "seeds").glob("*.csv"))
+    seed.write_text(seed.read_text() + "\n")
+    assert dbt_project_version(project, "857") != before
+
+
+def test_docs_are_current_only_with_every_file_and_the_same_version(tmp_path):
+    for name in DOCS_FILES:
+        (tmp_path / name).write_text("x")
+    assert not docs_are_current(tmp_path, "v1")  # no version stamp yet
+    (tmp_path / DOCS_VERSION).write_text("v1")
+    assert docs_are_current(tmp_path, "v1")
+    assert not docs_are_current(tmp_path, "v2")
+    (tmp_path / "catalog.json").unlink()
+    assert not docs_are_current(tmp_path, "v1")
+
+
+def test_the_manifest_is_current_only_when_parsed_from_this_version(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    assert not manifest_is_current(manifest, "v1")
+    manifest.write_text("{}")
+    assert not manifest_is_current(manifest, "v1")  # parsed, but from what is unknown
+    (tmp_path / MANIFEST_KEY).write_text("v1\n")
+    assert manifest_is_current(manifest, "v1")
+    assert not manifest_is_current(manifest, "v2")

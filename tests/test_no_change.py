@@ -1,0 +1,225 @@
+"""A night with nothing new is skipped, by `send-pipeline run` and by the nightly schedule, through one helper
+(pipeline.nightly_state): unchanged extracts and code -> skipped; a changed extract or a changed dbt project -> run.
+
+The warehouse here is a small stand-in (an ingest ledger and a build record, as the nightly job's success hook
+writes them), so no test runs the whole pipeline; the bench smoke test (tests/test_bench.py) skips a real one.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline import cli
+from pipeline.ingest import ensure_raw_schema
+from pipeline.nightly_state import (
+    BuildRecord,
+    code_version,
+    drop_zone_hashes,
+    file_sha256,
+    nightly_reasons,
+    read_build_record,
+    reasons_to_run,
+    record_build,
+)
+from pipeline.settings import load_settings
+
+SEND_PIPELINE = str(Path(sys.executable).with_name("send-pipeline"))
+
+
+# ---------- the pure helper ----------
+
+
+def test_nothing_changed_gives_no_reason():
+    files = {"census/2023_spring.csv": "a1", "finance/2022-23.csv": "b2"}
+    assert reasons_to_run(files, files, BuildRecord("code-1", files), "code-1") == []
+
+
+def test_a_changed_or_new_file_is_a_reason():
+    built = {"census/2023_spring.csv": "a1"}
+    drop_zone = {"census/2023_spring.csv": "a2", "census/2024_spring.csv": "c3"}
+    assert reasons_to_run(drop_zone, built, BuildRecord("code-1", built), "code-1") == [
+        "census/2023_spring.csv changed",
+        "census/2024_spring.csv is new",
+    ]
+
+
+def test_a_removed_file_is_no_reason():
+    built = {"census/2022_spring.csv": "a0", "census/2023_spring.csv": "a1"}
+    assert reasons_to_run({"census/2023_spring.csv": "a1"}, built, BuildRecord("code-1", built), "code-1") == []
+
+
+def test_changed_code_is_a_reason():
+    files = {"census/2023_spring.csv": "a1"}
+    assert reasons_to_run(files, files, BuildRecord("code-1", files), "code-2") == [
+        "the code or the dbt project changed since the current release was built"
+    ]
+
+
+def test_a_file_ingested_after_the_last_build_is_a_reason():
+    """The ingest of a run whose later steps failed: the ledger moved on, the release did not."""
+    ledger = {"census/2023_spring.csv": "a2"}
+    built = BuildRecord("code-1", {"census/2023_spring.csv": "a1"})
+    assert reasons_to_run(ledger, ledger, built, "code-1") == [
+        "census/2023_spring.csv was ingested after the current release was built"
+    ]
+
+
+def test_no_build_record_or_no_ledger_is_a_reason():
+    files = {"census/2023_spring.csv": "a1"}
+    assert reasons_to_run(files, files, None, "code-1")
+    assert reasons_to_run(files, None, BuildRecord("code-1", files), "code-1")
+
+
+# ---------- a warehouse whose current release was built from its drop zone ----------
+
+
+@pytest.fixture
+def built(tmp_path, monkeypatch) -> dict:
+    """raw/ with two extracts, a ledger holding them and the build record, and the env pointing at them."""
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
+    for name, text in (("census/2023_spring.csv", "upn,census_date\nA,2023-01-19\n"), ("finance/fy.csv", "x\n1\n")):
+        (raw / name).parent.mkdir(parents=True, exist_ok=True)
+        (raw / name).write_text(text)
+    (raw / "README.md").write_text("not an extract\n")
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        load_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    env = {"SEND_RAW_DIR": str(raw), "SEND_WAREHOUSE_DIR": str(warehouse), "SEND_DBT_PROJECT_DIR": str(project)}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "test-key-not-secret-0123456789")
+    warehouse.mkdir()
+    settings = load_settings()
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        ensure_raw_schema(con)
+        for path in sorted(p for p in raw.rglob("*.csv")):
+            con.execute(
+                "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined) "
+                "VALUES (?, ?, ?, 1, 1, 0)",
+                [path.parent.name, str(path.relative_to(raw)), file_sha256(path)],
+            )
+    record_build(settings, release="r1")
+    return {"raw": raw, "warehouse": warehouse, "project": project, "env": env}
+
+
+def test_the_build_record_holds_the_ledger_and_the_code_version(built):
+    record = read_build_record(built["warehouse"])
+    assert record.files == {"census/2023_spring.csv": file_sha256(built["raw"] / "census/2023_spring.csv"),
+                            "finance/fy.csv": file_sha256(built["raw"] / "finance/fy.csv")}  # fmt: skip
+    assert record.code_version == code_version(load_settings()) and record.release == "r1"
+
+
+def test_unchanged_drop_zone_and_code_give_no_reason(built):
+    assert nightly_reasons(load_settings()) == []
+
+
+def test_a_touched_but_unchanged_file_is_no_reason(built):
+    path = built["raw"] / "census/2023_spring.csv"
+    path.write_text(path.read_text())  # new mtime, same content
+    assert nightly_reasons(load_settings()) == []
+
+
+def test_a_changed_extract_is_a_reason(built):
+    (built["raw"] / "census/2023_spring.csv").write_text("upn,census_date\nB,2023-01-19\n")
+    assert nightly_reasons(load_settings()) == ["census/2023_spring.csv changed"]
+
+
+def test_a_changed_dbt_project_is_a_reason(built):
+    model = next((built["project"] / "models").rglob("*.sql"))
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert nightly_reasons(load_settings()) == [
+        "the code or the dbt project changed since the current release was built"
+    ]
+
+
+def test_the_hash_cache_is_used_only_while_size_and_mtime_hold(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "census").mkdir(parents=True)
+    path = raw / "census" / "a.csv"
+    path.write_text("one\n")
+    cache = tmp_path / "cache.json"
+    first = drop_zone_hashes(raw, cache)
+    path.write_text("two\n")  # same size, new mtime and content: hashed again
+    assert drop_zone_hashes(raw, cache) != first
+    assert drop_zone_hashes(raw, cache) == {"census/a.csv": file_sha256(path)}
+
+
+# ---------- the CLI ----------
+
+
+def test_the_cli_skips_an_unchanged_night_before_loading_dagster(built):
+    env = {**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, **built["env"]}
+    env["SEND_PSEUDONYM_KEY"] = "test-key-not-secret-0123456789"
+    done = subprocess.run([SEND_PIPELINE, "run"], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=built["warehouse"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert cli.NOTHING_CHANGED in done.stdout
+    assert "running the nightly job" not in done.stdout
+
+
+class _Started(Exception):
+    """Raised where the run would start preparing dbt and Dagster."""
+
+
+def _stop_at_dbt(monkeypatch) -> None:
+    def started(*_args, **_kwargs):
+        raise _Started
+
+    monkeypatch.setattr("pipeline.dbt_project.prepare_dbt_project", started)
+
+
+def test_the_cli_runs_when_an_extract_changed(built, monkeypatch, capsys):
+    (built["raw"] / "finance/fy.csv").write_text("x\n2\n")
+    _stop_at_dbt(monkeypatch)
+    with pytest.raises(_Started):
+        cli.main(["run"])
+    assert "running because: finance/fy.csv changed" in capsys.readouterr().out
+
+
+def test_the_cli_runs_when_forced(built, monkeypatch, capsys):
+    _stop_at_dbt(monkeypatch)
+    with pytest.raises(_Started):
+        cli.main(["run", "--force"])
+    assert "running because: --force" in capsys.readouterr().out
+
+
+# ---------- the schedule ----------
+
+
+def _tick():
+    from pipeline.schedules import nightly_schedule
+
+    return nightly_schedule.evaluate_tick(dg.build_schedule_context())
+
+
+def test_the_schedule_skips_an_unchanged_night(built):
+    result = _tick()
+    assert not list(result.run_requests or [])
+    assert "no new or changed extracts" in result.skip_message
+
+
+def test_the_schedule_runs_when_an_extract_changed(built):
+    (built["raw"] / "census/2023_spring.csv").write_text("upn,census_date\nC,2023-01-19\n")
+    [request] = list(_tick().run_requests)
+    assert request.tags["send/reasons"] == "census/2023_spring.csv changed"
+
+
+def test_the_schedule_runs_when_the_dbt_project_changed(built):
+    (built["project"] / "dbt_project.yml").write_text((built["project"] / "dbt_project.yml").read_text() + "\n")
+    [request] = list(_tick().run_requests)
+    assert "dbt project changed" in request.tags["send/reasons"]
+
+
+def test_the_nightly_job_records_the_build_after_the_release_step():
+    from pipeline.release import RELEASE_KEY
+    from pipeline.schedules import RELEASE_STEP, nightly_job, record_release_build
+
+    assert record_release_build in nightly_job.hooks
+    assert RELEASE_KEY.to_python_identifier() == RELEASE_STEP
