@@ -33,6 +33,7 @@ PACKAGE_DIR = REPO_ROOT / "pipeline"
 DBT_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests",
                      "snapshots", "analyses")  # fmt: skip
 MAX_REASONS_LISTED = 10
+RELEASE_INPUTS = ("expectations", "report")  # beside the package: GX suites, the analysts' narrative
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,25 @@ def reasons_to_run(
     reasons = []
     if code_version != built.code_version:
         reasons.append("the code or the dbt project changed since the current release was built")
+    # A file outside every folder a source has ingested from (a note in raw/, a folder no source reads) is not an
+    # extract: it would otherwise make every night run. A new source arrives with new code, which runs anyway.
+    source_folders = {_folder(name) for name in ledger}
     for name, sha256 in sorted(drop_zone.items()):
         if name not in ledger:
-            reasons.append(f"{name} is new")
+            if _folder(name) in source_folders:
+                reasons.append(f"{name} is new")
         elif ledger[name] != sha256:
             reasons.append(f"{name} changed")
     for name, sha256 in sorted(ledger.items()):
         if built.files.get(name) != sha256:
             reasons.append(f"{name} was ingested after the current release was built")
     return reasons
+
+
+def _folder(name: str) -> str | None:
+    """The source folder of a file name under raw/ (None for a file directly in raw/)."""
+    parts = Path(name).parts
+    return parts[0] if len(parts) > 1 else None
 
 
 def describe(reasons: list[str]) -> str:
@@ -162,8 +173,11 @@ def dbt_project_version(project_dir: Path, la_code: str) -> str:
 
 
 def code_version(settings: Settings, package_dir: Path = PACKAGE_DIR) -> str:
-    """The pipeline package's Python files and the dbt project (with SEND_LA_CODE): what turns files into a release."""
-    package = files_digest(package_dir, tree_files(package_dir, suffixes=(".py",)))
+    """What turns files into a release: the pipeline package (Python and the report template), the GX suites, the
+    analysts' narrative, and the dbt project (with SEND_LA_CODE)."""
+    package = files_digest(package_dir, tree_files(package_dir, suffixes=(".py", ".html")))
+    root = package_dir.parent
+    package += "|" + files_digest(root, tree_files(root, RELEASE_INPUTS))
     dbt = dbt_project_version(settings.dbt_project_dir, settings.la_code)
     return hashlib.sha256(f"{package}|{dbt}".encode()).hexdigest()
 

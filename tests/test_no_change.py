@@ -49,6 +49,12 @@ def test_a_changed_or_new_file_is_a_reason():
     ]
 
 
+def test_a_file_outside_every_ingested_source_folder_is_no_reason():
+    built = {"census/2023_spring.csv": "a1"}
+    drop_zone = {**built, "notes.txt": "n1", "scratch/copy.csv": "s1", "census/2024_spring.csv": "c3"}
+    assert reasons_to_run(drop_zone, built, BuildRecord("code-1", built), "code-1") == ["census/2024_spring.csv is new"]
+
+
 def test_a_removed_file_is_no_reason():
     built = {"census/2022_spring.csv": "a0", "census/2023_spring.csv": "a1"}
     assert reasons_to_run({"census/2023_spring.csv": "a1"}, built, BuildRecord("code-1", built), "code-1") == []
@@ -223,3 +229,18 @@ def test_the_nightly_job_records_the_build_after_the_release_step():
 
     assert record_release_build in nightly_job.hooks
     assert RELEASE_KEY.to_python_identifier() == RELEASE_STEP
+
+
+def test_the_narrative_the_suites_and_the_report_template_are_part_of_the_code_version(tmp_path):
+    for name in ("pipeline/cli.py", "pipeline/report/template.html", "report/narrative/01-introduction.md",
+                 "expectations/published_counts.json", "dbt/dbt_project.yml"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("v1")
+    settings = load_settings({"SEND_DBT_PROJECT_DIR": str(tmp_path / "dbt"), "SEND_WAREHOUSE_DIR": str(tmp_path)})
+    before = code_version(settings, tmp_path / "pipeline")
+    for name in ("pipeline/report/template.html", "report/narrative/01-introduction.md",
+                 "expectations/published_counts.json"):  # fmt: skip
+        (tmp_path / name).write_text("v2")
+        after = code_version(settings, tmp_path / "pipeline")
+        assert after != before, name
+        before = after

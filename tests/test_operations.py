@@ -46,7 +46,7 @@ def test_readers_see_one_consistent_release_while_a_run_publishes(operations_env
     ]
     try:
         time.sleep(1.0)
-        run = send_pipeline(operations_env, "run")
+        run = send_pipeline(operations_env, "run", "--force")  # nothing changed: forced, so a release is published
         assert run.returncode == 0, run.stdout[-2000:]
         time.sleep(1.0)
     finally:

@@ -141,7 +141,9 @@ def test_second_run_on_the_same_files_loads_nothing_twice(first_run, pipeline_en
     warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows_before = con.execute("SELECT count(*) FROM raw.census_pupils").fetchone()[0]
-    again = send_pipeline(pipeline_env, "run")
+    skipped = send_pipeline(pipeline_env, "run")
+    assert skipped.returncode == 0 and "nothing changed" in skipped.stdout, skipped.stdout[-2000:]
+    again = send_pipeline(pipeline_env, "run", "--force")
     assert again.returncode == 0, again.stdout[-2000:]
     assert "0 loaded" in again.stdout and "rows loaded 0" in again.stdout
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -63,7 +63,10 @@ def test_changed_files_is_pure():
     assert changed_files(previous, current) == ["b", "c"]
 
 
-def test_nightly_schedule_requests_the_nightly_job_at_2am_london():
+def test_nightly_schedule_requests_the_nightly_job_at_2am_london(tmp_path, monkeypatch):
+    """On a warehouse with no recorded build (a fresh one) the schedule asks for the nightly job."""
+    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("SEND_RAW_DIR", str(tmp_path / "raw"))
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
