@@ -220,3 +220,23 @@ def test_every_published_percentage_of_a_suppressed_count_is_suppressed(first_ru
                     assert row[indicator.column] == "c", (spec.name, indicator.column)
                     checked += 1
     assert checked > 0
+
+
+def test_the_attainment_tables_publish_no_percentage_or_average_over_too_few_pupils(first_run, pipeline_env):
+    """Issue 9: tiny cohorts. A percentage shows only over 10 or more pupils with a result (rule 5), an average
+    only over 8 or more pupils with a score (rule 6); the EHC plan cohorts of the demo are below that somewhere."""
+    from test_publish import read_ees
+
+    folder = published_path(pipeline_env).parent
+    standard = read_ees(folder, "send_attainment_standard")
+    cohorts = {(r["key_stage"], r["measure"], r["sen_provision"]): r["pupils"]
+               for r in standard if r["outcome"] == "Total"}  # fmt: skip
+    shown = [r for r in standard if r["pct_of_pupils"] not in ("c", "x", "z")]
+    assert shown and any(r["pct_of_pupils"] == "c" for r in standard)
+    for row in shown:
+        cohort = cohorts[(row["key_stage"], row["measure"], row["sen_provision"])]
+        assert cohort.isdigit() and int(cohort) >= 10, row
+        assert row["pupils"].isdigit(), row  # never beside a suppressed count
+    for row in read_ees(folder, "send_attainment_scores"):
+        if row["average_score"] not in ("c", "x"):
+            assert row["pupils_with_score"].isdigit() and int(row["pupils_with_score"]) >= 8, row
