@@ -5,14 +5,12 @@ Small hand-made files in tmp_path for the contract; the generated extract is che
 mart) in tests/test_marts_outcomes.py.
 """
 
-import csv
 import hashlib
 import hmac
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import numpy as np
 import pytest
 import yaml
@@ -33,6 +31,9 @@ from pipeline.resources import SendWarehouse
 from pipeline.sources.attainment import attainment_contract, attainment_results
 from pipeline.upn import check_letter
 
+import source_support
+from source_support import quarantine
+
 KEY = b"test-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
 HEADER = ["academic_year", "upn", "key_stage", "measure", "result"]
@@ -50,34 +51,16 @@ def result(n: int, **changes) -> dict:
     return row
 
 
-def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):
     return ingest_source(con, attainment_contract(KEY), raw)
 
 
-def quarantine(con) -> list[tuple]:
-    return con.execute(
-        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
-    ).fetchall()
-
-
 def pseudonym(value: str) -> str:
     return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
 
 
 # ---------- the contract ----------

@@ -1,6 +1,5 @@
 """Census ingest: contract, quarantine, ledger, idempotence. Small hand-made files in tmp_path."""
 
-import csv
 import hashlib
 import hmac
 from pathlib import Path
@@ -11,6 +10,9 @@ import pytest
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.sources.census import census_contract
 from pipeline.upn import check_letter
+
+import source_support
+from source_support import quarantine
 
 KEY = b"test-key-0123456789abcdef"
 HEADER = [
@@ -37,29 +39,11 @@ def pupil(serial: int, **changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding=encoding) as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):
     return ingest_source(con, census_contract(KEY), raw)
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
-def quarantine(con) -> list[tuple]:
-    return con.execute(
-        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
-    ).fetchall()
 
 
 def test_valid_rows_load_pseudonymised_with_birth_month(tmp_path, con):

@@ -3,11 +3,9 @@
 Small hand-made files in tmp_path; the seed figures come from tests/fixtures/figures.yaml.
 """
 
-import csv
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 import yaml
 
@@ -15,6 +13,8 @@ from pipeline.generate.child_health import generate_child_health
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.resources import SendWarehouse
 from pipeline.sources.child_health import CENSUS_INDICATORS, child_health_contract, child_health_indicators
+
+import source_support
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: new_la_code E06000017
@@ -31,20 +31,8 @@ def indicator_row(**changes) -> dict:
     return row
 
 
-def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
+def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):

@@ -115,13 +115,6 @@ def raw(tmp_path) -> Path:
     return tmp_path / "raw"
 
 
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The committed subset ingested and built by dbt (staging + reconciliation), once for the module."""

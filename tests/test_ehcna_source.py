@@ -104,13 +104,6 @@ def write_set(raw: Path, modules: dict[str, list[dict]], date: str = "2023-06-30
     return {m: write_csv(raw / "ehcna" / f"{m}_{date}.csv", rows, HEADERS[m]) for m, rows in modules.items()}
 
 
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
 def ingest(raw: Path, con) -> dict:
     return ingest_ehcna(con, raw, KEY)
 

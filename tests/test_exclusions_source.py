@@ -4,13 +4,11 @@ Small hand-made files in tmp_path for the contract; the generated extracts are c
 and against the seed (through the mart) in tests/test_marts_outcomes.py.
 """
 
-import csv
 import hashlib
 import hmac
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 import yaml
 
@@ -19,6 +17,9 @@ from pipeline.ingest import ExtractError, ingest_source
 from pipeline.resources import SendWarehouse
 from pipeline.sources.exclusions import exclusions, exclusions_contract
 from pipeline.upn import check_letter, is_valid_upn
+
+import source_support
+from source_support import quarantine
 
 KEY = b"test-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
@@ -38,34 +39,16 @@ def event(n: int, **changes) -> dict:
     return row
 
 
-def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):
     return ingest_source(con, exclusions_contract(KEY), raw)
 
 
-def quarantine(con) -> list[tuple]:
-    return con.execute(
-        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
-    ).fetchall()
-
-
 def pseudonym(value: str) -> str:
     return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
 
 
 # ---------- the contract ----------

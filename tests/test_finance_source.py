@@ -4,7 +4,6 @@ Small hand-made files in tmp_path; expected amounts are written literally below 
 them), and the seed figures come from tests/fixtures/figures.yaml.
 """
 
-import csv
 import json
 import os
 import subprocess
@@ -22,6 +21,9 @@ from pipeline.ingest import ExtractError, ingest_source
 from pipeline.resources import SendWarehouse
 from pipeline.settings import REPO_ROOT
 from pipeline.sources.finance import finance_contract, finance_high_needs
+
+import source_support
+from source_support import quarantine
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -42,29 +44,11 @@ def line(**changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding=encoding) as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):
     return ingest_source(con, finance_contract(), raw)
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
-def quarantine(con) -> list[tuple]:
-    return con.execute(
-        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
-    ).fetchall()
 
 
 def amounts(con) -> list[tuple]:

@@ -5,7 +5,6 @@ built through dbt staging for the seed figures of sections 6.4, 6.5 and 9, which
 tests/fixtures/figures.yaml and recomputed here with SQL of the test's own.
 """
 
-import csv
 import hashlib
 import hmac
 import os
@@ -27,6 +26,9 @@ from pipeline.resources import SendWarehouse
 from pipeline.sources.census import census_contract
 from pipeline.sources.placements import placements, placements_contract
 from pipeline.upn import check_letter
+
+import source_support
+from source_support import quarantine
 
 KEY = b"test-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
@@ -55,22 +57,11 @@ def placement(n: int, **changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding=encoding) as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):
     return ingest_source(con, placements_contract(KEY), raw)
-
-
-def quarantine(con) -> list[tuple]:
-    return con.execute(
-        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
-    ).fetchall()
 
 
 def stored_text(con, table: str) -> str:
@@ -79,13 +70,6 @@ def stored_text(con, table: str) -> str:
 
 def pseudonym(value: str, key: bytes = KEY) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
 
 
 # ---------- the contract ----------

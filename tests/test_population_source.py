@@ -4,7 +4,6 @@ Small hand-made files in tmp_path; the seed figures come from tests/fixtures/fig
 from the words of seed section 5.1, written literally below.
 """
 
-import csv
 import json
 import os
 import subprocess
@@ -27,6 +26,9 @@ from pipeline.sources.population import (
     population_estimates,
 )
 
+import source_support
+from source_support import quarantine
+
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: new_la_code E06000017, old_la_code 857
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -41,29 +43,11 @@ def person_row(**changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict], header: list[str] = HEADER, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding=encoding) as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return source_support.write_csv(path, rows, header, encoding)
 
 
 def ingest(raw: Path, con):
     return ingest_source(con, population_contract(), raw)
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
-def quarantine(con) -> list[tuple]:
-    return con.execute(
-        "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
-    ).fetchall()
 
 
 def stored(con) -> list[tuple]:
