@@ -120,6 +120,67 @@ def _bound(objective: np.ndarray, a_eq, b_eq: np.ndarray, integer: bool):
     return result.status, result.fun
 
 
+class Attacker:
+    """The attacker's equations for one set of published figures, built once; the interval of any unknown cell on
+    demand (each LP needs only the connected group of unknowns the cell is in, built the first time it is asked)."""
+
+    def __init__(
+        self,
+        constraints: Sequence[Constraint],
+        known: Mapping[CellKey, float],
+        unknown: Iterable[CellKey],
+        *,
+        integer: bool = False,
+    ) -> None:
+        self.system = _system(constraints, known, unknown)
+        self.integer = integer
+        self._position = {key: v for v, key in enumerate(self.system.unknown)}
+        self._groups = _components(self.system)
+        self._group_of = {v: g for g, (variables, _) in enumerate(self._groups) for v in variables}
+        self._equations: dict[int, tuple] = {}
+
+    def _group_equations(self, group: int) -> tuple:
+        if group not in self._equations:
+            variables, row_ids = self._groups[group]
+            local = {v: i for i, v in enumerate(variables)}
+            data, row_index, col_index = [], [], []
+            for r, row_id in enumerate(row_ids):
+                for v, coefficient in self.system.rows[row_id][0].items():
+                    data.append(coefficient)
+                    row_index.append(r)
+                    col_index.append(local[v])
+            a_eq = csr_array((data, (row_index, col_index)), shape=(len(row_ids), len(variables)))
+            b_eq = np.array([self.system.rows[row_id][1] for row_id in row_ids])
+            self._equations[group] = (a_eq, b_eq, local)
+        return self._equations[group]
+
+    def interval(self, key: CellKey) -> Interval:
+        v = self._position.get(tuple(key))
+        if v is None:
+            raise ValueError("a target cell is not among the unknown cells")
+        group = self._group_of[v]
+        if not self._groups[group][1]:  # in no equation: anything from 0 up
+            return Interval(0.0, math.inf)
+        a_eq, b_eq, local = self._group_equations(group)
+        objective = np.zeros(len(local))
+        objective[local[v]] = 1.0
+        status, low = _bound(objective, a_eq, b_eq, self.integer)
+        if status != 0:
+            raise InconsistentRelease(f"no count for suppressed cell {describe(key)} fits the published figures")
+        status, negative_high = _bound(-objective, a_eq, b_eq, self.integer)
+        if status == 0:
+            high = -negative_high
+        elif status in (2, 3, 4):  # the minimum exists, so the problem is feasible: the maximum is unbounded
+            high = math.inf
+        else:
+            raise RuntimeError(f"the solver did not finish for cell {describe(key)} (status {status})")
+        low = max(math.ceil(low - TOLERANCE), 0)
+        high = math.floor(high + TOLERANCE) if math.isfinite(high) else high
+        if low > high:
+            raise InconsistentRelease(f"no whole count for suppressed cell {describe(key)} fits the published figures")
+        return Interval(float(low), float(high))
+
+
 def intervals(
     constraints: Sequence[Constraint],
     known: Mapping[CellKey, float],
@@ -134,51 +195,11 @@ def intervals(
     published figures alone (no true values are needed), so it also runs as an independent check over the
     published files. Raises ``InconsistentRelease`` when the published figures admit no solution.
     """
-    system = _system(constraints, known, unknown)
-    wanted = set(system.unknown) if targets is None else {tuple(k) for k in targets}
-    if not wanted <= set(system.unknown):
+    attacker = Attacker(constraints, known, unknown, integer=integer)
+    wanted = set(attacker.system.unknown) if targets is None else {tuple(k) for k in targets}
+    if not wanted <= set(attacker.system.unknown):
         raise ValueError("a target cell is not among the unknown cells")
-    found: dict[CellKey, Interval] = {}
-    for variables, row_ids in _components(system):
-        if not any(system.unknown[v] in wanted for v in variables):
-            continue
-        local = {v: i for i, v in enumerate(variables)}
-        if not row_ids:
-            for v in variables:
-                if system.unknown[v] in wanted:
-                    found[system.unknown[v]] = Interval(0.0, math.inf)
-            continue
-        data, row_index, col_index = [], [], []
-        for r, row_id in enumerate(row_ids):
-            for v, coefficient in system.rows[row_id][0].items():
-                data.append(coefficient)
-                row_index.append(r)
-                col_index.append(local[v])
-        a_eq = csr_array((data, (row_index, col_index)), shape=(len(row_ids), len(variables)))
-        b_eq = np.array([system.rows[row_id][1] for row_id in row_ids])
-        for v in variables:
-            key = system.unknown[v]
-            if key not in wanted:
-                continue
-            objective = np.zeros(len(variables))
-            objective[local[v]] = 1.0
-            status, low = _bound(objective, a_eq, b_eq, integer)
-            if status != 0:
-                raise InconsistentRelease(f"no count for suppressed cell {describe(key)} fits the published figures")
-            status, negative_high = _bound(-objective, a_eq, b_eq, integer)
-            if status == 0:
-                high = -negative_high
-            elif status in (2, 3, 4):  # the minimum exists, so the problem is feasible: the maximum is unbounded
-                high = math.inf
-            else:
-                raise RuntimeError(f"the solver did not finish for cell {describe(key)} (status {status})")
-            low = max(math.ceil(low - TOLERANCE), 0)
-            high = math.floor(high + TOLERANCE) if math.isfinite(high) else high
-            if low > high:
-                raise InconsistentRelease(f"no whole count for suppressed cell {describe(key)} fits the published "
-                                          "figures")  # fmt: skip
-            found[key] = Interval(float(low), float(high))
-    return dict(sorted(found.items()))
+    return {key: attacker.interval(key) for key in sorted(wanted)}
 
 
 def attack(tables: TableSet, suppressed: Iterable[CellKey], *, integer: bool = False) -> dict[CellKey, Interval]:

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
-from pipeline.suppression.attacker import Interval, attack, intervals
+from pipeline.suppression.attacker import Attacker, Interval, attack
 from pipeline.suppression.model import CellKey, TableSet, describe
 from pipeline.suppression.primary import primary_suppression
 from pipeline.suppression.rules import (
@@ -193,8 +193,9 @@ def secondary_suppression(
     while True:
         target = None
         known = {k: v for k, v in tables.values.items() if k not in pattern}
+        attacker = Attacker(tables.constraints, known, sorted(pattern))  # the equations of this pattern, once
         for key in sorted(pattern - protected - unresolved):
-            interval = intervals(tables.constraints, known, sorted(pattern), integer=False, targets=[key])[key]
+            interval = attacker.interval(key)
             if interval.protects(rules.protection_width):
                 protected.add(key)
             else:
