@@ -10,9 +10,7 @@ with results as (
 ),
 
 spring_census as (
-    select time_period, pupil_id, sen_provision
-    from {{ ref('int_census_pupils_deduplicated') }}
-    where census_term = 'Spring'
+    select * from {{ ref('int_census_spring_sen_status') }}
 ),
 
 classified as (

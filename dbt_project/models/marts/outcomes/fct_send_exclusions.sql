@@ -8,9 +8,7 @@ with events as (
 ),
 
 spring_census as (
-    select time_period, pupil_id, sen_provision
-    from {{ ref('int_census_pupils_deduplicated') }}
-    where census_term = 'Spring'
+    select * from {{ ref('int_census_spring_sen_status') }}
 ),
 
 per_child as (
