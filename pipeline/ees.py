@@ -1,10 +1,14 @@
 """DfE explore-education-statistics (EES) open-data format: what each published table is, and how a mart becomes
-a tidy EES frame with its `Total` rows and its `.meta.csv` (pure: pandas only, no DuckDB, no Dagster).
+a tidy EES frame with its `Total` rows and its `.meta.csv` (no Dagster, no warehouse: in-memory DuckDB only to run a
+table's `query` over the mart's frame).
 
 A published table is declared once, in PUBLISHED_TABLES: the mart it comes from, its additive filters (each
-gets a `Total` row, the true sum of the others), its non-additive `by` columns, and its count indicators. The
-indicator's `measure` names the population counted, so two tables publishing the same population share cells
-(the suppression attacker sees them as one).
+gets a `Total` row, the true sum of the others), its non-additive `by` columns, and its indicators: counts of
+children (suppressed), money, other publishers' figures, percentages (rule 5, computed once the counts are
+suppressed: `percent_texts`) and averages (rule 6). A count's `measure` names the population counted, so two tables
+publishing the same population share cells (the suppression attacker sees them as one); `model_filters`,
+`model_constants` and `split_hierarchies` tie further cells together. PUBLIC_FIGURES lists what DfE already
+publishes for cells of ours (the attacker knows it).
 """
 
 import csv
