@@ -5,9 +5,10 @@ from typing import TypeVar
 
 import dagster as dg
 
-from pipeline.ingest import Contract, ExtractError, FileResult, ingest_source
+from pipeline.ingest import Contract, ExtractError, FileResult, Rule, ingest_source, matches
 from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
 from pipeline.settings import SettingsError
+from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
 
 T = TypeVar("T")
 DUCKDB_WRITER_POOL = "send_duckdb_writer"  # pool limit 1 (dagster_home/dagster.yaml): DuckDB has one writer
@@ -72,3 +73,16 @@ def ingest_asset(
         results = ingest_or_fail(con, contract, context, warehouse)
         rows = con.execute(f"SELECT count(*) FROM {contract.target_table}").fetchone()[0]
     return dg.MaterializeResult(metadata=ingest_metadata(results, rows))
+
+
+def upn_rules(column: str = "upn") -> tuple[Rule, ...]:
+    """A UPN column's shape and DfE check letter (an empty value passes: say `required` where it is)."""
+    return (
+        matches(column, UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
+        Rule(
+            column,
+            "upn_check_letter_invalid",
+            f"regexp_full_match(upper({column}), '{UPN_SHAPE_REGEX}') "
+            f"AND substr(upper({column}), 1, 1) <> {check_letter_sql(f'upper({column})')}",
+        ),
+    )

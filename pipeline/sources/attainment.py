@@ -29,13 +29,12 @@ extract: the marts take it from the Spring census of the same academic year.
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, matches, one_of, required, sql_list
+from pipeline.ingest import Contract, Rule, one_of, required, sql_list
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
 from pipeline.sources import academic_year
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
 
 MEASURES_BY_KEY_STAGE: dict[str, tuple[str, ...]] = {
     "EYFS": ("GLD",),
@@ -74,13 +73,7 @@ def attainment_rules() -> tuple[Rule, ...]:
         required("academic_year"),
         Rule("academic_year", "not_an_academic_year", academic_year.academic_year_broken()),
         required("upn"),
-        matches("upn", UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
-        Rule(
-            "upn",
-            "upn_check_letter_invalid",
-            f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
-            f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}",
-        ),
+        *upn_rules(),
         required("key_stage"),
         one_of("key_stage", MEASURES_BY_KEY_STAGE),
         required("measure"),

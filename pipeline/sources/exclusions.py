@@ -23,13 +23,12 @@ the marts take it from the Spring census of the same academic year.
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, is_date, matches, one_of, required, sql_list
+from pipeline.ingest import Contract, Rule, is_date, one_of, required, sql_list
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
 from pipeline.sources import academic_year
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
 
 SUSPENSION_CODES = ("SUSPENSION", "FIXED", "FIXD", "FIXED PERIOD", "FIXED-PERIOD", "FIXED_PERIOD")
 PERMANENT_CODES = ("PERMANENT", "PERM")
@@ -80,13 +79,7 @@ def exclusions_rules() -> tuple[Rule, ...]:
         required("academic_year"),
         Rule("academic_year", "not_an_academic_year", academic_year.academic_year_broken()),
         required("upn"),
-        matches("upn", UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
-        Rule(
-            "upn",
-            "upn_check_letter_invalid",
-            f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
-            f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}",
-        ),
+        *upn_rules(),
         required("exclusion_type"),
         Rule("exclusion_type", "code_not_allowed", f"exclusion_type IS NOT NULL AND {kind} IS NULL"),
         required("start_date"),
