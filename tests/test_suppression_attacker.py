@@ -20,6 +20,7 @@ from pipeline.suppression import (
     two_way_table,
     verify,
 )
+from pipeline.suppression.attacker import Attacker, connected_groups
 
 
 def k(**filters):
@@ -154,3 +155,28 @@ def test_public_cells_are_known_not_targets():
     found = attack(TableSet([ours, dfe]), [k(group="A"), k(group="B"), k()])
     # the public total 4 bounds both parts: A in [0, 4], B in [0, 4]; the total itself is known, not attacked
     assert found == {k(group="A"): Interval(0, 4), k(group="B"): Interval(0, 4)}
+
+
+def test_a_kept_model_gives_each_cell_its_own_interval_in_any_order():
+    # the rectangle above plus a second, unlinked table: one HiGHS model per group, re-solved warm from cell to
+    # cell, must give every cell the interval a model built for that cell alone gives
+    tables = TableSet([
+        *table_3x3().tables,
+        two_way_table("u", "plans", "sex", ["F", "M"], "age", ["P", "S"], [[4, 10], [7, 2]]),
+    ])  # fmt: skip
+    plans = [cell_key("plans", {"sex": sex, "age": age}) for sex in "FM" for age in "PS"]
+    cells = [k(need="A", phase="P"), k(need="A", phase="Sp"), k(need="B", phase="P"), k(need="B", phase="Sp"), *plans]
+    known = {key: value for key, value in tables.values.items() if key not in cells}
+    alone = {key: intervals(tables.constraints, known, cells, targets=[key])[key] for key in cells}
+    attacker = Attacker(tables.constraints, known, cells)
+    for order in (cells, cells[::-1], cells[::2] + cells[1::2]):
+        assert {key: attacker.interval(key) for key in order} == alone
+    assert alone[k(need="B", phase="Sp")] == Interval(6, 21)  # worked out by hand above
+    # F-P 4 + t, F-S 10 - t, M-P 7 - t, M-S 2 + t, all >= 0: t in [-2, 7], so M-S in [0, 9]
+    assert alone[plans[3]] == Interval(0, 9)
+
+
+def test_connected_groups_link_variables_through_shared_rows():
+    # rows {0, 1} and {1, 2} link 0-1-2; row {4} is alone with 4; variable 3 is in no row
+    groups = connected_groups(5, [[0, 1], [4], [1, 2]])
+    assert groups == [([0, 1, 2], [0, 2]), ([3], []), ([4], [1])]

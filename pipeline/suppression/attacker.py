@@ -1,8 +1,8 @@
 """The attacker: how far can each suppressed cell be pinned down from everything published?
 
-For every suppressed cell the attacker minimises and maximises that cell's count by linear programming
-(`scipy.optimize.linprog`, HiGHS) subject to every published cell and public figure fixed at its value, every
-additivity equation of the whole release, and non-negativity. Because counts are whole numbers the attacker also
+For every suppressed cell the attacker minimises and maximises that cell's count by linear programming (HiGHS,
+through its own Python bindings `highspy`) subject to every published cell and public figure fixed at its value,
+every additivity equation of the whole release, and non-negativity. Because counts are whole numbers the attacker also
 rounds the bounds inwards (ceil of the minimum, floor of the maximum). The cell is protected when the interval is
 at least ``protection_width`` wide. Singletons (two suppressed cells summing to 2) and hierarchies fall out of the
 same LP: nothing is special-cased.
@@ -11,15 +11,18 @@ On the LP bound: the LP interval contains the interval of every whole-number sol
 than what an attacker who also uses integrality gets. For the release's tables (2-D tables with margins,
 hierarchies, and chains of them) the constraint matrix is totally unimodular and the data are whole numbers, so
 the LP optimum is already a whole number and both intervals coincide. For linked tables of three or more
-dimensions they can differ: ``integer=True`` solves the exact integer problem with `scipy.optimize.milp` instead.
+dimensions they can differ: ``integer=True`` solves the exact integer problem (HiGHS's MIP solver) instead.
+
+The equations fall apart into connected groups of unknowns (cells linked by shared equations); each group is one
+HiGHS model, kept while the attacker asks about its cells, so each further bound starts from the last basis.
 """
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array
 
 from pipeline.suppression.model import CellKey, Constraint, TableSet, describe
@@ -81,9 +84,10 @@ def _system(constraints: Sequence[Constraint], known: Mapping[CellKey, float], u
     return _System(unknown, tuple(rows))
 
 
-def _components(system: _System) -> list[tuple[list[int], list[int]]]:
-    """Connected groups of unknowns (by shared equations): each target's LP needs only its own group."""
-    parent = list(range(len(system.unknown)))
+def connected_groups(count: int, rows: Sequence[Iterable[int]]) -> list[tuple[list[int], list[int]]]:
+    """Connected groups of ``count`` variables linked by shared rows (each row: the variables it names), as
+    (variables, row numbers) in order of each group's first variable; a variable in no row is a group alone."""
+    parent = list(range(count))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -91,33 +95,68 @@ def _components(system: _System) -> list[tuple[list[int], list[int]]]:
             i = parent[i]
         return i
 
-    for coefficients, _, _ in system.rows:
-        first, *rest = coefficients
+    for row in rows:
+        first, *rest = row
         for other in rest:
             a, b = find(first), find(other)
             if a != b:
                 parent[max(a, b)] = min(a, b)
     variables: dict[int, list[int]] = {}
-    for i in range(len(system.unknown)):
+    for i in range(count):
         variables.setdefault(find(i), []).append(i)
-    rows: dict[int, list[int]] = {}
-    for r, (coefficients, _, _) in enumerate(system.rows):
-        rows.setdefault(find(next(iter(coefficients))), []).append(r)
-    return [(variables[root], rows.get(root, [])) for root in sorted(variables)]
+    row_ids: dict[int, list[int]] = {}
+    for r, row in enumerate(rows):
+        row_ids.setdefault(find(next(iter(row))), []).append(r)
+    return [(variables[root], row_ids.get(root, [])) for root in sorted(variables)]
 
 
-def _bound(objective: np.ndarray, a_eq, b_eq: np.ndarray, integer: bool):
-    """(status, value) of min objective @ x subject to a_eq x = b_eq, x >= 0."""
-    if integer:
-        result = milp(
-            objective,
-            constraints=LinearConstraint(a_eq, b_eq, b_eq),
-            bounds=Bounds(0, np.inf),
-            integrality=np.ones(len(objective)),
-        )
-    else:
-        result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-    return result.status, result.fun
+def _components(system: _System) -> list[tuple[list[int], list[int]]]:
+    """Connected groups of unknowns (by shared equations): each target's LP needs only its own group."""
+    return connected_groups(len(system.unknown), [coefficients for coefficients, _, _ in system.rows])
+
+
+class _GroupModel:
+    """One connected group's equations (A x = b, x >= 0) as a HiGHS model, kept for every cell of the group: each
+    bound only changes the objective, so HiGHS starts from the previous optimum's basis instead of from scratch."""
+
+    def __init__(self, a_eq: csr_array, b_eq: np.ndarray, integer: bool) -> None:
+        rows, columns = a_eq.shape
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = columns, rows
+        lp.col_cost_ = np.zeros(columns)
+        lp.col_lower_ = np.zeros(columns)
+        lp.col_upper_ = np.full(columns, highspy.kHighsInf)
+        lp.row_lower_ = lp.row_upper_ = b_eq
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = a_eq.indptr
+        lp.a_matrix_.index_ = a_eq.indices
+        lp.a_matrix_.value_ = a_eq.data
+        if integer:
+            lp.integrality_ = [highspy.HighsVarType.kInteger] * columns
+        # The bare binding: highspy.Highs() switches on callbacks in its constructor, which prints HiGHS's banner
+        # on stdout before output can be turned off (ERGO-Code/HiGHS#2749); the release's logs stay quiet.
+        self.highs = highspy._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.costed: int | None = None
+
+    def bound(self, variable: int, sense) -> tuple[str, float]:
+        """("optimal", value), "infeasible" or "unbounded" for min or max (``sense``) of one variable."""
+        if self.costed != variable:
+            if self.costed is not None:
+                self.highs.changeColCost(self.costed, 0.0)
+            self.highs.changeColCost(variable, 1.0)
+            self.costed = variable
+        self.highs.changeObjectiveSense(sense)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", self.highs.getInfo().objective_function_value
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return "infeasible", math.nan
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return "unbounded", math.nan
+        raise RuntimeError(f"the solver did not finish ({self.highs.modelStatusToString(status)})")
 
 
 class Attacker:
@@ -137,10 +176,10 @@ class Attacker:
         self._position = {key: v for v, key in enumerate(self.system.unknown)}
         self._groups = _components(self.system)
         self._group_of = {v: g for g, (variables, _) in enumerate(self._groups) for v in variables}
-        self._equations: dict[int, tuple] = {}
+        self._models: dict[int, tuple[_GroupModel, dict[int, int]]] = {}
 
-    def _group_equations(self, group: int) -> tuple:
-        if group not in self._equations:
+    def _group_model(self, group: int) -> tuple[_GroupModel, dict[int, int]]:
+        if group not in self._models:
             variables, row_ids = self._groups[group]
             local = {v: i for i, v in enumerate(variables)}
             data, row_index, col_index = [], [], []
@@ -151,8 +190,8 @@ class Attacker:
                     col_index.append(local[v])
             a_eq = csr_array((data, (row_index, col_index)), shape=(len(row_ids), len(variables)))
             b_eq = np.array([self.system.rows[row_id][1] for row_id in row_ids])
-            self._equations[group] = (a_eq, b_eq, local)
-        return self._equations[group]
+            self._models[group] = (_GroupModel(a_eq, b_eq, self.integer), local)
+        return self._models[group]
 
     def interval(self, key: CellKey) -> Interval:
         v = self._position.get(tuple(key))
@@ -161,19 +200,13 @@ class Attacker:
         group = self._group_of[v]
         if not self._groups[group][1]:  # in no equation: anything from 0 up
             return Interval(0.0, math.inf)
-        a_eq, b_eq, local = self._group_equations(group)
-        objective = np.zeros(len(local))
-        objective[local[v]] = 1.0
-        status, low = _bound(objective, a_eq, b_eq, self.integer)
-        if status != 0:
+        model, local = self._group_model(group)
+        status, low = model.bound(local[v], highspy.ObjSense.kMinimize)
+        if status != "optimal":  # x >= 0 bounds the minimum below: no optimum means no solution
             raise InconsistentRelease(f"no count for suppressed cell {describe(key)} fits the published figures")
-        status, negative_high = _bound(-objective, a_eq, b_eq, self.integer)
-        if status == 0:
-            high = -negative_high
-        elif status in (2, 3, 4):  # the minimum exists, so the problem is feasible: the maximum is unbounded
+        status, high = model.bound(local[v], highspy.ObjSense.kMaximize)
+        if status != "optimal":  # the minimum exists, so the problem is feasible: the maximum is unbounded
             high = math.inf
-        else:
-            raise RuntimeError(f"the solver did not finish for cell {describe(key)} (status {status})")
         low = max(math.ceil(low - TOLERANCE), 0)
         high = math.floor(high + TOLERANCE) if math.isfinite(high) else high
         if low > high:

@@ -7,6 +7,8 @@ The search is deterministic and greedy, one pinned cell at a time, in key order:
    variables, HiGHS via `scipy.optimize.milp`) for the cheapest set of published cells to suppress with it: two
    perturbations of the release, one moving the cell up by ``a`` and one down by ``b`` with ``a + b`` = the
    protection width, each keeping every equation, every count non-negative and every public figure unchanged.
+   Only the cells linked to the pinned one through the release's equations are variables of that LP (a change
+   anywhere else costs something and cannot move the cell).
    The cells either perturbation touches are suppressed; both perturbed releases then look the same as the real
    one to the attacker, so the cell's interval becomes at least ``a + b`` wide. Cost per unit of change: 1 + the
    count for a non-empty part (smallest cells first), more for an empty cell, ``total_weight`` times more for a
@@ -23,7 +25,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
-from pipeline.suppression.attacker import Attacker, Interval, attack
+from pipeline.suppression.attacker import Attacker, Interval, attack, connected_groups
 from pipeline.suppression.model import CellKey, TableSet, describe
 from pipeline.suppression.primary import primary_suppression
 from pipeline.suppression.rules import (
@@ -106,7 +108,8 @@ def _costs(tables: TableSet, keys: tuple[CellKey, ...], rules: SuppressionRules)
 
 
 class _Protector:
-    """The complementary-suppression LP for one pinned cell (see the module docstring)."""
+    """The complementary-suppression LP for one pinned cell (see the module docstring), over the cells linked to it
+    by the release's equations: a perturbation of any other cell costs something and cannot move the target."""
 
     def __init__(self, tables: TableSet, rules: SuppressionRules) -> None:
         self.tables = tables
@@ -123,11 +126,15 @@ class _Protector:
                     row[self.index[key]] = sign
             if row:
                 self.rows.append(row)
+        self.groups = connected_groups(len(self.keys), self.rows)
+        self.group_of = {v: g for g, (variables, _) in enumerate(self.groups) for v in variables}
 
     def complements(self, target: CellKey, suppressed: frozenset[CellKey]) -> list[CellKey] | None:
         """The published cells to suppress so ``target`` is protected, or None when no pattern can protect it."""
-        n = len(self.keys)
-        t = self.index[target]
+        cells, row_ids = self.groups[self.group_of[self.index[target]]]
+        local = {cell: i for i, cell in enumerate(cells)}
+        n = len(cells)
+        t = local[self.index[target]]
         # variables: up_plus[n], up_minus[n], down_plus[n], down_minus[n], a, b
         size = 4 * n + 2
         a_var, b_var = 4 * n, 4 * n + 1
@@ -135,11 +142,11 @@ class _Protector:
         row_count = 0
         for direction in (0, 1):
             plus, minus = 2 * n * direction, 2 * n * direction + n
-            for row in self.rows:
-                for i, sign in row.items():
+            for row_id in row_ids:
+                for cell, sign in self.rows[row_id].items():
                     data += [sign, -sign]
                     row_index += [row_count, row_count]
-                    col_index += [plus + i, minus + i]
+                    col_index += [plus + local[cell], minus + local[cell]]
                 row_count += 1
         # up: y_t = a ; down: y_t = -b ; a + b = width
         data += [1.0, -1.0, -1.0]
@@ -155,13 +162,14 @@ class _Protector:
         rhs[-1] = self.width
         matrix = csr_array((data, (row_index, col_index)), shape=(row_count + 3, size))
 
-        free = np.array([k in suppressed for k in self.keys])
-        unit_cost = np.where(free, 0.0, self.costs)
+        keys = [self.keys[cell] for cell in cells]
+        values = self.values[cells]
+        free = np.array([k in suppressed for k in keys])
+        unit_cost = np.where(free, 0.0, self.costs[cells])
         objective = np.concatenate([unit_cost, unit_cost, unit_cost, unit_cost, [0.0, 0.0]])
         upper = np.concatenate(
-            [np.full(n, np.inf), self.values, np.full(n, np.inf), self.values,
-             [self.width, min(self.width, self.values[t])]]
-        )  # fmt: skip
+            [np.full(n, np.inf), values, np.full(n, np.inf), values, [self.width, min(self.width, values[t])]]
+        )
         integrality = np.zeros(size)
         integrality[[a_var, b_var]] = 1
         result = milp(
@@ -174,7 +182,7 @@ class _Protector:
             return None
         x = result.x
         change = x[:n] + x[n : 2 * n] + x[2 * n : 3 * n] + x[3 * n : 4 * n]
-        return [self.keys[i] for i in range(n) if change[i] > CHANGE_TOLERANCE and not free[i]]
+        return [keys[i] for i in range(n) if change[i] > CHANGE_TOLERANCE and not free[i]]
 
 
 def secondary_suppression(
