@@ -6,6 +6,8 @@ older SQL or code lists made; the project version built is kept in warehouse/sta
 """
 
 import json
+import shutil
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
@@ -16,6 +18,10 @@ from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
 DBT_BUILD_RECORD = "state/dbt_build.json"
+# The manifest of the last whole-project build (compiled SQL of every node) and its parse cache: `dbt docs
+# generate --no-compile` starts from them instead of compiling the whole project again (pipeline/docs.py).
+BUILT_MANIFEST_DIR = "state/dbt_built"
+BUILT_MANIFEST_FILES = ("manifest.json", "partial_parse.msgpack")
 
 # `dagster dev` re-parses on load; elsewhere parse only when the manifest is missing or stale (a cached manifest
 # keyed on the project's file hashes, pipeline/dbt_project.py).
@@ -39,6 +45,24 @@ dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_execut
 def build_args(built_version: str | None, current_version: str) -> list[str]:
     """`dbt build`, with --full-refresh unless this warehouse was last built by this very project version."""
     return ["build"] if built_version == current_version else ["build", "--full-refresh"]
+
+
+def keep_built_manifest(target: Path, kept: Path, version: str) -> None:
+    """Copy a build's manifest and parse cache from its dbt target folder to ``kept``, stamped with ``version``."""
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    for name in BUILT_MANIFEST_FILES:
+        if (target / name).exists():
+            shutil.copy2(target / name, kept / name)
+    (kept / "dbt_project_version").write_text(version)
+
+
+def built_manifest(kept: Path, version: str) -> Path | None:
+    """The kept manifest folder when it holds a manifest built by dbt project version ``version``, else None."""
+    stamp = kept / "dbt_project_version"
+    if (kept / "manifest.json").exists() and stamp.exists() and stamp.read_text() == version:
+        return kept
+    return None
 
 
 def built_project_version(record_text: str | None) -> str | None:
@@ -67,9 +91,13 @@ def send_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     if "--full-refresh" in args:
         context.log.info("the dbt project changed since this warehouse was built: dbt build --full-refresh")
     whole_project = set(context.selected_asset_keys) == set(send_dbt_models.keys)
+    kept = settings.warehouse_dir / BUILT_MANIFEST_DIR
     if whole_project:
         record.unlink(missing_ok=True)  # a build stopped half-way is followed by a full refresh
-    yield from dbt.cli(args, context=context).stream()
+        shutil.rmtree(kept, ignore_errors=True)
+    invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
     if whole_project:
+        keep_built_manifest(invocation.target_path, kept, current)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"dbt_project_version": current}) + "\n")

@@ -3,9 +3,9 @@ warehouse, `--full-refresh` after it changed; `dbt docs generate` and `dbt parse
 
 import shutil
 
-from pipeline.dbt import build_args, built_project_version
+from pipeline.dbt import build_args, built_manifest, built_project_version, keep_built_manifest
 from pipeline.dbt_project import MANIFEST_KEY, manifest_is_current
-from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current
+from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.nightly_state import dbt_project_version
 from pipeline.settings import load_settings
 
@@ -58,3 +58,20 @@ def test_the_manifest_is_current_only_when_parsed_from_this_version(tmp_path):
     (tmp_path / MANIFEST_KEY).write_text("v1\n")
     assert manifest_is_current(manifest, "v1")
     assert not manifest_is_current(manifest, "v2")
+
+
+def test_docs_start_from_the_kept_build_manifest_of_the_same_version_only(tmp_path):
+    target, kept, building = tmp_path / "target", tmp_path / "kept", tmp_path / "building"
+    target.mkdir()
+    (target / "manifest.json").write_text('{"built": true}')
+    (target / "partial_parse.msgpack").write_bytes(b"cache")
+    keep_built_manifest(target, kept, "v1")
+    assert built_manifest(kept, "v1") == kept
+    assert built_manifest(kept, "v2") is None  # built by another project version: compile again
+    assert docs_generate_args(building, built_manifest(kept, "v2")) == ["docs", "generate", "--static"]
+    assert not building.exists()
+    assert docs_generate_args(building, built_manifest(kept, "v1"))[-1] == "--no-compile"
+    assert (building / "manifest.json").read_text() == '{"built": true}'
+    assert (building / "partial_parse.msgpack").read_bytes() == b"cache"
+    (kept / "manifest.json").unlink()
+    assert built_manifest(kept, "v1") is None  # no manifest kept (a build stopped half-way)
