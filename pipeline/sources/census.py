@@ -12,8 +12,7 @@ from pipeline.ingest import Contract, Rule, is_bool, is_date, matches, one_of, r
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
 
 PHASES = ("PRIMARY", "SECONDARY", "SPECIAL", "AP", "NURSERY", "ALL-THROUGH", "POST16")
 NC_YEARS = ("E1", "E2", "N1", "N2", "R", *(str(y) for y in range(1, 15)), "X")
@@ -46,13 +45,7 @@ def census_rules() -> tuple[Rule, ...]:
     need = "upper(sen_primary_need)"
     return (
         required("upn"),
-        matches("upn", UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
-        Rule(
-            "upn",
-            "upn_check_letter_invalid",
-            f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
-            f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}",
-        ),
+        *upn_rules(),
         required("laestab"),
         matches("laestab", "[0-9]{7}", "laestab_not_7_digits"),
         required("census_date"),

@@ -37,13 +37,12 @@ Service use is modelled as flags on the snapshot row (the Aiming High year ends 
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, is_bool, is_date, matches, one_of, required
+from pipeline.ingest import Contract, Rule, is_bool, is_date, one_of, required
 from pipeline.postcode import POSTCODE_REGEX, postcode_district_sql
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
 
 # Disability codes of the DfE children in need census (the coding children's social care systems hold).
 DISABILITY_CODES: dict[str, str] = {
@@ -84,13 +83,7 @@ def disability_register_rules() -> tuple[Rule, ...]:
         ),
         required("snapshot_date"),
         is_date("snapshot_date"),
-        matches("upn", UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
-        Rule(
-            "upn",
-            "upn_check_letter_invalid",
-            f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
-            f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}",
-        ),
+        *upn_rules(),
         required("dob"),
         is_date("dob"),
         Rule("dob", "dob_after_snapshot_date", "send_date(dob) > send_date(snapshot_date)"),

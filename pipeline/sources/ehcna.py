@@ -75,9 +75,14 @@ from pipeline.postcode import postcode_district_sql
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import DUCKDB_WRITER_POOL, configured_or_fail, ingest_metadata, not_retried
+from pipeline.sources.asset_support import (
+    DUCKDB_WRITER_POOL,
+    configured_or_fail,
+    ingest_metadata,
+    not_retried,
+    upn_rules,
+)
 from pipeline.sources.census import ETHNICITIES, SEN_NEEDS
-from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
 
 SOURCE = "ehcna"
 EXTRACT_SCOPE = "full_history"
@@ -174,11 +179,7 @@ def person_rules() -> tuple[Rule, ...]:
     return (
         required("person_id"),
         _duplicate("person_id"),
-        Rule("upn", "upn_not_13_characters_letter_then_digits",
-             f"upn IS NOT NULL AND NOT regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}')"),
-        Rule("upn", "upn_check_letter_invalid",
-             f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
-             f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}"),
+        *upn_rules(),
         required("dob"),
         is_date("dob"),
         required("sex"),

@@ -32,12 +32,11 @@ college or alternative provision) are also staging's (``stg_placements__placemen
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, is_bool, is_date, matches, one_of, required
+from pipeline.ingest import Contract, Rule, is_bool, is_date, one_of, required
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.upn import UPN_SHAPE_REGEX, check_letter_sql
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
 
 # The placement types a case-management system records (SEN2 placement categories, as codes).
 SETTING_TYPES: dict[str, str] = {
@@ -79,13 +78,7 @@ def placements_rules() -> tuple[Rule, ...]:
             "WHERE _other.placement_id = _extract.placement_id) > 1",
         ),
         required("person_id"),
-        matches("upn", UPN_SHAPE_REGEX, "upn_not_13_characters_letter_then_digits"),
-        Rule(
-            "upn",
-            "upn_check_letter_invalid",
-            f"regexp_full_match(upper(upn), '{UPN_SHAPE_REGEX}') "
-            f"AND substr(upper(upn), 1, 1) <> {check_letter_sql('upper(upn)')}",
-        ),
+        *upn_rules(),
         required("extract_date"),
         is_date("extract_date"),
         required("dob"),
