@@ -146,6 +146,34 @@ def read_marts_document(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def baseline_main(
+    implementation: str,
+    module: str,
+    description: str | None,
+    census_marts: Callable[[Path, Path], tuple[dict, int]],
+    argv: list[str] | None = None,
+) -> int:
+    """The command line of a baseline (``python -m <module> --raw-dir RAW --out result.json``): compute both marts
+    with ``census_marts(raw_dir, seeds_dir)`` -> (marts document, pupil rows), time it and write the document."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--raw-dir", required=True, type=Path, help="drop zone holding census/*.csv")
+    parser.add_argument("--out", required=True, type=Path, help="JSON file to write the marts to")
+    parser.add_argument("--seeds-dir", type=Path, default=None, help="dbt seeds folder with the code lists")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    document, pupils = census_marts(args.raw_dir, args.seeds_dir or default_seeds_dir())
+    document["pupil_rows"] = pupils
+    document["seconds"] = round(time.perf_counter() - started, 3)
+    write_marts_document(document, args.out)
+    print(
+        f"{implementation} baseline: {pupils} pupil rows, marts in {document['seconds']}s -> {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def pipeline_marts(duckdb_path: Path, implementation: str = "pipeline") -> dict:
     """The pipeline's internal marts (exact counts) from send.duckdb, opened read-only."""
     import duckdb

@@ -17,14 +17,12 @@ England columns, which come from seeds) is written as JSON in the shape of :func
 which the bench compares with the pipeline's marts and the pandas baseline.
 """
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 
-from pipeline.bench import census_csv_files, default_seeds_dir, marts_document, write_marts_document
+from pipeline.bench import baseline_main, census_csv_files, marts_document
 
 PERIODS_AND_PUPILS = """
 CREATE TEMP TABLE pupils AS
@@ -132,18 +130,7 @@ def census_marts(raw_dir: Path, seeds_dir: Path) -> tuple[dict, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_baselines.duckdb_census_marts", description=__doc__)
-    parser.add_argument("--raw-dir", required=True, type=Path, help="drop zone holding census/*.csv")
-    parser.add_argument("--out", required=True, type=Path, help="JSON file to write the marts to")
-    parser.add_argument("--seeds-dir", type=Path, default=None, help="dbt seeds folder with the code lists")
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    document, pupils = census_marts(args.raw_dir, args.seeds_dir or default_seeds_dir())
-    document["pupil_rows"] = pupils
-    document["seconds"] = round(time.perf_counter() - started, 3)
-    write_marts_document(document, args.out)
-    print(f"duckdb baseline: {pupils} pupil rows, marts in {document['seconds']}s -> {args.out}", file=sys.stderr)
-    return 0
+    return baseline_main("duckdb", "pipeline.bench_baselines.duckdb_census_marts", __doc__, census_marts, argv)
 
 
 if __name__ == "__main__":
