@@ -1,32 +1,4 @@
 -- DfE "Education, health and care plans" 2025, sen_need_newplans.csv: rename, cast, recode only.
--- Casting and symbols: macros/dfe_staging.sql.
-{%- set measures = [
-    ('ehc_plans', 'count'),
-    ('number_asd', 'count'),
-    ('number_hi', 'count'),
-    ('number_mld', 'count'),
-    ('number_msi', 'count'),
-    ('number_oth', 'count'),
-    ('number_pd', 'count'),
-    ('number_pmld', 'count'),
-    ('number_semh', 'count'),
-    ('number_slcn', 'count'),
-    ('number_sld', 'count'),
-    ('number_spld', 'count'),
-    ('number_vi', 'count'),
-    ('number_need_unknown', 'count'),
-    ('asd_pc', 'percentage'),
-    ('hi_pc', 'percentage'),
-    ('mld_pc', 'percentage'),
-    ('msi_pc', 'percentage'),
-    ('oth_pc', 'percentage'),
-    ('pd_pc', 'percentage'),
-    ('pmld_pc', 'percentage'),
-    ('semh_pc', 'percentage'),
-    ('slcn_pc', 'percentage'),
-    ('sld_pc', 'percentage'),
-    ('spld_pc', 'percentage'),
-    ('vi_pc', 'percentage'),
-    ('unknown_pc', 'percentage'),
-] %}
+-- Casting and symbols: macros/dfe_staging.sql; the measures this file shares with another: macros/dfe_measures.sql.
+{%- set measures = [('ehc_plans', 'count')] + dfe_need_measures() %}
 {{ dfe_staging('dfe_ehcp_sen_need_newplans', measures) }}
