@@ -9,64 +9,15 @@
 --   known_exception       does not add up for a reason the publisher states (known_exceptions below)
 --   does_not_reconcile    does not add up, and no footnote explains it: the data test on this column fails
 {{ config(materialized="table") }}
-{%- set count_measures = {
-    'caseload': [
-        'ehcplans', 'mainstream_la_maintained', 'mainstream_la_maintained_resourced_provision',
-        'mainstream_la_maintained_senunit', 'mainstream_academy', 'mainstream_academy_resourced_provision',
-        'mainstream_academy_senunit', 'mainstream_free_school', 'mainstream_free_school_resourced_provision',
-        'mainstream_free_school_senunit', 'mainstream_independent', 'mainstream_total', 'special_la_maintained',
-        'special_academy_free', 'special_independent', 'special_non_maintained', 'special_total', 'ap_pru_academy',
-        'ap_pru_free_school', 'ap_pru_la_maintained', 'ap_pru_total', 'general_fe_tertiary_colleges',
-        'specialist_post_16_institutions', 'ukrlp_provider', 'fe_total', 'elective_home_education',
-        'other_arrangements_la', 'other_arrangements_parents', 'online_provider', 'w_settings', 'other_schools',
-        'other_placement_settings', 'neet', 'neet_ntci', 'neet_other', 'neet_other_csa', 'ed_elsewhere',
-        'nm_early_years', 'placement_unknown', 'await_prov_2022', 'perm_ex_2022'
-    ],
-    'sen_needs_all_plans': [
-        'ehc_plans', 'number_asd', 'number_hi', 'number_mld', 'number_msi', 'number_oth', 'number_pd',
-        'number_pmld', 'number_semh', 'number_slcn', 'number_sld', 'number_spld', 'number_vi',
-        'number_need_unknown'
-    ],
-    'newplans': [
-        'new_ehc_plans', 'mainstream_la_maintained', 'mainstream_la_maintained_resourced_provision',
-        'mainstream_la_maintained_senunit', 'mainstream_academy', 'mainstream_academy_resourced_provision',
-        'mainstream_academy_senunit', 'mainstream_free_school', 'mainstream_free_school_resourced_provision',
-        'mainstream_free_school_senunit', 'mainstream_independent', 'mainstream_total', 'special_la_maintained',
-        'special_academy_free', 'special_independent', 'special_non_maintained', 'special_total', 'ap_pru_academy',
-        'ap_pru_free_school', 'ap_pru_la_maintained', 'ap_pru_total', 'general_fe_tertiary_colleges',
-        'specialist_post_16_institutions', 'ukrlp_provider', 'fe_total', 'elective_home_education',
-        'other_arrangements_la', 'other_arrangements_parents', 'online_provider', 'w_settings', 'other_schools',
-        'other_placement_settings', 'neet', 'neet_ntci', 'neet_other', 'neet_other_csa', 'ed_elsewhere',
-        'nm_early_years', 'placement_unknown', 'await_prov_2022', 'perm_ex_2022'
-    ],
-    'sen_need_newplans': [
-        'ehc_plans', 'number_asd', 'number_hi', 'number_mld', 'number_msi', 'number_oth', 'number_pd',
-        'number_pmld', 'number_semh', 'number_slcn', 'number_sld', 'number_spld', 'number_vi',
-        'number_need_unknown'
-    ],
-    'requests': [
-        'requests_received_in_year', 'requests_rya', 'requests_decided_to_assess',
-        'requests_decided_not_to_assess', 'requests_decision_not_made', 'requests_withdrawn',
-        'request_outcome_six_weeks', 'request_outcome_over_6_weeks', 'mediation_related_request',
-        'tribunal_related_request', 'tribunal_after_mediation_request'
-    ],
-    'assessments': [
-        'assess_in_year', 'assess_issued', 'assess_not_issued', 'assess_not_made', 'assess_withdrawn',
-        'outcome_decision_within_time', 'outcome_decision_over_time', 'number_assess_mediation',
-        'number_assess_tribunal', 'number_asssess_mediation_tribunal', 'number_other_mediation',
-        'number_other_tribunal', 'number_other_mediation_tribunal'
-    ],
-    'timeliness_20_week': [
-        'plans_issued_den', 'plans_issued_den_ex', 'plans_issued_within_20_weeks', 'plans_issued_20_weeks_ex',
-        'plans_issued_gt20weeks_ltyear', 'plans_issued_gt20weeks_ltyear_ex', 'plans_issued_gt_1_year',
-        'plans_issued_gt_1_year_ex'
-    ],
-} %}
+{%- set dfe_files = [
+    'caseload', 'sen_needs_all_plans', 'newplans', 'sen_need_newplans', 'requests', 'assessments',
+    'timeliness_20_week'
+] %}
 {%- set ns = namespace(first=true) %}
 
 with measure_values as (
-{%- for dfe_file, measures in count_measures.items() %}
-{%- for measure in measures %}
+{%- for dfe_file in dfe_files %}
+{%- for measure in dfe_count_measures(dfe_file) %}
     {% if not ns.first %}union all
     {% endif -%}
     {%- set ns.first = false -%}
