@@ -180,3 +180,17 @@ def test_connected_groups_link_variables_through_shared_rows():
     # rows {0, 1} and {1, 2} link 0-1-2; row {4} is alone with 4; variable 3 is in no row
     groups = connected_groups(5, [[0, 1], [4], [1, 2]])
     assert groups == [([0, 1, 2], [0, 2]), ([3], []), ([4], [1])]
+
+
+def test_a_total_free_above_is_unbounded_and_a_negative_part_is_inconsistent():
+    # total = a + b with a = 10 published and total, b suppressed: total is at least 10 and has no upper bound
+    total, a, b = ("total",), ("a",), ("b",)
+    constraints = [Constraint(total, (a, b))]
+    for integer in (False, True):
+        assert intervals(constraints, {a: 10}, [total, b], integer=integer) == {
+            total: Interval(10, math.inf),
+            b: Interval(0, math.inf),
+        }
+    # total = 5 published: b would have to be -5
+    with pytest.raises(InconsistentRelease, match="no count"):
+        intervals(constraints, {total: 5, a: 10}, [b])
