@@ -22,6 +22,9 @@ DBT_BUILD_RECORD = "state/dbt_build.json"
 # generate --no-compile` starts from them instead of compiling the whole project again (pipeline/docs.py).
 BUILT_MANIFEST_DIR = "state/dbt_built"
 BUILT_MANIFEST_FILES = ("manifest.json", "partial_parse.msgpack")
+# dagster-dbt gives every invocation its own target folder (<asset>-<run id>-<hash>: ~27 MB for the demo, compiled
+# SQL and run results); the newest few are kept for debugging, older ones are removed after each build.
+RUN_TARGETS_KEPT = 3
 
 # `dagster dev` re-parses on load; elsewhere parse only when the manifest is missing or stale (a cached manifest
 # keyed on the project's file hashes, pipeline/dbt_project.py).
@@ -55,6 +58,14 @@ def keep_built_manifest(target: Path, kept: Path, version: str) -> None:
         if (target / name).exists():
             shutil.copy2(target / name, kept / name)
     (kept / "dbt_project_version").write_text(version)
+
+
+def prune_run_targets(target: Path, prefix: str, keep: int = RUN_TARGETS_KEPT) -> list[Path]:
+    """Remove all but the ``keep`` newest invocation folders ``<prefix>-*`` of a dbt target folder; the removed."""
+    runs = sorted((p for p in target.glob(f"{prefix}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for folder in runs[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return runs[keep:]
 
 
 def built_manifest(kept: Path, version: str) -> Path | None:
@@ -96,7 +107,10 @@ def send_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
         record.unlink(missing_ok=True)  # a build stopped half-way is followed by a full refresh
         shutil.rmtree(kept, ignore_errors=True)
     invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    try:
+        yield from invocation.stream()
+    finally:
+        prune_run_targets(invocation.target_path.parent, "send_dbt_models")
     if whole_project:
         keep_built_manifest(invocation.target_path, kept, current)
         record.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,10 @@
 """What the nightly job asks of dbt: `dbt build` incremental while the dbt project is the one that built the
 warehouse, `--full-refresh` after it changed; `dbt docs generate` and `dbt parse` only when the project changed."""
 
+import os
 import shutil
 
-from pipeline.dbt import build_args, built_manifest, built_project_version, keep_built_manifest
+from pipeline.dbt import build_args, built_manifest, built_project_version, keep_built_manifest, prune_run_targets
 from pipeline.dbt_project import MANIFEST_KEY, manifest_is_current
 from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.nightly_state import dbt_project_version
@@ -75,3 +76,19 @@ def test_docs_start_from_the_kept_build_manifest_of_the_same_version_only(tmp_pa
     assert (building / "partial_parse.msgpack").read_bytes() == b"cache"
     (kept / "manifest.json").unlink()
     assert built_manifest(kept, "v1") is None  # no manifest kept (a build stopped half-way)
+
+
+def test_only_the_newest_dbt_run_folders_are_kept(tmp_path):
+    runs = []
+    for age in range(5):  # send_dbt_models-0 is the newest
+        folder = tmp_path / f"send_dbt_models-{age}"
+        folder.mkdir()
+        (folder / "manifest.json").write_text("{}")
+        os.utime(folder, (1_000_000 - age, 1_000_000 - age))
+        runs.append(folder)
+    (tmp_path / "manifest.json").write_text("{}")  # the project's own parse: not a run folder
+    (tmp_path / "other-run").mkdir()
+    removed = prune_run_targets(tmp_path, "send_dbt_models", keep=3)
+    assert sorted(removed) == runs[3:]
+    assert [p.exists() for p in runs] == [True, True, True, False, False]
+    assert (tmp_path / "manifest.json").exists() and (tmp_path / "other-run").exists()
