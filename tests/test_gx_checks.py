@@ -100,3 +100,34 @@ def test_data_docs_keep_every_run_of_a_check_passed_or_failed_and_prune_old_runs
     assert "run-1" not in html  # pruned: only the last two runs stay
     pages = list((index.parent / "validations").rglob("*.html"))
     assert {p.stem for p in pages} == {"send_primary_need", "send_trend"} and len(pages) == 4
+
+
+def test_reconciliation_frames_count_staging_once_for_every_mart():
+    import duckdb
+
+    from pipeline.checks.census_totals import reconciliation_frames
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA marts")
+    # Spring 2023: pupils a (E), b (K, registered twice: counted once), c (N), d (K, subsidiary only: not counted)
+    con.execute(
+        """
+        CREATE TABLE staging.stg_census__pupils AS SELECT * FROM (VALUES
+            ('a', DATE '2023-01-19', 'C', 'E'), ('b', DATE '2023-01-19', 'C', 'K'),
+            ('b', DATE '2023-01-19', 'M', 'K'), ('c', DATE '2023-01-19', 'C', 'N'),
+            ('d', DATE '2023-01-19', 'S', 'K'), ('a', DATE '2022-10-06', 'C', 'E')
+        ) AS t(pupil_id, census_date, enrol_status, sen_provision)
+        """
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_send_primary_need AS SELECT 202223 AS time_period, 'Spring' AS census_term, 2 AS pupils"
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_send_provision AS SELECT 202223 AS time_period, 'Spring' AS census_term, 1 AS pupils"
+    )
+    frames = reconciliation_frames(con)
+    rows = {mart: frame.astype(object).where(frame.notna(), None).values.tolist() for mart, frame in frames.items()}
+    assert rows["fct_send_primary_need"] == [[202223, "Autumn", None, 1], [202223, "Spring", 2, 2]]
+    assert rows["fct_send_provision"] == [[202223, "Autumn", None, 1], [202223, "Spring", 1, 2]]
+    assert not run_suite("census_totals", frames["fct_send_provision"]).success
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0  # cleaned up
