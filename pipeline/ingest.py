@@ -18,7 +18,6 @@ A file that cannot be read at all raises ExtractError naming the file (and row a
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 import shutil
 import tempfile
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from pipeline.nightly_state import file_sha256
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS raw.file_ledger (
@@ -160,14 +161,6 @@ def failures_sql(rules: Sequence[Rule]) -> str:
 
 
 # ---------- file reading ----------
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def normalise_header(name: str) -> str:

@@ -109,6 +109,7 @@ def drop_zone_files(raw_dir: Path) -> list[Path]:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB chunks (the ingest ledger records the same hash)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -116,27 +117,35 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+Snapshot = dict[str, list]  # file name under raw/ -> [size, mtime_ns, sha256]
+
+
+def drop_zone_snapshot(raw_dir: Path, previous: Snapshot) -> Snapshot:
+    """Every extract of the drop zone with its size, mtime and sha256. A file whose size and mtime are those of
+    ``previous`` keeps its recorded hash (no re-read of a large census); any other file is hashed."""
+    snapshot: Snapshot = {}
+    for path in drop_zone_files(raw_dir):
+        name = str(path.relative_to(raw_dir))
+        stat = path.stat()
+        known = previous.get(name)
+        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns
+        snapshot[name] = known if unchanged else [stat.st_size, stat.st_mtime_ns, file_sha256(path)]
+    return snapshot
+
+
 def drop_zone_hashes(raw_dir: Path, cache_path: Path | None = None) -> dict[str, str]:
     """File name under raw/ -> sha256. With ``cache_path``, a file whose size and mtime are those cached keeps its
     cached hash (the cache is rewritten); any other file is hashed."""
-    cache: dict[str, list] = {}
+    cache: Snapshot = {}
     if cache_path is not None and cache_path.exists():
         try:
             cache = json.loads(cache_path.read_text())
         except ValueError:
             cache = {}
-    hashes, fresh = {}, {}
-    for path in drop_zone_files(raw_dir):
-        name = str(path.relative_to(raw_dir))
-        stat = path.stat()
-        known = cache.get(name)
-        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns
-        sha256 = known[2] if unchanged else file_sha256(path)
-        hashes[name] = sha256
-        fresh[name] = [stat.st_size, stat.st_mtime_ns, sha256]
+    fresh = drop_zone_snapshot(raw_dir, cache)
     if cache_path is not None and fresh != cache:
         _write_json(cache_path, fresh)
-    return hashes
+    return {name: entry[2] for name, entry in fresh.items()}
 
 
 # ---------- the code ----------

@@ -1,40 +1,19 @@
 """A sensor on the raw drop zone: a run when an extract lands or changes, nothing when a file is only touched.
 
-The cursor maps each file (path under raw/) to [size, mtime_ns, sha256]. A file whose size and mtime are unchanged
+The cursor maps each file (path under raw/) to [size, mtime_ns, sha256] (pipeline.nightly_state.drop_zone_snapshot,
+the same snapshot `send-pipeline run` compares with the ingest ledger). A file whose size and mtime are unchanged
 keeps its recorded hash (no re-read of a large census on every tick); any other file is hashed again, and only a
 new hash — a new file or new content — requests a run.
 """
 
 import hashlib
 import json
-from pathlib import Path
 
 import dagster as dg
 
-from pipeline.ingest import file_sha256
+from pipeline.nightly_state import Snapshot, drop_zone_snapshot
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
-
-Snapshot = dict[str, list]  # path -> [size, mtime_ns, sha256]
-
-
-def snapshot_drop_zone(raw_dir: Path, previous: Snapshot) -> Snapshot:
-    current: Snapshot = {}
-    if not raw_dir.exists():
-        return current
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
-        name = str(path.relative_to(raw_dir))
-        if any(part.startswith(".") or part.startswith("~$") for part in path.relative_to(raw_dir).parts):
-            continue  # hidden files and editors' lock files are not extracts
-        if name == "README.md":
-            continue
-        stat = path.stat()
-        known = previous.get(name)
-        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-            current[name] = known
-        else:
-            current[name] = [stat.st_size, stat.st_mtime_ns, file_sha256(path)]
-    return current
 
 
 def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
@@ -51,7 +30,7 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
 )
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
-    current = snapshot_drop_zone(load_settings().raw_dir, previous)
+    current = drop_zone_snapshot(load_settings().raw_dir, previous)
     changed = changed_files(previous, current)
     context.update_cursor(json.dumps(current, sort_keys=True))
     if not changed:

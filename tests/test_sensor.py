@@ -6,7 +6,8 @@ import os
 import dagster as dg
 import pytest
 
-from pipeline.sensors import changed_files, raw_drop_zone_sensor, snapshot_drop_zone
+from pipeline.nightly_state import drop_zone_snapshot
+from pipeline.sensors import changed_files, raw_drop_zone_sensor
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_changed_content_requests_a_run_with_a_new_run_key(drop_zone):
 def test_hidden_and_lock_files_are_ignored(drop_zone):
     (drop_zone / "census" / ".2023_spring.csv.swp").write_text("x")
     (drop_zone / "census" / "~$2023_spring.xlsx").write_text("x")
-    assert snapshot_drop_zone(drop_zone, {}) == {}
+    assert drop_zone_snapshot(drop_zone, {}) == {}
 
 
 def test_changed_files_is_pure():
