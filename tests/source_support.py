@@ -19,3 +19,23 @@ def quarantine(con) -> list[tuple]:
     return con.execute(
         "SELECT file_name, row_number, column_name, rule FROM raw.quarantine ORDER BY row_number, column_name, rule"
     ).fetchall()
+
+
+# figures.yaml child_health_5_3 key -> (indicator, period, the figure is the count rather than the value): the
+# seed's table 5.3, checked in the child-health extract (test_child_health_source) and the marts (test_marts_context)
+CHILD_HEALTH_SEED_CELLS = {
+    "live_births_2021": ("live_births", "2021", False),
+    "aged_0_4_2021": ("children_aged_0_4", "2021", True),
+    "aged_0_4_2021_pct": ("children_aged_0_4", "2021", False),
+    "aged_0_19_2021": ("children_aged_0_19", "2021", True),
+    "aged_0_19_2021_pct": ("children_aged_0_19", "2021", False),
+    "aged_0_19_2031_projected": ("children_aged_0_19_projected", "2031", True),
+    "aged_0_19_2031_projected_pct": ("children_aged_0_19_projected", "2031", False),
+    "pupils_minority_ethnic_2022": ("pupils_minority_ethnic", "2021/22", True),
+    "pupils_minority_ethnic_2022_pct": ("pupils_minority_ethnic", "2021/22", False),
+    "pupils_semh_2022": ("pupils_semh", "2021/22", True),
+    "pupils_semh_2022_pct": ("pupils_semh", "2021/22", False),
+    "children_in_poverty_2021_pct": ("children_in_poverty", "2020/21", False),
+    "life_expectancy_boys_2018_2020": ("life_expectancy_boys", "2018-2020", False),
+    "life_expectancy_girls_2018_2020": ("life_expectancy_girls", "2018-2020", False),
+}

@@ -15,6 +15,7 @@ from pipeline.resources import SendWarehouse
 from pipeline.sources.child_health import CENSUS_INDICATORS, child_health_contract, child_health_indicators
 
 import source_support
+from source_support import CHILD_HEALTH_SEED_CELLS
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: new_la_code E06000017
@@ -132,25 +133,6 @@ def test_the_asset_loads_the_drop_zone_and_fails_on_an_empty_one(tmp_path):
     assert not failed.success
 
 
-# seed key in figures.yaml -> (indicator, period, the figure is the count rather than the value)
-SEED_CELLS = {
-    "live_births_2021": ("live_births", "2021", False),
-    "aged_0_4_2021": ("children_aged_0_4", "2021", True),
-    "aged_0_4_2021_pct": ("children_aged_0_4", "2021", False),
-    "aged_0_19_2021": ("children_aged_0_19", "2021", True),
-    "aged_0_19_2021_pct": ("children_aged_0_19", "2021", False),
-    "aged_0_19_2031_projected": ("children_aged_0_19_projected", "2031", True),
-    "aged_0_19_2031_projected_pct": ("children_aged_0_19_projected", "2031", False),
-    "pupils_minority_ethnic_2022": ("pupils_minority_ethnic", "2021/22", True),
-    "pupils_minority_ethnic_2022_pct": ("pupils_minority_ethnic", "2021/22", False),
-    "pupils_semh_2022": ("pupils_semh", "2021/22", True),
-    "pupils_semh_2022_pct": ("pupils_semh", "2021/22", False),
-    "children_in_poverty_2021_pct": ("children_in_poverty", "2020/21", False),
-    "life_expectancy_boys_2018_2020": ("life_expectancy_boys", "2018-2020", False),
-    "life_expectancy_girls_2018_2020": ("life_expectancy_girls", "2018-2020", False),
-}
-
-
 def test_the_generated_snapshot_holds_the_seed_figures_but_not_the_las_census_cells(tmp_path, con):
     generate_child_health(tmp_path)
     [result] = ingest(tmp_path, con)
@@ -158,8 +140,8 @@ def test_the_generated_snapshot_holds_the_seed_figures_but_not_the_las_census_ce
     cells = {
         (area, indicator, period): (value, count) for area, _, indicator, _, period, value, count, _ in stored(con)
     }
-    assert set(SEED_CELLS) == set(SEED)  # every figure of the seed's table is checked
-    for key, (indicator, period, is_count) in SEED_CELLS.items():
+    assert set(CHILD_HEALTH_SEED_CELLS) == set(SEED)  # every figure of the seed's table is checked
+    for key, (indicator, period, is_count) in CHILD_HEALTH_SEED_CELLS.items():
         for level, figure in zip(("la", "region", "england"), SEED[key], strict=True):
             cell = cells.get((AREAS[level], indicator, period))
             if level == "la" and indicator in CENSUS_INDICATORS:

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 import yaml
 
+from source_support import CHILD_HEALTH_SEED_CELLS
 from support import REPO_ROOT, generated_and_published
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
@@ -18,23 +19,6 @@ LA = FIGURES["la"]
 DBT = str(Path(sys.executable).with_name("dbt"))
 PROJECT = Path(os.environ.get("SEND_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")))
 LEVELS = ("la", "region", "england")
-# figures.yaml child_health_5_3 key -> (indicator, period, the figure is the count rather than the value)
-SEED_CELLS = {
-    "live_births_2021": ("live_births", "2021", False),
-    "aged_0_4_2021": ("children_aged_0_4", "2021", True),
-    "aged_0_4_2021_pct": ("children_aged_0_4", "2021", False),
-    "aged_0_19_2021": ("children_aged_0_19", "2021", True),
-    "aged_0_19_2021_pct": ("children_aged_0_19", "2021", False),
-    "aged_0_19_2031_projected": ("children_aged_0_19_projected", "2031", True),
-    "aged_0_19_2031_projected_pct": ("children_aged_0_19_projected", "2031", False),
-    "pupils_minority_ethnic_2022": ("pupils_minority_ethnic", "2021/22", True),
-    "pupils_minority_ethnic_2022_pct": ("pupils_minority_ethnic", "2021/22", False),
-    "pupils_semh_2022": ("pupils_semh", "2021/22", True),
-    "pupils_semh_2022_pct": ("pupils_semh", "2021/22", False),
-    "children_in_poverty_2021_pct": ("children_in_poverty", "2020/21", False),
-    "life_expectancy_boys_2018_2020": ("life_expectancy_boys", "2018-2020", False),
-    "life_expectancy_girls_2018_2020": ("life_expectancy_girls", "2018-2020", False),
-}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +53,8 @@ def test_child_health_cells_match_the_seed_at_every_level(warehouse):
         (indicator, period, level): (value, count, source) for indicator, period, level, value, count, source in rows
     }
     seed = FIGURES["child_health_5_3"]
-    assert set(SEED_CELLS) == set(seed)
-    for key, (indicator, period, is_count) in SEED_CELLS.items():
+    assert set(CHILD_HEALTH_SEED_CELLS) == set(seed)
+    for key, (indicator, period, is_count) in CHILD_HEALTH_SEED_CELLS.items():
         for level, figure in zip(LEVELS, seed[key], strict=True):
             value, count, _ = cells[(indicator, period, level)]
             if is_count:
