@@ -38,3 +38,13 @@ def generated_and_published(root: Path) -> dict:
     first = send_pipeline(env, "run")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return env
+
+
+def dbt(database: Path, work: Path, *args: str, la_code: str = "857", **env: str) -> subprocess.CompletedProcess:
+    """`dbt <args>` on the project (SEND_DBT_PROJECT_DIR or the repository's) against one DuckDB file, its target
+    and logs under ``work``, for tests that build models without the whole pipeline."""
+    project = os.environ.get("SEND_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project"))
+    command = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", project, "--profiles-dir", project,
+               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
+    environment = {**os.environ, "SEND_DUCKDB_PATH": str(database), "SEND_LA_CODE": la_code, **env}
+    return subprocess.run(command, env=environment, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)

@@ -6,9 +6,6 @@ from the code under test. dbt runs as a subprocess against a tmp DuckDB file.
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -34,10 +31,11 @@ from pipeline.sources.dfe import (
     is_percentage,
 )
 
+from support import dbt
+
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 HOME = FIGURES["la"]  # Rutland: new_la_code E06000017, old_la_code 857, region_code E12000004
-DBT = str(Path(sys.executable).with_name("dbt"))
 RECONCILED = "int_dfe_ehcp_aggregates_reconciled"
 BOM = b"\xef\xbb\xbf"
 
@@ -94,10 +92,7 @@ def ingest_all(con, raw: Path) -> dict:
 
 
 def run_dbt(tmp: Path, database: Path, *args: str, la_code: str = HOME["old_la_code"]):
-    env = {**os.environ, "SEND_DUCKDB_PATH": str(database), "SEND_LA_CODE": la_code}
-    command = [DBT, *args, "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-               "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]  # fmt: skip
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    return dbt(database, tmp, *args, la_code=la_code)
 
 
 def warehouse_from(raw: Path, database: Path) -> None:

@@ -7,10 +7,7 @@ from tests/fixtures/figures.yaml and recomputed here with SQL of the test's own.
 
 import hashlib
 import hmac
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -30,11 +27,11 @@ from pipeline.upn import check_letter
 
 import source_support
 from source_support import quarantine
+from support import dbt
 
 KEY = b"test-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
-DBT = str(Path(sys.executable).with_name("dbt"))
 HEADER = [
     "register_id", "upn", "snapshot_date", "dob", "gender", "home_postcode", "in_area", "has_ehcp",
     "disability_codes", "aiming_high_positive_activities", "aiming_high_short_breaks", "parent_support",
@@ -296,13 +293,6 @@ def test_dbt_source_carries_the_asset_key():
 
 
 # ---------- the generator, through dbt staging, against the seed ----------
-
-
-def dbt(warehouse: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SEND_DUCKDB_PATH": str(warehouse), "SEND_LA_CODE": "857"}
-    command = [DBT, *args, "--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project"),
-               "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ import csv
 import hashlib
 import hmac
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -27,10 +25,10 @@ from pipeline.sources.census import census_contract
 from pipeline.sources.ehcna import ehcna_contracts, ehcna_extracts, ingest_ehcna
 from pipeline.upn import check_letter
 
+from support import dbt
+
 KEY = b"test-key-0123456789abcdef"
-REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
-DBT = str(Path(sys.executable).with_name("dbt"))
 TABLES = ("ehcna_persons", "ehcna_requests", "ehcna_assessments", "ehcna_plans", "ehcna_annual_reviews")
 # The contract (SOURCES.md, plus primary_need on the plan), written out here rather than imported.
 HEADERS = {
@@ -332,13 +330,8 @@ def test_a_corrected_or_later_extract_replaces_the_earlier_one(tmp_path, con):
 
 
 def dbt_build(duckdb_path: Path, tmp: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SEND_DUCKDB_PATH": str(duckdb_path)}
-    command = [
-        DBT, "build", "--select", "+path:models/intermediate/ehcna", "path:models/staging/ehcna",
-        "sen_primary_need_codes", "--indirect-selection", "cautious", "--project-dir", "dbt_project",
-        "--profiles-dir", "dbt_project", "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-    ]  # fmt: skip
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    select = ("+path:models/intermediate/ehcna", "path:models/staging/ehcna", "sen_primary_need_codes")
+    return dbt(duckdb_path, tmp, "build", "--select", *select, "--indirect-selection", "cautious")
 
 
 def test_timeliness_is_computed_from_the_dates_at_the_boundaries(tmp_path):

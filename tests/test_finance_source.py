@@ -5,9 +5,7 @@ them), and the seed figures come from tests/fixtures/figures.yaml.
 """
 
 import json
-import os
 import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -19,14 +17,13 @@ import yaml
 from pipeline.generate.finance import generate_finance
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.resources import SendWarehouse
-from pipeline.settings import REPO_ROOT
 from pipeline.sources.finance import finance_contract, finance_high_needs
 
 import source_support
 from source_support import quarantine
+from support import dbt
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
-DBT = str(Path(sys.executable).with_name("dbt"))
 HEADER = ["financial_year", "line_code", "line_label", "category", "amount_gbp"]
 FILE = "finance/2022-23.csv"
 
@@ -292,16 +289,7 @@ def test_the_asset_loads_the_drop_zone_and_fails_on_an_empty_one(tmp_path):
 
 
 def run_dbt(db: Path, work: Path, select: str, command: str = "build") -> subprocess.CompletedProcess:
-    project = str(REPO_ROOT / "dbt_project")
-    return subprocess.run(
-        [DBT, command, "--select", select, "--project-dir", project, "--profiles-dir", project,
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        env={**os.environ, "SEND_DUCKDB_PATH": str(db)},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )  # fmt: skip
+    return dbt(db, work, command, "--select", select)
 
 
 def dbt_test_statuses(work: Path) -> dict[str, str]:

@@ -7,10 +7,7 @@ with `dbt build`; then a third year is dropped, then a corrected extract of the 
 """
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,11 +15,10 @@ import pytest
 
 from pipeline.generate.census import generate_census
 from pipeline.ingest import ingest_source
-from pipeline.settings import REPO_ROOT
 from pipeline.sources.census import census_contract
 
-DBT = str(Path(sys.executable).with_name("dbt"))
-PROJECT = Path(os.environ.get("SEND_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")))
+from support import dbt
+
 KEY = b"test-key-not-secret-0123456789"
 MODELS = ("int_census_pupils_deduplicated", "int_census_pupils_profiled")
 FIRST, SECOND, THIRD = 2021, 2022, 2023  # Spring censuses: time_period 202021, 202122, 202223
@@ -30,13 +26,7 @@ TERMS = {FIRST: 202021, SECOND: 202122, THIRD: 202223}
 
 
 def run_dbt(db: Path, work: Path, *args: str) -> None:
-    done = subprocess.run(
-        [DBT, *args, "--select", *(f"+{m}" for m in MODELS), "--indirect-selection", "cautious",
-         "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target-path", str(work / "target"),
-         "--log-path", str(work / "logs")],
-        env={**os.environ, "SEND_DUCKDB_PATH": str(db), "SEND_LA_CODE": "857"},
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    done = dbt(db, work, *args, "--select", *(f"+{m}" for m in MODELS), "--indirect-selection", "cautious")
     assert done.returncode == 0, done.stdout[-4000:]
 
 

@@ -10,8 +10,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -22,10 +20,11 @@ from pipeline.generate.dfe import REFERENCE_DIR, copy_dfe_release
 from pipeline.ingest import ingest_source
 from pipeline.sources.dfe import dfe_contracts
 
+from support import dbt
+
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 HOME = FIGURES["la"]  # Rutland: new_la_code E06000017, old_la_code 857, region East Midlands E12000004
-DBT = str(Path(sys.executable).with_name("dbt"))
 # The dbt project to build: the repo's, or a private copy (SEND_DBT_PROJECT_DIR, as the pipeline reads it).
 PROJECT_DIR = Path(os.environ.get("SEND_DBT_PROJECT_DIR", REPO / "dbt_project")).resolve()
 MART = "fct_benchmark_ehcp"
@@ -101,10 +100,7 @@ def warehouse_from(raw: Path, database: Path) -> None:
 
 
 def run_dbt(tmp: Path, database: Path, *args: str, la_code: str = HOME["old_la_code"]):
-    env = {**os.environ, "SEND_DUCKDB_PATH": str(database), "SEND_LA_CODE": la_code}
-    command = [DBT, *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-               "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]  # fmt: skip
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return dbt(database, tmp, *args, la_code=la_code)
 
 
 def failed_nodes(tmp: Path) -> dict[str, str]:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -27,9 +26,10 @@ from pipeline.settings import REPO_ROOT
 from pipeline.sources.census import census_contract
 from pipeline.sources.population import NEW_TO_OLD_LA_CODE, population_contract
 
+from support import dbt
+
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: E06000017 / 857, East Midlands
-DBT = str(Path(sys.executable).with_name("dbt"))
 PROJECT = Path(os.environ.get("SEND_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")))
 SEEDS = PROJECT / "seeds"
 KEY = b"test-key-not-secret-0123456789"
@@ -46,16 +46,8 @@ SPRING_2022, SPRING_2023 = 202122, 202223
 
 
 def run_dbt(db: Path, work: Path, command: str, *select: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [DBT, command, "--select", *select, "--indirect-selection", "cautious",
-         "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        env={**os.environ, "SEND_DUCKDB_PATH": str(db), "SEND_LA_CODE": LA["old_la_code"], **env},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )  # fmt: skip
+    la_code = env.pop("SEND_LA_CODE", LA["old_la_code"])
+    return dbt(db, work, command, "--select", *select, "--indirect-selection", "cautious", la_code=la_code, **env)
 
 
 def dbt_statuses(work: Path) -> dict[str, str]:

@@ -9,10 +9,7 @@ warehouse in which one raw row was changed, to show the figure moves with the da
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,9 +31,10 @@ from pipeline.sources.ehcna import ehcna_extracts
 from pipeline.sources.finance import finance_high_needs
 from pipeline.sources.placements import placements
 
+from support import dbt
+
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
-DBT = str(Path(sys.executable).with_name("dbt"))
 KEY = "test-key-not-secret-0123456789"
 MARTS = (
     "fct_ehcp_caseload",
@@ -47,14 +45,6 @@ MARTS = (
     "fct_high_needs_spend",
 )
 GEOGRAPHY = ("new_la_code", "old_la_code", "la_name")
-
-
-def dbt(warehouse: Path, tmp: Path, *args: str, la_code: str = "857") -> subprocess.CompletedProcess:
-    env = {**os.environ, "SEND_DUCKDB_PATH": str(warehouse), "SEND_LA_CODE": la_code}
-    project = str(REPO / "dbt_project")
-    command = [DBT, *args, "--project-dir", project, "--profiles-dir", project,
-               "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,7 @@ Spring 2022 census holds at least each cohort's pupils of its year group and SEN
 SEN_YEAR_GROUP_FLOOR, tested in tests/test_generate_census.py).
 """
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -28,21 +25,13 @@ from pipeline.sources.attainment import attainment_results
 from pipeline.sources.census import census_pupils
 from pipeline.sources.exclusions import exclusions
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT = Path(os.environ.get("SEND_DBT_PROJECT_DIR", str(REPO / "dbt_project")))
+from support import dbt
+
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
-DBT = str(Path(sys.executable).with_name("dbt"))
 KEY = "test-key-not-secret-0123456789"
 MARTS = ("fct_send_exclusions", "fct_send_attainment")
 YEAR_2021_22 = 202122
 SPRING_2022 = spring_census_date(2022).isoformat()  # the census of academic year 2021/22
-
-
-def dbt(warehouse: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SEND_DUCKDB_PATH": str(warehouse), "SEND_LA_CODE": "857"}
-    command = [DBT, *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-               "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

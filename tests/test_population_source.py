@@ -5,9 +5,7 @@ from the words of seed section 5.1, written literally below.
 """
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +16,6 @@ import yaml
 from pipeline.generate.population import generate_population
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.resources import SendWarehouse
-from pipeline.settings import REPO_ROOT
 from pipeline.sources.population import (
     NEW_TO_OLD_LA_CODE,
     OLD_TO_NEW_LA_CODE,
@@ -28,10 +25,10 @@ from pipeline.sources.population import (
 
 import source_support
 from source_support import quarantine
+from support import dbt
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: new_la_code E06000017, old_la_code 857
-DBT = str(Path(sys.executable).with_name("dbt"))
 HEADER = ["year", "la_code", "age", "sex", "population"]
 FILE = "population/mid_2021.csv"
 
@@ -216,16 +213,7 @@ def test_the_asset_loads_the_drop_zone_and_fails_on_an_empty_one(tmp_path):
 
 
 def run_dbt(db: Path, work: Path, select: str, command: str = "build") -> subprocess.CompletedProcess:
-    project = str(REPO_ROOT / "dbt_project")
-    return subprocess.run(
-        [DBT, command, "--select", select, "--project-dir", project, "--profiles-dir", project,
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        env={**os.environ, "SEND_DUCKDB_PATH": str(db)},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )  # fmt: skip
+    return dbt(db, work, command, "--select", select)
 
 
 def dbt_test_statuses(work: Path) -> dict[str, str]:
