@@ -529,3 +529,17 @@ def test_every_column_of_every_model_is_described(built):
     for name, columns in documented.items():
         actual = [r[0] for r in con.execute(f"DESCRIBE {schema[name[:3]]}.{name}").fetchall()]
         assert actual == columns, name
+
+
+def test_staging_carries_every_measure_of_the_contract_in_order_with_its_symbol(built):
+    # the ingest contract (pipeline/sources/dfe.py) and the dbt measure lists (macros/dfe_measures.sql) are written
+    # in two languages: a measure in one and not the other, or of another kind, fails here
+    _, con = built
+    for dfe_file in DFE_FILES:
+        described = con.execute(f"DESCRIBE staging.stg_dfe__ehcp_{dfe_file.stem}").fetchall()
+        types = {name: kind for name, kind, *_ in described}
+        staged = [name for name, *_ in described if name in types and f"{name}_symbol" in types]
+        assert staged == list(dfe_file.measures), dfe_file.stem
+        for measure in dfe_file.measures:
+            expected = "DOUBLE" if is_percentage(measure) else "BIGINT"
+            assert types[measure] == expected, (dfe_file.stem, measure)
