@@ -110,7 +110,8 @@ def send_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     try:
         yield from invocation.stream()
     finally:
-        prune_run_targets(invocation.target_path.parent, "send_dbt_models")
+        # dagster-dbt names each invocation's folder <op name>-<run id>-<hash>
+        prune_run_targets(invocation.target_path.parent, context.op_execution_context.op.name)
     if whole_project:
         keep_built_manifest(invocation.target_path, kept, current)
         record.parent.mkdir(parents=True, exist_ok=True)
