@@ -1,9 +1,12 @@
 """Helpers shared by the tests that run `send-pipeline` as a user would (a subprocess per command)."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import duckdb
 
 SEND_PIPELINE = str(Path(sys.executable).with_name("send-pipeline"))
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +51,21 @@ def dbt(database: Path, work: Path, *args: str, la_code: str = "857", **env: str
                "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
     environment = {**os.environ, "SEND_DUCKDB_PATH": str(database), "SEND_LA_CODE": la_code, **env}
     return subprocess.run(command, env=environment, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+
+
+def dbt_test_failures(database: Path, work: Path) -> dict[str, set[str]]:
+    """The dbt tests that failed in the last invocation in ``work``: test name -> the columns a failed
+    not_null_columns test reports with NULLs (its compiled query re-run on ``database``), empty for other tests."""
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    nodes = json.loads((work / "target" / "manifest.json").read_text())["nodes"]
+    failures: dict[str, set[str]] = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        for result in results:
+            if result["status"] != "fail":
+                continue
+            node = nodes[result["unique_id"]]
+            columns = set()
+            if (node.get("test_metadata") or {}).get("name") == "not_null_columns":
+                columns = {row[0] for row in con.execute(result["compiled_code"]).fetchall()}
+            failures[node["name"]] = columns
+    return failures

@@ -8,7 +8,6 @@ warehouse in which one raw row was changed, to show the figure moves with the da
 """
 
 import datetime as dt
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +30,7 @@ from pipeline.sources.ehcna import ehcna_extracts
 from pipeline.sources.finance import finance_high_needs
 from pipeline.sources.placements import placements
 
-from support import dbt
+from support import dbt, dbt_test_failures
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
@@ -496,9 +495,7 @@ def test_another_la_code_changes_the_geography_and_an_unknown_one_fails_the_chec
 
     unknown = dbt(copy, tmp_path, "build", "--select", "int_ehcp_home_la", la_code="999")
     assert unknown.returncode != 0
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
-    assert failed == {"not_null_int_ehcp_home_la_new_la_code", "not_null_int_ehcp_home_la_la_name"}
+    assert dbt_test_failures(copy, tmp_path) == {"not_null_int_ehcp_home_la": {"new_la_code", "la_name"}}
 
 
 def test_every_column_of_the_marts_and_intermediates_is_described(marts):

@@ -25,7 +25,7 @@ from pipeline.sources.population import (
 
 import source_support
 from source_support import quarantine
-from support import dbt
+from support import dbt, dbt_test_failures
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: new_la_code E06000017, old_la_code 857
@@ -316,16 +316,7 @@ def test_dbt_tests_of_the_staging_model_fail_on_bad_rows(tmp_path):
     assert run_dbt(db, tmp_path, "+stg_population__estimates", "run").returncode == 0
     tested = run_dbt(db, tmp_path, "+stg_population__estimates", "test")  # every test, none skipped
     assert tested.returncode != 0
-    failed = {
-        uid.split(".")[2].split("population__estimates_")[-1]
-        for uid, status in dbt_test_statuses(tmp_path).items()
-        if status == "fail"
-    }
-    assert failed >= {
-        "year__new_la_code__age__sex",  # unique_combination
-        "sex__M__F",  # accepted_values
-        "year",
-        "new_la_code",
-        "age",
-        "population",  # not_null
-    }, failed
+    failures = dbt_test_failures(db, tmp_path)
+    failed = {name.split("population__estimates_")[-1] for name in failures}
+    assert failed >= {"year__new_la_code__age__sex", "sex__M__F"}, failed  # unique_combination, accepted_values
+    assert failures["not_null_stg_population__estimates"] == {"year", "new_la_code", "age", "population"}
