@@ -1,11 +1,24 @@
 """What the nightly job asks of dbt: `dbt build` incremental while the dbt project is the one that built the
 warehouse, `--full-refresh` after it changed; `dbt docs generate` and `dbt parse` only when the project changed."""
 
+import inspect
 import os
+import re
 import shutil
+import subprocess
 
-from pipeline.dbt import build_args, built_manifest, built_project_version, keep_built_manifest, prune_run_targets
-from pipeline.dbt_project import MANIFEST_KEY, manifest_is_current
+from dagster_dbt import DbtCliResource
+
+from pipeline.dbt import (
+    SendDbtCliResource,
+    build_args,
+    built_manifest,
+    built_project_version,
+    dbt_resource,
+    keep_built_manifest,
+    prune_run_targets,
+)
+from pipeline.dbt_project import MANIFEST_KEY, dbt_executable, manifest_is_current
 from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.nightly_state import dbt_project_version
 from pipeline.settings import load_settings
@@ -92,3 +105,19 @@ def test_only_the_newest_dbt_run_folders_are_kept(tmp_path):
     assert sorted(removed) == runs[3:]
     assert [p.exists() for p in runs] == [True, True, True, False, False]
     assert (tmp_path / "manifest.json").exists() and (tmp_path / "other-run").exists()
+
+
+def test_the_dbt_resource_reports_the_version_dbt_itself_reports():
+    printed = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"installed:\s*(\S+)", printed).group(1) == str(dbt_resource._cli_version)
+    assert dbt_resource._cli_version.major == 1  # dbt Core: dagster-dbt takes the adapter path, not Fusion's
+
+
+def test_the_dbt_resource_overrides_members_dagster_dbt_still_calls():
+    # SendDbtCliResource skips `dbt --version` and the in-process adapter by overriding two private members of
+    # DbtCliResource; if an upgrade renamed them, the overrides would silently stop applying.
+    calls = inspect.getsource(DbtCliResource.cli)
+    for member in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert member in vars(DbtCliResource) and f"self.{member}" in calls, member
+        assert member in vars(SendDbtCliResource), member
+    assert SendDbtCliResource._initialize_dbt_core_adapter(dbt_resource, ["build"]) is None
