@@ -73,8 +73,11 @@ def test_published_ees_fails_on_a_blank_filter_or_geography(blank):
 
 
 def test_published_ees_fails_when_a_required_column_is_missing():
-    frame = pd.DataFrame({"time_period": ["202223"]})
-    assert not run_suite("published_ees", frame, columns={"ees_column": ["time_period", "la_name"]}).success
+    frame = pd.DataFrame({"time_period": ["202223"], "pupils": ["12"]})  # other columns may be there
+    assert run_suite("published_ees", frame, columns={"ees_column": ["time_period"]}).success
+    result = run_suite("published_ees", frame, columns={"ees_column": ["time_period", "la_name"]})
+    assert not result.success
+    assert "expect_table_columns_to_match_set" in {o.expectation for o in result.failures}
 
 
 def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):
@@ -131,3 +134,11 @@ def test_reconciliation_frames_count_staging_once_for_every_mart():
     assert rows["fct_send_provision"] == [[202223, "Autumn", None, 1], [202223, "Spring", 1, 2]]
     assert not run_suite("census_totals", frames["fct_send_provision"]).success
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0  # cleaned up
+
+
+def test_expand_fills_a_list_placeholder_with_every_column_once():
+    spec = [{"type": "t", "kwargs": {"column_set": ["{ees_column}"], "exact_match": False}}]
+    assert expand(spec, {"ees_column": ["time_period", "la_name"]}) == [
+        {"type": "t", "kwargs": {"column_set": ["time_period", "la_name"], "exact_match": False}}
+    ]
+    assert spec[0]["kwargs"]["column_set"] == ["{ees_column}"]  # the suite itself is left as it was

@@ -63,11 +63,25 @@ class SuiteResult:
         return f"{self.suite}: {len(self.failures)} of {len(self.outcomes)} expectations failed: {failed}"
 
 
+def _list_placeholder(value: Any) -> str | None:
+    """The placeholder name of a kwarg value ["{ees_column}"] (a list of one placeholder), else None."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        match = PLACEHOLDER.match(value[0])
+        return match.group(1) if match else None
+    return None
+
+
 def expand(expectations: list[dict], columns: dict[str, list[str]]) -> list[dict]:
     """Apply every expectation whose kwargs name a placeholder ("{count_column}") once per column listed for it;
-    keep the others once."""
+    fill a list placeholder (["{ees_column}"]) with all those columns at once; keep the others once."""
     expanded = []
     for expectation in expectations:
+        lists = {k: name for k, v in expectation["kwargs"].items() if (name := _list_placeholder(v))}
+        if lists:
+            item = copy.deepcopy(expectation)
+            item["kwargs"].update({k: list(columns.get(name, [])) for k, name in lists.items()})
+            expanded.append(item)
+            continue
         placeholders = {
             m.group(1) for v in expectation["kwargs"].values() if isinstance(v, str) and (m := PLACEHOLDER.match(v))
         }
