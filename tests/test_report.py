@@ -1342,3 +1342,18 @@ def test_the_dagster_asset_builds_the_report_of_the_live_release(release, tmp_pa
     assert not failed.success
     (failure,) = [e for e in failed.all_events if e.is_step_failure]
     assert "no published release" in failure.step_failure_data.error.message
+
+
+def test_published_rows_match_every_condition_in_table_order():
+    frame = pd.DataFrame(
+        {"year": ["2023", "2022", "2023", "2023", None], "need": ["ASD", "ASD", "SLCN", "ASD", "ASD"],
+         "pupils": ["10", "9", "c", "12", "7"]}
+    )  # fmt: skip
+    table = nv.Published("t", frame)
+    assert table.rows(year="2023", need="ASD")["pupils"].tolist() == ["10", "12"]
+    assert table.rows(need="ASD", year="2023")["_row"].tolist() == [0, 3]  # either order of the conditions
+    assert table.rows(year="2023")["pupils"].tolist() == ["10", "c", "12"]
+    assert table.rows(year="2021").empty and table.rows(year="2022", need="SLCN").empty
+    assert len(table.rows()) == 5  # no condition: every row, the blank year too
+    with pytest.raises(nv.ReportDataError, match="t: no column phase"):
+        table.rows(phase="Primary")

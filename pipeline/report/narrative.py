@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
 from pipeline.settings import load_settings
@@ -269,14 +270,22 @@ class Published:
             frame = frame.reset_index(drop=True).assign(_row=range(len(frame)))
         self.name = name
         self.frame = frame.astype(object).where(frame.notna(), None)
+        self._positions: dict[str, dict] = {}  # column -> value -> row positions (sorted), built on first use
+
+    def _rows_with(self, column: str, value: str) -> np.ndarray:
+        if column not in self.frame.columns:
+            raise ReportDataError(f"{self.name}: no column {column}")
+        if column not in self._positions:  # the report looks up ~2,000 cells: index each column once
+            self._positions[column] = self.frame.groupby(column, sort=False).indices
+        return self._positions[column].get(value, np.empty(0, dtype=np.intp))
 
     def rows(self, **where: str) -> pd.DataFrame:
-        frame = self.frame
+        """The rows whose columns equal the given values, in table order."""
+        positions = None
         for column, value in where.items():
-            if column not in frame.columns:
-                raise ReportDataError(f"{self.name}: no column {column}")
-            frame = frame[frame[column] == value]
-        return frame
+            found = self._rows_with(column, value)
+            positions = found if positions is None else np.intersect1d(positions, found, assume_unique=True)
+        return self.frame if positions is None else self.frame.iloc[positions]
 
     def cells(self, column: str, **where: str) -> list[Cell]:
         rows = self.rows(**where)
