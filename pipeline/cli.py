@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import gc
 import os
 import secrets
 import sys
@@ -209,5 +210,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """The `send-pipeline` command: main(), then exit with its code."""
+    code = main()
+    # The command is done: its files and connections are closed (context managers). Without this, the interpreter's
+    # final garbage collection walks every object Dagster, dbt and GX left behind: ~1.5 s after a nightly run.
+    # Frozen objects are left to the process exit instead.
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
