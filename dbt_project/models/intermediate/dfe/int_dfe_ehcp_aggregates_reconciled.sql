@@ -13,17 +13,15 @@
     'caseload', 'sen_needs_all_plans', 'newplans', 'sen_need_newplans', 'requests', 'assessments',
     'timeliness_20_week'
 ] %}
-{%- set ns = namespace(first=true) %}
-
 with measure_values as (
 {%- for dfe_file in dfe_files %}
-{%- for measure in dfe_count_measures(dfe_file) %}
-    {% if not ns.first %}union all
+    {% if not loop.first %}union all
     {% endif -%}
-    {%- set ns.first = false -%}
+    -- one scan of the file's staging view, each row unnested into one row per count measure (a UNION ALL branch
+    -- per measure read the views ~140 times: 1.5 s against 0.2 s for the demo)
     select
         '{{ dfe_file }}' as dfe_file,
-        '{{ measure }}' as measure,
+        unpivoted.measure,
         time_period,
         breakdown_topic,
         breakdown,
@@ -31,10 +29,19 @@ with measure_values as (
         region_code,
         region_name,
         new_la_code,
-        {{ measure }} as measure_value,
-        {{ measure }}_symbol as measure_symbol
-    from {{ ref('stg_dfe__ehcp_' ~ dfe_file) }}
-{%- endfor %}
+        unpivoted.measure_value,
+        unpivoted.measure_symbol
+    from (
+        select
+            *,
+            unnest([
+            {%- for measure in dfe_count_measures(dfe_file) %}
+                {'measure': '{{ measure }}', 'measure_value': {{ measure }}, 'measure_symbol': {{ measure }}_symbol}
+                {{- "," if not loop.last }}
+            {%- endfor %}
+            ]) as unpivoted
+        from {{ ref('stg_dfe__ehcp_' ~ dfe_file) }}
+    )
 {%- endfor %}
 ),
 
