@@ -54,7 +54,7 @@ class SendDbtCliResource(DbtCliResource):
     - `_initialize_dbt_core_adapter`: an in-process dbt adapter (~1 s: profile, plugin, macros) that dagster-dbt
       uses only for `fetch_column_metadata` / `fetch_row_counts`, which these assets do not call.
 
-    Both are private members of DbtCliResource (dagster-dbt 0.29, pinned); tests/test_dbt_resource.py fails if
+    Both are private members of DbtCliResource (dagster-dbt 0.29, pinned); tests/test_dbt_rebuilds.py fails if
     an upgrade renames them, so the overrides cannot silently stop applying.
     """
 

@@ -518,6 +518,45 @@ def test_another_home_la_renames_the_geography_and_recounts_residence(built, tmp
     assert {phase: got[(phase, "Resident")] + got[(phase, "Out of county")] for phase in sen} == sen
 
 
+def test_a_pupil_registered_twice_in_a_census_counts_once_by_the_registration_rules(built, tmp_path):
+    """C before M, then the lower laestab, then the file; a pupil registered once is kept as it is."""
+    db = tmp_path / "send.duckdb"
+    shutil.copy(built, db)
+    model = "intermediate.int_census_pupils_deduplicated"
+    with duckdb.connect(str(db)) as con:
+        before = con.execute(f"SELECT * EXCLUDE (built_at, term_fingerprint) FROM {model} ORDER BY ALL").fetchall()
+        first, second = (r[0] for r in con.execute(
+            "SELECT pupil_id FROM raw.census_pupils WHERE census_date = '2023-01-19' AND enrol_status = 'C' "
+            "ORDER BY pupil_id LIMIT 2"
+        ).fetchall())  # fmt: skip
+        # rows the census extract of one LA would not have, written past the contract: a second registration as
+        # main dual (M) for the first pupil; two more single registrations, at other schools, for the second
+        con.execute(
+            """INSERT INTO raw.census_pupils
+               SELECT * REPLACE ('M' AS enrol_status, '0000001' AS laestab) FROM raw.census_pupils
+               WHERE pupil_id = $first AND census_date = '2023-01-19'
+               UNION ALL
+               SELECT * REPLACE ('9999999' AS laestab, 'z.csv' AS source_file) FROM raw.census_pupils
+               WHERE pupil_id = $second AND census_date = '2023-01-19'
+               UNION ALL
+               SELECT * REPLACE ('0000002' AS laestab, 'z.csv' AS source_file, 'X' AS ncyear_actual)
+               FROM raw.census_pupils WHERE pupil_id = $second AND census_date = '2023-01-19'""",
+            {"first": first, "second": second},
+        )
+    rebuilt = dbt(db, tmp_path, "build", "--select", "int_census_pupils_deduplicated", "--full-refresh")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]  # its unique (term, pupil) test passes
+    with duckdb.connect(str(db), read_only=True) as con:
+        after = con.execute(f"SELECT * EXCLUDE (built_at, term_fingerprint) FROM {model} ORDER BY ALL").fetchall()
+        kept = dict(con.execute(
+            f"SELECT pupil_id, enrol_status || ' ' || laestab || ' ' || ncyear_actual FROM {model} "
+            "WHERE time_period = 202223 AND pupil_id IN ($first, $second)", {"first": first, "second": second}
+        ).fetchall())  # fmt: skip
+    assert kept[first].startswith("C ")  # the single registration, not the added main dual one at 0000001
+    assert kept[second].startswith("C 0000002 X")  # the lowest laestab of its three single registrations
+    changed = set(before) ^ set(after)  # the second pupil's row before and after; no other row moved
+    assert len(changed) == 2 and all(second in row for row in changed)
+
+
 def test_an_unknown_home_la_fails_the_build_instead_of_emptying_the_marts(built, tmp_path):
     db = tmp_path / "send.duckdb"
     shutil.copy(built, db)

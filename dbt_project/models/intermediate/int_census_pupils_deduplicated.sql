@@ -13,7 +13,8 @@
     on_schema_change='fail'
 ) }}
 
--- counted and periods are read twice (fingerprints, rows): NOT MATERIALIZED keeps DuckDB from writing 9 M-row copies
+-- counted, periods and to_build are read more than once (fingerprints, duplicates, rows): NOT MATERIALIZED keeps
+-- DuckDB from writing 9 M-row copies of them
 with counted as not materialized (
     select *
     from {{ ref('stg_census__pupils') }}
@@ -57,11 +58,31 @@ terms_to_build as (
     {% endif %}
 ),
 
--- the terms to build are picked before the window (a semi-join on a handful of rows) and their fingerprint joined
--- after it: joining every row to its term before the window cost a third more time at national scale
-deduplicated as (
+-- the terms to build are picked first (a semi-join on a handful of rows) and their fingerprint joined at the end:
+-- joining every row to its term first cost a third more time at national scale
+to_build as not materialized (
     select * from periods
     where (time_period, census_term) in (select (time_period, census_term) from terms_to_build)
+),
+
+-- pupils with more than one C/M registration in a term: the only rows that need the window (none in a clean
+-- census; a window over every row cost ~10 s of 18 M rows at national scale)
+registered_twice as (
+    select time_period, census_term, pupil_id
+    from to_build
+    group by time_period, census_term, pupil_id
+    having count(*) > 1
+),
+
+deduplicated as (
+    select * from to_build
+    anti join registered_twice using (time_period, census_term, pupil_id)
+    union all
+    -- one row per pupil: the first by enrol_status (C before M), then school and file. An inner join, not a semi
+    -- join: DuckDB builds the semi join's hash table on the 18 M rows (9 s at national scale), the inner join's
+    -- on the few registered twice
+    select to_build.* from to_build
+    inner join registered_twice using (time_period, census_term, pupil_id)
     qualify row_number() over (
         partition by time_period, census_term, pupil_id
         order by enrol_status, laestab, source_file
