@@ -63,6 +63,7 @@ from pipeline.ingest import (
     ExtractError,
     FileResult,
     Rule,
+    drop_staged,
     ingest_source,
     is_bool,
     is_date,
@@ -367,8 +368,7 @@ def _preflight(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...], 
             try:
                 stage_extract(con, path, str(path.relative_to(raw_dir)), contract)
             finally:
-                for table in ("_extract", "_structural", "_reject_thresholds", "_raw_rejects", "_raw_reject_scans"):
-                    con.execute(f"DROP TABLE IF EXISTS {table}")
+                drop_staged(con)
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
