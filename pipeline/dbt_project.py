@@ -1,12 +1,19 @@
 """Where the dbt project is, and how its manifest gets made (no Dagster assets here, so the CLI can prepare
 the manifest before the asset definitions that read it are imported).
 
-`dbt parse` (~5 s) runs only when the manifest is missing or was parsed from other files: the manifest's key - the
-dbt project version of pipeline.nightly_state (its files and SEND_LA_CODE) - is kept beside it in target/.
+`dbt parse` (~5 s) runs only when the manifest is missing or was parsed from other inputs: the manifest's key - the
+dbt project version of pipeline.nightly_state (its files and SEND_LA_CODE), the project's folder and the profile
+(the DuckDB file and its memory limit) - is kept beside it in target/. The profile is in the key because dbt's own
+parse cache (target/partial_parse.msgpack, which every `dbt build` of dagster-dbt starts from) is only valid for the
+profile it was made with: otherwise each nightly build would parse the whole project again (~4 s). The parse is a
+plain `dbt parse`: dagster-dbt's preparer also marks the seeds as changed in that cache (for a cache built on
+another machine), which made every build re-parse them (~1 s); this one is always made in place.
 """
 
 import os
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -37,6 +44,7 @@ put_dbt_on_path()
 
 
 MANIFEST_KEY = "send_manifest_key.txt"
+PROFILE_VARIABLES = ("SEND_DUCKDB_PATH", "SEND_DUCKDB_MEMORY_LIMIT")  # what profiles.yml reads (with SEND_LA_CODE)
 
 
 def manifest_is_current(manifest_path: Path, key: str) -> bool:
@@ -45,8 +53,15 @@ def manifest_is_current(manifest_path: Path, key: str) -> bool:
     return manifest_path.exists() and stamp.exists() and stamp.read_text().strip() == key
 
 
+def manifest_key(project_version: str, project_dir: Path, environ: Mapping[str, str]) -> str:
+    """What a parse depends on: the project version, where the project is, and the profile's inputs."""
+    profile = "|".join(f"{name}={environ.get(name, '')}" for name in PROFILE_VARIABLES)
+    return f"{project_version}|{Path(project_dir).resolve()}|{profile}"
+
+
 def prepare_dbt_project(force: bool = False) -> Path:
-    """Run `dbt parse` unless the manifest is current, so the manifest Dagster loads matches the SQL on disk.
+    """Run `dbt parse` unless the manifest is current, so the manifest Dagster loads matches the SQL on disk and
+    dbt's parse cache matches the profile the nightly build runs with.
 
     Returns the manifest path.
     """
@@ -54,11 +69,18 @@ def prepare_dbt_project(force: bool = False) -> Path:
 
     settings = load_settings()
     settings.export_for_dbt()
-    key = dbt_project_version(settings.dbt_project_dir, settings.la_code)
+    key = manifest_key(dbt_project_version(settings.dbt_project_dir, settings.la_code), dbt_project.project_dir,
+                       os.environ)  # fmt: skip
     if not force and manifest_is_current(dbt_project.manifest_path, key):
         return dbt_project.manifest_path
-    put_dbt_on_path()
-    dbt_project.preparer.prepare(dbt_project)
+    target = dbt_project.manifest_path.parent
+    parsed = subprocess.run(
+        [dbt_executable(), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir), "--profiles-dir",
+         str(dbt_project.profiles_dir), "--target-path", str(target)],
+        cwd=dbt_project.project_dir, capture_output=True, text=True,
+    )  # fmt: skip
+    if parsed.returncode != 0:
+        raise RuntimeError(f"dbt parse failed in {dbt_project.project_dir}:\n{parsed.stdout[-4000:]}{parsed.stderr}")
     dbt_project.manifest_path.with_name(MANIFEST_KEY).write_text(key + "\n")
     return dbt_project.manifest_path
 

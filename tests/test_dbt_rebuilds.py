@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from unittest import mock
 
 from dagster_dbt import DbtCliResource
 
@@ -18,7 +19,7 @@ from pipeline.dbt import (
     keep_built_manifest,
     prune_run_targets,
 )
-from pipeline.dbt_project import MANIFEST_KEY, dbt_executable, manifest_is_current
+from pipeline.dbt_project import MANIFEST_KEY, dbt_executable, manifest_is_current, manifest_key, prepare_dbt_project
 from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.nightly_state import dbt_project_version
 from pipeline.settings import load_settings
@@ -72,6 +73,32 @@ def test_the_manifest_is_current_only_when_parsed_from_this_version(tmp_path):
     (tmp_path / MANIFEST_KEY).write_text("v1\n")
     assert manifest_is_current(manifest, "v1")
     assert not manifest_is_current(manifest, "v2")
+
+
+def test_the_manifest_key_follows_the_project_its_folder_and_the_profile(tmp_path):
+    profile = {"SEND_DUCKDB_PATH": "/w/send.duckdb", "SEND_DUCKDB_MEMORY_LIMIT": "2GB", "UNRELATED": "x"}
+    key = manifest_key("v1", tmp_path, profile)
+    assert manifest_key("v1", tmp_path, {**profile, "UNRELATED": "y"}) == key
+    assert manifest_key("v2", tmp_path, profile) != key
+    assert manifest_key("v1", tmp_path / "moved", profile) != key  # seeds are cached with their absolute path
+    assert manifest_key("v1", tmp_path, {**profile, "SEND_DUCKDB_PATH": "/other/send.duckdb"}) != key
+    assert manifest_key("v1", tmp_path, {**profile, "SEND_DUCKDB_MEMORY_LIMIT": "4GB"}) != key
+
+
+def test_a_prepared_project_leaves_dbt_nothing_to_parse(tmp_path):
+    """The nightly build starts from the parse cache prepare_dbt_project made: nothing to re-parse, seeds included
+    (dagster-dbt's preparer marks them changed), as long as the profile is the same."""
+    # patch.dict puts os.environ back afterwards, including what prepare_dbt_project exports for dbt
+    with mock.patch.dict(os.environ, {"SEND_WAREHOUSE_DIR": str(tmp_path / "warehouse")}):
+        manifest = prepare_dbt_project(force=True)
+        project = manifest.parent.parent
+        parsed = subprocess.run(
+            [dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
+             "--target-path", str(manifest.parent), "--log-path", str(tmp_path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    log = (tmp_path / "dbt.log").read_text()
+    assert "Nothing changed, skipping partial parsing" in log, parsed.stdout[-2000:]
 
 
 def test_docs_start_from_the_kept_build_manifest_of_the_same_version_only(tmp_path):
