@@ -10,6 +10,7 @@ plain `dbt parse`: dagster-dbt's preparer also marks the seeds as changed in tha
 another machine), which made every build re-parse them (~1 s); this one is always made in place.
 """
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ put_dbt_on_path()
 
 
 MANIFEST_KEY = "send_manifest_key.txt"
+PARSE_LOCK = ".send_parse.lock"
 PROFILE_VARIABLES = ("SEND_DUCKDB_PATH", "SEND_DUCKDB_MEMORY_LIMIT")  # what profiles.yml reads (with SEND_LA_CODE)
 
 
@@ -71,17 +73,23 @@ def prepare_dbt_project(force: bool = False) -> Path:
     settings.export_for_dbt()
     key = manifest_key(dbt_project_version(settings.dbt_project_dir, settings.la_code), dbt_project.project_dir,
                        os.environ)  # fmt: skip
-    if not force and manifest_is_current(dbt_project.manifest_path, key):
-        return dbt_project.manifest_path
     target = dbt_project.manifest_path.parent
-    parsed = subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir), "--profiles-dir",
-         str(dbt_project.profiles_dir), "--target-path", str(target)],
-        cwd=dbt_project.project_dir, capture_output=True, text=True,
-    )  # fmt: skip
-    if parsed.returncode != 0:
-        raise RuntimeError(f"dbt parse failed in {dbt_project.project_dir}:\n{parsed.stdout[-4000:]}{parsed.stderr}")
-    dbt_project.manifest_path.with_name(MANIFEST_KEY).write_text(key + "\n")
+    target.mkdir(parents=True, exist_ok=True)
+    # The webserver and the daemon load the definitions at the same time: one parses, the other waits for it and
+    # then finds the manifest current, instead of two dbt processes writing target/ at once.
+    with (target / PARSE_LOCK).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and manifest_is_current(dbt_project.manifest_path, key):
+            return dbt_project.manifest_path
+        parsed = subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir), "--profiles-dir",
+             str(dbt_project.profiles_dir), "--target-path", str(target)],
+            cwd=dbt_project.project_dir, capture_output=True, text=True,
+        )  # fmt: skip
+        if parsed.returncode != 0:
+            output = parsed.stdout[-4000:] + parsed.stderr
+            raise RuntimeError(f"dbt parse failed in {dbt_project.project_dir}:\n{output}")
+        dbt_project.manifest_path.with_name(MANIFEST_KEY).write_text(key + "\n")
     return dbt_project.manifest_path
 
 

@@ -1,11 +1,15 @@
 """What the nightly job asks of dbt: `dbt build` incremental while the dbt project is the one that built the
 warehouse, `--full-refresh` after it changed; `dbt docs generate` and `dbt parse` only when the project changed."""
 
+import fcntl
 import inspect
 import os
 import re
 import shutil
 import subprocess
+import sys
+import time
+from pathlib import Path
 from unittest import mock
 
 from dagster_dbt import DbtCliResource
@@ -19,7 +23,14 @@ from pipeline.dbt import (
     keep_built_manifest,
     prune_run_targets,
 )
-from pipeline.dbt_project import MANIFEST_KEY, dbt_executable, manifest_is_current, manifest_key, prepare_dbt_project
+from pipeline.dbt_project import (
+    MANIFEST_KEY,
+    PARSE_LOCK,
+    dbt_executable,
+    manifest_is_current,
+    manifest_key,
+    prepare_dbt_project,
+)
 from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.nightly_state import dbt_project_version
 from pipeline.settings import load_settings
@@ -99,6 +110,26 @@ def test_a_prepared_project_leaves_dbt_nothing_to_parse(tmp_path):
         )  # fmt: skip
     log = (tmp_path / "dbt.log").read_text()
     assert "Nothing changed, skipping partial parsing" in log, parsed.stdout[-2000:]
+
+
+def test_a_second_process_waits_for_the_parse_of_the_first(tmp_path):
+    """The webserver and the daemon load the definitions at once: prepare_dbt_project takes target/'s parse lock,
+    so a second process waits (seen in /proc/locks as a blocked flock) instead of writing target/ alongside."""
+    with mock.patch.dict(os.environ, {"SEND_WAREHOUSE_DIR": str(tmp_path / "warehouse")}):
+        manifest = prepare_dbt_project()
+        with (manifest.parent / PARSE_LOCK).open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # as if a parse were running
+            second = subprocess.Popen([sys.executable, "-m", "pipeline.dbt_project"], stdout=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 120
+                while f" -> FLOCK  ADVISORY  WRITE {second.pid} " not in Path("/proc/locks").read_text():
+                    assert second.poll() is None, "the second process did not wait for the lock"
+                    assert time.monotonic() < deadline, "the second process never reached the lock"
+                    time.sleep(0.1)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        out, _ = second.communicate(timeout=120)
+    assert second.returncode == 0 and out.strip() == str(manifest)
 
 
 def test_docs_start_from_the_kept_build_manifest_of_the_same_version_only(tmp_path):
