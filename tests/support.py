@@ -53,6 +53,12 @@ def dbt(database: Path, work: Path, *args: str, la_code: str = "857", **env: str
     return subprocess.run(command, env=environment, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
 
 
+def dbt_statuses(work: Path, kind: str | None = None) -> dict[str, str]:
+    """unique_id -> status of every node of the last dbt invocation in ``work`` (only ``kind`` nodes, e.g. "test")."""
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"]: r["status"] for r in results if kind is None or r["unique_id"].startswith(f"{kind}.")}
+
+
 def dbt_test_failures(database: Path, work: Path) -> dict[str, set[str]]:
     """The dbt tests that failed in the last invocation in ``work``: test name -> the columns a failed
     not_null_columns test reports with NULLs (its compiled query re-run on ``database``), empty for other tests."""

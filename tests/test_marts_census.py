@@ -26,7 +26,7 @@ from pipeline.settings import REPO_ROOT
 from pipeline.sources.census import census_contract
 from pipeline.sources.population import NEW_TO_OLD_LA_CODE, population_contract
 
-from support import dbt, dbt_test_failures
+from support import dbt, dbt_statuses, dbt_test_failures
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: E06000017 / 857, East Midlands
@@ -48,11 +48,6 @@ SPRING_2022, SPRING_2023 = 202122, 202223
 def run_dbt(db: Path, work: Path, command: str, *select: str, **env: str) -> subprocess.CompletedProcess:
     la_code = env.pop("SEND_LA_CODE", LA["old_la_code"])
     return dbt(db, work, command, "--select", *select, "--indirect-selection", "cautious", la_code=la_code, **env)
-
-
-def dbt_statuses(work: Path) -> dict[str, str]:
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    return {r["unique_id"]: r["status"] for r in results}
 
 
 @pytest.fixture(scope="module")

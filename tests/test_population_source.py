@@ -4,7 +4,6 @@ Small hand-made files in tmp_path; the seed figures come from tests/fixtures/fig
 from the words of seed section 5.1, written literally below.
 """
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from pipeline.sources.population import (
 
 import source_support
 from source_support import quarantine
-from support import dbt, dbt_test_failures
+from support import dbt, dbt_statuses, dbt_test_failures
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 LA = FIGURES["la"]  # Rutland: new_la_code E06000017, old_la_code 857
@@ -216,11 +215,6 @@ def run_dbt(db: Path, work: Path, select: str, command: str = "build") -> subpro
     return dbt(db, work, command, "--select", select)
 
 
-def dbt_test_statuses(work: Path) -> dict[str, str]:
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    return {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("test.")}
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> tuple[Path, duckdb.DuckDBPyConnection]:
     root = tmp_path_factory.mktemp("population")
@@ -231,7 +225,7 @@ def generated(tmp_path_factory) -> tuple[Path, duckdb.DuckDBPyConnection]:
     assert [r.rows_quarantined for r in results] == [0] * len(paths)
     built = run_dbt(db, root, "+stg_population__estimates")
     assert built.returncode == 0, built.stdout[-3000:]
-    assert set(dbt_test_statuses(root).values()) == {"pass"}
+    assert set(dbt_statuses(root, "test").values()) == {"pass"}
     con = duckdb.connect(str(db), read_only=True)
     yield root, con
     con.close()
