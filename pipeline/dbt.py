@@ -30,7 +30,7 @@ BUILT_MANIFEST_FILES = ("manifest.json", "partial_parse.msgpack")
 RUN_TARGETS_KEPT = 3
 
 # `dagster dev` re-parses on load; elsewhere parse only when the manifest is missing or stale (a cached manifest
-# keyed on the project's file hashes, pipeline/dbt_project.py).
+# keyed on the project's file hashes, its folder and the dbt profile, pipeline/dbt_project.py).
 dbt_project.prepare_if_dev()
 prepare_dbt_project()
 
