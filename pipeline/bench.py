@@ -515,12 +515,21 @@ def dagster_run_timings(dagster_home: Path) -> dict:
     """Step timings of the newest run in a Dagster instance, from its event log."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        records = instance.get_run_records(limit=1)
-        if not records:
-            return {}
-        run = records[0].dagster_run
-        entries = instance.all_logs(run.run_id)
+    # the instance's event log storage finds its files under $DAGSTER_HOME (pipeline/event_log_storage.py)
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            records = instance.get_run_records(limit=1)
+            if not records:
+                return {}
+            run = records[0].dagster_run
+            entries = instance.all_logs(run.run_id)
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous
     started: dict[str, float] = {}
     steps: dict[str, float] = {}
     finished: set[str] = set()
