@@ -1,17 +1,19 @@
 """Dagster's SQLite event log, keeping its database connections open between events.
 
 Dagster's own `SqliteEventLogStorage` creates a SQLAlchemy engine, opens a connection and closes it again for every
-write (and again to ask whether the index has a table), and a nightly run writes ~1,100 events (each dbt model and test is an asset materialization or an asset check
-evaluation, mirrored into the cross-run index database): ~3,400 connections, ~5 s of a 30 s Rutland run, mostly
-closing them (the last connection to a WAL database checkpoints it). This subclass keeps one engine per database
-file it has recently used (a run's own file and the index), with one pooled connection each. Everything else is
-Dagster's: the same files, schema, WAL journal, busy timeout, durability (SQLite's default synchronous=FULL) and
-a lock so one thread at a time uses a connection, as before.
+write, and again to ask whether the index has a table. A nightly run writes ~1,100 events (each dbt model and test
+is an asset materialization or an asset check evaluation, mirrored into the cross-run index database): ~3,400
+connections and ~3 s of a 30 s Rutland run, mostly closing them (the last connection to a WAL database checkpoints
+it). This subclass keeps one engine per database file it has recently used (a run's own file and the index), with
+one pooled connection each, and remembers which tables it found. Everything else is Dagster's: the same files,
+schema, WAL journal, busy timeout, durability (SQLite's default synchronous=FULL) and a lock so one thread at a
+time uses a connection, as before.
 
 Configured in dagster_home/dagster.yaml as the instance's `event_log_storage`, so the CLI run, the daemon's runs
 and the webserver all use it. `_connect` is a private member of Dagster's class (dagster 1.13, pinned):
-tests/test_event_log_storage.py fails if an upgrade stops routing run and index connections through it.
-For a deployment with many concurrent runs, Dagster's answer is Postgres storage, not this.
+tests/test_event_log_storage.py fails if an upgrade stops routing run and index connections through it, or if
+Dagster's own storage starts pooling them (then this module can go). For a deployment with many concurrent runs,
+Dagster's answer is Postgres storage, not this.
 """
 
 import os
