@@ -19,6 +19,7 @@ from pipeline.dbt_project import dbt_executable, dbt_project, prepare_dbt_projec
 from pipeline.nightly_state import dbt_project_version
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
+from pipeline.warm_imports import import_in_background
 
 DBT_BUILD_RECORD = "state/dbt_build.json"
 # The manifest of the last whole-project build (compiled SQL of every node) and its parse cache: `dbt docs
@@ -131,6 +132,7 @@ def send_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
         record.unlink(missing_ok=True)  # a build stopped half-way is followed by a full refresh
         shutil.rmtree(kept, ignore_errors=True)
     invocation = dbt.cli(args, context=context)
+    import_in_background()  # what the steps after dbt import, while this process waits for dbt
     try:
         yield from invocation.stream()
     finally:
