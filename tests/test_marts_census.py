@@ -517,7 +517,7 @@ def test_a_pupil_registered_twice_in_a_census_counts_once_by_the_registration_ru
     """C before M, then the lower laestab, then the file; a pupil registered once is kept as it is."""
     db = tmp_path / "send.duckdb"
     shutil.copy(built, db)
-    model = "intermediate.int_census_pupils_deduplicated"
+    model = "intermediate.int_census_pupils_profiled"
     with duckdb.connect(str(db)) as con:
         before = con.execute(f"SELECT * EXCLUDE (built_at, term_fingerprint) FROM {model} ORDER BY ALL").fetchall()
         first, second = (r[0] for r in con.execute(
@@ -538,16 +538,17 @@ def test_a_pupil_registered_twice_in_a_census_counts_once_by_the_registration_ru
                FROM raw.census_pupils WHERE pupil_id = $second AND census_date = '2023-01-19'""",
             {"first": first, "second": second},
         )
-    rebuilt = dbt(db, tmp_path, "build", "--select", "int_census_pupils_deduplicated", "--full-refresh")
+    rebuilt = dbt(db, tmp_path, "build", "--select", "int_census_pupils_profiled", "--full-refresh")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]  # its unique (term, pupil) test passes
     with duckdb.connect(str(db), read_only=True) as con:
         after = con.execute(f"SELECT * EXCLUDE (built_at, term_fingerprint) FROM {model} ORDER BY ALL").fetchall()
         kept = dict(con.execute(
-            f"SELECT pupil_id, enrol_status || ' ' || laestab || ' ' || ncyear_actual FROM {model} "
+            f"SELECT pupil_id, school_la_code || ' ' || age_group FROM {model} "
             "WHERE time_period = 202223 AND pupil_id IN ($first, $second)", {"first": first, "second": second}
         ).fetchall())  # fmt: skip
-    assert kept[first].startswith("C ")  # the single registration, not the added main dual one at 0000001
-    assert kept[second].startswith("C 0000002 X")  # the lowest laestab of its three single registrations
+    # the model keeps the school's LA (first three digits of laestab) and the age group (NC year X: Not followed)
+    assert not kept[first].startswith("000 ")  # the single registration, not the added main dual one at 0000001
+    assert kept[second] == "000 Not followed"  # the lowest laestab (0000002, NC year X) of its three C registrations
     changed = set(before) ^ set(after)  # the second pupil's row before and after; no other row moved
     assert len(changed) == 2 and all(second in row for row in changed)
 

@@ -81,11 +81,13 @@ def test_provision_spring_2023_matches_the_seed(marts):
 def test_spring_2023_profile_from_staging(marts):
     """The seed's 6.1 bullets and 6.4 residence table, counted from the pseudonymised rows."""
     seed = FIGURES["send_profile_6_1"]
-    sen = """FROM intermediate.int_census_pupils_deduplicated
-             WHERE time_period = 202223 AND census_term = 'Spring' AND sen_provision IN ('E', 'K')"""
-    roll = marts.execute(
-        "SELECT count(*) FROM intermediate.int_census_pupils_deduplicated WHERE time_period = 202223"
-    ).fetchone()[0]
+    # one row per pupil: C and M registrations only (the generated census registers no pupil twice as C or M)
+    census = "FROM staging.stg_census__pupils WHERE census_date = '2023-01-19' AND enrol_status IN ('C', 'M')"
+    sen = f"{census} AND sen_provision IN ('E', 'K')"
+    roll = marts.execute(f"SELECT count(*) {census}").fetchone()[0]
+    phase_sql = """CASE WHEN ncyear_actual IN ('E1', 'E2', 'N1', 'N2', 'R', '1', '2', '3', '4', '5', '6') THEN 'primary'
+                    WHEN ncyear_actual = 'X' THEN 'not followed' ELSE 'secondary' END"""
+    assert roll == marts.execute(f"SELECT count(DISTINCT pupil_id) {census}").fetchone()[0]
     assert round(100 * seed["send_pupils"] / roll, 1) == seed["send_pct_of_roll"]
     assert marts.execute(f"SELECT count(*) {sen} AND ethnicity = 'WBRI'").fetchone()[0] == seed["white_british"]
     not_english = marts.execute(f"SELECT count(*) {sen} AND first_language NOT IN ('ENG', 'ENB')").fetchone()[0]
@@ -96,7 +98,7 @@ def test_spring_2023_profile_from_staging(marts):
     got = dict(
         (tuple(r[:3]), r[3])
         for r in marts.execute(
-            f"SELECT lower(age_group), sen_provision, home_la_code = '857', count(*) {sen} GROUP BY ALL"
+            f"SELECT {phase_sql}, sen_provision, home_la_code = '857', count(*) {sen} GROUP BY ALL"
         ).fetchall()
     )
     for phase, by_provision in residence.items():
@@ -112,7 +114,7 @@ def test_dual_registrations_are_not_second_pupils(marts):
     ).fetchone()
     assert registrations > pupils  # the extract has S rows...
     counted = marts.execute(
-        "SELECT count(*) FROM intermediate.int_census_pupils_deduplicated WHERE time_period = 202223"
+        "SELECT count(*) FROM intermediate.int_census_pupils_profiled WHERE time_period = 202223"
     ).fetchone()[0]
     assert counted == pupils  # ...and each pupil counts once
 
@@ -166,7 +168,7 @@ def test_a_broken_mart_fails_the_run_and_keeps_the_release(first_run, pipeline_e
     sql = mart.read_text()
     assert "where sen_provision in ('E', 'K')" in sql
     mart.write_text(
-        sql.replace("where sen_provision in ('E', 'K')", "where sen_provision in ('E', 'K') and not fsm_eligible")
+        sql.replace("where sen_provision in ('E', 'K')", "where sen_provision in ('E', 'K') and fsm = 'Not eligible'")
     )
     before = hashlib.sha256(published_path(pipeline_env).read_bytes()).hexdigest()
     result = send_pipeline({**pipeline_env, "SEND_DBT_PROJECT_DIR": str(broken_project)}, "run")

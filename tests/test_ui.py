@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 2560, "height": 1600}  # big enough that the graph renders full asset cards, not minimal ones
+VIEWPORT = {"width": 2560, "height": 2560}  # big enough that the graph renders full asset cards, not minimal ones
 UI_TIMEOUT_MS = 120_000  # a loaded 2-core machine: the first page compiles GraphQL queries and lays out the graph
 
 RAW_CENSUS = "raw/census_pupils"
@@ -44,7 +44,7 @@ RELEASE = "published/send_reporting"
 CENSUS_CHAIN = [
     RAW_CENSUS,
     "staging/stg_census__pupils",
-    "intermediate/int_census_pupils_deduplicated",
+    "intermediate/int_census_pupils_profiled",
     "marts/fct_send_primary_need",
     RELEASE,
 ]
@@ -312,7 +312,7 @@ def test_lineage_in_the_browser(browser, dagster_ui, page, asset_nodes, tmp_path
     assert set(CENSUS_CHAIN) <= path_keys
     expected = {key.split("/")[-1] for key in path_keys} | {nodes[key]["groupName"] for key in path_keys}
     assert shown_names(page) == expected
-    assert {"census_pupils", "stg_census__pupils", "int_census_pupils_deduplicated", "fct_send_primary_need"} <= (
+    assert {"census_pupils", "stg_census__pupils", "int_census_pupils_profiled", "fct_send_primary_need"} <= (
         shown_names(page)
     )
 

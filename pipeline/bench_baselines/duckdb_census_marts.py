@@ -4,7 +4,7 @@
 
 No Dagster, no dbt, no contract checks, no pseudonymisation, no ledger: one DuckDB connection (in memory) reads
 ``RAW/census/*.csv`` and computes marts.fct_send_primary_need and marts.fct_send_provision with the logic of
-``dbt_project/models`` (stg_census__pupils -> int_census_pupils_deduplicated -> marts/census):
+``dbt_project/models`` (stg_census__pupils -> int_census_pupils_profiled -> marts/census):
 
 * a later file for the same census date replaces an earlier one (the ingest's period rule), files in name order;
 * only enrol_status C and M count; S (subsidiary registration) is the same pupil at a second school;

@@ -3,13 +3,13 @@
 -- the England comparators seed holds them (the January 2022 census). Shares are computed here from the counts.
 with sen_pupils as (
     select time_period, census_term, sen_primary_need as primary_need, pupil_id
-    from {{ ref('int_census_pupils_deduplicated') }}
+    from {{ ref('int_census_pupils_profiled') }}
     where sen_provision in ('E', 'K')
 ),
 
 censuses as (
     select distinct time_period, census_term
-    from {{ ref('int_census_pupils_deduplicated') }}
+    from {{ ref('int_census_pupils_profiled') }}
 ),
 
 grid as (

@@ -3,13 +3,13 @@
 -- fct_send_characteristics (provision SEN).
 with sen_pupils as (
     select *
-    from {{ ref('int_census_pupils_deduplicated') }}
+    from {{ ref('int_census_pupils_profiled') }}
     where sen_provision in ('E', 'K')
 ),
 
 censuses as (
     select distinct time_period, census_term
-    from {{ ref('int_census_pupils_deduplicated') }}
+    from {{ ref('int_census_pupils_profiled') }}
 ),
 
 grid as (
@@ -24,8 +24,8 @@ counted as (
         grid.census_term,
         grid.sen_provision,
         count(sen_pupils.pupil_id) as pupils,
-        count(sen_pupils.pupil_id) filter (where sen_pupils.pupil_premium) as pupils_pupil_premium,
-        count(sen_pupils.pupil_id) filter (where sen_pupils.fsm_eligible) as pupils_fsm
+        count(sen_pupils.pupil_id) filter (where sen_pupils.pupil_premium = 'Yes') as pupils_pupil_premium,
+        count(sen_pupils.pupil_id) filter (where sen_pupils.fsm = 'Eligible') as pupils_fsm
     from grid
     left join sen_pupils
         on sen_pupils.time_period = grid.time_period
