@@ -96,13 +96,18 @@ def test_data_docs_keep_every_run_of_a_check_passed_or_failed_and_prune_old_runs
     failed = gx_module.run_suite("published_counts", frame, columns={"count_column": ["pupils"]})
     passed = gx_module.run_suite("published_counts", frame.iloc[[0, 2]], columns={"count_column": ["pupils"]})
     assert not failed.success and passed.success
+    rendered = {}
     for run in ("run-1", "run-2", "run-3"):
         index = gx_module.write_data_docs(tmp_path, run, [("send_primary_need", failed), ("send_trend", passed)])
+        rendered[run] = {p: p.stat().st_mtime_ns for p in (index.parent / "validations").rglob(f"{run}/*/*.html")}
     html = index.read_text()
-    assert index.is_relative_to(tmp_path) and "published_counts" in html and "run-3" in html
+    assert index.is_relative_to(tmp_path) and "published_counts" in html and "run-3" in html and "run-2" in html
     assert "run-1" not in html  # pruned: only the last two runs stay
     pages = list((index.parent / "validations").rglob("*.html"))
     assert {p.stem for p in pages} == {"send_primary_need", "send_trend"} and len(pages) == 4
+    assert not any(p.exists() for p in rendered["run-1"])  # its pages went with its results
+    # run-2's pages were rendered by run-2 only: run-3 rendered its own pages and the index
+    assert len(rendered["run-2"]) == 2 and all(p.stat().st_mtime_ns == t for p, t in rendered["run-2"].items())
 
 
 def test_reconciliation_frames_count_staging_once_for_every_mart():
