@@ -135,7 +135,7 @@ def test_wipe_closes_the_databases_it_deletes(home):
         assert storage._engines
         instance.wipe()
         assert not [p for p in (home / "history" / "runs").glob("*.db") if p.name != "index.db"]
-        [result] = [dg.materialize([pupils], instance=instance)]
+        result = dg.materialize([pupils], instance=instance)
         assert result.success and instance.all_logs(result.run_id)
 
 
