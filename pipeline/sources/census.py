@@ -115,7 +115,6 @@ def census_contract(key: bytes) -> Contract:
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
         period_column="census_date",
-        period_sql="send_date(census_date)",
     )  # fmt: skip
 
 

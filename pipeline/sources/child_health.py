@@ -118,7 +118,6 @@ LOAD_SELECT = f"""
 """
 
 PERIOD_COLUMN = "(indicator || '/' || period || '/' || area_code)"
-PERIOD_SQL = "(lower(indicator) || '/' || period || '/' || upper(area_code))"
 
 
 def child_health_contract() -> Contract:
@@ -131,7 +130,6 @@ def child_health_contract() -> Contract:
         rules=child_health_rules(),
         load_select=LOAD_SELECT,
         period_column=PERIOD_COLUMN,
-        period_sql=PERIOD_SQL,
         macros=MACROS,
     )
 

@@ -79,7 +79,6 @@ def deprivation_contract() -> Contract:
         rules=deprivation_rules(),
         load_select=LOAD_SELECT,
         period_column="year::VARCHAR",
-        period_sql="CAST(year AS INTEGER)::VARCHAR",
         macros=MACROS,
     )
 

@@ -135,7 +135,6 @@ def disability_register_contract(key: bytes) -> Contract:
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
         period_column="snapshot_date",
-        period_sql="send_date(snapshot_date)",
         macros=MACROS,
     )
 

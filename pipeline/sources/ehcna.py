@@ -334,7 +334,6 @@ def module_contract(module: Module, key: bytes) -> Contract:
         load_select=LOAD_SELECTS[module.name] + f", '{EXTRACT_SCOPE}' AS extract_scope",
         params=hmac_pads(key),
         period_column="extract_scope",
-        period_sql=f"'{EXTRACT_SCOPE}'",
         macros=_KEY_GUARD,
     )
 

@@ -127,7 +127,6 @@ def exclusions_contract(key: bytes) -> Contract:
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
         period_column="time_period",
-        period_sql="outcome_time_period(academic_year)",
         macros=exclusions_macros(),
     )
 

@@ -136,7 +136,6 @@ def finance_contract() -> Contract:
         rules=finance_rules(),
         load_select=LOAD_SELECT,
         period_column="financial_year",
-        period_sql="send_financial_year(financial_year)",
         macros=MACROS,
     )
 

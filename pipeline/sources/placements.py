@@ -138,7 +138,6 @@ def placements_contract(key: bytes) -> Contract:
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
         period_column="extract_date",
-        period_sql="send_date(extract_date)",
         macros=MACROS,
     )  # fmt: skip
 

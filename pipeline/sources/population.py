@@ -133,13 +133,8 @@ LOAD_SELECT = f"""
     send_population_count(population) AS population
 """
 
-# The period is (year, authority). The engine compares period_column over the warehouse table with period_sql
-# over the new file's valid rows, so both are expressions giving the same text key, e.g. '2021/857'.
+# The period is (year, authority), a text key over the warehouse table's columns, e.g. '2021/857'.
 PERIOD_COLUMN = "(year::VARCHAR || '/' || coalesce(old_la_code, new_la_code))"
-PERIOD_SQL = (
-    "(CAST(year AS INTEGER)::VARCHAR || '/' "
-    "|| coalesce(send_population_old_la_code(la_code), send_population_new_la_code(la_code)))"
-)
 
 
 def population_contract() -> Contract:
@@ -152,7 +147,6 @@ def population_contract() -> Contract:
         rules=population_rules(),
         load_select=LOAD_SELECT,
         period_column=PERIOD_COLUMN,
-        period_sql=PERIOD_SQL,
         macros=MACROS,
     )
 
