@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.nightly_state import file_sha256
+from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS raw.file_ledger (
@@ -519,6 +520,42 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
     return FileResult(file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded)
 
 
+def upgrade_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[str, ...]:
+    """Pseudonym columns an earlier version stored as 64 hex characters, converted in place to the 128-bit integer
+    this version loads (the same HMAC's first 32 hex digits), so a pupil keeps linking across the upgrade.
+
+    Runs before any file of the source, changed or not: a table left as text would join no other. Returns the
+    columns converted (none once done).
+    """
+    table_schema, table_name = contract.target_table.split(".")
+    stored = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t",
+            {"s": table_schema, "t": table_name},
+        ).fetchall()
+    )
+    if not stored:
+        return ()
+    con.execute(MACROS)
+    if contract.macros:
+        con.execute(contract.macros)
+    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in contract.columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _loaded_types AS "
+        f"SELECT {contract.load_select} FROM (SELECT {columns}) WHERE false",
+        dict(contract.params),
+    )
+    loaded = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _loaded_types)").fetchall())
+    con.execute("DROP TABLE _loaded_types")
+    upgraded = tuple(c for c, kind in loaded.items() if kind == "UHUGEINT" and stored.get(c) == "VARCHAR")
+    for column in upgraded:
+        con.execute(
+            f"ALTER TABLE {contract.target_table} ALTER {column} SET DATA TYPE UHUGEINT "
+            f"USING CAST('0x' || substr({column}, 1, {PSEUDONYM_HEX_DIGITS}) AS UHUGEINT)"
+        )
+    return upgraded
+
+
 def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
     folder = raw_dir / source
     return sorted(p for p in folder.glob(glob) if p.is_file() and not p.name.startswith((".", "~$")))
@@ -527,6 +564,9 @@ def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
 def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None) -> list[FileResult]:
     """Ingest every file of one source, oldest name first. Returns one FileResult per file."""
     ensure_raw_schema(con)
+    upgraded = upgrade_pseudonyms(con, contract)
+    if upgraded and log:
+        log(f"{contract.target_table}: pseudonym column(s) {', '.join(upgraded)} converted to 128-bit integers")
     results = []
     files = source_files(raw_dir, contract.source, contract.file_glob)
     for i, path in enumerate(files, start=1):

@@ -5,8 +5,6 @@ Small hand-made files in tmp_path for the contract; the generated extract is che
 mart) in tests/test_marts_outcomes.py.
 """
 
-import hashlib
-import hmac
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from pipeline.generate.attainment import (
 )
 from pipeline.generate.linked_census import census_pupils
 from pipeline.ingest import ExtractError, ingest_source
+from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
 from pipeline.sources.attainment import attainment_contract, attainment_results
 from pipeline.upn import check_letter
@@ -59,8 +58,8 @@ def ingest(raw: Path, con):
     return ingest_source(con, attainment_contract(KEY), raw)
 
 
-def pseudonym(value: str) -> str:
-    return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
+def pseudonym(value: str) -> int:
+    return keyed_pseudonym(KEY, value)
 
 
 # ---------- the contract ----------

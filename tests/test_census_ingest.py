@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pipeline.ingest import ExtractError, ingest_source
+from pipeline.pseudonymise import pseudonym
 from pipeline.sources.census import census_contract
 from pipeline.upn import check_letter
 
@@ -51,7 +52,7 @@ def test_valid_rows_load_pseudonymised_with_birth_month(tmp_path, con):
     [result] = ingest(tmp_path, con)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 2, 0)
     rows = con.execute("SELECT pupil_id, birth_month::VARCHAR FROM raw.census_pupils ORDER BY source_row").fetchall()
-    expected = hmac.new(KEY, upn(1).encode(), hashlib.sha256).hexdigest()
+    expected = pseudonym(KEY, upn(1))
     assert rows[0] == (expected, "2015-05-01")
     assert rows[1][1] == "2014-06-01"
     columns = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE raw.census_pupils)").fetchall()]
@@ -273,3 +274,21 @@ def test_a_row_neither_loaded_nor_quarantined_fails_the_file(tmp_path, con, monk
         ingest(tmp_path, con)
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
+
+
+def test_pseudonyms_stored_as_hex_text_by_an_earlier_version_are_upgraded_and_keep_linking(tmp_path, con):
+    # What the previous version stored: the whole HMAC as 64 hex characters.
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])
+    ingest(tmp_path, con)
+    con.execute("ALTER TABLE raw.census_pupils ALTER pupil_id SET DATA TYPE VARCHAR USING NULL")
+    old_text = hmac.new(KEY, upn(1).encode(), hashlib.sha256).hexdigest()
+    con.execute("UPDATE raw.census_pupils SET pupil_id = $p", {"p": old_text})
+
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)])
+    ingest(tmp_path, con)
+    kind = con.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE table_name = 'census_pupils' AND column_name = 'pupil_id'"
+    )
+    assert kind.fetchone() == ("UHUGEINT",)
+    ids = con.execute("SELECT census_date::VARCHAR, pupil_id FROM raw.census_pupils ORDER BY 1").fetchall()
+    assert ids == [("2022-01-20", pseudonym(KEY, upn(1))), ("2023-01-19", pseudonym(KEY, upn(1)))]

@@ -5,8 +5,6 @@ seed) for the seed figures, which are read from tests/fixtures/figures.yaml.
 """
 
 import csv
-import hashlib
-import hmac
 import json
 import subprocess
 from pathlib import Path
@@ -20,6 +18,7 @@ import yaml
 from pipeline.generate.census import generate_census
 from pipeline.generate.ehcna import generate_ehcna, in_time_count
 from pipeline.ingest import ExtractError, ingest_source
+from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
 from pipeline.sources.census import census_contract
 from pipeline.sources.ehcna import ehcna_contracts, ehcna_extracts, ingest_ehcna
@@ -45,8 +44,8 @@ def upn(serial: int) -> str:
     return check_letter(digits) + digits
 
 
-def pseudonym(value: str) -> str:
-    return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
+def pseudonym(value: str) -> int:
+    return keyed_pseudonym(KEY, value)
 
 
 def good_set() -> dict[str, list[dict]]:

@@ -4,8 +4,6 @@ Small hand-made files in tmp_path for the contract; the generated extracts are c
 and against the seed (through the mart) in tests/test_marts_outcomes.py.
 """
 
-import hashlib
-import hmac
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +12,7 @@ import yaml
 
 from pipeline.generate.exclusions import PLAN, exclusion_rows, generate_exclusions
 from pipeline.ingest import ExtractError, ingest_source
+from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
 from pipeline.sources.exclusions import exclusions, exclusions_contract
 from pipeline.upn import check_letter, is_valid_upn
@@ -47,8 +46,8 @@ def ingest(raw: Path, con):
     return ingest_source(con, exclusions_contract(KEY), raw)
 
 
-def pseudonym(value: str) -> str:
-    return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
+def pseudonym(value: str) -> int:
+    return keyed_pseudonym(KEY, value)
 
 
 # ---------- the contract ----------

@@ -5,8 +5,6 @@ built through dbt staging for the seed figures of sections 6.4, 6.5 and 9, which
 tests/fixtures/figures.yaml and recomputed here with SQL of the test's own.
 """
 
-import hashlib
-import hmac
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +17,7 @@ import yaml
 from pipeline.generate.census import generate_census
 from pipeline.generate.placements import generate_placements
 from pipeline.ingest import ExtractError, ingest_source
+from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
 from pipeline.sources.census import census_contract
 from pipeline.sources.placements import placements, placements_contract
@@ -65,8 +64,8 @@ def stored_text(con, table: str) -> str:
     return " ".join(str(v) for row in con.execute(f"SELECT * FROM {table}").fetchall() for v in row)
 
 
-def pseudonym(value: str, key: bytes = KEY) -> str:
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+def pseudonym(value: str, key: bytes = KEY) -> int:
+    return keyed_pseudonym(key, value)
 
 
 # ---------- the contract ----------

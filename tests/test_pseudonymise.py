@@ -5,15 +5,24 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.pseudonymise import hmac_pads, hmac_sql
+from pipeline.pseudonymise import hmac_pads, hmac_sql, pseudonym
 
 
 @settings(max_examples=60, deadline=None)
 @given(key=st.binary(min_size=1, max_size=100), message=st.text(min_size=0, max_size=40))
-def test_sql_hmac_equals_python_hmac(key, message):
+def test_sql_pseudonym_is_the_first_128_bits_of_the_python_hmac(key, message):
     con = duckdb.connect()
     got = con.execute(f"SELECT {hmac_sql('$m')}", {**hmac_pads(key), "m": message}).fetchone()[0]
-    assert got == hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    assert got == int.from_bytes(digest[:16], "big") == pseudonym(key, message)
+
+
+def test_pseudonyms_are_stored_as_16_byte_integers():
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT {hmac_sql('$m')} AS pupil_id", {**hmac_pads(b"k" * 20), "m": "A1"})
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 't'").fetchone() == (
+        "UHUGEINT",
+    )
 
 
 def test_different_keys_give_different_pseudonyms():
