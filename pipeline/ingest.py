@@ -76,6 +76,7 @@ END;
 
 STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
 RAW_ROWS = f"{STAGING}._raw_rows"
+STAGING_PREFIX = "send-ingest-"  # its folder's name
 
 
 class ExtractError(RuntimeError):
@@ -306,7 +307,11 @@ def attach_staging(con: duckdb.DuckDBPyConnection) -> None:
     parent = Path(spill) if spill and on_disk else None
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="send-ingest-", dir=parent))
+        # A run killed mid-file leaves its folder: remove it. Safe, as this connection holds send.duckdb's write
+        # lock, so no other process is ingesting into this warehouse (its temp directory is its own).
+        for stale in parent.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
     con.execute(f"ATTACH $path AS {STAGING}", {"path": str(folder / "staging.duckdb")})
 
 

@@ -249,8 +249,12 @@ def test_the_file_is_staged_in_a_scratch_database_that_is_removed_afterwards(tmp
         sql = "SELECT count(*) FROM duckdb_databases() WHERE database_name = $n"
         return con.execute(sql, {"n": STAGING}).fetchone()
 
+    stale = spill / "send-ingest-killed-run"  # left by a run killed mid-file
+    (stale / "staging.duckdb").parent.mkdir(parents=True)
+    (stale / "staging.duckdb").write_bytes(b"raw rows")
     stage_extract(con, path, "census/2023_spring.csv", census_contract(KEY))
     [folder] = spill.glob("send-ingest-*")  # the raw rows (UPNs in clear) live here while the file is ingested
+    assert folder != stale and not stale.exists()
     assert attached() == (1,) and con.execute("SELECT count(*) FROM _extract").fetchone() == (2,)
     drop_staged(con)
     assert attached() == (0,) and not folder.exists()
