@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.checks.gx import SuiteResult, run_suite, write_data_docs
+from pipeline.checks.gx import CELL_COLUMN, SuiteResult, cells, run_suite, write_data_docs
 from pipeline.ees import (
     GEOGRAPHY_COLUMNS,
     PUBLIC_FIGURES,
@@ -241,14 +241,13 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
             problems.append(f"{table}: identifier column(s) {', '.join(leaked)}")
         spec = specs[table]
         ees_columns = [*required_geography(frame), *spec.by, *spec.filter_columns, *spec.indicator_columns]
-        for suite, columns in (
-            (
-                "published_counts",
-                {"count_column": spec.count_columns, "percent_column": [i.column for i in spec.percent_indicators]},
-            ),  # fmt: skip
-            ("published_ees", {"ees_column": ees_columns}),
+        counts = {"count_column": spec.count_columns, "percent_column": [i.column for i in spec.percent_indicators]}
+        for suite, checked, columns, index_columns in (
+            ("published_counts", frame, counts, ()),
+            # every cell of the EES columns at once, each failure naming its columns (see gx.cells)
+            ("published_ees", cells(frame, ees_columns), {"ees_column": ees_columns}, (CELL_COLUMN,)),
         ):
-            result = run_suite(suite, frame, columns=columns)
+            result = run_suite(suite, checked, columns=columns, index_columns=index_columns)
             results.append((table, result))
             if not result.success:
                 problems.append(f"{table}: {result.summary()}")

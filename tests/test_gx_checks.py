@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline.checks.gx import SuiteError, expand, load_suite, run_suite
+from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteError, cells, expand, load_suite, run_suite
 
 
 def totals(mart, independent):
@@ -63,21 +63,43 @@ def test_expand_applies_placeholder_per_column():
     ]
 
 
+def ees_check(frame: pd.DataFrame, ees_columns: list[str]):
+    """As publication runs the EES suite: over the cells of the EES columns, failures naming their columns."""
+    return run_suite("published_ees", cells(frame, ees_columns), {"ees_column": ees_columns}, (CELL_COLUMN,))
+
+
 @pytest.mark.parametrize("blank", ["", "  ", None])
-def test_published_ees_fails_on_a_blank_filter_or_geography(blank):
-    good = pd.DataFrame({"time_period": ["202223", "202223"], "primary_need": ["MLD", "Total"]})
-    columns = {"ees_column": ["time_period", "primary_need"]}
-    assert run_suite("published_ees", good, columns=columns).success
-    bad = good.assign(primary_need=["MLD", blank])
-    assert not run_suite("published_ees", bad, columns=columns).success
+def test_published_ees_fails_on_a_blank_filter_or_geography_and_names_the_column(blank):
+    good = pd.DataFrame({"time_period": ["202223", "202223"], "primary_need": ["MLD", "Total"], "pupils": ["", "3"]})
+    columns = ["time_period", "primary_need"]  # pupils is not an EES column: its blank is not this suite's business
+    assert ees_check(good, columns).success
+    result = ees_check(good.assign(primary_need=["MLD", blank]), columns)
+    assert not result.success
+    [failure] = result.failures
+    assert failure.where == ("primary_need",) and failure.unexpected_count == 1
+    assert "(cell_value in primary_need) unexpected=1" in result.summary()
 
 
 def test_published_ees_fails_when_a_required_column_is_missing():
     frame = pd.DataFrame({"time_period": ["202223"], "pupils": ["12"]})  # other columns may be there
-    assert run_suite("published_ees", frame, columns={"ees_column": ["time_period"]}).success
-    result = run_suite("published_ees", frame, columns={"ees_column": ["time_period", "la_name"]})
+    assert ees_check(frame, ["time_period"]).success
+    result = ees_check(frame, ["time_period", "la_name"])
     assert not result.success
-    assert "expect_table_columns_to_match_set" in {o.expectation for o in result.failures}
+    assert {o.expectation for o in result.failures} == {"expect_column_distinct_values_to_contain_set"}
+
+
+def test_published_ees_fails_on_a_table_without_rows():
+    assert not ees_check(pd.DataFrame({"time_period": []}, dtype=str), ["time_period"]).success
+
+
+def test_cells_is_one_row_per_cell_of_the_listed_columns_the_frame_has():
+    frame = pd.DataFrame({"a": ["1", "2"], "b": ["x", None], "c": ["9", "9"], CELL_VALUE: ["0", "0"]})
+    got = cells(frame, ["a", "b", "missing"])
+    assert list(got.columns) == [CELL_COLUMN, CELL_VALUE]
+    assert list(got.itertuples(index=False, name=None))[:3] == [("a", "1"), ("a", "2"), ("b", "x")]
+    assert got.iloc[3][CELL_COLUMN] == "b" and pd.isna(got.iloc[3][CELL_VALUE]) and len(got) == 4
+    assert len(cells(frame, ["missing"])) == 0
+    assert list(cells(frame, [CELL_VALUE])[CELL_COLUMN]) == [CELL_VALUE, CELL_VALUE]  # a column of that name too
 
 
 def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):
