@@ -48,7 +48,7 @@ class Outcome:
     column: str | None
     success: bool
     unexpected_count: int | None
-    where: tuple[str, ...] = ()  # with index_columns: their values on the unexpected rows (e.g. column names)
+    where: tuple[str, ...] = ()  # with index_columns: their values on the (first 20) unexpected rows
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _batch_definition():
 
 
 def cells(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """The listed columns that ``frame`` has, as one row per cell: (column_name, value).
+    """The listed columns that ``frame`` has, as one row per cell: (column_name, cell_value).
 
     A suite over cells checks every cell of many columns with one expectation instead of one per column (GX costs
     ~3 ms an expectation: the EES checks of a release were 552 of its 637 expectations). A listed column the frame
@@ -155,7 +155,8 @@ def _where(result: dict, index_columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def validate(frame: pd.DataFrame, suite, index_columns: tuple[str, ...] = ()) -> SuiteResult:
-    """Validate; with ``index_columns`` a failed expectation also says which values of them its rows have."""
+    """Validate; with ``index_columns`` a failed expectation also says which values of them its rows have (those of
+    the first 20 unexpected rows GX reports: e.g. the columns of the blank cells)."""
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
     result_format = {"result_format": "BASIC", "partial_unexpected_count": 0}
     if index_columns:
