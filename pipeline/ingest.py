@@ -289,6 +289,12 @@ def csv_row_number_sql(structural_rejects: int) -> str:
 STAGED_TABLES = ("_failed", "_new_periods", "_structural", "_reject_thresholds", "_raw_rejects", "_raw_reject_scans")
 
 
+def _staging_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The staging database's file while it is attached, else None."""
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = $n", {"n": STAGING}).fetchone()
+    return row[0] if row else None
+
+
 def attach_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Attach a scratch database for the file as read, in a new folder under DuckDB's temp_directory.
 
@@ -297,7 +303,7 @@ def attach_staging(con: duckdb.DuckDBPyConnection) -> None:
     staging +2.6 s, checks -2.8 s, load -3.8 s. The folder is removed by drop_staged; it holds raw identifiers
     while a file is being ingested, like DuckDB's own spill files beside it.
     """
-    if con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = $n", {"n": STAGING}).fetchone()[0]:
+    if _staging_path(con) is not None:
         return
     # DuckDB's temp_directory of an in-memory database is a relative '.tmp': use the system's temp folder then.
     spill, on_disk = con.execute(
@@ -321,10 +327,10 @@ def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS _extract")
     for table in STAGED_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    attached = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = $n", {"n": STAGING}).fetchone()
-    if attached:
+    attached = _staging_path(con)
+    if attached is not None:
         con.execute(f"DETACH {STAGING}")
-        shutil.rmtree(Path(attached[0]).parent, ignore_errors=True)
+        shutil.rmtree(Path(attached).parent, ignore_errors=True)
 
 
 def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract) -> tuple[str, ...]:
@@ -393,6 +399,22 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
 # ---------- the transaction per file ----------
 
 
+def empty_load_sql(contract: Contract) -> str:
+    """A zero-row SELECT of what the contract loads (its load_select over text NULLs, plus the source columns): the
+    target table's columns and types without a file. Bind contract.params; the contract's macros must exist."""
+    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in contract.columns)
+    return (
+        f"SELECT {contract.load_select}, ''::VARCHAR AS source_file, 0::BIGINT AS source_row "
+        f"FROM (SELECT {columns}) WHERE false"
+    )
+
+
+def ensure_target_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Create the contract's (empty) warehouse table if it is not there yet."""
+    sql = f"CREATE TABLE IF NOT EXISTS {contract.target_table} AS {empty_load_sql(contract)}"
+    con.execute(sql, dict(contract.params))
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(LEDGER_DDL)
@@ -454,14 +476,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
             "WHERE len(_failures) > 0"
         )
         meta = {"source": contract.source, "file_name": file_name, "sha256": sha256}
-        con.execute(
-            f"""
-            CREATE TABLE IF NOT EXISTS {contract.target_table} AS
-            SELECT {contract.load_select}, ''::VARCHAR AS source_file, 0::BIGINT AS source_row
-            FROM _extract WHERE false
-            """,
-            dict(contract.params),
-        )
+        ensure_target_table(con, contract)
         con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
         con.execute(
             "DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name",
@@ -544,12 +559,7 @@ def upgrade_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> tu
     con.execute(MACROS)
     if contract.macros:
         con.execute(contract.macros)
-    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in contract.columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _loaded_types AS "
-        f"SELECT {contract.load_select} FROM (SELECT {columns}) WHERE false",
-        dict(contract.params),
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _loaded_types AS {empty_load_sql(contract)}", dict(contract.params))
     loaded = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE _loaded_types)").fetchall())
     con.execute("DROP TABLE _loaded_types")
     upgraded = tuple(c for c, kind in loaded.items() if kind == "UHUGEINT" and stored.get(c) == "VARCHAR")

@@ -64,6 +64,7 @@ from pipeline.ingest import (
     FileResult,
     Rule,
     drop_staged,
+    ensure_target_table,
     ingest_source,
     is_bool,
     is_date,
@@ -370,19 +371,6 @@ def _preflight(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...], 
                 drop_staged(con)
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Create the (empty) warehouse table exactly as the engine would, so a child's rules can always bind."""
-    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in contract.columns)
-    con.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {contract.target_table} AS
-        SELECT {contract.load_select}, ''::VARCHAR AS source_file, 0::BIGINT AS source_row
-        FROM (SELECT {columns}) WHERE false
-        """,
-        dict(contract.params),
-    )
-
-
 def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=None) -> dict[str, list[FileResult]]:
     """Ingest every EHCNA module file, parents first; returns the FileResults per module name.
 
@@ -398,7 +386,7 @@ def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=
         _preflight(con, contracts, raw_dir)
         con.execute(MACROS)
         for contract in contracts:
-            _ensure_table(con, contract)
+            ensure_target_table(con, contract)  # so a child's rules can always bind
         return {
             module.name: ingest_source(con, contract, raw_dir, log)
             for module, contract in zip(MODULES, contracts, strict=True)
