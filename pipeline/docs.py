@@ -7,6 +7,13 @@ another dbt project version (pipeline.nightly_state: its files and SEND_LA_CODE)
 describe models and columns, which only a project change changes. It starts from the manifest the run's own
 `dbt build` kept (`--no-compile`: the build compiled every node already; ~4 s instead of ~10 s for the demo) and
 compiles the project itself only when no build of this project version left one.
+
+Unlike `dbt build` (a subprocess of dagster-dbt, whose events become asset materialisations and checks), `dbt docs
+generate` runs in this process through dbt's programmatic entry point, `dbtRunner`: it reports nothing to Dagster
+but its files, and a second dbt process costs ~1.6 s of Python start and imports (a third of the demo's docs step);
+dbt's modules are imported in the background while `dbt build` runs (pipeline/warm_imports.py). dbt-duckdb keeps
+its DuckDB connection in a class attribute after the command; it is closed at once, so the steps after this one can
+open send.duckdb with their own settings (DuckDB refuses a second configuration of an open file in one process).
 """
 
 import os
@@ -14,7 +21,6 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipeline.dbt import BUILT_MANIFEST_DIR, BUILT_MANIFEST_FILES, built_manifest, send_dbt_models
 from pipeline.nightly_state import dbt_project_version
@@ -36,6 +42,27 @@ def docs_generate_args(building: Path, kept: Path | None) -> list[str]:
     return ["docs", "generate", "--static", "--no-compile"]
 
 
+def dbt_in_process(args: list[str], project_dir: Path, target: Path) -> None:
+    """Run the dbt command ``args`` in this process, its artifacts and log in ``target``; dg.Failure if it fails.
+
+    The DuckDB connection dbt-duckdb keeps open after the command is closed, whatever the outcome.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    paths = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target-path", str(target)]
+    quiet = ["--log-path", str(target), "--quiet", "--no-send-anonymous-usage-stats", "--no-use-colors"]
+    try:
+        result = dbtRunner().invoke([*args, *paths, *quiet])
+    finally:
+        DuckDBConnectionManager.close_all_connections()
+    if not result.success:
+        raise dg.Failure(
+            f"dbt {' '.join(args)} failed: {result.exception or 'see the log'} (dbt log: {target / 'dbt.log'})",
+            allow_retries=False,
+        )
+
+
 def docs_are_current(docs: Path, version: str) -> bool:
     """Every docs file is there and they were generated from dbt project version ``version``."""
     stamp = docs / DOCS_VERSION
@@ -51,7 +78,7 @@ def docs_are_current(docs: Path, version: str) -> bool:
     description="`dbt docs generate --static` into warehouse/docs/ (static_index.html opens without a server), "
     "when the dbt project changed.",
 )
-def dbt_docs(dbt: DbtCliResource, warehouse: SendWarehouse) -> dg.MaterializeResult:
+def dbt_docs(warehouse: SendWarehouse) -> dg.MaterializeResult:
     settings = warehouse.settings
     settings.export_for_dbt()
     docs = settings.warehouse_dir / "docs"
@@ -62,7 +89,7 @@ def dbt_docs(dbt: DbtCliResource, warehouse: SendWarehouse) -> dg.MaterializeRes
     building = settings.warehouse_dir / ".docs-building"
     shutil.rmtree(building, ignore_errors=True)
     kept = built_manifest(settings.warehouse_dir / BUILT_MANIFEST_DIR, version)
-    dbt.cli(docs_generate_args(building, kept), target_path=building).wait()
+    dbt_in_process(docs_generate_args(building, kept), settings.dbt_project_dir, building)
     docs.mkdir(exist_ok=True)
     (docs / DOCS_VERSION).unlink(missing_ok=True)
     for name in DOCS_FILES:

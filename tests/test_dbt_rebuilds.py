@@ -110,6 +110,7 @@ def test_a_prepared_project_leaves_dbt_nothing_to_parse(tmp_path):
         )  # fmt: skip
     log = (tmp_path / "dbt.log").read_text()
     assert "Nothing changed, skipping partial parsing" in log, parsed.stdout[-2000:]
+    assert "Sending event" not in log  # dbt_project.yml turns dbt's usage events off for a plain `dbt` too
 
 
 def test_a_second_process_waits_for_the_parse_of_the_first(tmp_path):

@@ -2,6 +2,7 @@
 read the marts and the published release. One generated data set and one warehouse per test session."""
 
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -242,3 +243,41 @@ def test_the_attainment_tables_publish_no_percentage_or_average_over_too_few_pup
     for row in read_ees(folder, "send_attainment_scores"):
         if row["average_score"] not in ("c", "x"):
             assert row["pupils_with_score"].isdigit() and int(row["pupils_with_score"]) >= 8, row
+
+
+def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):
+    docs = Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "docs"
+    assert f"dbt docs:           {docs / 'static_index.html'}" in first_run.stdout
+    catalog = json.loads((docs / "catalog.json").read_text())
+    provision = catalog["nodes"]["model.send_warehouse.fct_send_provision"]
+    assert {"time_period", "sen_provision", "pupils"} <= set(provision["columns"])
+    assert "fct_send_provision" in (docs / "static_index.html").read_text()
+
+
+def test_dbt_in_process_leaves_the_warehouse_free_for_other_settings(first_run, pipeline_env, tmp_path, monkeypatch):
+    """`dbt docs generate` runs in the run's process (pipeline/docs.py): after it, the next step opens send.duckdb
+    with its own settings, which DuckDB refuses while dbt-duckdb's connection is open."""
+    from pipeline.dbt import BUILT_MANIFEST_DIR
+    from pipeline.docs import dbt_in_process, docs_generate_args
+
+    warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"])
+    for name in ("SEND_WAREHOUSE_DIR", "SEND_RAW_DIR", "SEND_PSEUDONYM_KEY"):
+        monkeypatch.setenv(name, pipeline_env[name])
+    monkeypatch.setenv("SEND_DUCKDB_PATH", str(warehouse / "send.duckdb"))
+    project = Path(__file__).parents[1] / "dbt_project"
+    dbt_in_process(docs_generate_args(tmp_path, warehouse / BUILT_MANIFEST_DIR), project, tmp_path)
+    assert "fct_send_provision" in (tmp_path / "catalog.json").read_text()
+    con = duckdb.connect(str(warehouse / "send.duckdb"), config={"memory_limit": "123MB", "threads": 1})
+    assert con.execute("SELECT count(*) FROM marts.fct_send_provision").fetchone()[0] > 0
+    con.close()
+
+
+def test_a_failed_dbt_in_process_names_its_log(first_run, pipeline_env, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from pipeline.docs import dbt_in_process
+
+    monkeypatch.setenv("SEND_DUCKDB_PATH", str(Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"))
+    project = Path(__file__).parents[1] / "dbt_project"
+    with pytest.raises(dg.Failure, match=r"(?s)dbt run-operation no_such_macro failed: .*dbt log: .*dbt\.log"):
+        dbt_in_process(["run-operation", "no_such_macro"], project, tmp_path)

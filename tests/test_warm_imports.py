@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
+
+from pipeline.report.charts import start_renderer
 
 
-def run_python(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+def run_python(code: str, cwd: Path | None = None) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd).stdout
 
 
 def test_the_modules_are_imported_by_the_thread():
@@ -15,17 +18,55 @@ def test_the_modules_are_imported_by_the_thread():
         "assert 'great_expectations' not in sys.modules\n"
         "thread = import_in_background()\n"
         "thread.join()\n"
-        "print(thread.name, 'great_expectations' in sys.modules)\n"
+        "print(thread.name, 'great_expectations' in sys.modules, 'dbt.cli.main' in sys.modules)\n"
     )
-    assert out.split() == ["warm-imports", "True"]
+    assert out.split() == ["warm-imports", "True", "True"]
+
+
+def test_the_imported_objects_are_frozen_and_the_collector_is_on_again():
+    out = run_python(
+        "import gc\n"
+        "from pipeline.warm_imports import import_in_background\n"
+        "before = gc.get_freeze_count()\n"
+        "import_in_background(('json.tool',)).join()\n"
+        "print(before, gc.get_freeze_count() > before, gc.isenabled())\n"
+    )
+    assert out.split() == ["0", "True", "True"]
+
+
+def test_nothing_is_frozen_when_the_modules_are_imported_already():
+    out = run_python(
+        "import gc, json.tool\n"
+        "from pipeline.warm_imports import import_in_background\n"
+        "import_in_background(('json.tool',)).join()\n"
+        "print(gc.get_freeze_count(), gc.isenabled())\n"
+    )
+    assert out.split() == ["0", "True"]
 
 
 def test_a_module_that_fails_to_import_stops_the_thread_quietly():
     out = run_python(
-        "import sys\n"
+        "import gc, sys\n"
         "from pipeline.warm_imports import import_in_background\n"
         "thread = import_in_background(('no_such_module_here', 'json.tool'))\n"
         "thread.join()\n"
-        "print(thread.is_alive(), 'json.tool' in sys.modules)\n"
+        "print(thread.is_alive(), 'json.tool' in sys.modules, gc.isenabled())\n"
     )
-    assert out.split() == ["False", "False"]
+    assert out.split() == ["False", "False", "True"]
+
+
+def test_an_entry_with_a_function_calls_it_after_the_import(tmp_path):
+    (tmp_path / "warm_probe.py").write_text("calls = []\n\ndef start():\n    calls.append('started')\n")
+    out = run_python(
+        "from pipeline.warm_imports import import_in_background\n"
+        "import_in_background(('warm_probe:start',)).join()\n"
+        "import warm_probe\n"
+        "print(*warm_probe.calls)\n",
+        cwd=tmp_path,
+    )
+    assert out.split() == ["started"]
+
+
+def test_the_chart_renderer_starts():
+    # the warm-up's own chart is valid Vega-Lite (a failure in the thread would go unseen)
+    assert start_renderer().lstrip().startswith("<svg")

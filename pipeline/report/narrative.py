@@ -271,6 +271,14 @@ class Published:
         self.name = name
         self.frame = frame.astype(object).where(frame.notna(), None)
         self._positions: dict[str, dict] = {}  # column -> value -> row positions (sorted), built on first use
+        self._values: dict[str, np.ndarray] = {}  # column -> its values, built on first use
+
+    def _column(self, column: str) -> np.ndarray:
+        if column not in self.frame.columns:
+            raise ReportDataError(f"{self.name}: no column {column}")
+        if column not in self._values:
+            self._values[column] = self.frame[column].to_numpy()
+        return self._values[column]
 
     def _rows_with(self, column: str, value: str) -> np.ndarray:
         if column not in self.frame.columns:
@@ -279,17 +287,25 @@ class Published:
             self._positions[column] = self.frame.groupby(column, sort=False).indices
         return self._positions[column].get(value, np.empty(0, dtype=np.intp))
 
+    def _matching(self, where: dict[str, str]) -> np.ndarray:
+        """Positions of the rows whose columns equal the given values, in table order."""
+        positions = np.arange(len(self.frame))
+        for i, (column, value) in enumerate(where.items()):
+            found = self._rows_with(column, value)
+            positions = found if i == 0 else np.intersect1d(positions, found, assume_unique=True)
+        return positions
+
     def rows(self, **where: str) -> pd.DataFrame:
         """The rows whose columns equal the given values, in table order."""
-        positions = None
-        for column, value in where.items():
-            found = self._rows_with(column, value)
-            positions = found if positions is None else np.intersect1d(positions, found, assume_unique=True)
-        return self.frame if positions is None else self.frame.iloc[positions]
+        return self.frame.iloc[self._matching(where)] if where else self.frame
 
     def cells(self, column: str, **where: str) -> list[Cell]:
-        rows = self.rows(**where)
-        return [Cell(self.name, int(r), column, str(t)) for r, t in zip(rows["_row"], rows[column], strict=True)]
+        """The cells of ``column`` in the rows ``where`` selects (read from arrays: a DataFrame per lookup cost
+        ~0.2 ms, a fifth of the report's time)."""
+        values = self._column(column)
+        positions = self._matching(where)
+        rows = self._column("_row")[positions]
+        return [Cell(self.name, int(r), column, str(t)) for r, t in zip(rows, values[positions], strict=True)]
 
     def find(self, column: str, **where: str) -> Cell | None:
         cells = self.cells(column, **where)
