@@ -89,6 +89,20 @@ def test_a_run_opens_a_few_connections_not_one_per_event(home, connections_opene
     assert 3 <= opened < 30, f"{opened} connections for {events} events"
 
 
+def test_the_event_log_commits_without_an_fsync_per_event(home):
+    """synchronous=NORMAL (1) in WAL mode on every connection of the pooled event log, not elsewhere."""
+    settings = []
+    with dg.DagsterInstance.get() as instance:
+        dg.materialize(ASSETS, instance=instance)
+        storage = instance.event_log_storage
+        for shard, engine in storage._engines.items():
+            with engine.connect() as conn:
+                settings.append((shard, conn.exec_driver_sql("PRAGMA synchronous").scalar(),
+                                 conn.exec_driver_sql("PRAGMA journal_mode").scalar()))  # fmt: skip
+    assert len(settings) >= 2  # the index and the run's own database
+    assert all(synchronous == 1 and journal == "wal" for _, synchronous, journal in settings), settings
+
+
 def test_dagsters_own_storage_opens_one_connection_per_write(tmp_path, monkeypatch, connections_opened):
     """The baseline the test above is measured against: if Dagster pooled its connections itself, this fails
     and the subclass can go."""
