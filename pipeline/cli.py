@@ -84,25 +84,6 @@ def _summarise(result, settings: Settings) -> int:
     return 0 if ok and not failed and published else 1
 
 
-@contextlib.contextmanager
-def imports_without_gc():
-    """Import Dagster, dbt and the definitions with the cyclic garbage collector off, then freeze what they made.
-
-    The imports create ~500 k long-lived objects (modules, classes, functions) and no garbage worth collecting;
-    with the collector on, each of its full passes walks all of them again: eight passes of 0.02-0.3 s in a demo
-    run (1.2 s), more after dbt's own modules join them. Frozen objects (gc.freeze) are left out of every later pass;
-    the run's own objects are collected as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     load_dotenv(LOCAL_ENV_FILE, override=False)
     settings = load_settings()
@@ -119,7 +100,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"report:             {settings.published_dir / 'report' / 'index.html'}")
         return 0
     print(f"running because: {describe(reasons)}")
-    with imports_without_gc():
+    from pipeline.warm_imports import collector_paused
+
+    # Dagster, dbt and the definitions: ~500 k long-lived objects, eight full collections (1.2 s) of a demo run
+    # walked them again before they were frozen.
+    with collector_paused():
         from pipeline.dbt_project import prepare_dbt_project
 
         prepare_dbt_project()

@@ -12,17 +12,16 @@ walked the imported modules again and again. Here the imports run with the colle
 import gc
 import sys
 
+from pipeline.warm_imports import collector_paused
+
 YOUNG_THRESHOLD = 10_000
 
 
 def main() -> None:
-    gc.disable()
-    from dbt.cli.main import cli
-
-    gc.freeze()
+    with collector_paused():
+        from dbt.cli.main import cli
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
-    gc.enable()
     sys.exit(cli())
 
 

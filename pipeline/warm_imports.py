@@ -8,18 +8,40 @@ renderer starts its JavaScript engine). Nothing else runs in the thread, and a f
 step that needs the module imports it itself and reports the error where it belongs.
 
 The modules' objects (~200 k, long-lived) are imported with the cyclic garbage collector paused and then frozen
-(gc.freeze), as `send-pipeline run` does for its own imports (pipeline/cli.py): otherwise every later full
-collection of the run walks them again (~0.25 s of a demo run).
+(`collector_paused`), as `send-pipeline run` does for its own imports (pipeline/cli.py) and `send-dbt` for dbt's
+(pipeline/dbt_entry.py): otherwise every later full collection of the run walks them again (~0.25 s of a demo run).
+Freezing also keeps whatever else the run holds at that moment out of later collections: a few MB at most, freed at
+the end of the process.
 """
 
+import contextlib
 import gc
 import importlib
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Great Expectations for the checks after dbt; dbt's command-line entry point for `dbt docs generate`
 # (pipeline/docs.py), which runs in this process; the report's chart renderer.
 AFTER_DBT = ("great_expectations", "dbt.cli.main", "pipeline.report.charts:start_renderer")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run the block with Python's cyclic garbage collector off, then freeze every object there is (gc.freeze: left
+    out of all later collections) and put the collector back as it was, also when the block raises.
+
+    For imports: they make hundreds of thousands of long-lived objects (modules, classes, functions) and no garbage
+    worth collecting, and each full collection afterwards would walk them all again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def import_in_background(modules: tuple[str, ...] = AFTER_DBT) -> threading.Thread:
@@ -30,20 +52,12 @@ def import_in_background(modules: tuple[str, ...] = AFTER_DBT) -> threading.Thre
     def run() -> None:
         if all(entry.partition(":")[0] in sys.modules for entry in modules):
             return
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused(), contextlib.suppress(Exception):  # the step that imports it for real raises it
             for entry in modules:
                 name, _, function = entry.partition(":")
                 module = importlib.import_module(name)
                 if function:
                     getattr(module, function)()
-        except Exception:  # noqa: BLE001, S110 - the step that imports it for real raises it
-            pass
-        finally:
-            gc.freeze()
-            if was_enabled:
-                gc.enable()
 
     thread = threading.Thread(target=run, name="warm-imports", daemon=True)
     thread.start()

@@ -26,29 +26,3 @@ def test_run_exits_with_the_code_of_main_and_freezes_the_heap(monkeypatch, code)
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
-
-
-@pytest.mark.parametrize("enabled", [True, False])
-def test_the_run_imports_without_the_collector_then_freezes_them(enabled):
-    gc.unfreeze()
-    (gc.enable if enabled else gc.disable)()
-    try:
-        with cli.imports_without_gc():
-            assert not gc.isenabled()
-            made = [[] for _ in range(1000)]  # objects the imports would make
-        assert gc.get_freeze_count() >= len(made)
-        assert gc.isenabled() is enabled  # the collector is left as it was
-    finally:
-        gc.unfreeze()
-        gc.enable()
-
-
-def test_the_collector_is_on_again_when_an_import_fails():
-    gc.unfreeze()
-    try:
-        with pytest.raises(ImportError), cli.imports_without_gc():
-            import no_such_module_here  # noqa: F401
-        assert gc.isenabled()
-    finally:
-        gc.unfreeze()
-        gc.enable()

@@ -1,10 +1,14 @@
 """The background import started beside `dbt build` (pipeline/warm_imports.py)."""
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.report.charts import start_renderer
+from pipeline.warm_imports import collector_paused
 
 
 def run_python(code: str, cwd: Path | None = None) -> str:
@@ -70,3 +74,29 @@ def test_an_entry_with_a_function_calls_it_after_the_import(tmp_path):
 def test_the_chart_renderer_starts():
     # the warm-up's own chart is valid Vega-Lite (a failure in the thread would go unseen)
     assert start_renderer().lstrip().startswith("<svg")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_block_runs_without_the_collector_then_everything_is_frozen(enabled):
+    gc.unfreeze()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            made = [[] for _ in range(1000)]  # objects the imports would make
+        assert gc.get_freeze_count() >= len(made)
+        assert gc.isenabled() is enabled  # the collector is left as it was
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_the_collector_is_on_again_when_the_block_raises():
+    gc.unfreeze()
+    try:
+        with pytest.raises(ImportError), collector_paused():
+            import no_such_module_here  # noqa: F401
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
