@@ -5,12 +5,12 @@ Internal (the catalog reads send.duckdb's schemas), never under published/. Not 
 stop publication, which does not depend on it. `dbt docs generate` runs only when the docs were made from
 another dbt project version (pipeline.nightly_state: its files and SEND_LA_CODE) or a file is missing: the docs
 describe models and columns, which only a project change changes. It starts from the manifest the run's own
-`dbt build` kept (`--no-compile`: the build compiled every node already; ~4 s instead of ~10 s for the demo) and
-compiles the project itself only when no build of this project version left one.
+`dbt build` kept (`--no-compile`: the build compiled every node already, so the demo's docs take ~1 s, not a
+whole compile) and compiles the project itself only when no build of this project version left one.
 
 Unlike `dbt build` (a subprocess of dagster-dbt, whose events become asset materialisations and checks), `dbt docs
 generate` runs in this process through dbt's programmatic entry point, `dbtRunner`: it reports nothing to Dagster
-but its files, and a second dbt process costs ~1.6 s of Python start and imports (a third of the demo's docs step);
+but its files, and a second dbt process costs ~1.6 s of Python start and imports (the demo's docs step took 2.6 s);
 dbt's modules are imported in the background while `dbt build` runs (pipeline/warm_imports.py). dbt-duckdb keeps
 its DuckDB connection in a class attribute after the command; it is closed at once, so the steps after this one can
 open send.duckdb with their own settings (DuckDB refuses a second configuration of an open file in one process).

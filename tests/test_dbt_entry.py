@@ -40,3 +40,13 @@ def test_the_pipeline_runs_dbt_through_send_dbt_when_installed():
 def test_send_dbt_passes_dbt_its_arguments():
     printed = subprocess.run([dbt_executable(), "--help"], capture_output=True, text=True, check=True).stdout
     assert "Usage: send-dbt" in printed and "build" in printed
+
+
+def test_dbt_itself_is_run_where_send_dbt_is_not_installed(tmp_path, monkeypatch):
+    python = tmp_path / "python"
+    monkeypatch.setattr(sys, "executable", str(python))
+    assert dbt_executable() == "dbt"  # neither beside the interpreter: found on PATH, if anywhere
+    (tmp_path / "dbt").touch()
+    assert dbt_executable() == str(tmp_path / "dbt")
+    (tmp_path / "send-dbt").touch()
+    assert dbt_executable() == str(tmp_path / "send-dbt")
