@@ -1357,3 +1357,6 @@ def test_published_rows_match_every_condition_in_table_order():
     assert len(table.rows()) == 5  # no condition: every row, the blank year too
     with pytest.raises(nv.ReportDataError, match="t: no column phase"):
         table.rows(phase="Primary")
+    with pytest.raises(nv.ReportDataError, match="t: no column phase"):
+        table.cells("phase", year="2023")  # the column read, not only a column matched
+    assert [c.text for c in table.cells("pupils", year="2023")] == ["10", "c", "12"]

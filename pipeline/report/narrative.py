@@ -273,16 +273,18 @@ class Published:
         self._positions: dict[str, dict] = {}  # column -> value -> row positions (sorted), built on first use
         self._values: dict[str, np.ndarray] = {}  # column -> its values, built on first use
 
-    def _column(self, column: str) -> np.ndarray:
+    def _require(self, column: str) -> None:
         if column not in self.frame.columns:
             raise ReportDataError(f"{self.name}: no column {column}")
+
+    def _column(self, column: str) -> np.ndarray:
+        self._require(column)
         if column not in self._values:
             self._values[column] = self.frame[column].to_numpy()
         return self._values[column]
 
     def _rows_with(self, column: str, value: str) -> np.ndarray:
-        if column not in self.frame.columns:
-            raise ReportDataError(f"{self.name}: no column {column}")
+        self._require(column)
         if column not in self._positions:  # the report looks up ~2,000 cells: index each column once
             self._positions[column] = self.frame.groupby(column, sort=False).indices
         return self._positions[column].get(value, np.empty(0, dtype=np.intp))
