@@ -105,7 +105,8 @@ def test_a_prepared_project_leaves_dbt_nothing_to_parse(tmp_path):
         project = manifest.parent.parent
         parsed = subprocess.run(
             [dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
-             "--target-path", str(manifest.parent), "--log-path", str(tmp_path)],
+             "--target-path", str(manifest.parent), "--log-path", str(tmp_path),
+             "--log-level-file", "debug"],  # dbt_project.yml keeps dbt.log at info; usage events log at debug
             capture_output=True, text=True, check=True,
         )  # fmt: skip
     log = (tmp_path / "dbt.log").read_text()

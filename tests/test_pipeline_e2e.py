@@ -267,6 +267,8 @@ def test_dbt_in_process_leaves_the_warehouse_free_for_other_settings(first_run, 
     project = Path(__file__).parents[1] / "dbt_project"
     dbt_in_process(docs_generate_args(tmp_path, warehouse / BUILT_MANIFEST_DIR), project, tmp_path)
     assert "fct_send_provision" in (tmp_path / "catalog.json").read_text()
+    log = (tmp_path / "dbt.log").read_text()  # dbt_project.yml keeps dbt's file log at info
+    assert "Running with dbt" in log and "[debug]" not in log and '"level": "debug"' not in log
     con = duckdb.connect(str(warehouse / "send.duckdb"), config={"memory_limit": "123MB", "threads": 1})
     assert con.execute("SELECT count(*) FROM marts.fct_send_provision").fetchone()[0] > 0
     con.close()
