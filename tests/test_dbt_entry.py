@@ -50,3 +50,78 @@ def test_dbt_itself_is_run_where_send_dbt_is_not_installed(tmp_path, monkeypatch
     assert dbt_executable() == str(tmp_path / "dbt")
     (tmp_path / "send-dbt").touch()
     assert dbt_executable() == str(tmp_path / "send-dbt")
+
+
+def test_send_dbt_skips_unwritten_debug_events_before_dbt_runs(monkeypatch):
+    seen = []
+    monkeypatch.setattr(dbt_entry, "skip_unwritten_debug_events", lambda: seen.append("skipping"))
+    monkeypatch.setattr(dbt.cli.main, "cli", lambda: seen.append("dbt") or 0)
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: None)
+    try:
+        with pytest.raises(SystemExit):
+            dbt_entry.main()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen == ["skipping", "dbt"]
+
+
+def _event_manager(monkeypatch, level, name):
+    """A dbt EventManager with a JSON logger at `level` writing to a string, and dbt's own callback."""
+    import io
+
+    from dbt.tracking import track_behavior_change_warn
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import LineFormat, LoggerConfig
+
+    monkeypatch.setattr(EventManager, "fire_event", EventManager.fire_event)  # put back after the test
+    dbt_entry.skip_unwritten_debug_events()
+    stream = io.StringIO()
+    manager = EventManager()
+    manager.add_logger(LoggerConfig(name=name, level=level, line_format=LineFormat.Json, output_stream=stream))
+    manager.callbacks = [track_behavior_change_warn]
+    return manager, stream
+
+
+def test_a_debug_event_no_logger_writes_is_not_built(monkeypatch):
+    from dbt_common.events import event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    built = []
+    make_message = event_manager.msg_from_base_event
+    monkeypatch.setattr(
+        event_manager, "msg_from_base_event", lambda e, level=None: built.append(e) or make_message(e, level)
+    )
+    manager, stream = _event_manager(monkeypatch, EventLevel.INFO, "send_test_info")
+    manager.fire_event(Note(msg="a statement"), level=EventLevel.DEBUG)
+    assert built == [] and stream.getvalue() == ""
+    manager.fire_event(Note(msg="a node finished"))  # info: built and written as before
+    assert len(built) == 1 and "a node finished" in stream.getvalue()
+
+
+def test_debug_events_still_reach_a_debug_logger_and_other_callbacks(monkeypatch):
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    manager, stream = _event_manager(monkeypatch, EventLevel.DEBUG, "send_test_debug")
+    manager.fire_event(Note(msg="a statement"), level=EventLevel.DEBUG)
+    assert "a statement" in stream.getvalue()
+
+    manager, stream = _event_manager(monkeypatch, EventLevel.INFO, "send_test_callback")
+    received = []
+    manager.callbacks.append(received.append)  # e.g. a dbtRunner's callback: it gets every event
+    manager.fire_event(Note(msg="a statement"), level=EventLevel.DEBUG)
+    assert [m.info.msg for m in received] == ["a statement"] and stream.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("levels", "callbacks", "expected"),
+    [(["info", "info"], ["known"], True), (["info", "debug"], ["known"], False), (["warn"], [], True),
+     (["info"], ["known", "other"], False), (["test"], [], False)],
+)  # fmt: skip
+def test_nobody_reads_debug_events(levels, callbacks, expected):
+    from types import SimpleNamespace
+
+    loggers = [SimpleNamespace(level=level) for level in levels]
+    assert dbt_entry.nobody_reads_debug_events(loggers, callbacks, ("known",)) is expected
