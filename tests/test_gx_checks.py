@@ -85,7 +85,9 @@ def test_published_ees_fails_when_a_required_column_is_missing():
     assert ees_check(frame, ["time_period"]).success
     result = ees_check(frame, ["time_period", "la_name"])
     assert not result.success
-    assert {o.expectation for o in result.failures} == {"expect_column_distinct_values_to_contain_set"}
+    [failure] = result.failures
+    assert failure.expectation == "expect_column_distinct_values_to_contain_set"
+    assert failure.where == ("la_name",) and "(column_name in la_name)" in result.summary()  # the missing column
 
 
 def test_published_ees_fails_on_a_table_without_rows():

@@ -277,6 +277,56 @@ def test_a_percentage_outside_0_to_100_blocks_the_release():
         check_frames({"send_provision": frame.assign(pct_fsm="121.0")})
 
 
+def provision_frame(**changes) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
+        "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
+        "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
+        "sen_provision": ["E"], "pupils": ["176"], "pupils_pupil_premium": ["68"], "pupils_fsm": ["37"],
+        "pct_pupil_premium": ["38.6"], "pct_fsm": ["21.0"],
+    })  # fmt: skip
+    return frame.assign(**changes)
+
+
+def primary_need_frame(**changes) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
+        "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
+        "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
+        "primary_need": ["MLD"], "pupils": ["57"], "pct_of_sen_pupils": ["24.1"], "england_pupils": ["330000"],
+        "england_pct_of_sen_pupils": ["21.6"],
+    })  # fmt: skip
+    return frame.assign(**changes)
+
+
+def test_a_passing_release_is_validated_once_per_kind_of_cell():
+    checked = check_frames({"send_provision": provision_frame(), "send_primary_need": primary_need_frame()})
+    assert [name for name, _ in checked] == ["release_count_cells", "release_percentage_cells", "release_ees_cells"]
+    assert all(result.success for _, result in checked)
+
+
+def test_a_failed_count_names_its_table_and_column_not_its_value():
+    frames = {"send_provision": provision_frame(), "send_primary_need": primary_need_frame(pupils="3")}
+    with pytest.raises(PublicationError) as failed:
+        check_frames(frames)
+    message = str(failed.value)
+    assert "send_primary_need: published_counts" in message and "(pupils)" in message
+    assert "send_provision:" not in message and "'3'" not in message
+    assert {name for name, _ in failed.value.checks} >= {"release_count_cells", "send_primary_need", "send_provision"}
+
+
+def test_a_blank_ees_cell_or_an_empty_table_is_named_by_table_and_column():
+    frames = {"send_provision": provision_frame(sen_provision=" "), "send_primary_need": primary_need_frame()}
+    with pytest.raises(PublicationError, match=r"cell_value in send_provision\.sen_provision\) unexpected=1"):
+        check_frames(frames)
+    frames = {"send_provision": provision_frame(), "send_primary_need": primary_need_frame().iloc[0:0]}
+    with pytest.raises(
+        PublicationError, match=r"column_name in send_primary_need\.country_code, .*\.time_period\)"
+    ) as e:
+        check_frames(frames)
+    assert "send_provision." not in str(e.value)  # the table with rows has every cell
+
+
 def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):
     """send.duckdb with the EHC plan caseload mart and DfE's LA rows (SEN2) for the same January."""
     con = internal_warehouse(path)

@@ -48,7 +48,9 @@ class Outcome:
     column: str | None
     success: bool
     unexpected_count: int | None
-    where: tuple[str, ...] = ()  # with index_columns: their values on the (first 20) unexpected rows
+    # with index_columns: their values on the (first 20) unexpected rows; for a set the column must contain: what of
+    # it the column lacks
+    where: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,13 @@ def cells(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     )
 
 
-def _where(result: dict, index_columns: tuple[str, ...]) -> tuple[str, ...]:
+def _where(config, result: dict, index_columns: tuple[str, ...]) -> tuple[str, ...]:
+    if config.type == "expect_column_distinct_values_to_contain_set":
+        # the suite's own values the column lacks (constants of the suite, never data): e.g. the missing columns
+        missing = result.get("partial_missing_list")
+        if missing is None:  # BASIC results report only what the column has
+            missing = set(config.kwargs["value_set"]) - set(result.get("observed_value") or [])
+        return tuple(sorted(str(v) for v in missing))
     rows = result.get("partial_unexpected_index_list") or []
     return tuple(sorted({str(row[c]) for row in rows if isinstance(row, dict) for c in index_columns if c in row}))
 
@@ -172,7 +180,7 @@ def validate(frame: pd.DataFrame, suite, index_columns: tuple[str, ...] = ()) ->
             column=r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A"),
             success=bool(r.success),
             unexpected_count=(r.result or {}).get("unexpected_count"),
-            where=() if r.success else _where(r.result or {}, index_columns),
+            where=() if r.success else _where(r.expectation_config, r.result or {}, index_columns),
         )
         for r in result.results
     )
