@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Great Expectations for the checks after dbt; dbt's command-line entry point for `dbt docs generate`
-# (pipeline/docs.py), which runs in this process; the report's chart renderer.
-AFTER_DBT = ("great_expectations", "dbt.cli.main", "pipeline.report.charts:start_renderer")
+# (pipeline/docs.py), which runs in this process; the report's modules (Altair: not imported with the definitions,
+# pipeline/report/__init__.py) and its chart renderer.
+AFTER_DBT = ("great_expectations", "dbt.cli.main", "pipeline.report.build", "pipeline.report.charts:start_renderer")
 
 
 @contextmanager

@@ -2,17 +2,26 @@
 
 `build_report(published)` reads only `<published>/send_reporting.duckdb` and writes `<published>/report/index.html`
 into the live release folder; `pipeline.report.asset.send_report` is its Dagster asset (published/report).
+
+The names below are imported on first use (PEP 562): importing the asset module for the Dagster definitions does
+not import the report's modules (Altair), which a run imports in the background while dbt works.
 """
 
-from pipeline.report.build import REPORT_DIR, REPORT_FILE, BuiltReport, ReportError, build_release_report, build_report
-from pipeline.report.narrative import ReportDataError
+import importlib
 
-__all__ = [
-    "REPORT_DIR",
-    "REPORT_FILE",
-    "BuiltReport",
-    "ReportDataError",
-    "ReportError",
-    "build_release_report",
-    "build_report",
-]
+_EXPORTS = {
+    "REPORT_DIR": "pipeline.report.build",
+    "REPORT_FILE": "pipeline.report.build",
+    "BuiltReport": "pipeline.report.build",
+    "ReportError": "pipeline.report.build",
+    "build_release_report": "pipeline.report.build",
+    "build_report": "pipeline.report.build",
+    "ReportDataError": "pipeline.report.narrative",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,13 +2,14 @@
 
 Downstream of the published release: it opens only published/send_reporting.duckdb, read-only, so it needs no
 place in the DuckDB writer pool. No retries: a failure here is deterministic (a missing release, a bug).
+
+The report's modules (Altair, ~0.1 s to import) are imported by the step, not with the definitions: a run imports
+them in the background while dbt works (pipeline/warm_imports.py), and the webserver never needs them.
 """
 
 import dagster as dg
 
 from pipeline.release import RELEASE_KEY
-from pipeline.report.build import ReportError, build_release_report
-from pipeline.report.narrative import ReportDataError
 from pipeline.resources import SendWarehouse
 
 REPORT_KEY = dg.AssetKey(["published", "report"])
@@ -25,6 +26,9 @@ REPORT_KEY = dg.AssetKey(["published", "report"])
     "come from report/narrative/*.md, their placeholders filled from the release.",
 )
 def send_report(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
+    from pipeline.report.build import ReportError, build_release_report
+    from pipeline.report.narrative import ReportDataError
+
     published = warehouse.settings.published_dir
     try:
         report = build_release_report(published)
