@@ -1,10 +1,13 @@
-"""Dagster asset for the published release (the logic is in pipeline.publish)."""
+"""Dagster asset for the published release (the logic is in pipeline.publish).
+
+pipeline.publish (and the solvers it needs: SciPy, HiGHS) is imported by the step, not with the definitions: a run
+imports it in the background while dbt works (pipeline/warm_imports.py), and the webserver never needs it.
+"""
 
 import dagster as dg
 
 from pipeline.checks.gx import QUALITY_DIR
 from pipeline.ees import PUBLISHED_TABLES
-from pipeline.publish import PublicationError, publish
 from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
@@ -27,6 +30,8 @@ RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
     "checks, passed or failed: warehouse/quality/, internal).",
 )
 def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse) -> dg.MaterializeResult:
+    from pipeline.publish import PublicationError, publish
+
     settings = warehouse.settings
     with warehouse.connect() as con:
         try:

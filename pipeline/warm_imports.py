@@ -23,9 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Great Expectations for the checks after dbt; dbt's command-line entry point for `dbt docs generate`
-# (pipeline/docs.py), which runs in this process; the report's modules (Altair: not imported with the definitions,
-# pipeline/report/__init__.py) and its chart renderer.
-AFTER_DBT = ("great_expectations", "dbt.cli.main", "pipeline.report.build", "pipeline.report.charts:start_renderer")
+# (pipeline/docs.py), which runs in this process; the publication (its solvers, SciPy and HiGHS) and the report
+# (Altair) and its chart renderer, none of which the definitions import (pipeline/release.py, pipeline/report/).
+AFTER_DBT = (
+    "great_expectations",
+    "dbt.cli.main",
+    "pipeline.publish",
+    "pipeline.report.build",
+    "pipeline.report.charts:start_renderer",
+)
 
 
 @contextmanager

@@ -3,11 +3,12 @@
 A release is a ``TableSet`` of additive tables (``model``); ``suppress`` applies the primary rule (rules 2 and 4),
 carries an earlier pattern forward (rule 7) and adds LP-verified secondary suppressions (rule 3); ``verify`` is the
 attacker guard over any pattern; ``derived`` handles rates, averages and published symbols (rules 5, 6 and 8);
-``summary`` gives the per-table summary and storable pattern records; ``frames`` is the pandas edge (imported on
-first use of ``table_from_frame`` / ``publish_frame``, so the library itself needs no pandas).
+``summary`` gives the per-table summary and storable pattern records; ``frames`` is the pandas edge. The attacker,
+the secondary search, the summary and the pandas edge are imported on first use of one of their names (PEP 562).
 """
 
-from pipeline.suppression.attacker import InconsistentRelease, Interval, Verification, attack, intervals, verify
+import importlib
+
 from pipeline.suppression.derived import bad_published_values, suppress_average, suppress_rate
 from pipeline.suppression.model import (
     TOTAL,
@@ -31,23 +32,36 @@ from pipeline.suppression.rules import (
     UNIFORM_OUTCOME,
     SuppressionRules,
 )
-from pipeline.suppression.secondary import (
-    CarriedPattern,
-    SuppressionResult,
-    carry_forward,
-    secondary_suppression,
-    suppress,
-    unsuppressed_since,
-)
-from pipeline.suppression.summary import (
-    TableSummary,
-    key_from_text,
-    key_to_text,
-    keys_from_records,
-    pattern_records,
-    pattern_summary,
-    summary_records,
-)
+
+# Imported on first use: the solvers' modules (SciPy, HiGHS: ~0.2 s) and the pandas edge. The Dagster definitions
+# import pipeline.ees, which needs only the rules and the table model above.
+_LAZY = {
+    **dict.fromkeys(("InconsistentRelease", "Interval", "Verification", "attack", "intervals", "verify"), "attacker"),
+    **dict.fromkeys(
+        (
+            "CarriedPattern",
+            "SuppressionResult",
+            "carry_forward",
+            "secondary_suppression",
+            "suppress",
+            "unsuppressed_since",
+        ),
+        "secondary",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "TableSummary",
+            "key_from_text",
+            "key_to_text",
+            "keys_from_records",
+            "pattern_records",
+            "pattern_summary",
+            "summary_records",
+        ),
+        "summary",
+    ),  # fmt: skip
+    **dict.fromkeys(("publish_frame", "table_from_frame"), "frames"),
+}
 
 __all__ = [
     "CARRIED_FORWARD",
@@ -98,8 +112,6 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("publish_frame", "table_from_frame"):
-        from pipeline.suppression import frames
-
-        return getattr(frames, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"pipeline.suppression.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
