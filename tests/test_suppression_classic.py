@@ -305,3 +305,21 @@ def test_carry_forward_guard_fails_when_a_cell_is_published_again(previous):
     assert ignoring.suppressed == {k(need="A"), k(need="B")}
     assert unsuppressed_since(previous, ignoring.suppressed, tables) == sorted(previous)
     assert unsuppressed_since(previous, suppress(tables, previous=previous).suppressed, tables) == []
+
+
+def test_the_protection_lp_is_solved_as_a_milp_only_when_its_relaxation_is_not_whole(monkeypatch):
+    """solve_with_whole_numbers: maximise x (x <= bound, x whole)."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint
+
+    from pipeline.suppression import secondary
+
+    solved = []
+    milp = secondary.milp
+    monkeypatch.setattr(secondary, "milp", lambda *a, **k: solved.append("integrality" in k) or milp(*a, **k))
+    no_rows = LinearConstraint(np.zeros((1, 1)), 0, 0)
+    whole = np.ones(1)
+    assert secondary.solve_with_whole_numbers(np.array([-1.0]), no_rows, Bounds([0], [2.0]), whole).x[0] == 2
+    assert solved == [False]  # the relaxation's optimum is whole: no MILP
+    assert secondary.solve_with_whole_numbers(np.array([-1.0]), no_rows, Bounds([0], [1.5]), whole).x[0] == 1
+    assert solved == [False, False, True]  # 1.5 is not: the MILP, which rounds it down
