@@ -296,3 +296,21 @@ def test_pseudonyms_stored_as_hex_text_by_an_earlier_version_are_upgraded_and_ke
     assert kind.fetchone() == ("UHUGEINT",)
     ids = con.execute("SELECT census_date::VARCHAR, pupil_id FROM raw.census_pupils ORDER BY 1").fetchall()
     assert ids == [("2022-01-20", pseudonym(KEY, upn(1))), ("2023-01-19", pseudonym(KEY, upn(1)))]
+
+
+def test_a_quoted_value_keeps_its_commas_and_doubled_quotes(tmp_path, con):
+    rows = [pupil(1) | {"notes": 'said "no", then "yes"'}, pupil(2) | {"notes": ""}]
+    path = write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=[*HEADER, "notes"])
+    assert '"said ""no"", then ""yes"""' in path.read_text()  # RFC 4180, as the csv module writes it
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.extra_columns) == (2, 2, ("notes",))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_file_not_separated_by_commas_fails_naming_the_file(tmp_path, con, delimiter):
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(delimiter.join(HEADER) + "\n" + delimiter.join(pupil(1).values()) + "\n")
+    with pytest.raises(ExtractError, match=r"census/2023_spring.csv: row 1 \(header\) is not separated by commas"):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
