@@ -238,9 +238,11 @@ def test_windows_1252_punctuation_and_undefined_bytes_load(tmp_path, con):
     assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
 
 
-def test_the_file_is_staged_in_a_scratch_database_that_is_removed_afterwards(tmp_path):
+def test_a_large_file_is_staged_in_a_scratch_database_that_is_removed_afterwards(tmp_path, monkeypatch):
+    from pipeline import ingest as ingest_module
     from pipeline.ingest import STAGING, drop_staged, stage_extract
 
+    monkeypatch.setattr(ingest_module, "STAGE_ON_DISK_FROM_BYTES", 1)  # every file counts as large
     spill = tmp_path / "spill"
     con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
     path = write_csv(tmp_path / "raw" / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
@@ -265,6 +267,22 @@ def test_the_file_is_staged_in_a_scratch_database_that_is_removed_afterwards(tmp
     with pytest.raises(ExtractError, match="gender"):
         ingest_source(con, census_contract(KEY), tmp_path / "raw")
     assert attached() == (0,) and list(spill.glob("send-ingest-*")) == []
+    con.close()
+
+
+def test_a_small_file_is_staged_in_memory(tmp_path):
+    from pipeline.ingest import STAGING, drop_staged, stage_extract
+
+    spill = tmp_path / "spill"
+    con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
+    path = write_csv(tmp_path / "raw" / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    sql = "SELECT path FROM duckdb_databases() WHERE database_name = $n"
+    stage_extract(con, path, "census/2023_spring.csv", census_contract(KEY))
+    assert con.execute(sql, {"n": STAGING}).fetchall() == [(None,)]  # attached, with no file
+    assert con.execute("SELECT count(*) FROM _extract").fetchone() == (2,) and not spill.exists()
+    drop_staged(con)
+    assert con.execute(sql, {"n": STAGING}).fetchall() == []
+    assert ingest_source(con, census_contract(KEY), tmp_path / "raw")[0].rows_loaded == 2
     con.close()
 
 
