@@ -156,8 +156,8 @@ def test_a_pattern_the_attacker_can_break_blocks_publication(tmp_path, monkeypat
     before = sha(first.path)
     real_suppress = publish_module.suppress
 
-    def primary_only(tables, previous=()):
-        result = real_suppress(tables, previous=previous)
+    def primary_only(tables, previous=(), **options):
+        result = real_suppress(tables, previous=previous, **options)
         kept = {k: r for k, r in result.reasons.items() if r != "secondary"}
         return type(result)(reasons=kept, intervals={}, unresolved=(), dropped_from_previous=())
 
@@ -167,6 +167,16 @@ def test_a_pattern_the_attacker_can_break_blocks_publication(tmp_path, monkeypat
         publish(internal_warehouse(tmp_path / "b.duckdb", needs=one_small_need), published, "857")
     assert sha(first.path) == before
     assert not list((tmp_path / "releases").glob(".building-*"))
+
+
+def test_the_release_carries_the_intervals_of_the_guards_attacker(tmp_path):
+    from pipeline.suppression import verify
+
+    internal = internal_warehouse(tmp_path / "a.duckdb")
+    exact = publish_module.exact_frames(internal, publish_module.home_geography(internal, "857"))
+    release = publish_module.suppress_release(exact, frozenset())
+    assert release.result.intervals  # the small needs are suppressed
+    assert release.result.intervals == verify(release.tables, release.result.suppressed).intervals
 
 
 def test_a_broken_suppressor_is_caught_by_the_gx_suite_before_the_swap(tmp_path, monkeypatch):

@@ -185,6 +185,10 @@ def test_rutland_primary_needs_with_dfe_total():
     assert small == {"SLD", "MSI"}
     assert result.intervals[k(primary_need="MSI")].width == counts["SLD"] + counts["MSI"]
     assert set(result.reasons.values()) == {PRIMARY}
+    # a caller that runs the attacker itself (publication's guard) gets the same pattern without the intervals
+    bare = suppress(tables, with_intervals=False)
+    assert bare.reasons == result.reasons and bare.intervals == {}
+    assert verify(tables, bare.suppressed).intervals == result.intervals
 
 
 def test_seed_residence_tables_need_no_suppression():

@@ -233,10 +233,15 @@ def secondary_suppression(
 
 
 def suppress(
-    tables: TableSet, rules: SuppressionRules = DEFAULT_RULES, *, previous: Iterable[CellKey] = ()
+    tables: TableSet,
+    rules: SuppressionRules = DEFAULT_RULES,
+    *,
+    previous: Iterable[CellKey] = (),
+    with_intervals: bool = True,
 ) -> SuppressionResult:
     """The release's full pattern: primary (rules 2, 4), the earlier pattern carried forward (rule 7), then the
-    secondary search (rule 3), with the attacker's final interval for every suppressed cell."""
+    secondary search (rule 3), with the attacker's final interval for every suppressed cell (none with
+    ``with_intervals=False``, for a caller that runs the attacker over the pattern itself, as ``verify`` does)."""
     reasons = primary_suppression(tables, rules)
     carried = carry_forward(previous, tables)
     for key in sorted(carried.forced):
@@ -247,7 +252,7 @@ def suppress(
     reasons = dict(sorted(reasons.items()))
     return SuppressionResult(
         reasons=reasons,
-        intervals=attack(tables, reasons),
+        intervals=attack(tables, reasons) if with_intervals else {},
         unresolved=tuple(unresolved),
         dropped_from_previous=tuple(sorted(carried.dropped)),
     )
