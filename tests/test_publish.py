@@ -274,39 +274,33 @@ def test_percentages_follow_rule_5_once_the_counts_are_suppressed(tmp_path):
     assert "pct_fsm,Indicator,Percentage eligible for free school meals,,%,1" in meta
 
 
-def test_a_percentage_outside_0_to_100_blocks_the_release():
-    frame = pd.DataFrame({
-        "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
-        "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
-        "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
-        "sen_provision": ["E"], "pupils": ["176"], "pupils_pupil_premium": ["68"], "pupils_fsm": ["37"],
-        "pct_pupil_premium": ["38.6"], "pct_fsm": ["21.0"],
-    })  # fmt: skip
-    check_frames({"send_provision": frame})
-    with pytest.raises(PublicationError, match="pct_fsm"):
-        check_frames({"send_provision": frame.assign(pct_fsm="121.0")})
+RUTLAND_SPRING_2023 = {
+    "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
+    "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
+    "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
+}  # fmt: skip
 
 
 def provision_frame(**changes) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
-        "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
-        "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
-        "sen_provision": ["E"], "pupils": ["176"], "pupils_pupil_premium": ["68"], "pupils_fsm": ["37"],
-        "pct_pupil_premium": ["38.6"], "pct_fsm": ["21.0"],
-    })  # fmt: skip
-    return frame.assign(**changes)
+    """One published row of send_provision, as EES has it."""
+    return pd.DataFrame({
+        **RUTLAND_SPRING_2023, "sen_provision": ["E"], "pupils": ["176"], "pupils_pupil_premium": ["68"],
+        "pupils_fsm": ["37"], "pct_pupil_premium": ["38.6"], "pct_fsm": ["21.0"],
+    }).assign(**changes)  # fmt: skip
 
 
 def primary_need_frame(**changes) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "time_period": ["202223"], "time_identifier": ["Spring term"], "geographic_level": ["Local authority"],
-        "country_code": ["E92000001"], "country_name": ["England"], "region_code": ["E12000004"],
-        "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"],
-        "primary_need": ["MLD"], "pupils": ["57"], "pct_of_sen_pupils": ["24.1"], "england_pupils": ["330000"],
-        "england_pct_of_sen_pupils": ["21.6"],
-    })  # fmt: skip
-    return frame.assign(**changes)
+    """One published row of send_primary_need, as EES has it."""
+    return pd.DataFrame({
+        **RUTLAND_SPRING_2023, "primary_need": ["MLD"], "pupils": ["57"], "pct_of_sen_pupils": ["24.1"],
+        "england_pupils": ["330000"], "england_pct_of_sen_pupils": ["21.6"],
+    }).assign(**changes)  # fmt: skip
+
+
+def test_a_percentage_outside_0_to_100_blocks_the_release():
+    check_frames({"send_provision": provision_frame()})
+    with pytest.raises(PublicationError, match="pct_fsm"):
+        check_frames({"send_provision": provision_frame(pct_fsm="121.0")})
 
 
 def test_a_passing_release_is_validated_once_per_kind_of_cell():

@@ -47,7 +47,7 @@ _LAZY = {
             "unsuppressed_since",
         ),
         "secondary",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(
         (
             "TableSummary",
@@ -59,7 +59,7 @@ _LAZY = {
             "summary_records",
         ),
         "summary",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(("publish_frame", "table_from_frame"), "frames"),
 }
 
