@@ -1110,6 +1110,20 @@ def test_no_number_in_the_document_without_its_source(release):
     assert scanned > 1500
 
 
+def test_every_chart_is_valid_vega_lite(release):
+    """The report builds its specs without Altair's validation (pipeline/report/charts.py `_spec`): checked here."""
+    import altair as alt
+    import jsonschema
+
+    charts = [c for s in report_build.report_sections(release["release"]) for c in s.charts]
+    assert sorted(c.key for c in charts) == sorted(CHART_IDS)
+    for chart in charts:
+        alt.TopLevelSpec.validate(chart.spec)
+    broken = {**charts[0].spec, "mark": "no_such_mark"}
+    with pytest.raises(jsonschema.ValidationError):
+        alt.TopLevelSpec.validate(broken)
+
+
 def test_charts_plot_only_published_cells_and_draw_nothing_suppressed(release):
     reader = release["reader"]
     sections = report_build.report_sections(release["release"])
