@@ -127,6 +127,10 @@ class PublishedTable:
     def percent_indicators(self) -> list[Indicator]:
         return [i for i in self.indicators if i.kind == PERCENT]
 
+    @property
+    def percent_columns(self) -> list[str]:
+        return [i.column for i in self.percent_indicators]
+
     def __post_init__(self) -> None:
         kinds = {i.column: i.kind for i in self.indicators}
         for i in self.percent_indicators:

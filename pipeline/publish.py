@@ -236,12 +236,11 @@ def ees_columns(frame: pd.DataFrame, spec) -> list[str]:
     return [*required_geography(frame), *spec.by, *spec.filter_columns, *spec.indicator_columns]
 
 
-def release_cells(frames: dict[str, pd.DataFrame], columns_of) -> pd.DataFrame:
-    """The cells of every table's columns ``columns_of(table, frame)`` as one frame (gx.cells), each named
-    ``<table>.<column>``."""
+def release_cells(frames: dict[str, pd.DataFrame], columns: dict[str, list[str]]) -> pd.DataFrame:
+    """The cells of each table's ``columns[table]`` as one frame (gx.cells), each named ``<table>.<column>``."""
     parts = []
     for table, frame in frames.items():
-        part = cells(frame, columns_of(table, frame))
+        part = cells(frame, columns[table])
         parts.append(part.assign(**{CELL_COLUMN: table + "." + part[CELL_COLUMN].astype(str)}))
     return pd.concat(parts, ignore_index=True) if parts else cells(pd.DataFrame(), [])
 
@@ -263,31 +262,30 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
         for table, frame in frames.items()
         if (leaked := identifier_columns(frame))
     ]
+    counts = {table: specs[table].count_columns for table in frames}
+    percents = {table: specs[table].percent_columns for table in frames}
+    required = {table: ees_columns(frame, specs[table]) for table, frame in frames.items()}
     results = [
         ("release_count_cells", run_suite(
-            "published_counts", release_cells(frames, lambda t, f: specs[t].count_columns),
-            columns={"count_column": [CELL_VALUE]},
+            "published_counts", release_cells(frames, counts), columns={"count_column": [CELL_VALUE]}
         )),
         ("release_percentage_cells", run_suite(
-            "published_counts", release_cells(frames, lambda t, f: [i.column for i in specs[t].percent_indicators]),
-            columns={"percent_column": [CELL_VALUE]},
+            "published_counts", release_cells(frames, percents), columns={"percent_column": [CELL_VALUE]}
         )),
     ]  # fmt: skip
     failed = [f"{name}: {result.summary()}" for name, result in results if not result.success]
     if failed:
         problems += failed  # blocking whatever the tables alone say
         for table, frame in frames.items():
-            spec = specs[table]
-            percents = [i.column for i in spec.percent_indicators]
-            result = run_suite(
-                "published_counts", frame, {"count_column": spec.count_columns, "percent_column": percents}
-            )
+            columns = {"count_column": counts[table], "percent_column": percents[table]}
+            result = run_suite("published_counts", frame, columns)
             results.append((table, result))
             if not result.success:
                 problems.append(f"{table}: {result.summary()}")
-    ees_cells = release_cells(frames, lambda t, f: ees_columns(f, specs[t]))
-    required = [f"{t}.{c}" for t, f in frames.items() for c in ees_columns(f, specs[t])]
-    ees = run_suite("published_ees", ees_cells, {"ees_column": required}, index_columns=(CELL_COLUMN,))
+    named = [f"{table}.{column}" for table, columns in required.items() for column in columns]
+    ees = run_suite(
+        "published_ees", release_cells(frames, required), {"ees_column": named}, index_columns=(CELL_COLUMN,)
+    )
     results.append(("release_ees_cells", ees))
     if not ees.success:
         problems.append(f"release_ees_cells: {ees.summary()}")
