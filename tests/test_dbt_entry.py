@@ -12,7 +12,18 @@ from pipeline import dbt_entry
 from pipeline.dbt_project import dbt_executable
 
 
+def _patched_by_send_dbt_put_back(monkeypatch):
+    """What send-dbt patches in dbt, restored after the test (the test process keeps dbt's own behaviour)."""
+    from dbt_common.events.base_types import BaseEvent
+    from dbt_common.events.event_manager import EventManager
+
+    monkeypatch.setattr(EventManager, "fire_event", EventManager.fire_event)
+    for name in ("__init__", "__getattr__", "__setattr__"):
+        monkeypatch.setattr(BaseEvent, name, BaseEvent.__dict__[name])
+
+
 def test_dbt_runs_with_its_imports_frozen_and_the_collector_on(monkeypatch):
+    _patched_by_send_dbt_put_back(monkeypatch)
     seen = {}
 
     def cli():
@@ -52,9 +63,10 @@ def test_dbt_itself_is_run_where_send_dbt_is_not_installed(tmp_path, monkeypatch
     assert dbt_executable() == str(tmp_path / "send-dbt")
 
 
-def test_send_dbt_skips_unwritten_debug_events_before_dbt_runs(monkeypatch):
+def test_send_dbt_skips_unwritten_debug_events_and_defers_messages_before_dbt_runs(monkeypatch):
     seen = []
     monkeypatch.setattr(dbt_entry, "skip_unwritten_debug_events", lambda: seen.append("skipping"))
+    monkeypatch.setattr(dbt_entry, "defer_event_messages", lambda: seen.append("deferring"))
     monkeypatch.setattr(dbt.cli.main, "cli", lambda: seen.append("dbt") or 0)
     monkeypatch.setattr(gc, "set_threshold", lambda *t: None)
     try:
@@ -63,7 +75,7 @@ def test_send_dbt_skips_unwritten_debug_events_before_dbt_runs(monkeypatch):
     finally:
         gc.unfreeze()
         gc.enable()
-    assert seen == ["skipping", "dbt"]
+    assert seen == ["skipping", "deferring", "dbt"]
 
 
 def _event_manager(monkeypatch, level, name):
@@ -74,8 +86,9 @@ def _event_manager(monkeypatch, level, name):
     from dbt_common.events.event_manager import EventManager
     from dbt_common.events.logger import LineFormat, LoggerConfig
 
-    monkeypatch.setattr(EventManager, "fire_event", EventManager.fire_event)  # put back after the test
+    _patched_by_send_dbt_put_back(monkeypatch)
     dbt_entry.skip_unwritten_debug_events()
+    dbt_entry.defer_event_messages()
     stream = io.StringIO()
     manager = EventManager()
     manager.add_logger(LoggerConfig(name=name, level=level, line_format=LineFormat.Json, output_stream=stream))
@@ -125,3 +138,49 @@ def test_nobody_reads_debug_events(levels, callbacks, expected):
 
     loggers = [SimpleNamespace(level=level) for level in levels]
     assert dbt_entry.nobody_reads_debug_events(loggers, callbacks, ("known",)) is expected
+
+
+def _counting_messages_built(monkeypatch) -> list:
+    from dbt_common.events import base_types
+
+    built = []
+    parse = base_types.ParseDict
+    monkeypatch.setattr(base_types, "ParseDict", lambda fields, message: built.append(fields) or parse(fields, message))
+    return built
+
+
+def test_an_event_builds_its_message_when_first_read_or_written(monkeypatch):
+    from dbt_common.events.types import Note
+
+    built = _counting_messages_built(monkeypatch)
+    _patched_by_send_dbt_put_back(monkeypatch)
+    dbt_entry.defer_event_messages()
+    event = Note(msg="a statement")
+    assert built == []
+    assert event.msg == "a statement" and event.to_dict() == {"msg": "a statement"}
+    assert len(built) == 1  # once, on the first read
+    changed = Note(msg="before")
+    changed.msg = "after"
+    assert changed.msg == "after" and len(built) == 2
+
+
+def test_a_malformed_event_fails_when_first_read(monkeypatch):
+    from dbt_common.events.types import Note
+
+    _patched_by_send_dbt_put_back(monkeypatch)
+    dbt_entry.defer_event_messages()
+    event = Note(msg="a statement", no_such_field=1)  # dbt raises here under pytest (a warning outside it)...
+    with pytest.raises(Exception, match="Unable to parse logging event"):
+        event.msg  # ...deferred, on the first read
+
+
+def test_a_skipped_debug_event_never_builds_its_message(monkeypatch):
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    built = _counting_messages_built(monkeypatch)
+    manager, stream = _event_manager(monkeypatch, EventLevel.INFO, "send_test_deferred")
+    manager.fire_event(Note(msg="a statement"), level=EventLevel.DEBUG)
+    assert built == [] and stream.getvalue() == ""
+    manager.fire_event(Note(msg="a node finished"))
+    assert len(built) >= 1 and "a node finished" in stream.getvalue()
