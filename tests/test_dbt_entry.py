@@ -171,7 +171,7 @@ def test_a_malformed_event_fails_when_first_read(monkeypatch):
     dbt_entry.defer_event_messages()
     event = Note(msg="a statement", no_such_field=1)  # dbt raises here under pytest (a warning outside it)...
     with pytest.raises(Exception, match="Unable to parse logging event"):
-        event.msg  # ...deferred, on the first read
+        assert event.msg  # ...deferred, on the first read
 
 
 def test_a_skipped_debug_event_never_builds_its_message(monkeypatch):

@@ -327,3 +327,38 @@ def test_the_protection_lp_is_solved_as_a_milp_only_when_its_relaxation_is_not_w
     assert solved == [False]  # the relaxation's optimum is whole: no MILP
     assert secondary.solve_with_whole_numbers(np.array([-1.0]), no_rows, Bounds([0], [1.5]), whole).x[0] == 1
     assert solved == [False, False, True]  # 1.5 is not: the MILP, which rounds it down
+
+
+def test_constraints_by_cell_lists_the_constraints_naming_each_cell():
+    from pipeline.suppression.secondary import constraints_by_cell
+
+    a, b, c, d = (cell_key("pupils", {"x": x}) for x in "abcd")
+    found = constraints_by_cell([Constraint(a, (b, c)), Constraint(b, (d,)), Constraint(a, (d,))])
+    assert dict(found) == {a: [0, 2], b: [0, 1], c: [0], d: [1, 2]}
+
+
+def test_later_rounds_of_the_secondary_search_see_only_equations_with_a_suppressed_cell(monkeypatch):
+    from pipeline.suppression import secondary
+
+    # the table of the complement test above (A-P needs three complements), beside one with nothing to suppress
+    small = two_way_table("t", "pupils", "need", ["A", "B", "C"], "phase", ["P", "S", "Sp"],
+                          [[3, 50, 7], [60, 70, 80], [8, 90, 100]])  # fmt: skip
+    large = two_way_table("u", "staff", "sex", ["F", "M"], "stage", ["KS1", "KS2"], [[40, 50], [60, 70]])
+    tables = TableSet([small, large])
+    rounds = []
+    attacker = secondary.Attacker
+    monkeypatch.setattr(secondary, "Attacker", lambda constraints, *a, **kw: rounds.append(list(constraints))
+                        or attacker(constraints, *a, **kw))  # fmt: skip
+    result = suppress(tables)
+    assert rounds[0] == list(tables.constraints)  # the first round checks every equation
+    suppressed = set(result.reasons)
+    later = [c for constraints in rounds[1:] for c in constraints]
+    assert later and all({c.total, *c.parts} & suppressed for c in later)
+    assert len(rounds[-1]) < len(tables.constraints)  # table u's equations are left out
+    assert result.reasons == {
+        k(need="A", phase="P"): PRIMARY,
+        k(need="A", phase="Sp"): SECONDARY,
+        k(need="C", phase="P"): SECONDARY,
+        k(need="C", phase="Sp"): SECONDARY,
+    }
+    assert_safe(tables, result)

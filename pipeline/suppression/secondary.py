@@ -18,7 +18,8 @@ The search is deterministic and greedy, one pinned cell at a time, in key order:
    figures alone), so the search ends after at most as many rounds as the release has cells.
 """
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
 from pipeline.suppression.attacker import Attacker, Interval, attack, connected_groups
-from pipeline.suppression.model import CellKey, TableSet, describe
+from pipeline.suppression.model import CellKey, Constraint, TableSet, describe
 from pipeline.suppression.primary import primary_suppression
 from pipeline.suppression.rules import (
     CARRIED_FORWARD,
@@ -197,6 +198,15 @@ class _Protector:
         return [keys[i] for i in range(n) if change[i] > CHANGE_TOLERANCE and not free[i]]
 
 
+def constraints_by_cell(constraints: Sequence[Constraint]) -> dict[CellKey, list[int]]:
+    """For every cell, the positions of the constraints that name it (as total or part), in order."""
+    found: dict[CellKey, list[int]] = defaultdict(list)
+    for i, constraint in enumerate(constraints):
+        for key in constraint.cells:
+            found[key].append(i)
+    return found
+
+
 def secondary_suppression(
     tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES
 ) -> tuple[list[CellKey], list[CellKey]]:
@@ -210,10 +220,12 @@ def secondary_suppression(
     protected: set[CellKey] = set()
     unresolved: set[CellKey] = set()
     added: list[CellKey] = []
+    known = {k: v for k, v in tables.values.items() if k not in pattern}
+    constraints_of = constraints_by_cell(tables.constraints)
+    constraints = tables.constraints  # the first round's attacker checks every equation of the published figures
     while True:
         target = None
-        known = {k: v for k, v in tables.values.items() if k not in pattern}
-        attacker = Attacker(tables.constraints, known, sorted(pattern))  # the equations of this pattern, once
+        attacker = Attacker(constraints, known, sorted(pattern))  # the equations of this pattern, once
         for key in sorted(pattern - protected - unresolved):
             interval = attacker.interval(key)
             if interval.protects(rules.protection_width):
@@ -230,6 +242,10 @@ def secondary_suppression(
         for key in complements:
             pattern.add(key)
             added.append(key)
+            known.pop(key, None)
+        # Later rounds need only the equations with a suppressed cell: the others hold published cells alone, were
+        # checked in the first round and tell the attacker nothing (the pattern only grows). ~60 % of the demo's.
+        constraints = [tables.constraints[i] for i in sorted({i for key in pattern for i in constraints_of[key]})]
 
 
 def suppress(
