@@ -845,6 +845,24 @@ def test_a_chart_leaves_a_suppressed_value_out_and_marks_it():
     assert not [a for a in re.findall(r'aria-label="([^"]*)"', svg) if STANDALONE_NUMBER.search(a)]
 
 
+def test_charts_are_built_without_altairs_check_of_each_object_and_leave_it_on(monkeypatch):
+    from altair.utils import schemapi
+
+    checked = []
+    validate = schemapi.SchemaBase.validate
+    monkeypatch.setattr(schemapi.SchemaBase, "validate", classmethod(lambda cls, *a, **k: checked.append(cls)
+                                                                      or validate.__func__(cls, *a, **k)))  # fmt: skip
+    rows = [
+        {"time_period": "202223", "time_identifier": "Spring term", "primary_need": k, "pupils": v}
+        for k, v in (("MLD", "188"), ("SLD", "c"), ("Total", "805"))
+    ]
+    assert schemapi.DEBUG_MODE
+    report_charts.primary_need_chart(published("send_primary_need", rows, **LA))
+    assert checked == [] and schemapi.DEBUG_MODE  # none while building; Altair's default afterwards
+    report_charts.alt.Axis(title="x")
+    assert checked  # the counter does count Altair's checks
+
+
 def test_a_line_chart_breaks_at_a_suppressed_year():
     rows = [
         {"time_period": y, "time_identifier": "Spring term", "sen_provision": p, "pupils": v}
