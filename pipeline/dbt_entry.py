@@ -15,6 +15,9 @@ no logger would write and no callback reads is skipped before that (`skip_unwrit
 protobuf message is built when something first reads the event, not when it is made (`defer_event_messages`): a
 skipped event is never read, so its message is never built.
 
+`dbt build` also writes target/manifest.json twice: once parsed, before its first node runs (~0.35 s), and again
+after the last, with every node's compiled SQL; the first is skipped (`write_manifest_after_build_only`).
+
 dbt's own behaviour, arguments, logs and exit code are unchanged.
 """
 
@@ -96,12 +99,36 @@ def defer_event_messages() -> None:
     BaseEvent.__setattr__ = write_message
 
 
+def write_manifest_after_build_only() -> None:
+    """In `dbt build`: no manifest.json when the project is parsed, only the one dbt writes after the last node (the
+    same manifest, with each node's compiled SQL: what `dbt docs generate --no-compile` starts from, pipeline/docs.py).
+
+    The first write is dbt.parser.manifest.write_manifest called by parse_manifest; the last, dbt.task.runnable's own
+    binding of that function, is left as it is. Other commands (`dbt parse`, whose output it is) write as before: the
+    command is click's, as dbt's command line resolved it.
+    """
+    import click
+    import dbt.task.runnable  # noqa: F401 - imported first, so it binds dbt's own write_manifest for the last write
+    from dbt.parser import manifest
+
+    write_manifest = manifest.write_manifest
+
+    def write_unless_building(*args, **kwargs):
+        context = click.get_current_context(silent=True)
+        if context is not None and context.command.name == "build":
+            return None
+        return write_manifest(*args, **kwargs)
+
+    manifest.write_manifest = write_unless_building
+
+
 def main() -> None:
     with collector_paused():
         from dbt.cli.main import cli
 
         skip_unwritten_debug_events()
         defer_event_messages()
+        write_manifest_after_build_only()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
     sys.exit(cli())

@@ -14,10 +14,12 @@ from pipeline.dbt_project import dbt_executable
 
 def _patched_by_send_dbt_put_back(monkeypatch):
     """What send-dbt patches in dbt, restored after the test (the test process keeps dbt's own behaviour)."""
+    from dbt.parser import manifest
     from dbt_common.events.base_types import BaseEvent
     from dbt_common.events.event_manager import EventManager
 
     monkeypatch.setattr(EventManager, "fire_event", EventManager.fire_event)
+    monkeypatch.setattr(manifest, "write_manifest", manifest.write_manifest)
     for name in ("__init__", "__getattr__", "__setattr__"):
         monkeypatch.setattr(BaseEvent, name, BaseEvent.__dict__[name])
 
@@ -63,10 +65,11 @@ def test_dbt_itself_is_run_where_send_dbt_is_not_installed(tmp_path, monkeypatch
     assert dbt_executable() == str(tmp_path / "send-dbt")
 
 
-def test_send_dbt_skips_unwritten_debug_events_and_defers_messages_before_dbt_runs(monkeypatch):
+def test_send_dbt_sets_up_its_patches_before_dbt_runs(monkeypatch):
     seen = []
     monkeypatch.setattr(dbt_entry, "skip_unwritten_debug_events", lambda: seen.append("skipping"))
     monkeypatch.setattr(dbt_entry, "defer_event_messages", lambda: seen.append("deferring"))
+    monkeypatch.setattr(dbt_entry, "write_manifest_after_build_only", lambda: seen.append("manifest"))
     monkeypatch.setattr(dbt.cli.main, "cli", lambda: seen.append("dbt") or 0)
     monkeypatch.setattr(gc, "set_threshold", lambda *t: None)
     try:
@@ -75,7 +78,7 @@ def test_send_dbt_skips_unwritten_debug_events_and_defers_messages_before_dbt_ru
     finally:
         gc.unfreeze()
         gc.enable()
-    assert seen == ["skipping", "deferring", "dbt"]
+    assert seen == ["skipping", "deferring", "manifest", "dbt"]
 
 
 def _event_manager(monkeypatch, level, name):
@@ -184,3 +187,32 @@ def test_a_skipped_debug_event_never_builds_its_message(monkeypatch):
     assert built == [] and stream.getvalue() == ""
     manager.fire_event(Note(msg="a node finished"))
     assert len(built) >= 1 and "a node finished" in stream.getvalue()
+
+
+def test_dbt_build_writes_its_manifest_after_the_last_node_only(monkeypatch):
+    import click
+    import dbt.task.runnable
+    from dbt.parser import manifest
+
+    dbts_own = manifest.write_manifest
+    written = []
+    monkeypatch.setattr(manifest, "write_manifest", lambda parsed, target_path, which=None: written.append(target_path))
+    dbt_entry.write_manifest_after_build_only()
+    for command in ("build", "parse", "docs"):
+        with click.Context(click.Command(command)):
+            manifest.write_manifest(None, command)
+    assert written == ["parse", "docs"]  # skipped only where dbt build has parsed the project
+    assert dbt.task.runnable.write_manifest is dbts_own  # the write after the last node
+
+
+def test_the_write_after_the_last_node_stays_dbts_own_in_a_new_process():
+    # dbt imports dbt.task.runnable only when a command runs: imported after the patch, it would bind the patch
+    code = (
+        "from pipeline import dbt_entry\n"
+        "import dbt.cli.main\n"
+        "dbt_entry.write_manifest_after_build_only()\n"
+        "import dbt.task.runnable as runnable, dbt.parser.manifest as manifest\n"
+        "print(runnable.write_manifest is not manifest.write_manifest)\n"
+    )
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "True"
