@@ -332,3 +332,30 @@ def test_a_file_not_separated_by_commas_fails_naming_the_file(tmp_path, con, del
     with pytest.raises(ExtractError, match=r"census/2023_spring.csv: row 1 \(header\) is not separated by commas"):
         ingest(tmp_path, con)
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
+
+
+def test_the_failure_lists_are_built_only_for_a_file_with_a_broken_row(tmp_path, con, monkeypatch):
+    from pipeline import ingest as engine
+
+    built = []
+    failures_sql = engine.failures_sql
+    monkeypatch.setattr(engine, "failures_sql", lambda rules: built.append(len(rules)) or failures_sql(rules))
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(1), pupil(2)])
+    [clean] = ingest(tmp_path, con)
+    assert built == [] and (clean.rows_loaded, clean.rows_quarantined) == (2, 0)
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(3), pupil(4, gender="X"), pupil(5, dob="")])
+    [_, broken] = ingest(tmp_path, con)
+    assert len(built) == 1 and (broken.rows_loaded, broken.rows_quarantined) == (1, 2)
+    assert {(r[1], r[3]) for r in quarantine(con)} == {(3, "code_not_allowed"), (4, "required")}
+
+
+@pytest.mark.parametrize(
+    ("rules", "broken"),
+    [((), []), (("a IS NULL",), [2]), (("a IS NULL", "b > 1"), [2, 3]), (("a > b",), [1, 3])],  # NULL: not broken
+)
+def test_broken_sql_is_true_for_a_row_breaking_any_rule(rules, broken):
+    from pipeline.ingest import Rule, broken_sql
+
+    sql = broken_sql(tuple(Rule("a", f"r{i}", condition) for i, condition in enumerate(rules)))
+    rows = duckdb.sql(f"SELECT n FROM (VALUES (1, 1, 0), (2, NULL, 1), (3, 3, 2)) t(n, a, b) WHERE {sql} ORDER BY n")
+    assert [r[0] for r in rows.fetchall()] == broken
