@@ -76,12 +76,16 @@ def defer_event_messages() -> None:
     """
     from dbt_common.events.base_types import BaseEvent
 
+    if BaseEvent.__init__.__name__ == "deferred_init":
+        return  # deferred already (twice would keep the arguments of an event already built)
     build, read, write = BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__
 
     def materialise(event) -> None:
-        pending = event.__dict__.pop(PENDING, None)
+        # built, then forgotten: a thread reading the event meanwhile builds the same message rather than find none
+        pending = event.__dict__.get(PENDING)
         if pending is not None:
             build(event, *pending[0], **pending[1])
+            event.__dict__.pop(PENDING, None)
 
     def deferred_init(self, *args, **kwargs) -> None:
         self.__dict__[PENDING] = (args, kwargs)
@@ -91,7 +95,8 @@ def defer_event_messages() -> None:
         return read(self, key)
 
     def write_message(self, key, value) -> None:
-        materialise(self)
+        if key != "pb_msg":  # the constructor's own write of the message it is building
+            materialise(self)
         write(self, key, value)
 
     BaseEvent.__init__ = deferred_init
