@@ -7,10 +7,13 @@ process with its wall time, CPU time and peak memory:
     after the deploy step ``python -m pipeline.dbt_project`` (``dbt parse`` when the project changed; timed apart);
 (b) ``python -m pipeline.bench_baselines.duckdb_census_marts``: the census marts with bare DuckDB;
 (c) ``python -m pipeline.bench_baselines.pandas_census_marts``: the same with pandas;
-(d) ``send-pipeline run`` again with no new files.
+(d) ``send-pipeline run`` again with no new files;
+(e) ``python -m pipeline.bench_baselines.duckdb_required_census_marts``: bare DuckDB doing only the row work the
+    project's rules require (HMAC pseudonyms, the registrations and the per-pupil rows written to disk), not a
+    target of the issue: a/e is what the pipeline's checks, dbt, publication and orchestration cost at a scale.
 
-It checks that (a), (d), (b) and (c) computed the same marts.fct_send_primary_need and marts.fct_send_provision
-(every row, every column), prints a table with the ratios a/b, a/c and d/a, where the pipeline's time went
+It checks that (a), (d), (b), (c) and (e) computed the same marts.fct_send_primary_need and marts.fct_send_provision
+(every row, every column), prints a table with the ratios a/b, a/c, d/a and a/e, where the pipeline's time went
 (Dagster steps from the run's event log, dbt nodes from its log) and the issue's targets, and writes everything as
 JSON to ``out_dir/<scale>-<UTC timestamp>.json`` with the machine it ran on.
 
@@ -81,6 +84,10 @@ TARGETS: dict[str, tuple[tuple[str, str, str, str, float], ...]] = {
         ("no_change_vs_full", "no-change run / full run, wall time", "ratio_d_a", "<=", 0.25),
     ),
 }
+
+
+# (measurement label, baseline name): python -m pipeline.bench_baselines.<name>_census_marts, in the order they run
+BASELINES = (("b_duckdb", "duckdb"), ("c_pandas", "pandas"), ("e_duckdb_required", "duckdb_required"))
 
 
 class BenchError(RuntimeError):
@@ -698,7 +705,8 @@ def run_bench(
     rss_limit_gib: float | None = None,
     log: Callable[[str], None] | None = print,
 ) -> dict:
-    """Generate at ``scale``, measure (a) pipeline cold, (b) bare DuckDB, (c) pandas, (d) pipeline no-change.
+    """Generate at ``scale``, measure (a) pipeline cold, (b) bare DuckDB, (c) pandas, (d) pipeline no-change and
+    (e) DuckDB doing the required row work.
 
     Returns the result (also written to ``out_dir/<scale>-<timestamp>.json``, path in ``result["json_path"]``).
     A step that fails (or is stopped at ``rss_limit_gib``) is recorded with what it did until then, the other
@@ -755,7 +763,7 @@ def run_bench(
         documents.append(pipeline_marts(warehouse_dir / "send.duckdb", "pipeline_cold"))
 
     seeds = str(default_seeds_dir())
-    for label, name in (("b_duckdb", "duckdb"), ("c_pandas", "pandas")):
+    for label, name in BASELINES:
         out = results_dir / f"{name}.json"
         measured[label] = step(
             name,
@@ -832,13 +840,15 @@ def run_bench(
 
 
 def bench_ratios(measured: Mapping[str, Measurement]) -> dict[str, float | None]:
-    """a/b, a/c, d/a of wall time (and a/b, a/c of peak RSS), None where a side did not complete."""
+    """a/b, a/c, d/a, a/e of wall time (and a/b, a/c of peak RSS), None where a side did not complete."""
 
     def ok(label: str) -> Measurement | None:
         m = measured.get(label)
         return m if m is not None and m.returncode == 0 else None
 
-    a, b, c, d = (ok(k) for k in ("a_pipeline_cold", "b_duckdb", "c_pandas", "d_pipeline_no_change"))
+    a, b, c, d, e = (
+        ok(k) for k in ("a_pipeline_cold", "b_duckdb", "c_pandas", "d_pipeline_no_change", "e_duckdb_required")
+    )
 
     def ratio(x: Measurement | None, y: Measurement | None, field: str) -> float | None:
         return _ratio(getattr(x, field), getattr(y, field)) if x and y else None
@@ -847,6 +857,7 @@ def bench_ratios(measured: Mapping[str, Measurement]) -> dict[str, float | None]
         "ratio_a_b": ratio(a, b, "wall_seconds"),
         "ratio_a_c": ratio(a, c, "wall_seconds"),
         "ratio_d_a": ratio(d, a, "wall_seconds"),
+        "ratio_a_e": ratio(a, e, "wall_seconds"),
         "rss_ratio_a_b": ratio(a, b, "peak_rss_bytes"),
         "rss_ratio_a_c": ratio(a, c, "peak_rss_bytes"),
     }
@@ -865,6 +876,7 @@ def format_report(result: Mapping) -> str:
             ("(b) bare DuckDB", "b_duckdb"),
             ("(c) pandas", "c_pandas"),
             ("(d) pipeline no-change", "d_pipeline_no_change"),
+            ("(e) DuckDB required work", "e_duckdb_required"),
         )
     ]
     machine = result["machine"]
@@ -887,7 +899,8 @@ def format_report(result: Mapping) -> str:
         )
     r = result["ratios"]
     lines.append(
-        f"ratios (wall): a/b {_fmt(r['ratio_a_b'])}  a/c {_fmt(r['ratio_a_c'])}  d/a {_fmt(r['ratio_d_a'])}   "
+        f"ratios (wall): a/b {_fmt(r['ratio_a_b'])}  a/c {_fmt(r['ratio_a_c'])}  d/a {_fmt(r['ratio_d_a'])}  "
+        f"a/e {_fmt(r.get('ratio_a_e'))}   "
         f"(peak RSS: a/b {_fmt(r['rss_ratio_a_b'])}  a/c {_fmt(r['rss_ratio_a_c'])})"
     )
     for label, key in (("(a) cold", "a_pipeline_cold"), ("(d) no-change", "d_pipeline_no_change")):

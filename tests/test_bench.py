@@ -1,13 +1,14 @@
 """The benchmark at Rutland scale as a smoke test (no timing assertions: timing belongs in the bench itself).
 
-One bench per module: generate, pipeline cold, bare DuckDB, pandas, pipeline again with no new files. The tests
-check that it ran and wrote its JSON, that the three implementations agree on the census marts (and that the
-baselines reproduce the seed figures on their own), and that the agreement check and the measurements fail when
-they should.
+One bench per module: generate, pipeline cold, bare DuckDB, pandas, DuckDB doing the required row work, pipeline
+again with no new files. The tests check that it ran and wrote its JSON, that the implementations agree on the
+census marts (and that the baselines reproduce the seed figures on their own), and that the agreement check and the
+measurements fail when they should.
 """
 
 import csv
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from pipeline.bench import (
+    BASELINES,
     MART_COLUMNS,
     WORK_MARKER,
     BenchError,
@@ -34,6 +36,7 @@ from pipeline.bench import (
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 KEY = "test-key-not-secret-0123456789"
+BASELINE_NAMES = [name for _, name in BASELINES]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,9 @@ def test_json_has_the_machine_and_every_measurement(bench):
     assert machine["cores"] >= 1 and machine["ram_bytes"] > 0
     assert machine["python"] == ".".join(str(v) for v in sys.version_info[:3])
     measurements = written["measurements"]
-    assert set(measurements) == {"a_pipeline_cold", "b_duckdb", "c_pandas", "d_pipeline_no_change"}
+    assert set(measurements) == {
+        "a_pipeline_cold", "b_duckdb", "c_pandas", "d_pipeline_no_change", "e_duckdb_required",
+    }  # fmt: skip
     for m in [written["generate"], written["dbt_parse"], *measurements.values()]:
         assert m["returncode"] == 0
         assert m["wall_seconds"] > 0
@@ -80,6 +85,7 @@ def test_ratios_are_those_of_the_measured_wall_times(bench):
     assert bench["ratios"]["ratio_a_b"] == pytest.approx(a / b, abs=1e-3)
     assert bench["ratios"]["ratio_a_c"] == pytest.approx(a / c, abs=1e-3)
     assert bench["ratios"]["ratio_d_a"] == pytest.approx(d / a, abs=1e-3)
+    assert bench["ratios"]["ratio_a_e"] == pytest.approx(a / m["e_duckdb_required"]["wall_seconds"], abs=1e-3)
     assert {t["target"] for t in bench["targets"]} == {"pipeline_cold_seconds", "no_change_vs_full"}
 
 
@@ -106,18 +112,20 @@ def test_the_second_run_found_nothing_changed_and_skipped(bench, work_dir):
     assert bench["pipeline_breakdown"]["d_pipeline_no_change"] == {"skipped": True}
 
 
-def test_the_three_implementations_agree(bench, work_dir):
+def test_the_implementations_agree(bench, work_dir):
     agreement = bench["agreement"]
-    assert agreement["implementations"] == ["pipeline_cold", "pipeline_no_change", "duckdb", "pandas"]
+    assert agreement["implementations"] == [
+        "pipeline_cold", "pipeline_no_change", "duckdb", "pandas", "duckdb_required",
+    ]  # fmt: skip
     assert agreement["ok"] and agreement["differences"] == []
     pipeline = pipeline_marts(work_dir / "warehouse" / "send.duckdb")
-    for name in ("duckdb", "pandas"):
+    for name in BASELINE_NAMES:
         baseline = read_marts_document(work_dir / "results" / f"{name}.json")
         assert baseline["marts"] == pipeline["marts"]
         assert len(baseline["marts"]["fct_send_primary_need"]["rows"]) == 9 * 13  # 9 censuses x 13 needs
 
 
-@pytest.mark.parametrize("name", ["duckdb", "pandas"])
+@pytest.mark.parametrize("name", BASELINE_NAMES)
 def test_each_baseline_reproduces_the_seed_on_its_own(work_dir, name):
     marts = read_marts_document(work_dir / "results" / f"{name}.json")["marts"]
     need = {
@@ -233,11 +241,12 @@ def small_census(tmp_path) -> Path:
     return raw
 
 
-@pytest.mark.parametrize("name", ["duckdb", "pandas"])
+@pytest.mark.parametrize("name", BASELINE_NAMES)
 def test_each_baseline_applies_the_rules_of_the_marts(small_census, tmp_path, name):
     out = tmp_path / f"{name}.json"
     baseline = [sys.executable, "-m", f"pipeline.bench_baselines.{name}_census_marts", "--raw-dir", str(small_census)]
-    done = subprocess.run([*baseline, "--out", str(out)], capture_output=True, text=True)
+    env = {**os.environ, "SEND_PSEUDONYM_KEY": KEY}
+    done = subprocess.run([*baseline, "--out", str(out)], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     marts = read_marts_document(out)["marts"]
     needs = {(r[0], r[2]): r[5] for r in marts["fct_send_primary_need"]["rows"]}
@@ -262,9 +271,9 @@ def test_a_pipeline_stopped_at_the_memory_limit_is_recorded_and_fails_the_bench(
     written = json.loads(next(tmp_path.glob("rutland-*.json")).read_text())
     m = written["measurements"]
     assert m["a_pipeline_cold"]["rss_limit_exceeded"] and m["a_pipeline_cold"]["peak_rss_bytes"] > 0.35 * 1024**3
-    assert m["b_duckdb"]["returncode"] == 0 and m["c_pandas"]["returncode"] == 0
+    assert all(m[label]["returncode"] == 0 for label, _ in BASELINES)
     assert "d_pipeline_no_change" not in m
-    assert written["agreement"]["implementations"] == ["duckdb", "pandas"] and written["agreement"]["ok"]
+    assert written["agreement"]["implementations"] == BASELINE_NAMES and written["agreement"]["ok"]
     assert written["ratios"]["ratio_a_b"] is None
     assert [t["met"] for t in written["targets"]] == [None, None]
     assert not (tmp_path / "work-rutland").exists()  # work folder removed (keep_work=False)
@@ -388,3 +397,19 @@ def test_targets_are_judged_against_the_issue_limits():
     )}  # fmt: skip
     assert rutland == {"pipeline_cold_seconds": True, "no_change_vs_full": False}
     assert evaluate_targets("county", {}) == []
+
+
+def test_the_required_work_baseline_pseudonymises_and_keeps_its_rows_on_disk(small_census, tmp_path, monkeypatch):
+    import duckdb
+
+    from pipeline.bench import default_seeds_dir
+    from pipeline.bench_baselines import duckdb_required_census_marts as required
+    from pipeline.pseudonymise import pseudonym
+
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", KEY)
+    _, pupils = required.census_marts(small_census, default_seeds_dir(), tmp_path)
+    with duckdb.connect(str(tmp_path / required.DATABASE), read_only=True) as con:
+        stored = {r[0] for r in con.execute("SELECT pupil FROM registrations").fetchall()}
+        assert con.execute("SELECT count(*) FROM pupils").fetchone()[0] == pupils == 7  # 2022: the corrected file
+    upns = {f"A85720012200{i}" for i in range(1, 8)}
+    assert stored == {pseudonym(KEY.encode(), upn) for upn in upns}  # keyed pseudonyms, no UPN

@@ -24,12 +24,12 @@ import duckdb
 
 from pipeline.bench import baseline_main, census_csv_files, marts_document
 
-PERIODS_AND_PUPILS = """
-CREATE TEMP TABLE pupils AS
-WITH extract AS MATERIALIZED (
+# One row per registration as read, with its period and recoded codes; {pupil}: the pupil's identifier (SQL over
+# the upper-cased UPN column `upn`). The required-work baseline reads the same rows with the HMAC pseudonym instead.
+EXTRACT = """
     SELECT
         list_position($files, filename) AS file_index,  -- the files are in name order: the ingest's order
-        upper(upn) AS upn,
+        {pupil} AS pupil,
         laestab,
         census_date,
         CASE
@@ -51,36 +51,41 @@ WITH extract AS MATERIALIZED (
             try_strptime(census_date, '%Y-%m-%d'), try_strptime(census_date, '%Y-%m-%d %H:%M:%S'),
             try_strptime(census_date, '%d/%m/%Y'), try_strptime(census_date, '%d/%m/%Y %H:%M:%S'),
             try_strptime(census_date, '%Y-%b-%d %H:%M:%S'), try_strptime(census_date, '%Y-%b-%d')
-        )::DATE AS census_date)
+        )::DATE AS census_date, upper(upn) AS upn)
         FROM read_csv($files, header = true, all_varchar = true, filename = true, union_by_name = true)
     )
-),
+"""
 
-latest_file AS (  -- a later extract of the same census date replaces the earlier one
-    SELECT census_date, max(file_index) AS file_index FROM extract GROUP BY census_date
-)
-
--- one row per pupil per census: the registration first by enrol status, laestab, file
+# One row per pupil per census from {extract} (a relation of EXTRACT's columns): the registration first by enrol
+# status, laestab, file; a later extract of the same census date replaces the earlier one.
+PUPILS = """
 SELECT
     time_period,
     census_term,
-    upn,
+    pupil,
     arg_min(
-        {'sen_provision': sen_provision, 'primary_need': primary_need, 'fsm_eligible': fsm_eligible,
-         'pupil_premium': pupil_premium},
+        {{'sen_provision': sen_provision, 'primary_need': primary_need, 'fsm_eligible': fsm_eligible,
+         'pupil_premium': pupil_premium}},
         (enrol_status, laestab, file_index)
-    ) AS pupil
-FROM extract
-JOIN latest_file USING (census_date, file_index)
+    ) AS pupil_record
+FROM {extract}
+JOIN (SELECT census_date, max(file_index) AS file_index FROM {extract} GROUP BY census_date) AS latest_file
+    USING (census_date, file_index)
 WHERE enrol_status IN ('C', 'M')  -- S (subsidiary registration) is the same pupil at a second school
-GROUP BY time_period, census_term, upn
+GROUP BY time_period, census_term, pupil
+"""
+
+PERIODS_AND_PUPILS = f"""
+CREATE TEMP TABLE pupils AS
+WITH extract AS MATERIALIZED ({EXTRACT.format(pupil="upn")})
+{PUPILS.format(extract="extract")}
 """
 
 PRIMARY_NEED = """
 WITH censuses AS (SELECT DISTINCT time_period, census_term FROM pupils),
 counts AS (
-    SELECT time_period, census_term, pupil.primary_need AS primary_need, count(*) AS pupils
-    FROM pupils WHERE pupil.sen_provision IN ('E', 'K') GROUP BY ALL
+    SELECT time_period, census_term, pupil_record.primary_need AS primary_need, count(*) AS pupils
+    FROM pupils WHERE pupil_record.sen_provision IN ('E', 'K') GROUP BY ALL
 )
 SELECT c.time_period, c.census_term, codes.primary_need, codes.primary_need_label,
        CAST(codes.display_order AS INTEGER) AS display_order, coalesce(counts.pupils, 0) AS pupils
@@ -94,10 +99,10 @@ LEFT JOIN counts
 PROVISION = """
 WITH censuses AS (SELECT DISTINCT time_period, census_term FROM pupils),
 counts AS (
-    SELECT time_period, census_term, pupil.sen_provision AS sen_provision, count(*) AS pupils,
-           count(*) FILTER (WHERE pupil.pupil_premium) AS pupils_pupil_premium,
-           count(*) FILTER (WHERE pupil.fsm_eligible) AS pupils_fsm
-    FROM pupils WHERE pupil.sen_provision IN ('E', 'K') GROUP BY ALL
+    SELECT time_period, census_term, pupil_record.sen_provision AS sen_provision, count(*) AS pupils,
+           count(*) FILTER (WHERE pupil_record.pupil_premium) AS pupils_pupil_premium,
+           count(*) FILTER (WHERE pupil_record.fsm_eligible) AS pupils_fsm
+    FROM pupils WHERE pupil_record.sen_provision IN ('E', 'K') GROUP BY ALL
 )
 SELECT c.time_period, c.census_term, codes.sen_provision, codes.sen_provision_label,
        coalesce(counts.pupils, 0) AS pupils, coalesce(counts.pupils_pupil_premium, 0) AS pupils_pupil_premium,
@@ -110,23 +115,31 @@ LEFT JOIN counts
 """
 
 
-def census_marts(raw_dir: Path, seeds_dir: Path) -> tuple[dict, int]:
-    """Both marts as a marts document, and the number of pupil rows counted (after C/M and de-duplication)."""
+def census_files(raw_dir: Path) -> list[str]:
     files = [str(p) for p in census_csv_files(raw_dir)]
     if not files:
         raise SystemExit(f"no census CSV files in {raw_dir / 'census'}")
+    return files
+
+
+def marts_of_pupils(con: duckdb.DuckDBPyConnection, seeds_dir: Path, implementation: str) -> tuple[dict, int]:
+    """Both marts from the connection's ``pupils`` (PUPILS' columns) as a marts document, and its row count."""
+    pupils = con.execute("SELECT count(*) FROM pupils").fetchone()[0]
+    need_rows = con.execute(PRIMARY_NEED, {"codes": str(seeds_dir / "sen_primary_need_codes.csv")}).fetchall()
+    provision_rows = con.execute(PROVISION, {"codes": str(seeds_dir / "sen_provision_codes.csv")}).fetchall()
+    return marts_document(implementation, need_rows, provision_rows), pupils
+
+
+def census_marts(raw_dir: Path, seeds_dir: Path) -> tuple[dict, int]:
+    """Both marts as a marts document, and the number of pupil rows counted (after C/M and de-duplication)."""
+    files = census_files(raw_dir)
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute(PERIODS_AND_PUPILS, {"files": files})
-        pupils = con.execute("SELECT count(*) FROM pupils").fetchone()[0]
-        primary_need = con.execute(PRIMARY_NEED, {"codes": str(seeds_dir / "sen_primary_need_codes.csv")})
-        need_rows = primary_need.fetchall()
-        provision = con.execute(PROVISION, {"codes": str(seeds_dir / "sen_provision_codes.csv")})
-        provision_rows = provision.fetchall()
+        return marts_of_pupils(con, seeds_dir, "duckdb")
     finally:
         con.close()
-    return marts_document("duckdb", need_rows, provision_rows), pupils
 
 
 def main(argv: list[str] | None = None) -> int:
