@@ -93,6 +93,11 @@ class Rule:
     name: str
     broken_when: str
 
+    @property
+    def broken(self) -> str:
+        """``broken_when`` as SQL that is TRUE or FALSE, never NULL (a rule over an empty value is not broken)."""
+        return f"coalesce(({self.broken_when}), false)"
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -160,15 +165,12 @@ def is_bool(column: str) -> Rule:
 
 def broken_sql(rules: Sequence[Rule]) -> str:
     """TRUE for a row that breaks at least one of the rules."""
-    return " OR ".join(f"coalesce(({r.broken_when}), false)" for r in rules) or "false"
+    return " OR ".join(r.broken for r in rules) or "false"
 
 
 def failures_sql(rules: Sequence[Rule]) -> str:
     """One list per row of the rules it breaks, as {column, rule} structs (empty list: the row is valid)."""
-    items = ", ".join(
-        f"CASE WHEN coalesce(({r.broken_when}), false) THEN {{'column': '{r.column}', 'rule': '{r.name}'}} END"
-        for r in rules
-    )
+    items = ", ".join(f"CASE WHEN {r.broken} THEN {{'column': '{r.column}', 'rule': '{r.name}'}} END" for r in rules)
     return f"list_filter([{items}], lambda x: x IS NOT NULL)"
 
 
@@ -498,8 +500,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
         # Only the rows that break a rule are kept with their failures (few); the load reads the file's rows
         # again, less those. Materialising every row with its failures cost ~5 s a file at national scale. A file
         # with no broken row (most nights) is found so by a yes/no question, which stops at the first broken row
-        # and costs DuckDB less to plan than the lists of failures (~10 ms of ~25 ms for a small census file).
-        # (a rule may use a window function, e.g. a duplicate key: computed in a projection, filtered after it)
+        # and costs DuckDB less to plan than the lists of failures (~10 ms of ~25 ms for a small census file). The
+        # flag is computed in a projection and filtered after it: a rule may use a window function (a duplicate key).
         flagged = f"SELECT {broken_sql(contract.rules)} AS _broken FROM _extract"
         if con.execute(f"SELECT EXISTS (SELECT 1 FROM ({flagged}) WHERE _broken)").fetchone()[0]:
             con.execute(
