@@ -22,7 +22,7 @@ import pandas as pd
 from pipeline.settings import REPO_ROOT
 from pipeline.suppression.derived import decimal_text, rate_text, suppress_average, suppress_rate
 from pipeline.suppression.model import CellKey, cell_key
-from pipeline.suppression.rules import NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE
+from pipeline.suppression.rules import DEFAULT_RULES, LOW, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, SuppressionRules
 
 TOTAL = "Total"
 GEOGRAPHY_COLUMNS = (
@@ -804,3 +804,74 @@ def meta_frame(spec: PublishedTable) -> pd.DataFrame:
         row["indicator_unit"] = {AMOUNT: "£", PERCENT: "%"}.get(indicator.kind, "")
         row["indicator_dp"] = "2" if indicator.kind == AMOUNT else str(indicator.dp)
     return pd.DataFrame(rows)
+
+
+GEOGRAPHY_DESCRIPTIONS = {
+    "time_period": "EES time period: 202223 = the year 2022/23 (academic or financial: see time_identifier), "
+    "2023 = calendar year 2023",
+    "time_identifier": "EES time identifier: Spring term (the January census), Calendar year, Financial year...",
+    "geographic_level": "EES geographic level: Local authority, Regional or National",
+    "country_code": "ONS country code (E92000001 = England)",
+    "country_name": "Country name",
+    "region_code": "ONS region code (empty on national rows)",
+    "region_name": "Region name (empty on national rows)",
+    "new_la_code": "ONS local authority code, e.g. E06000017 (empty above local authority level)",
+    "old_la_code": "DfE three-digit local authority number, e.g. 857 (empty above local authority level)",
+    "la_name": "Local authority name (empty above local authority level)",
+}
+RELEASE_ID_DESCRIPTION = "The release this row belongs to (reporting.release): a reader can check it saw one release"
+
+
+BY_LABELS = {  # the `by` columns whose name alone does not say what they hold
+    "sen_provision": "SEN provision (E = EHC plan, K = SEN support, N = no SEN)",
+    "has_ehcp": "Has an EHC plan (true / false)",
+    "in_county": "Placed in the county (true / false)",
+    "characteristic_group": "Characteristic group (sex, phase, ethnicity, ethnic group, first language, FSM, "
+    "pupil premium)",
+    "line_code": "S251 line code",
+}
+
+
+def indicator_description(
+    indicator: Indicator, rules: SuppressionRules = DEFAULT_RULES, public_percent: bool = False
+) -> str:
+    """How the indicator is written, its symbols and suppression included (``public_percent``: a percentage of
+    figures its publisher publishes, never suppressed)."""
+    if indicator.dp_column:
+        places = "decimal places per row, as the measure is published, halves up"
+    else:
+        places = f"{indicator.dp} decimal place{'s' if indicator.dp != 1 else ''}, halves up"
+    small = f"the whole is fewer than {rules.rate_min_denominator} children"
+    how = {
+        COUNT: f"a whole number as text, or {SUPPRESSED} (suppressed: 1 to {rules.max_suppressed_count}, one of a "
+        f"group of fewer than {rules.uniform_group_below} children all with one outcome, or hidden so that such a "
+        f"count cannot be worked out from the others), {UNAVAILABLE} (not available) or {NOT_APPLICABLE} (not "
+        "applicable)",
+        AMOUNT: f"pounds to the penny as text (money, not about individual children: not suppressed), or a symbol "
+        f"({UNAVAILABLE}: not available)",
+        PUBLIC: "as its publisher (DfE, ONS) publishes it, as text"
+        + (f" ({places})" if indicator.dp or indicator.dp_column else "")
+        + f", not suppressed; {UNAVAILABLE} where not available",
+        PERCENT: f"a percentage as text ({places}; {LOW} when not zero but rounding to it), "
+        + ("of public figures, not suppressed" if public_percent else
+           f"{SUPPRESSED} when its count or its whole is {SUPPRESSED} or {small}")
+        + f"; {NOT_APPLICABLE} when the whole is 0",
+        MEAN: f"an average as text ({places}), or {SUPPRESSED} when it is based on fewer than "
+        f"{rules.average_min_n} children",
+    }[indicator.kind]  # fmt: skip
+    return f"{indicator.label}: {how}"
+
+
+def column_descriptions(spec: PublishedTable) -> dict[str, str]:
+    """What each column of the published table means, for BI readers (COMMENT ON COLUMN in send_reporting)."""
+    described = dict(GEOGRAPHY_DESCRIPTIONS)
+    for column in spec.by:
+        label = BY_LABELS.get(column, column.replace("_", " ").capitalize())
+        described[column] = f"{label}: separates rows, never summed"
+    for f in spec.filters:
+        described[f.column] = f"{f.label}{f' ({f.hint})' if f.hint else ''}; {TOTAL} = all of them together"
+    kinds = {i.column: i.kind for i in spec.indicators}
+    for i in spec.indicators:
+        described[i.column] = indicator_description(i, public_percent=kinds.get(i.numerator) == PUBLIC)
+    described["release_id"] = RELEASE_ID_DESCRIPTION
+    return described

@@ -25,6 +25,7 @@ from pipeline.ees import (
     PUBLIC_FIGURES,
     PUBLISHED_TABLES,
     ModelPart,
+    column_descriptions,
     ees_frame,
     meta_frame,
     model_parts,
@@ -312,10 +313,39 @@ def run_checks(
     return tuple(result for _, result in results)
 
 
+RELEASE_TABLE_DESCRIPTION = "One row: which release this file is, when it was built and what it suppressed"
+RELEASE_COLUMN_DESCRIPTIONS = {
+    "release_id": "The release's id (also in a column of every table of the release)",
+    "built_at": "When the release was built (UTC)",
+    "tables": "The release's tables in schema reporting",
+    "suppression_summary": "Per table: cells suppressed as primary (small counts), secondary (so that a small "
+    "count cannot be worked out) and carried forward from an earlier release",
+}
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal (COMMENT ON takes a literal, not a parameter)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_on(out: duckdb.DuckDBPyConnection, table: str, title: str, columns: dict[str, str]) -> None:
+    """The table's and its columns' descriptions, stored in the file (duckdb_tables() / duckdb_columns().comment,
+    shown by BI tools). Every column of the table must have one."""
+    out.execute(f"COMMENT ON TABLE reporting.{table} IS {sql_literal(title)}")
+    stored = [r[0] for r in out.execute(f"SELECT column_name FROM (DESCRIBE reporting.{table})").fetchall()]
+    missing = [c for c in stored if not columns.get(c)]
+    if missing:
+        raise ValueError(f"reporting.{table}: no description for column(s) {', '.join(missing)}")
+    for column in stored:
+        out.execute(f'COMMENT ON COLUMN reporting.{table}."{column}" IS {sql_literal(columns[column])}')
+
+
 def write_reporting_db(
     path: Path, frames: dict[str, pd.DataFrame], release_id: str, built_at: datetime, summary: list[dict]
 ) -> None:
-    """The release's DuckDB file. Every table carries release_id, so a reader can check it saw one release."""
+    """The release's DuckDB file. Every table carries release_id, so a reader can check it saw one release; every
+    table and column carries its description."""
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     with duckdb.connect(str(path)) as out:
         out.execute("CREATE SCHEMA reporting")
         for table, frame in frames.items():
@@ -325,11 +355,13 @@ def write_reporting_db(
                 {"release_id": release_id},
             )
             out.unregister("_frame")
+            comment_on(out, table, specs[table].title, column_descriptions(specs[table]))
         out.execute(
             "CREATE TABLE reporting.release AS SELECT $release_id AS release_id, $built_at::TIMESTAMPTZ AS built_at, "
             "$tables::VARCHAR[] AS tables, $summary::JSON AS suppression_summary",
             {"release_id": release_id, "built_at": built_at, "tables": sorted(frames), "summary": json.dumps(summary)},
         )
+        comment_on(out, "release", RELEASE_TABLE_DESCRIPTION, RELEASE_COLUMN_DESCRIPTIONS)
         out.execute("CHECKPOINT")
 
 

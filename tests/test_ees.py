@@ -3,7 +3,21 @@
 import pandas as pd
 import pytest
 
-from pipeline.ees import MEAN, PERCENT, PUBLIC, Filter, Indicator, PublishedTable, ees_frame, percent_texts, with_totals
+from pipeline.ees import (
+    MEAN,
+    PERCENT,
+    PUBLIC,
+    PUBLISHED_TABLES,
+    Filter,
+    Indicator,
+    PublishedTable,
+    column_descriptions,
+    ees_frame,
+    indicator_description,
+    percent_texts,
+    with_totals,
+)
+from pipeline.suppression.rules import SuppressionRules
 
 GEOGRAPHY = {"region_code": "E12000004", "region_name": "East Midlands", "new_la_code": "E06000017",
              "old_la_code": "857", "la_name": "Rutland"}  # fmt: skip
@@ -117,3 +131,39 @@ def test_means_and_public_scores_take_their_decimal_places_from_the_row():
                          "mean": [43.3, 0.205], "england": [34.8, -0.47], "dp": [1, 2]})  # fmt: skip
     frame = ees_frame(spec, mart, GEOGRAPHY)
     assert list(frame["mean"]) == ["43.3", "0.21"] and list(frame["england"]) == ["34.8", "-0.47"]
+
+
+@pytest.mark.parametrize("spec", PUBLISHED_TABLES, ids=lambda spec: spec.name)
+def test_every_column_of_every_published_table_is_described(spec):
+    described = column_descriptions(spec)
+    columns = [*spec.key_columns, *spec.indicator_columns, "release_id"]
+    assert [c for c in columns if not described.get(c)] == []
+    for indicator in spec.indicators:
+        assert described[indicator.column].startswith(indicator.label + ": ")
+
+
+def test_a_description_gives_the_filters_hint_and_the_rules_thresholds():
+    described = column_descriptions(need_table(filters=(Filter("need", "Need", "CBDS code"),), by=("phase",)))
+    assert described["need"] == "Need (CBDS code); Total = all of them together"
+    assert "never summed" in described["phase"]
+    assert "1 to 5" in described["pupils"] and "fewer than 10 children" in described["pct"]
+    stricter = SuppressionRules(max_suppressed_count=9, uniform_group_below=12, rate_min_denominator=20,
+                                average_min_n=11)  # fmt: skip
+    count = indicator_description(Indicator("pupils", "Pupils"), stricter)
+    assert count.startswith("Pupils: ") and "1 to 9" in count and "fewer than 12 children" in count
+    percent = Indicator("pct", "Percent", kind=PERCENT, numerator="pupils", dp=2)
+    assert "2 decimal places" in indicator_description(percent) and "fewer than 20 children" in indicator_description(
+        percent, stricter
+    )
+    assert "fewer than 11 children" in indicator_description(Indicator("m", "M", kind=MEAN, n_column="n"), stricter)
+
+
+def test_a_percentage_of_public_figures_is_described_as_not_suppressed():
+    described = column_descriptions(need_table(indicators=(
+        Indicator("pupils", "Pupils", "pupils"),
+        Indicator("england", "England", kind=PUBLIC),
+        Indicator("pct", "Percent", kind=PERCENT, numerator="pupils", of_total="need"),
+        Indicator("england_pct", "England percent", kind=PERCENT, numerator="england", of_total="need"),
+    )))  # fmt: skip
+    assert "not suppressed" in described["england_pct"] and "fewer than 10" not in described["england_pct"]
+    assert "not suppressed" not in described["pct"] and "fewer than 10" in described["pct"]

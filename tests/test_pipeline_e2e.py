@@ -245,6 +245,19 @@ def test_the_attainment_tables_publish_no_percentage_or_average_over_too_few_pup
             assert row["pupils_with_score"].isdigit() and int(row["pupils_with_score"]) >= 8, row
 
 
+def test_every_column_of_the_demo_release_is_described_where_a_bi_tool_looks(first_run, pipeline_env):
+    with duckdb.connect(str(published_path(pipeline_env)), read_only=True) as reader:
+        columns = reader.execute(
+            "SELECT table_name, column_name, column_comment FROM information_schema.columns "
+            "WHERE table_schema = 'reporting'"
+        ).fetchall()
+        tables = reader.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'reporting'")
+        tables = dict(tables.fetchall())
+    assert len(tables) >= 20 and [t for t, text in tables.items() if not text] == []
+    assert {t for t, _, _ in columns} == set(tables)
+    assert [(t, c) for t, c, text in columns if not text] == []
+
+
 def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):
     docs = Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "docs"
     assert f"dbt docs:           {docs / 'static_index.html'}" in first_run.stdout

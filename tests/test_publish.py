@@ -401,3 +401,34 @@ def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path,
         for group, members in {"White": ("WBRI", "WIRI"), "Mixed": ("MWBC", "MOTH")}.items():
             hidden = [m for m in members if shown[(provision, m)] == "c"]
             assert len(hidden) != 1 or shown[(provision, group)] == "c", (provision, group, shown)
+
+
+def test_every_table_and_column_of_the_release_carries_its_description(tmp_path):
+    release = publish(internal_warehouse(tmp_path / "send.duckdb"), tmp_path / "published", "857")
+    with duckdb.connect(str(release.path), read_only=True) as reader:
+        tables = reader.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'reporting'")
+        tables = dict(tables.fetchall())
+        columns = reader.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'reporting'"
+        ).fetchall()
+    assert set(tables) == {*CENSUS_TABLES, "release"} and all(tables.values())
+    assert len(columns) > 60 and [(t, c) for t, c, text in columns if not text] == []
+    described = {(t, c): text for t, c, text in columns}
+    assert described["send_provision", "pct_fsm"].startswith("Percentage eligible for free school meals: ")
+    assert "E = EHC plan" in described["send_provision", "sen_provision"]
+
+
+def test_a_published_column_without_a_description_is_an_error_naming_it(tmp_path):
+    with duckdb.connect() as out:
+        out.execute("CREATE SCHEMA reporting; CREATE TABLE reporting.t (time_period VARCHAR, mystery VARCHAR)")
+        with pytest.raises(ValueError, match=r"reporting\.t: no description for column\(s\) mystery"):
+            publish_module.comment_on(out, "t", "T", {"time_period": "the period"})
+
+
+def test_a_description_with_quotes_is_stored_as_written():
+    with duckdb.connect() as out:
+        out.execute("CREATE SCHEMA reporting; CREATE TABLE reporting.t (la_name VARCHAR)")
+        publish_module.comment_on(out, "t", "Children's 'table'", {"la_name": "The LA's name; -- not SQL"})
+        stored = out.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 't'").fetchone()[0]
+        title = out.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 't'").fetchone()[0]
+    assert (title, stored) == ("Children's 'table'", "The LA's name; -- not SQL")
