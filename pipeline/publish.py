@@ -347,6 +347,7 @@ def write_reporting_db(
     table and column carries its description."""
     specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     with duckdb.connect(str(path)) as out:
+        out.execute("BEGIN TRANSACTION")  # one commit for the file (each COMMENT ON alone is a commit: ~2x slower)
         out.execute("CREATE SCHEMA reporting")
         for table, frame in frames.items():
             out.register("_frame", frame)
@@ -362,6 +363,7 @@ def write_reporting_db(
             {"release_id": release_id, "built_at": built_at, "tables": sorted(frames), "summary": json.dumps(summary)},
         )
         comment_on(out, "release", RELEASE_TABLE_DESCRIPTION, RELEASE_COLUMN_DESCRIPTIONS)
+        out.execute("COMMIT")
         out.execute("CHECKPOINT")
 
 
