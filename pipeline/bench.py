@@ -99,11 +99,14 @@ class BenchError(RuntimeError):
 
 
 def census_csv_files(raw_dir: Path) -> list[Path]:
-    """The census CSVs of a drop zone, in the order the ingest reads them (name order; hidden files skipped)."""
+    """The census CSVs of a drop zone, in the order the ingest reads them (pipeline.ingest.source_files: by name
+    without extension, then extension; hidden files skipped). Not imported from there: the baselines import this
+    module, and pipeline.ingest would bring pandas into the bare DuckDB baseline's time."""
     folder = Path(raw_dir) / "census"
-    return sorted(
+    files = (
         p for p in folder.glob("*") if p.is_file() and p.suffix.lower() == ".csv" and not p.name.startswith((".", "~$"))
     )
+    return sorted(files, key=lambda p: (p.stem, p.suffix))
 
 
 def default_seeds_dir() -> Path:

@@ -18,18 +18,22 @@ A file that cannot be read at all raises ExtractError naming the file (and row a
 from __future__ import annotations
 
 import codecs
+import csv
+import mmap
 import re
 import shutil
 import tempfile
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-from pipeline.nightly_state import file_sha256
+from pipeline.nightly_state import file_sha256_and_lines
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS
 
 LEDGER_DDL = """
@@ -76,6 +80,8 @@ END;
 
 STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
 RAW_ROWS = f"{STAGING}._raw_rows"
+ROW_LINES = f"{STAGING}._row_lines"  # the file line of each row of RAW_ROWS, in order, when not rowid + 2
+ROW_LINES_SQL = "_row_lines.line"
 STAGING_PREFIX = "send-ingest-"  # its folder's name
 IN_MEMORY = ":memory:"
 STAGE_ON_DISK_FROM_BYTES = 64 * 2**20  # a smaller file is staged in memory (attach_staging)
@@ -181,6 +187,12 @@ def normalise_header(name: str) -> str:
     return re.sub(r"\s+", "_", str(name).strip().lower())
 
 
+def physical_column(index: int) -> str:
+    """The staged table's name for the file's index-th column (0-based): the header's names are the reader's, not
+    DuckDB's, so a quote or a duplicate in the header cannot break the SQL or be renamed behind our back."""
+    return f"column{index}"
+
+
 def _csv_error(file_name: str, error: Exception) -> ExtractError:
     # DuckDB quotes the offending line in its message ("Original Line: ..."): keep the line number, drop values.
     message = str(error)
@@ -196,58 +208,214 @@ def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
 
 
 codecs.register_error("send_cp1252_latin1", _latin1_fallback)
+UTF8, CP1252 = "utf-8-sig", "cp1252"  # how a CSV is decoded (utf-8-sig: a BOM is not part of the first name)
+
+
+def open_text(path: Path, encoding: str):
+    """The file as text in ``encoding`` (UTF8 or CP1252), line endings as they are (csv module's newline='')."""
+    errors = "send_cp1252_latin1" if encoding == CP1252 else "strict"
+    return path.open(encoding=encoding, errors=errors, newline="")
 
 
 def transcode_cp1252(path: Path, folder: Path) -> Path:
     """A UTF-8 copy of a Windows-1252 file (streamed, so a large file is never held in memory)."""
     target = folder / (path.name + ".utf8")
-    with (
-        path.open(encoding="cp1252", errors="send_cp1252_latin1", newline="") as source,
-        target.open("w", encoding="utf-8", newline="") as out,
-    ):
+    with open_text(path, CP1252) as source, target.open("w", encoding="utf-8", newline="") as out:
         shutil.copyfileobj(source, out, 1 << 20)
     return target
 
 
 # CSV as RFC 4180 has it: comma-separated, double quotes, a quote inside quotes doubled. Given, not sniffed: DuckDB's
-# dialect sniffer cost ~15 ms of the ~20 ms it takes to read a small extract (~0.5 s of the demo's 37 files). A file
+# dialect sniffer cost ~15 ms of the ~20 ms it takes to read a small extract (~0.5 s of the demo's 37 files), and it
+# guessed more than the dialect: a first line starting `#` made it skip comment lines (rows lost unseen). Nothing is
+# guessed: the header is read by Python's csv module, every column is text, no line is a comment or skipped. A file
 # separated by something else fails naming the file (stage_extract).
 CSV_DIALECT = {"delim": ",", "quote": '"', "escape": '"'}
+CSV_FIXED = {"auto_detect": False, "header": True, "comment": "", "null_padding": False, "strict_mode": True}
 OTHER_DELIMITERS = (";", "\t", "|")
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+def csv_header(path: Path, encoding: str) -> tuple[list[str], int]:
+    """The header - the first record that is not blank, as Python's csv module splits it (RFC 4180, as DuckDB reads
+    the rest) - and the number of blank lines before it. UnicodeDecodeError when it is not in ``encoding``."""
+    with open_text(path, encoding) as handle:
+        blanks = 0
+        for record in csv.reader(handle):
+            if record:
+                return record, blanks
+            blanks += 1
+    return [], blanks
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, width: int, skip: int) -> int:
     """CREATE tables _raw_rows (staging) / _raw_rejects (temp) from a UTF-8 CSV; returns the encoding rejects."""
     for table in (RAW_ROWS, "_raw_rejects", "_raw_reject_scans"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    columns = {physical_column(i): "VARCHAR" for i in range(width)}
+    options = {**CSV_DIALECT, **CSV_FIXED, "skip": skip, "columns": columns}
     con.execute(
         f"""
         CREATE TABLE {RAW_ROWS} AS
-        SELECT * FROM read_csv($path, all_varchar = true, header = true, encoding = 'utf-8',
-                               delim = $delim, quote = $quote, escape = $escape,
-                               store_rejects = true, rejects_table = '_raw_rejects',
-                               rejects_scan = '_raw_reject_scans', null_padding = false)
+        SELECT * FROM read_csv($path, encoding = 'utf-8', {", ".join(f"{k} = ${k}" for k in options)},
+                               store_rejects = true, rejects_table = '_raw_rejects', rejects_scan = '_raw_reject_scans')
         """,
-        {"path": str(path), **CSV_DIALECT},
+        {"path": str(path), **options},
     )
     return con.execute(
         "SELECT count(*) FROM _raw_rejects WHERE lower(error_type::VARCHAR) LIKE '%encoding%'"
     ).fetchone()[0]
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> None:
+@dataclass(frozen=True)
+class CsvRead:
+    header: list[str]
+    encoding: str  # UTF8 or CP1252
+    blank_before_header: int
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> CsvRead:
     """Read into _raw_rows (all text, file order; staging database) and _raw_rejects (structurally broken lines).
 
     UTF-8 (with or without BOM) first; a file that is not valid UTF-8 is read as Windows-1252 (the usual export
     of council finance systems: a `£` is the tell) through a UTF-8 copy in a temporary folder.
     """
+    failure = None
     try:
-        if _load_csv(con, path) == 0:
-            return
-        with tempfile.TemporaryDirectory(prefix="send-cp1252-") as folder:
-            _load_csv(con, transcode_cp1252(path, Path(folder)))
+        try:
+            header, blanks = csv_header(path, UTF8)
+            encoding = UTF8
+        except UnicodeDecodeError:
+            encoding = CP1252
+        if not (encoding == UTF8 and _load_csv(con, path, len(header), blanks) == 0):
+            encoding = CP1252
+            header, blanks = csv_header(path, CP1252)
+            with tempfile.TemporaryDirectory(prefix="send-cp1252-") as folder:
+                _load_csv(con, transcode_cp1252(path, Path(folder)), len(header), blanks)
     except duckdb.Error as error:
-        raise _csv_error(file_name, error) from None
+        failure = _csv_error(file_name, error)
+        if "invalid state" in str(error) and (line := mixed_line_ending(path)):
+            failure = ExtractError(f"{file_name}: row {line} ends its line differently from the rows before it "
+                                   "(CRLF and LF mixed): save the file with one kind of line ending")  # fmt: skip
+    except csv.Error as error:
+        failure = ExtractError(f"{file_name}: row 1 (header) cannot be read as CSV ({error})")
+    if failure is not None:
+        raise failure  # raised here, not in the except block: DuckDB's message (it quotes a line) is not its context
+    if not header:
+        raise ExtractError(f"{file_name}: the file is empty (no header row)")
+    return CsvRead(header, encoding, blanks)
+
+
+def mixed_line_ending(path: Path) -> int | None:
+    """The first line whose ending (CRLF or LF) differs from the first line's, or None."""
+    if path.stat().st_size == 0:
+        return None
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        first = data.find(b"\n")
+        if first < 0:
+            return None
+        crlf = first > 0 and data[first - 1] == ord("\r")
+        other = re.search(rb"(?<!\r)\n" if crlf else rb"\r\n", data)
+        return data[: other.start()].count(b"\n") + 1 if other else None
+
+
+def csv_record_lines(path: Path, encoding: str, rejected: set[int]) -> tuple[array, dict[int, int]]:
+    """The line each row of the file starts on, as Python's csv module splits the file: the rows DuckDB read, in
+    order, and for each line DuckDB rejected (numbered as DuckDB numbers them: records and blank lines, the header
+    one) the line it starts on. Needed only when a record spans lines or a line is blank (csv_line_numbers)."""
+    csv.field_size_limit(2**31 - 1)  # a value of any length (DuckDB rejects one over its maximum line size)
+    rows, rejects, ended, header_seen = array("q"), {}, 0, False
+    with open_text(path, encoding) as handle:
+        reader = csv.reader(handle)
+        for item, record in enumerate(reader, start=1):
+            start, ended = ended + 1, reader.line_num
+            if not record:
+                continue
+            if not header_seen:
+                header_seen = True
+            elif item in rejected:
+                rejects[item] = start
+            else:
+                rows.append(start)
+    return rows, rejects
+
+
+def csv_row_number_sql(structural_rejects: int) -> str:
+    """SQL for the file line of a row of _raw_rows (header = line 1) when every line of the file is one record.
+
+    With no rejected lines the k-th row (rowid k - 1) is on line k + 1; otherwise each rejected line before a row
+    shifts it by one (a correlated count over _reject_thresholds, ~10 s on a 9-million-row file, so only then).
+    """
+    if structural_rejects == 0:
+        return "_raw_rows.rowid + 2"
+    return (
+        "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t "
+        "WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
+    )
+
+
+def number_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, read: CsvRead, lines: int) -> str:
+    """Fill _structural with the rejected lines (file line, column, reason) and return the SQL of each staged row's
+    file line (header = line 1).
+
+    When the file has exactly one line per record (the header, each row, each rejected line: ``lines`` counts the
+    file's lines), DuckDB's numbering is the file's. Otherwise (a blank line, a quoted value over several lines)
+    Python's csv module numbers the records again, and the two readers must agree on them; a rejected record over
+    several lines (a quote opened and not closed swallows the lines after it) fails the file naming its row.
+    """
+    names = [normalise_header(h) or physical_column(i) for i, h in enumerate(read.header)]
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _rejected AS
+        SELECT line AS reader_line,
+               coalesce(list_extract($names, TRY_CAST(regexp_extract(column_name, '^column(\\d+)$', 1) AS INTEGER)
+                                              + 1), '*') AS column_name,
+               'csv_' || regexp_replace(lower(error_type::VARCHAR), '[^a-z0-9]+', '_', 'g') AS rule,
+               position(E'\\n' IN trim(csv_line, E'\\r\\n')) > 0 AS spans_lines
+        FROM _raw_rejects
+        """,
+        {"names": names},
+    )
+    rows = con.execute(f"SELECT count(*) FROM {RAW_ROWS}").fetchone()[0]
+    rejected = {r[0] for r in con.execute("SELECT DISTINCT reader_line FROM _rejected").fetchall()}
+    if read.blank_before_header == 0 and lines == 1 + rows + len(rejected):
+        con.execute("INSERT INTO _structural SELECT DISTINCT reader_line, column_name, rule FROM _rejected")
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _reject_thresholds AS
+            SELECT row_number - row_number() OVER (ORDER BY row_number) AS first_ordinal_after
+            FROM (SELECT DISTINCT row_number FROM _structural)
+            """
+        )
+        return csv_row_number_sql(len(rejected))
+    try:
+        starts, reject_starts = csv_record_lines(path, read.encoding, rejected)
+    except csv.Error as error:
+        raise ExtractError(f"{file_name}: cannot be split into rows ({error})") from None
+    if len(starts) != rows or set(reject_starts) != rejected:
+        raise ExtractError(
+            f"{file_name}: its rows cannot be numbered: DuckDB read {rows} rows and {len(rejected)} broken lines, "
+            f"Python's csv module {len(starts) + len(reject_starts)} rows: check its quotes and line endings"
+        )
+    con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (reader_line BIGINT, line BIGINT)")
+    if reject_starts:
+        con.executemany("INSERT INTO _reject_lines VALUES (?, ?)", list(reject_starts.items()))
+    swallowed = con.execute(
+        "SELECT l.line, r.column_name FROM _rejected r JOIN _reject_lines l USING (reader_line) "
+        "WHERE r.spans_lines ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    if swallowed:
+        raise ExtractError(
+            f"{file_name}: row {swallowed[0]}, column {swallowed[1]}: a quoted value is not closed where its row "
+            "ends, so the lines after it cannot be told apart: fix its quotes"
+        )
+    con.execute(
+        "INSERT INTO _structural SELECT DISTINCT l.line, r.column_name, r.rule "
+        "FROM _rejected r JOIN _reject_lines l USING (reader_line)"
+    )
+    con.register("_row_line_frame", pd.DataFrame({"line": np.frombuffer(starts, dtype=np.int64)}))
+    con.execute(f"CREATE OR REPLACE TABLE {ROW_LINES} AS SELECT line FROM _row_line_frame")
+    con.unregister("_row_line_frame")
+    return ROW_LINES_SQL
 
 
 def _cell_text(value: object) -> str | None:
@@ -264,47 +432,56 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> None:
+def _sheet_rows(workbook, index: int) -> list[list]:
+    return workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> list[str]:
+    """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header.
+
+    An extract has its rows on one sheet: a workbook with rows on more than one (a hidden draft sheet first, a second
+    batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
+    """
     from python_calamine import CalamineWorkbook
 
     try:
-        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheets = [(i, name, _sheet_rows(workbook, i)) for i, name in enumerate(workbook.sheet_names)]
     except Exception as error:  # calamine raises its own error types for corrupt workbooks
-        raise ExtractError(f"{file_name}: cannot be read as XLSX ({type(error).__name__})") from None
-    header_at = next((i for i, row in enumerate(rows) if any(_cell_text(v) for v in row)), None)
-    if header_at is None:
-        raise ExtractError(f"{file_name}: the first sheet is empty")
-    header = [_cell_text(v) or f"column{i + 1}" for i, v in enumerate(rows[header_at])]
+        failure = ExtractError(f"{file_name}: cannot be read as XLSX ({type(error).__name__})")
+    else:
+        failure = None
+    if failure is not None:
+        raise failure  # raised outside the except block: calamine's message may quote a cell
+    filled = [(name, rows) for _, name, rows in sheets if any(_cell_text(v) for row in rows for v in row)]
+    if not filled:
+        raise ExtractError(f"{file_name}: the workbook has no rows (every sheet is empty)")
+    if len(filled) > 1:
+        names = ", ".join(repr(name) for name, _ in filled)
+        raise ExtractError(f"{file_name}: sheets {names} all hold rows: an extract has its rows on one sheet (move "
+                           "them to one, or delete the others)")  # fmt: skip
+    rows = filled[0][1]
+    header_at = next(i for i, row in enumerate(rows) if any(_cell_text(v) for v in row))
+    header = [_cell_text(v) or "" for v in rows[header_at]]
     body = [
         (header_at + 2 + i, [_cell_text(v) for v in row])
         for i, row in enumerate(rows[header_at + 1 :])
         if any(_cell_text(v) for v in row)
     ]
-    frame = pd.DataFrame([cells for _, cells in body], columns=header, dtype="object")
+    columns = [physical_column(i) for i in range(len(header))]
+    frame = pd.DataFrame([cells for _, cells in body], columns=columns, dtype="object")
     frame.insert(0, "_row_number", [n for n, _ in body])
     con.execute(f"DROP TABLE IF EXISTS {RAW_ROWS}")
     con.register("_xlsx_frame", frame)
-    casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in header)
+    casts = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in columns)
     con.execute(f"CREATE TABLE {RAW_ROWS} AS SELECT _row_number, {casts} FROM _xlsx_frame")
     con.unregister("_xlsx_frame")
-
-
-def csv_row_number_sql(structural_rejects: int) -> str:
-    """SQL for the file line of a row of _raw_rows (header = line 1).
-
-    With no rejected lines the k-th row (rowid k - 1) is on line k + 1; otherwise each rejected line before a row
-    shifts it by one (a correlated count over _reject_thresholds, ~10 s on a 9-million-row file, so only then).
-    """
-    if structural_rejects == 0:
-        return "_raw_rows.rowid + 2"
-    return (
-        "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t "
-        "WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
-    )
+    return header
 
 
 NO_FAILURES = '_row_number BIGINT, _failures STRUCT("column" VARCHAR, "rule" VARCHAR)[]'  # _failed, no row broken
-STAGED_TABLES = ("_failed", "_new_periods", "_structural", "_reject_thresholds", "_raw_rejects", "_raw_reject_scans")
+STAGED_TABLES = ("_failed", "_new_periods", "_structural", "_reject_thresholds", "_rejected", "_reject_lines",
+                 "_raw_rejects", "_raw_reject_scans")  # fmt: skip
 
 
 def _staging_path(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -359,10 +536,13 @@ def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
             shutil.rmtree(Path(attached).parent, ignore_errors=True)
 
 
-def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract) -> tuple[str, ...]:
+def stage_extract(
+    con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract, lines: int | None = None
+) -> tuple[str, ...]:
     """Create temp view _extract(_row_number, <contract columns>) of trimmed text over table _raw_rows (the file as
     read, in the staging database), plus _structural rejects. A view, not a table: the contract checks and the load
-    read it, and a 9 M-row census is not written a second time (~3 s a file at national scale).
+    read it, and a 9 M-row census is not written a second time (~3 s a file at national scale). ``lines``: the
+    file's line count, when the caller has counted it (file_sha256_and_lines).
 
     Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger).
     """
@@ -370,44 +550,34 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
     attach_staging(con, on_disk=path.stat().st_size >= STAGE_ON_DISK_FROM_BYTES)
     con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")
     suffix = path.suffix.lower()
+    joined = ""
     if suffix == ".xlsx":
-        _read_xlsx(con, path, file_name)
+        header = _read_xlsx(con, path, file_name)
         row_number_sql = "_row_number"
     elif suffix in (".csv", ".txt"):
-        _read_csv(con, path, file_name)
-        # Lines DuckDB could not split into the header's columns are quarantined, not loaded. Good rows keep
-        # their line number: the k-th good row is on line k + 1 + (rejected lines before it).
-        con.execute(
-            """
-            INSERT INTO _structural
-            SELECT DISTINCT line, coalesce(column_name, '*'),
-                   'csv_' || regexp_replace(lower(error_type::VARCHAR), '[^a-z0-9]+', '_', 'g')
-            FROM _raw_rejects
-            """
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _reject_thresholds AS
-            SELECT row_number - row_number() OVER (ORDER BY row_number) AS first_ordinal_after
-            FROM (SELECT DISTINCT row_number FROM _structural)
-            """
-        )
-        row_number_sql = csv_row_number_sql(con.execute("SELECT count(*) FROM _structural").fetchone()[0])
+        read = _read_csv(con, path, file_name)
+        header = read.header
+        if len(header) == 1 and (other := next((d for d in OTHER_DELIMITERS if d in header[0]), None)):
+            raise ExtractError(f"{file_name}: row 1 (header) is not separated by commas (it holds {other!r}): "
+                               "export it as CSV with commas, or as XLSX")  # fmt: skip
+        if lines is None:
+            lines = file_sha256_and_lines(path)[1]
+        # Lines DuckDB could not split into the header's columns are quarantined, not loaded; every row keeps its
+        # line in the file.
+        row_number_sql = number_csv_rows(con, path, file_name, read, lines)
+        if row_number_sql == ROW_LINES_SQL:
+            joined = f" POSITIONAL JOIN {ROW_LINES} AS _row_lines"
     else:
         raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
 
-    found = [row[0] for row in con.execute(f"SELECT column_name FROM (DESCRIBE {RAW_ROWS})").fetchall()]
-    if suffix != ".xlsx" and len(found) == 1 and (other := next((d for d in OTHER_DELIMITERS if d in found[0]), None)):
-        raise ExtractError(f"{file_name}: row 1 (header) is not separated by commas (it holds {other!r}): export it "
-                           "as CSV with commas, or as XLSX")  # fmt: skip
     by_name: dict[str, str] = {}
-    for name in found:
-        if name == "_row_number" and suffix == ".xlsx":
-            continue
+    for i, name in enumerate(header):
         key = normalise_header(name)
+        if not key:
+            continue  # a column without a name: nothing the contract can ask for
         if key in by_name:
             raise ExtractError(f"{file_name}: column {key!r} appears twice in the header")
-        by_name[key] = name
+        by_name[key] = physical_column(i)
     missing = [c for c in contract.required_columns if c not in by_name]
     if missing:
         raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(missing)}")
@@ -415,12 +585,11 @@ def stage_extract(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, co
     if contract.strict_columns and unexpected:
         raise ExtractError(f"{file_name}: row 1 (header) has unexpected column(s) {', '.join(unexpected)}")
     selected = ", ".join(
-        f"nullif(trim(\"{by_name[c]}\"), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}"
-        for c in contract.columns
+        f"nullif(trim({by_name[c]}), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}" for c in contract.columns
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _extract AS SELECT {row_number_sql} AS _row_number, {selected} "
-        f"FROM {RAW_ROWS} AS _raw_rows"
+        f"FROM {RAW_ROWS} AS _raw_rows{joined}"
     )
     return tuple(unexpected)
 
@@ -484,7 +653,7 @@ def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_nam
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
-    sha256 = file_sha256(path)
+    sha256, lines = file_sha256_and_lines(path)
     if already_ingested(con, contract.source, file_name, sha256):
         return FileResult(file_name, sha256, "unchanged")
     con.execute(MACROS)
@@ -494,7 +663,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
     try:
         # Staged outside the transaction: temp tables are private to this connection, and rowid (the file
         # order) is only sequential in a committed table.
-        extra = stage_extract(con, path, file_name, contract)
+        extra = stage_extract(con, path, file_name, contract, lines)
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
         # Only the rows that break a rule are kept with their failures (few); the load reads the file's rows
@@ -608,12 +777,17 @@ def upgrade_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> tu
 
 
 def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
+    """The source's files in the order they are ingested (a later file's rows replace an earlier one's for the same
+    period): by name without its extension, then extension, so a name that extends another comes after it
+    (``2023_spring (corrected).csv`` and ``2023_spring-v2.csv`` after ``2023_spring.csv``; by whole name, the
+    space and the hyphen sort before the dot and the original would win a rebuild)."""
     folder = raw_dir / source
-    return sorted(p for p in folder.glob(glob) if p.is_file() and not p.name.startswith((".", "~$")))
+    files = (p for p in folder.glob(glob) if p.is_file() and not p.name.startswith((".", "~$")))
+    return sorted(files, key=lambda p: (p.stem, p.suffix))
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None) -> list[FileResult]:
-    """Ingest every file of one source, oldest name first. Returns one FileResult per file."""
+    """Ingest every file of one source in source_files' order. Returns one FileResult per file."""
     ensure_raw_schema(con)
     upgraded = upgrade_pseudonyms(con, contract)
     if upgraded and log:

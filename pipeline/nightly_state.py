@@ -109,12 +109,20 @@ def drop_zone_files(raw_dir: Path) -> list[Path]:
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB chunks (the ingest ledger records the same hash)."""
-    digest = hashlib.sha256()
+    """The sha256 of a file's bytes (the ingest ledger records the same hash)."""
+    return file_sha256_and_lines(path)[0]
+
+
+def file_sha256_and_lines(path: Path) -> tuple[str, int]:
+    """The sha256 of a file's bytes and its number of lines (LF-terminated, plus a last one without LF), in one
+    read in 1 MiB chunks (the ingest numbers rows by the count: ~0.15 s more a 800 MB census than the hash)."""
+    digest, lines, last = hashlib.sha256(), 0, b"\n"
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")
 
 
 Snapshot = dict[str, list]  # file name under raw/ -> [size, mtime_ns, sha256]

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from array import array
 from pathlib import Path
 
 import duckdb
@@ -359,3 +360,192 @@ def test_broken_sql_is_true_for_a_row_breaking_any_rule(rules, broken):
     sql = broken_sql(tuple(Rule("a", f"r{i}", condition) for i, condition in enumerate(rules)))
     rows = duckdb.sql(f"SELECT n FROM (VALUES (1, 1, 0), (2, NULL, 1), (3, 3, 2)) t(n, a, b) WHERE {sql} ORDER BY n")
     assert [r[0] for r in rows.fetchall()] == broken
+
+
+# ---------- reading files: every row loaded or quarantined, each at its own line (the ingest audit's cases) ----------
+
+
+def csv_lines(rows: list[dict], header: list[str] = HEADER) -> list[str]:
+    return [",".join(header)] + [",".join(str(row[h]) for h in header) for row in rows]
+
+
+def write_lines(tmp_path: Path, lines: list[str], name: str = "2023_spring.csv", ending: str = "\n") -> Path:
+    path = tmp_path / "census" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(ending.join(lines).encode() + ending.encode())
+    return path
+
+
+def loaded_rows(con) -> list[int]:
+    return [r[0] for r in con.execute("SELECT source_row FROM raw.census_pupils ORDER BY 1").fetchall()]
+
+
+def test_a_quote_opened_and_not_closed_fails_the_file_naming_its_row_not_the_rows_after_it_lost(tmp_path, con):
+    rows = [pupil(n % 999 + 1) for n in range(3000)]  # beyond any sample a CSV reader guesses its dialect from
+    lines = csv_lines(rows)
+    lines[2100] = lines[2100].replace(",8572001,", ',"8572001,', 1)  # line 2101: the quote never closes
+    write_lines(tmp_path, lines)
+    with pytest.raises(ExtractError, match=r"2023_spring.csv: row 2101, column laestab: a quoted value is not closed"):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
+
+
+def test_a_line_starting_with_a_hash_is_a_row_not_a_comment(tmp_path, con):
+    lines = csv_lines([pupil(1), pupil(2), pupil(3), pupil(4)])
+    lines[2] = "#" + lines[2]  # a UPN that starts with '#': broken, quarantined, never skipped unseen
+    write_lines(tmp_path, lines)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
+    assert [r[1:3] for r in quarantine(con)] == [(3, "upn")]
+    assert loaded_rows(con) == [2, 4, 5]
+
+
+def test_a_comment_line_above_the_header_is_not_skipped_but_named(tmp_path, con):
+    write_lines(tmp_path, ["# exported by SIMS", *csv_lines([pupil(1)])])
+    with pytest.raises(ExtractError, match=r"row 1 \(header\) is missing required column\(s\) upn"):
+        ingest(tmp_path, con)
+
+
+def test_row_numbers_are_file_lines_with_blank_lines_and_values_over_several_lines(tmp_path, con):
+    rows = [pupil(1), pupil(2, gender="Q"), pupil(3) | {"notes": "two\nlines"}, pupil(4, gender="Q"), pupil(5)]
+    header = [*HEADER, "notes"]
+    lines = [",".join(header)] + [
+        ",".join(f'"{row.get(h, "")}"' if h == "notes" else str(row.get(h, "")) for h in header) for row in rows
+    ]
+    # line 1 header, 2 blank, 3 pupil 1, 4 pupil 2 (broken), 5-6 pupil 3 (two lines), 7 blank, 8 pupil 4 (broken),
+    # 9 pupil 5
+    write_lines(tmp_path, [lines[0], "", lines[1], lines[2], lines[3], "", lines[4], lines[5]])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 3, 2)
+    assert [r[1:3] for r in quarantine(con)] == [(4, "gender"), (8, "gender")]
+    assert loaded_rows(con) == [3, 5, 9]
+
+
+def test_blank_lines_above_the_header_keep_the_rows_at_their_lines(tmp_path, con):
+    write_lines(tmp_path, ["", "", *csv_lines([pupil(1), pupil(2, gender="Q")]), "1,2"])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
+    assert {r[1] for r in quarantine(con)} == {5, 6} and loaded_rows(con) == [4]
+
+
+@pytest.mark.parametrize("second", ["UPN", " upn ", "upn"])
+def test_a_column_named_twice_fails_naming_it_even_when_the_reader_would_rename_it(tmp_path, con, second):
+    write_lines(tmp_path, csv_lines([pupil(1) | {"second": upn(2)}], [*HEADER, "second"]))
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.write_text(path.read_text().replace(",second\n", f",{second}\n", 1))
+    with pytest.raises(ExtractError, match=r"2023_spring.csv: column 'upn' appears twice in the header"):
+        ingest(tmp_path, con)
+
+
+def test_crlf_and_lf_mixed_fails_naming_the_first_row_that_differs(tmp_path, con):
+    lines = csv_lines([pupil(n) for n in range(1, 6)])
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\r\n".join(lines[:4]) + "\n" + "\r\n".join(lines[4:]) + "\r\n").encode())
+    with pytest.raises(ExtractError, match=r"2023_spring.csv: row 4 ends its line differently"):
+        ingest(tmp_path, con)
+
+
+def test_windows_1252_in_the_header_alone_is_read_as_windows_1252(tmp_path, con):
+    rows = [pupil(1) | {"Cost £": "12"}, pupil(2) | {"Cost £": "13"}]
+    write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=[*HEADER, "Cost £"], encoding="cp1252")
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.extra_columns) == (2, ("cost_£",))
+
+
+def test_a_csv_error_carries_no_line_of_the_file_even_as_its_context(tmp_path, con):
+    lines = csv_lines([pupil(1), pupil(2)])
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\r\n".join(lines[:2]) + "\n" + lines[2] + "\r\n").encode())
+    with pytest.raises(ExtractError) as failure:
+        ingest(tmp_path, con)
+    assert failure.value.__context__ is None and failure.value.__cause__ is None
+    assert upn(1) not in str(failure.value) and upn(2) not in str(failure.value)
+
+
+@pytest.mark.parametrize("corrected", ["2023_spring (corrected).csv", "2023_spring-v2.csv", "2023_spring_v2.csv"])
+def test_a_correction_named_after_the_original_wins_a_rebuild(tmp_path, con, corrected):
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    write_csv(tmp_path / "census" / corrected, [pupil(1), pupil(2), pupil(3)])
+    ingest(tmp_path, con)
+    stored = con.execute("SELECT source_file, count(*) FROM raw.census_pupils GROUP BY 1").fetchall()
+    assert stored == [(f"census/{corrected}", 3)]
+
+
+def workbook_with_sheets(path: Path, sheets: dict[str, list[list]], hidden: tuple[str, ...] = ()) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+def test_a_workbook_with_rows_on_two_sheets_fails_naming_them(tmp_path, con):
+    primary = [HEADER, *(list(pupil(n).values()) for n in (1, 2, 3))]
+    secondary = [HEADER, *(list(pupil(n).values()) for n in (4, 5, 6))]
+    workbook_with_sheets(tmp_path / "census" / "2023_spring.xlsx", {"Draft": [HEADER, list(pupil(9).values())],
+                         "Primary": primary, "Secondary": secondary}, hidden=("Draft",))  # fmt: skip
+    with pytest.raises(ExtractError, match=r"sheets 'Draft', 'Primary', 'Secondary' all hold rows"):
+        ingest(tmp_path, con)
+
+
+def test_a_workbook_reads_its_one_sheet_of_rows_whatever_its_place_and_a_quote_in_a_header(tmp_path, con):
+    header = [*HEADER, 'notes "x"']
+    rows = [header, list(pupil(1).values()) + ["a"], list(pupil(2, gender="Q").values()) + ["b"]]
+    workbook_with_sheets(tmp_path / "census" / "2023_spring.xlsx", {"Cover": [], "Pupils": rows})
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.extra_columns) == (2, 1, ('notes_"x"',))
+    assert [r[1:3] for r in quarantine(con)] == [(3, "gender")]
+
+
+def test_a_file_of_one_line_per_row_is_numbered_without_a_second_reading(tmp_path, con, monkeypatch):
+    from pipeline import ingest as engine
+
+    def second_reading(*args):
+        raise AssertionError("the file was read again to number its rows")
+
+    monkeypatch.setattr(engine, "csv_record_lines", second_reading)
+    lines = csv_lines([pupil(1), pupil(2, gender="Q"), pupil(3)])
+    write_lines(tmp_path, [lines[0], lines[1], lines[2] + ",surplus", lines[3]], ending="\r\n")
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert loaded_rows(con) == [2, 4]
+
+
+def test_readers_that_disagree_on_the_rows_fail_the_file(tmp_path, con, monkeypatch):
+    from pipeline import ingest as engine
+
+    monkeypatch.setattr(engine, "csv_record_lines", lambda path, encoding, rejected: (array("q", [3]), {}))
+    write_lines(tmp_path, ["", *csv_lines([pupil(1), pupil(2)])])  # a blank line: numbered by the second reading
+    with pytest.raises(ExtractError, match=r"rows cannot be numbered: DuckDB read 2 rows and 0 broken lines"):
+        ingest(tmp_path, con)
+
+
+def test_file_sha256_and_lines_counts_a_last_line_without_its_newline(tmp_path):
+    from pipeline.nightly_state import file_sha256_and_lines
+
+    for data, lines in [(b"", 0), (b"a\n", 1), (b"a\nb", 2), (b"a\r\nb\r\n", 2), (b"\n\n", 2)]:
+        path = tmp_path / "f.csv"
+        path.write_bytes(data)
+        assert file_sha256_and_lines(path) == (hashlib.sha256(data).hexdigest(), lines)
+
+
+def test_csv_record_lines_gives_the_line_each_record_starts_on(tmp_path):
+    from pipeline.ingest import UTF8, csv_record_lines, mixed_line_ending
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b'\na,b\n1,2\n\n3,"x\ny"\nbad,line,here\n5,6\n')
+    # reader items: 1 blank, 2 header, 3 '1,2', 4 blank, 5 '3,x y' (lines 5-6), 6 bad (line 7), 7 '5,6' (line 8)
+    assert csv_record_lines(path, UTF8, {6}) == (array("q", [3, 5, 8]), {6: 7})
+    assert mixed_line_ending(path) is None
+    path.write_bytes(b"a,b\n1,2\r\n3,4\n")
+    assert mixed_line_ending(path) == 2
