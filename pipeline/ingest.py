@@ -286,6 +286,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
             encoding = UTF8
         except UnicodeDecodeError:
             encoding = CP1252
+        if encoding == CP1252:
+            header, blanks = csv_header(path, CP1252)
+        if not header:
+            return CsvRead(header, encoding, blanks)  # an empty file: stage_extract names it
         if not (encoding == UTF8 and _load_csv(con, path, len(header), blanks) == 0):
             encoding = CP1252
             header, blanks = csv_header(path, CP1252)
@@ -300,8 +304,6 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
         failure = ExtractError(f"{file_name}: row 1 (header) cannot be read as CSV ({error})")
     if failure is not None:
         raise failure  # raised here, not in the except block: DuckDB's message (it quotes a line) is not its context
-    if not header:
-        raise ExtractError(f"{file_name}: the file is empty (no header row)")
     return CsvRead(header, encoding, blanks)
 
 
@@ -321,7 +323,7 @@ def mixed_line_ending(path: Path) -> int | None:
 def csv_record_lines(path: Path, encoding: str, rejected: set[int]) -> tuple[array, dict[int, int]]:
     """The line each row of the file starts on, as Python's csv module splits the file: the rows DuckDB read, in
     order, and for each line DuckDB rejected (numbered as DuckDB numbers them: records and blank lines, the header
-    one) the line it starts on. Needed only when a record spans lines or a line is blank (csv_line_numbers)."""
+    one) the line it starts on. Needed only when a record spans lines or a line is blank (number_csv_rows)."""
     csv.field_size_limit(2**31 - 1)  # a value of any length (DuckDB rejects one over its maximum line size)
     rows, rejects, ended, header_seen = array("q"), {}, 0, False
     with open_text(path, encoding) as handle:
@@ -557,6 +559,8 @@ def stage_extract(
     elif suffix in (".csv", ".txt"):
         read = _read_csv(con, path, file_name)
         header = read.header
+        if not header:
+            raise ExtractError(f"{file_name}: the file is empty (no header row)")
         if len(header) == 1 and (other := next((d for d in OTHER_DELIMITERS if d in header[0]), None)):
             raise ExtractError(f"{file_name}: row 1 (header) is not separated by commas (it holds {other!r}): "
                                "export it as CSV with commas, or as XLSX")  # fmt: skip

@@ -549,3 +549,12 @@ def test_csv_record_lines_gives_the_line_each_record_starts_on(tmp_path):
     assert mixed_line_ending(path) is None
     path.write_bytes(b"a,b\n1,2\r\n3,4\n")
     assert mixed_line_ending(path) == 2
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"\xef\xbb\xbf"])
+def test_an_empty_file_fails_naming_it(tmp_path, con, data):
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    with pytest.raises(ExtractError, match=r"census/2023_spring.csv: the file is empty \(no header row\)"):
+        ingest(tmp_path, con)
