@@ -318,8 +318,7 @@ RELEASE_COLUMN_DESCRIPTIONS = {
     "release_id": "The release's id (also in a column of every table of the release)",
     "built_at": "When the release was built (UTC)",
     "tables": "The release's tables in schema reporting",
-    "suppression_summary": "Per table: cells suppressed as primary (small counts), secondary (so that a small "
-    "count cannot be worked out) and carried forward from an earlier release",
+    "suppression_summary": "Per table: its count cells and how many are suppressed (c)",
 }
 
 

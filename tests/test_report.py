@@ -393,7 +393,9 @@ def test_caseload_sentence_numbers_come_from_the_table():
     assert facts[2].base[0].text == "198" and facts[2].cells[0].text == "305"
     # the needs: shares of the April total, largest first; the suppressed need named, not counted
     assert "are ASD 32.8% (100) and SEMH 20.7% (63)." in texts(sentences)[1]  # 100/305, 63/305
-    assert texts(sentences)[2] == "Figures for MSI are known but suppressed (c) because they are small."
+    assert texts(sentences)[2] == (
+        "Figures for MSI are known but suppressed (c): small, or hidden so that a small count cannot be worked out."
+    )
 
 
 def test_caseload_sentence_with_a_suppressed_input_says_so_and_computes_nothing():
@@ -519,7 +521,9 @@ def test_primary_need_names_the_largest_and_the_suppressed():
         "The most common primary needs at the Spring 2023 census are MLD (188, 23.4%), SEMH (166, "
         "20.6%) and SPLD (147, 18.3%), of 805 pupils with SEN."
     )
-    assert said[1:] == ["Counts for MSI and SLD are suppressed (c) because they are small."]
+    assert said[1:] == [
+        "Counts for MSI and SLD are suppressed (c): small, or hidden so that a small count cannot be worked out."
+    ]
 
 
 def test_primary_need_against_england_names_the_largest_differences_and_the_suppressed_share():

@@ -28,6 +28,7 @@ from pipeline.suppression import (
     unsuppressed_since,
     verify,
 )
+from pipeline.suppression.attacker import Interval, attack, informed_bounds
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 
@@ -181,10 +182,19 @@ def test_rutland_primary_needs_with_dfe_total():
     small = {name for name, count in counts.items() if 1 <= count <= 5}
     assert {key[1].split("=")[1] for key in result.reasons} >= small
     assert_safe(tables, result)
-    # SLD 5 and MSI 3 protect each other: together 8, so each lies anywhere in 0..8
+    # SLD 5 and MSI 3 alone would hide each other from an attacker who knows only the published figures (together
+    # 8: each anywhere in 0..8), not from one who knows both are small counts: 1 to 5 each summing to 8, so each is
+    # 3, 4 or 5. A complement is added (the smallest other need, VI 8) and each is at least 3 wide to both.
     assert small == {"SLD", "MSI"}
-    assert result.intervals[k(primary_need="MSI")].width == counts["SLD"] + counts["MSI"]
-    assert set(result.reasons.values()) == {PRIMARY}
+    assert result.reasons == {k(primary_need="MSI"): PRIMARY, k(primary_need="SLD"): PRIMARY,
+                              k(primary_need="VI"): SECONDARY}  # fmt: skip
+    informed = attack(tables, result.reasons, bounds=informed_bounds(tables, result.reasons))
+    assert informed[k(primary_need="MSI")] == Interval(1, 5) and informed[k(primary_need="SLD")] == Interval(1, 5)
+    small_keys = [k(primary_need="MSI"), k(primary_need="SLD")]
+    assert attack(tables, small_keys)[k(primary_need="MSI")].width == counts["SLD"] + counts["MSI"]
+    knowing = attack(tables, small_keys, bounds=informed_bounds(tables, small_keys))
+    assert knowing[k(primary_need="MSI")] == Interval(3, 5)
+    assert not verify(tables, small_keys).safe  # the guard's informed attacker pins the two alone
     # a caller that runs the attacker itself (publication's guard) gets the same pattern without the intervals
     bare = suppress(tables, with_intervals=False)
     assert bare.reasons == result.reasons and bare.intervals == {}
@@ -347,8 +357,8 @@ def test_later_rounds_of_the_secondary_search_see_only_equations_with_a_suppress
     tables = TableSet([small, large])
     rounds = []
     attacker = secondary.Attacker
-    monkeypatch.setattr(secondary, "Attacker", lambda constraints, *a, **kw: rounds.append(list(constraints))
-                        or attacker(constraints, *a, **kw))  # fmt: skip
+    monkeypatch.setattr(secondary, "Attacker", lambda constraints, *a, **kw: kw.get("bounds") is None and
+                        rounds.append(list(constraints)) or attacker(constraints, *a, **kw))  # fmt: skip
     result = suppress(tables)
     assert rounds[0] == list(tables.constraints)  # the first round checks every equation
     suppressed = set(result.reasons)
@@ -362,3 +372,30 @@ def test_later_rounds_of_the_secondary_search_see_only_equations_with_a_suppress
         k(need="C", phase="Sp"): SECONDARY,
     }
     assert_safe(tables, result)
+
+
+def test_small_counts_that_only_small_counts_hide_are_protected_from_a_reader_who_knows_the_rule():
+    # The EHC plan caseload of January 2018 (the disclosure audit's case): HI 5, PMLD 4 and VI 5 suppressed, every
+    # other need published. Knowing only the figures, each of the three is 0..14; knowing that a `c` the primary
+    # rule made is 1 to 5, each is 4 or 5.
+    counts = {"ASD": 60, "SEMH": 35, "SLCN": 30, "MLD": 25, "PD": 12, "SLD": 9, "OTH": 6, "HI": 5, "PMLD": 4, "VI": 5}
+    tables = TableSet([hierarchy_table("caseload", "pupils", "primary_need", counts)])
+    small = [k(primary_need=n) for n in ("HI", "PMLD", "VI")]
+    assert {key: i.width for key, i in attack(tables, small).items()} == dict.fromkeys(small, 14)
+    assert attack(tables, small, bounds=informed_bounds(tables, small))[k(primary_need="PMLD")] == Interval(4, 5)
+    check = verify(tables, small)
+    assert not check.safe and set(check.pinned) == set(small)
+    result = suppress(tables)
+    assert result.reasons[k(primary_need="OTH")] == SECONDARY  # the smallest need that is not small
+    knowing = attack(tables, result.reasons, bounds=informed_bounds(tables, result.reasons))
+    assert all(knowing[key].width >= DEFAULT_RULES.informed_width for key in small)
+    assert verify(tables, result.suppressed).safe
+
+
+def test_the_informed_width_is_a_rule_of_its_own():
+    counts = {"A": 40, "B": 4, "C": 4}  # B and C: each 0..8 from the figures, 3..5 knowing both are small
+    tables = TableSet([hierarchy_table("t", "pupils", "need", counts)])
+    pair = [k(need="B"), k(need="C")]
+    assert not verify(tables, pair).safe
+    assert verify(tables, pair, SuppressionRules(informed_width=2)).safe
+    assert not verify(tables, pair, SuppressionRules(informed_width=2, protection_width=9)).safe

@@ -28,8 +28,20 @@ PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 counts = st.one_of(st.just(0), st.integers(1, 5), st.integers(6, 40), st.integers(41, 400))
 
 
-def independent_widths(tables: TableSet, suppressed) -> dict:
-    """Width of the whole-number interval of every suppressed non-public cell, knowing every other cell."""
+def informed_ranges(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES) -> dict:
+    """What the rules themselves say of a cell they suppress, written here from the rules' text: a count of 1 to
+    5; a part of a group of fewer than 10 children sharing one outcome, 0 to 9."""
+    ranges = {}
+    for key, reason in primary_suppression(tables, rules).items():
+        small = reason == "primary"
+        ranges[key] = (1, rules.max_suppressed_count) if small else (0, rules.uniform_group_below - 1)
+    return ranges
+
+
+def independent_widths(tables: TableSet, suppressed, ranges: dict | None = None) -> dict:
+    """Width of the whole-number interval of every suppressed non-public cell, knowing every other cell (and, with
+    ``ranges``, the range of each cell the primary rule suppressed: the informed attacker)."""
+    ranges = ranges or {}
     keys = list(tables.values)
     index = {key: i for i, key in enumerate(keys)}
     matrix = np.zeros((max(len(tables.constraints), 1), len(keys)))
@@ -38,8 +50,8 @@ def independent_widths(tables: TableSet, suppressed) -> dict:
         for part in constraint.parts:
             matrix[r, index[part]] -= 1
     hidden = [key for key in keys if key in suppressed and key not in tables.public]
-    lower = np.array([0.0 if key in hidden else tables.values[key] for key in keys])
-    upper = np.array([np.inf if key in hidden else tables.values[key] for key in keys])
+    lower = np.array([ranges.get(key, (0, 0))[0] if key in hidden else tables.values[key] for key in keys])
+    upper = np.array([ranges.get(key, (0, np.inf))[1] if key in hidden else tables.values[key] for key in keys])
     widths = {}
     for key in hidden:
         objective = np.zeros(len(keys))
@@ -63,15 +75,23 @@ def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
             assert not 1 <= tables.values[key] <= rules.max_suppressed_count
     # a public figure is never a complement (hiding it protects nothing); only the primary rule can hide it
     assert not (result.suppressed & tables.public) - set(primary_suppression(tables, rules))
-    # rule 3: the independent attacker pins nothing that the search claims protected
+    # rule 3: the independent attacker pins nothing that the search claims protected, nor does one who also knows
+    # which cells the primary rule suppressed (1 to 5 for a small count): each such cell is at least 3 wide to it,
+    # or as wide as with every cell of ours hidden (what the rule alone gives away)
+    ranges = informed_ranges(tables, rules)
+    everything = set(tables.private_keys)
+    alone = independent_widths(tables, everything, ranges)
     widths = independent_widths(tables, result.suppressed)
+    informed = independent_widths(tables, result.suppressed, ranges)
     for key, width in widths.items():
         if key not in result.unresolved:
             assert width >= rules.protection_width, key
+            if key in ranges:
+                assert informed[key] >= min(rules.informed_width, ranges[key][1] - ranges[key][0], alone[key]), key
     # a cell given up on is one no pattern could protect: it is pinned even with every cell of ours hidden
     if result.unresolved:
-        everything = independent_widths(tables, set(tables.private_keys))
-        assert all(everything[key] < rules.protection_width for key in result.unresolved)
+        plain = independent_widths(tables, everything)
+        assert all(plain[key] < rules.protection_width for key in result.unresolved)
     # determinism: the same tables given in another order give the same pattern
     reordered = TableSet(
         Table(t.name, tuple(reversed(t.cells)), tuple(reversed(t.constraints)), t.public)

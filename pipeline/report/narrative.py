@@ -681,7 +681,13 @@ def primary_need_sentences(need: Published, year: str | None = None) -> list[Sen
         )
     hidden = [code for code, c in needs if c.symbol]
     if hidden:
-        out.append(say("Counts for ", _names(hidden, {}), " are suppressed (c) because they are small."))
+        out.append(
+            say(
+                "Counts for ",
+                _names(hidden, {}),
+                " are suppressed (c): small, or hidden so that a small count cannot be worked out.",
+            )
+        )
     return out
 
 
@@ -830,7 +836,13 @@ def caseload_sentences(
         )
     hidden = [code for code, c in needs if c.symbol]
     if hidden:
-        out.append(say("Figures for ", _names(hidden, {}), " are known but suppressed (c) because they are small."))
+        out.append(
+            say(
+                "Figures for ",
+                _names(hidden, {}),
+                " are known but suppressed (c): small, or hidden so that a small count cannot be worked out.",
+            )
+        )
     if timeliness is not None:
         years = [y for y in timeliness.distinct("time_period", stage="Requests received") if int(y) >= since_year]
         requests = [

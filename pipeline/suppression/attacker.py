@@ -17,6 +17,7 @@ The equations fall apart into connected groups of unknowns (cells linked by shar
 HiGHS model, kept while the attacker asks about its cells, so each further bound starts from the last basis.
 """
 
+import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from scipy.sparse import csr_array
 
 from pipeline.suppression.model import CellKey, Constraint, TableSet, describe
 from pipeline.suppression.primary import primary_suppression
-from pipeline.suppression.rules import DEFAULT_RULES, SuppressionRules
+from pipeline.suppression.rules import DEFAULT_RULES, SuppressionRules, prior_range, required_width
 
 TOLERANCE = 1e-6
 
@@ -119,13 +120,13 @@ class _GroupModel:
     """One connected group's equations (A x = b, x >= 0) as a HiGHS model, kept for every cell of the group: each
     bound only changes the objective, so HiGHS starts from the previous optimum's basis instead of from scratch."""
 
-    def __init__(self, a_eq: csr_array, b_eq: np.ndarray, integer: bool) -> None:
+    def __init__(self, a_eq: csr_array, b_eq: np.ndarray, integer: bool, lower: np.ndarray, upper: np.ndarray) -> None:
         rows, columns = a_eq.shape
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = columns, rows
         lp.col_cost_ = np.zeros(columns)
-        lp.col_lower_ = np.zeros(columns)
-        lp.col_upper_ = np.full(columns, highspy.kHighsInf)
+        lp.col_lower_ = lower
+        lp.col_upper_ = np.where(np.isinf(upper), highspy.kHighsInf, upper)
         lp.row_lower_ = lp.row_upper_ = b_eq
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.start_ = a_eq.indptr
@@ -161,7 +162,10 @@ class _GroupModel:
 
 class Attacker:
     """The attacker's equations for one set of published figures, built once; the interval of any unknown cell on
-    demand (each LP needs only the connected group of unknowns the cell is in, built the first time it is asked)."""
+    demand (each LP needs only the connected group of unknowns the cell is in, built the first time it is asked).
+
+    ``bounds``: what the attacker knows of some unknown cells besides the equations (the informed attacker: the
+    range the rules give a cell they suppress, ``rules.prior_range``); any other unknown cell is 0 or more."""
 
     def __init__(
         self,
@@ -170,13 +174,26 @@ class Attacker:
         unknown: Iterable[CellKey],
         *,
         integer: bool = False,
+        bounds: Mapping[CellKey, tuple[float, float]] | None = None,
     ) -> None:
         self.system = _system(constraints, known, unknown)
         self.integer = integer
         self._position = {key: v for v, key in enumerate(self.system.unknown)}
         self._groups = _components(self.system)
         self._group_of = {v: g for g, (variables, _) in enumerate(self._groups) for v in variables}
+        self._set_bounds(bounds)
+
+    def _set_bounds(self, bounds: Mapping[CellKey, tuple[float, float]] | None) -> None:
+        bounds = bounds or {}
+        self._bounds = [bounds.get(key, (0.0, math.inf)) for key in self.system.unknown]
         self._models: dict[int, tuple[_GroupModel, dict[int, int]]] = {}
+
+    def with_bounds(self, bounds: Mapping[CellKey, tuple[float, float]]) -> "Attacker":
+        """The same equations with other bounds (the informed attacker beside the plain one): the equations and
+        their groups are shared, not built again (half of the secondary search's time was building them)."""
+        other = copy.copy(self)
+        other._set_bounds(bounds)
+        return other
 
     def _group_model(self, group: int) -> tuple[_GroupModel, dict[int, int]]:
         if group not in self._models:
@@ -190,7 +207,9 @@ class Attacker:
                     col_index.append(local[v])
             a_eq = csr_array((data, (row_index, col_index)), shape=(len(row_ids), len(variables)))
             b_eq = np.array([self.system.rows[row_id][1] for row_id in row_ids])
-            self._models[group] = (_GroupModel(a_eq, b_eq, self.integer), local)
+            lower = np.array([self._bounds[v][0] for v in variables], dtype=float)
+            upper = np.array([self._bounds[v][1] for v in variables], dtype=float)
+            self._models[group] = (_GroupModel(a_eq, b_eq, self.integer, lower, upper), local)
         return self._models[group]
 
     def interval(self, key: CellKey) -> Interval:
@@ -198,8 +217,9 @@ class Attacker:
         if v is None:
             raise ValueError("a target cell is not among the unknown cells")
         group = self._group_of[v]
-        if not self._groups[group][1]:  # in no equation: anything from 0 up
-            return Interval(0.0, math.inf)
+        floor, ceiling = self._bounds[v]
+        if not self._groups[group][1]:  # in no equation: anything its bounds allow
+            return Interval(floor, ceiling)
         model, local = self._group_model(group)
         status, low = model.bound(local[v], highspy.ObjSense.kMinimize)
         if status != "optimal":  # x >= 0 bounds the minimum below: no optimum means no solution
@@ -207,7 +227,7 @@ class Attacker:
         status, high = model.bound(local[v], highspy.ObjSense.kMaximize)
         if status != "optimal":  # the minimum exists, so the problem is feasible: the maximum is unbounded
             high = math.inf
-        low = max(math.ceil(low - TOLERANCE), 0)
+        low = max(math.ceil(low - TOLERANCE), floor)
         high = math.floor(high + TOLERANCE) if math.isfinite(high) else high
         if low > high:
             raise InconsistentRelease(f"no whole count for suppressed cell {describe(key)} fits the published figures")
@@ -221,6 +241,7 @@ def intervals(
     *,
     integer: bool = False,
     targets: Iterable[CellKey] | None = None,
+    bounds: Mapping[CellKey, tuple[float, float]] | None = None,
 ) -> dict[CellKey, Interval]:
     """The attacker's interval for every unknown (suppressed) cell, in key order (only for ``targets``, when given).
 
@@ -228,29 +249,85 @@ def intervals(
     published figures alone (no true values are needed), so it also runs as an independent check over the
     published files. Raises ``InconsistentRelease`` when the published figures admit no solution.
     """
-    attacker = Attacker(constraints, known, unknown, integer=integer)
+    attacker = Attacker(constraints, known, unknown, integer=integer, bounds=bounds)
     wanted = set(attacker.system.unknown) if targets is None else {tuple(k) for k in targets}
     if not wanted <= set(attacker.system.unknown):
         raise ValueError("a target cell is not among the unknown cells")
     return {key: attacker.interval(key) for key in sorted(wanted)}
 
 
-def attack(tables: TableSet, suppressed: Iterable[CellKey], *, integer: bool = False) -> dict[CellKey, Interval]:
-    """The attacker's interval for every suppressed cell of the release that is not public. The attacker knows
-    every other cell of the release (published by us or public) and never sees a suppressed count."""
+def release_attacker(
+    tables: TableSet,
+    suppressed: Iterable[CellKey],
+    *,
+    integer: bool = False,
+    bounds: Mapping[CellKey, tuple[float, float]] | None = None,
+) -> Attacker:
+    """The attacker of a release: it knows every cell of the release (published by us or public) but the
+    suppressed cells that are not public, and never sees a suppressed count (``bounds``: what it knows of some
+    suppressed cells besides, see Attacker)."""
     suppressed = set(suppressed)
     unknown_keys = [k for k in tables.keys if k in suppressed and k not in tables.public]
     unknown_set = set(unknown_keys)
     known = {k: v for k, v in tables.values.items() if k not in unknown_set}
-    return intervals(tables.constraints, known, unknown_keys, integer=integer)
+    return Attacker(tables.constraints, known, unknown_keys, integer=integer, bounds=bounds)
+
+
+def attack(
+    tables: TableSet,
+    suppressed: Iterable[CellKey],
+    *,
+    integer: bool = False,
+    bounds: Mapping[CellKey, tuple[float, float]] | None = None,
+) -> dict[CellKey, Interval]:
+    """The attacker's interval (``release_attacker``) for every suppressed cell of the release that is not public."""
+    attacker = release_attacker(tables, suppressed, integer=integer, bounds=bounds)
+    return {key: attacker.interval(key) for key in attacker.system.unknown}
+
+
+def informed_bounds(
+    tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES
+) -> dict[CellKey, tuple[float, float]]:
+    """The informed attacker's knowledge: for each suppressed cell the primary rule suppresses, the range the rule
+    gives it (a primary count is 1 to 5), as if the reader knew why each ``c`` is ``c``."""
+    suppressed = set(suppressed)
+    return {k: prior_range(r, rules) for k, r in primary_suppression(tables, rules).items() if k in suppressed}
+
+
+class InformedRequirement:
+    """How wide the informed attacker's interval for a primary cell must be: ``rules.informed_width``, or what the
+    rules alone leave when that is narrower. Three small counts under a small total (an ethnic group of 4 children
+    with an EHC plan, in three ethnicities) are each 1 to 3 to a reader who knows the rule, whatever else is
+    published: no pattern can do better, so the release may not be held to more. "The rules alone" is the
+    informed attacker facing a release with every cell of ours hidden (public figures still known), asked only
+    about a cell narrower than ``informed_width`` (its LPs span the whole release)."""
+
+    def __init__(
+        self, tables: TableSet, bounds: Mapping[CellKey, tuple[float, float]], rules: SuppressionRules
+    ) -> None:
+        self.tables, self.bounds, self.rules = tables, bounds, rules
+        self._alone: Attacker | None = None
+
+    def width(self, key: CellKey, interval: Interval) -> float:
+        """The width ``interval`` (the informed attacker's for ``key``) must have."""
+        wanted = required_width(self.bounds[key], self.rules)
+        if interval.protects(wanted):
+            return wanted
+        if self._alone is None:
+            private = self.tables.private_keys
+            known = {k: self.tables.values[k] for k in self.tables.public}
+            bounds = informed_bounds(self.tables, private, self.rules)
+            self._alone = Attacker(self.tables.constraints, known, private, bounds=bounds)
+        return min(wanted, self._alone.interval(key).width)
 
 
 @dataclass(frozen=True)
 class Verification:
-    """The guard over a whole pattern: rule 2/4 (every primary cell suppressed) and rule 3 (no cell pinned)."""
+    """The guard over a whole pattern: rule 2/4 (every primary cell suppressed) and rule 3 (no cell pinned, by an
+    attacker who knows only the published figures nor by one who also knows why each cell is suppressed)."""
 
     intervals: Mapping[CellKey, Interval]
-    pinned: tuple[CellKey, ...]  # suppressed cells whose interval is narrower than the protection width
+    pinned: tuple[CellKey, ...]  # suppressed cells either attacker pins (see verify)
     unsuppressed_primary: tuple[CellKey, ...]  # cells the primary rule suppresses that the pattern publishes
 
     @property
@@ -261,13 +338,28 @@ class Verification:
 def verify(
     tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES, *, integer: bool = False
 ) -> Verification:
-    """Check a suppression pattern against the whole release: is every primary cell suppressed, and is every
-    suppressed cell's attacker interval at least ``rules.protection_width`` wide?"""
+    """Check a suppression pattern against the whole release: is every primary cell suppressed, is every
+    suppressed cell's attacker interval at least ``rules.protection_width`` wide, and does the informed attacker
+    (who also knows which cells the primary rule suppresses: ``informed_bounds``) leave every such cell its whole
+    range, or an interval at least that wide (``InformedRequirement``)?"""
     suppressed = frozenset(suppressed)
     unknown = [k for k in suppressed if k not in tables.values]
     if unknown:
         raise ValueError(f"suppressed cell {describe(sorted(unknown)[0])} is not a cell of the release")
-    found = attack(tables, suppressed, integer=integer)
-    pinned = tuple(k for k, interval in found.items() if not interval.protects(rules.protection_width))
+    attacker = release_attacker(tables, suppressed, integer=integer)
+    found = {key: attacker.interval(key) for key in attacker.system.unknown}
+    bounds = informed_bounds(tables, suppressed, rules)
+    informed = attacker.with_bounds(bounds)  # the same equations, built once
+    requirement = InformedRequirement(tables, bounds, rules)
+
+    def informed_pins(key: CellKey) -> bool:
+        interval = informed.interval(key)
+        return not interval.protects(requirement.width(key, interval))
+
+    pinned = tuple(
+        k
+        for k, interval in found.items()
+        if not interval.protects(rules.protection_width) or (k in bounds and informed_pins(k))
+    )
     missing = tuple(k for k in primary_suppression(tables, rules) if k not in suppressed)
     return Verification(found, pinned, missing)

@@ -1,9 +1,9 @@
-"""The pattern summary (cells suppressed primary / secondary per table, for `reporting.release`) and the pattern
-as storable records (for rule 7: the next release of the same period carries it forward)."""
+"""The pattern summary (cells suppressed per table, and why, internally; for `reporting.release` only how many) and
+the pattern as storable records (for rule 7: the next release of the same period carries it forward)."""
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from pipeline.suppression.model import CellKey, TableSet
 from pipeline.suppression.rules import CARRIED_FORWARD, PRIMARY_REASONS, SECONDARY
@@ -45,9 +45,15 @@ def pattern_summary(tables: TableSet, result: SuppressionResult) -> tuple[TableS
     return tuple(rows)
 
 
+PUBLISHED_SUMMARY = ("table", "cells", "suppressed")
+
+
 def summary_records(tables: TableSet, result: SuppressionResult) -> list[dict[str, object]]:
-    """``pattern_summary`` as plain dicts (one per table), ready for a DataFrame or a DuckDB insert."""
-    return [asdict(row) for row in pattern_summary(tables, result)]
+    """The summary a release publishes (``reporting.release``, the release's Dagster metadata): per table, its
+    count cells and how many are ``c``, which any reader can count. Never why: a reader told that a table's every
+    ``c`` is primary knows each is 1 to 5, and with the table's totals can narrow them (the disclosure audit's
+    case). The reasons stay in the internal warehouse (``pattern_records``)."""
+    return [{name: getattr(row, name) for name in PUBLISHED_SUMMARY} for row in pattern_summary(tables, result)]
 
 
 def key_to_text(key: CellKey) -> str:
