@@ -4,10 +4,11 @@ A source module (pipeline/sources/<source>.py) declares a Contract: the columns 
 satisfy (each a SQL condition that is TRUE when the rule is broken) and the SQL that turns a valid row into a
 warehouse row. This module does the rest, the same way for every source:
 
-* reads the file (CSV - comma-separated, double-quoted - in UTF-8 with or without BOM, or Windows-1252; or the
-  first sheet of an XLSX) with every value as text, so identifiers keep their leading zeros;
-* loads the rows that break no rule, quarantines the others in ``raw.quarantine`` with file, row number, column
-  and rule (never the value: a UPN in an error table is itself a leak);
+* reads the file (CSV - comma-separated, double-quoted - in UTF-8 with or without BOM, or Windows-1252, nothing
+  guessed; or the one sheet of an XLSX that holds rows) with every value as text, so identifiers keep their
+  leading zeros;
+* loads the rows that break no rule, quarantines the others in ``raw.quarantine`` with file, row number (the line
+  of the file the row starts on), column and rule (never the value: a UPN in an error table is itself a leak);
 * records ``raw.file_ledger``: one row per file version (name, sha256, rows read / loaded / quarantined);
   a file already ingested with the same sha256 is skipped, a changed file replaces its earlier rows;
 * does all of it for one file in one transaction, and checks that rows read = loaded + quarantined.
