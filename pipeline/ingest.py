@@ -294,7 +294,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
         if not (encoding == UTF8 and _load_csv(con, path, len(header), blanks) == 0):
             encoding = CP1252
             header, blanks = csv_header(path, CP1252)
-            with tempfile.TemporaryDirectory(prefix="send-cp1252-") as folder:
+            # beside the staging database (a run killed here leaves it for the next ingest to remove)
+            with tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}cp1252-", dir=scratch_parent(con)) as folder:
                 _load_csv(con, transcode_cp1252(path, Path(folder)), len(header), blanks)
     except duckdb.Error as error:
         failure = _csv_error(file_name, error)
@@ -510,20 +511,34 @@ def attach_staging(con: duckdb.DuckDBPyConnection, on_disk: bool = True) -> None
     if not on_disk:
         con.execute(f"ATTACH '{IN_MEMORY}' AS {STAGING}")
         return
-    # DuckDB's temp_directory of an in-memory database is a relative '.tmp': use the system's temp folder then.
+    folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=scratch_parent(con)))
+    con.execute(f"ATTACH $path AS {STAGING}", {"path": str(folder / "staging.duckdb")})
+
+
+def scratch_parent(con: duckdb.DuckDBPyConnection, create: bool = True) -> Path | None:
+    """Where a file's rows as read may be written while it is ingested (the staging database, the UTF-8 copy of a
+    Windows-1252 file): the warehouse's DuckDB temp_directory (internal, beside send.duckdb), or the system's temp
+    folder for a warehouse in memory (DuckDB's temp_directory is then a relative '.tmp')."""
     spill, warehouse_on_disk = con.execute(
         "SELECT current_setting('temp_directory'), "
         "(SELECT path IS NOT NULL FROM duckdb_databases() WHERE database_name = current_database())"
     ).fetchone()
-    parent = Path(spill) if spill and warehouse_on_disk else None
-    if parent is not None:
+    if not (spill and warehouse_on_disk):
+        return None
+    parent = Path(spill)
+    if create:
         parent.mkdir(parents=True, exist_ok=True)
-        # A run killed mid-file leaves its folder: remove it. Safe, as this connection holds send.duckdb's write
-        # lock, so no other process is ingesting into this warehouse (its temp directory is its own).
+    return parent
+
+
+def clear_stale_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove what a run killed mid-file left under scratch_parent (its folders hold raw identifiers). Safe, as
+    this connection holds send.duckdb's write lock, so no other process is ingesting into this warehouse (its temp
+    directory is its own)."""
+    parent = scratch_parent(con, create=False)
+    if parent is not None:
         for stale in parent.glob(f"{STAGING_PREFIX}*"):
             shutil.rmtree(stale, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
-    con.execute(f"ATTACH $path AS {STAGING}", {"path": str(folder / "staging.duckdb")})
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -550,6 +565,8 @@ def stage_extract(
     Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger).
     """
     con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
+    if _staging_path(con) is None:
+        clear_stale_scratch(con)
     attach_staging(con, on_disk=path.stat().st_size >= STAGE_ON_DISK_FROM_BYTES)
     con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")
     suffix = path.suffix.lower()
@@ -576,13 +593,18 @@ def stage_extract(
         raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
 
     by_name: dict[str, str] = {}
+    twice = []
     for i, name in enumerate(header):
         key = normalise_header(name)
         if not key:
             continue  # a column without a name: nothing the contract can ask for
         if key in by_name:
-            raise ExtractError(f"{file_name}: column {key!r} appears twice in the header")
+            twice.append(key)
+            continue
         by_name[key] = physical_column(i)
+    # Errors name the contract's columns only: a file without its header row has a pupil's values in row 1.
+    if contract_twice := [key for key in twice if key in contract.columns]:
+        raise ExtractError(f"{file_name}: column {contract_twice[0]!r} appears twice in the header")
     missing = [c for c in contract.required_columns if c not in by_name]
     if missing:
         raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(missing)}")

@@ -558,3 +558,34 @@ def test_an_empty_file_fails_naming_it(tmp_path, con, data):
     path.write_bytes(data)
     with pytest.raises(ExtractError, match=r"census/2023_spring.csv: the file is empty \(no header row\)"):
         ingest(tmp_path, con)
+
+
+def test_a_windows_1252_copy_is_written_beside_the_warehouse_and_a_killed_runs_copy_removed(tmp_path, monkeypatch):
+    from pipeline import ingest as engine
+
+    spill = tmp_path / "spill"
+    con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
+    killed = spill / "send-ingest-cp1252-killed" / "2022_spring.csv.utf8"  # UPNs in clear, left by a killed run
+    killed.parent.mkdir(parents=True)
+    killed.write_text("upn\n")
+    copies = []
+    transcode = engine.transcode_cp1252
+    monkeypatch.setattr(
+        engine, "transcode_cp1252", lambda path, folder: copies.append(folder) or transcode(path, folder)
+    )
+    rows = [pupil(1) | {"notes": "£5"}, pupil(2) | {"notes": "café"}]
+    write_csv(tmp_path / "raw" / "census" / "2023_spring.csv", rows, header=[*HEADER, "notes"], encoding="cp1252")
+    [result] = ingest_source(con, census_contract(KEY), tmp_path / "raw")
+    assert result.rows_loaded == 2
+    assert [folder.parent for folder in copies] == [spill] and not killed.parent.exists()
+    assert list(spill.glob("send-ingest-*")) == []
+    con.close()
+
+
+def test_a_file_without_its_header_row_fails_naming_the_contracts_columns_never_a_value(tmp_path, con):
+    rows = csv_lines([pupil(1, fsm_eligible="true", pupil_premium="true"), pupil(2)])[1:]  # values twice in row 1
+    write_lines(tmp_path, rows)
+    with pytest.raises(ExtractError) as failure:
+        ingest(tmp_path, con)
+    assert "row 1 (header) is missing required column(s) upn, laestab" in str(failure.value)
+    assert "true" not in str(failure.value) and upn(1) not in str(failure.value)
