@@ -112,7 +112,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         from pipeline.definitions import defs
 
+    from pipeline.abandoned_runs import release_abandoned_runs, run_tags
+
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    for run_id in release_abandoned_runs(instance):
+        print(f"run {run_id} had been killed mid-run: marked failed, its DuckDB writer slot freed")
     job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
     # dbt's own log lines go to a file (Dagster re-emits them on stdout); progress goes to stderr.
@@ -123,6 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
+            tags=run_tags(),
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     code = _summarise(result, settings)

@@ -103,3 +103,29 @@ def test_kill_9_mid_run_leaves_the_release_and_the_next_run_recovers(operations_
             "ORDER BY ingested_at DESC LIMIT 1"
         ).fetchone()
         assert ledger == (per_file[0], per_file[0])
+
+
+def test_kill_9_under_a_dagster_instance_frees_the_writer_slot_for_the_next_run(operations_env, tmp_path):
+    """With DAGSTER_HOME (production), a killed run stays STARTED holding pool send_duckdb_writer's one slot: the
+    next run marks it failed and frees the slot instead of waiting for it for ever."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster_home" / "dagster.yaml").read_text())
+    env = {**operations_env, "DAGSTER_HOME": str(home)}
+    dbt_log = Path(env["SEND_WAREHOUSE_DIR"]) / "logs" / "last_run_dbt.log"
+    dbt_log.unlink(missing_ok=True)
+    victim = subprocess.Popen([SEND_PIPELINE, "run", "--force"], env=env, cwd=env["SEND_WAREHOUSE_DIR"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (dbt_log.exists() and "START" in dbt_log.read_text()):
+        time.sleep(0.05)
+    assert victim.poll() is None, "the run ended before it could be killed mid-dbt"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+
+    rerun = send_pipeline(env, "run", "--force", timeout=240)  # without the release it waits for ever
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "had been killed mid-run: marked failed, its DuckDB writer slot freed" in rerun.stdout
+    check = "import dagster as dg; print(sorted(r.status.value for r in dg.DagsterInstance.get().get_runs()))"
+    statuses = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True)
+    assert statuses.stdout.strip() == "['FAILURE', 'SUCCESS']"

@@ -1,0 +1,51 @@
+"""Runs whose process died (kill -9, a power cut, an out-of-memory kill) without telling Dagster.
+
+Such a run stays STARTED in the instance and keeps the slot of pool ``send_duckdb_writer`` its step had claimed, so
+the next `send-pipeline run` waits for that slot for ever (at 100 % of a core). `send-pipeline run` tags each run
+with its process id and host; before it starts, any STARTED or STARTING run of this host whose process is gone is
+reported failed and its pool slots are freed. A run launched by the daemon (schedule, sensor, UI) carries no such
+tag and is left alone: terminate it in the UI.
+"""
+
+import os
+import socket
+
+import dagster as dg
+
+PID_TAG = "send/pid"
+HOST_TAG = "send/host"
+IN_PROGRESS = (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING)
+
+
+def run_tags() -> dict[str, str]:
+    """The tags that let a later run tell whether this process is still alive."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def abandoned(run: dg.DagsterRun, host: str) -> bool:
+    """A run of `send-pipeline run` on this host whose process no longer exists."""
+    pid = run.tags.get(PID_TAG, "")
+    return run.tags.get(HOST_TAG) == host and pid.isdigit() and not process_alive(int(pid))
+
+
+def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Report every abandoned run failed and free its pool slots; returns their run ids."""
+    host = socket.gethostname()
+    released = []
+    for run in instance.get_runs(dg.RunsFilter(statuses=list(IN_PROGRESS))):
+        if not abandoned(run, host):
+            continue
+        instance.report_run_failed(run, f"the process of this run ({run.tags[PID_TAG]}) ended without finishing it")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released

@@ -1,0 +1,45 @@
+"""pipeline.abandoned_runs: which runs a later `send-pipeline run` may declare dead (pure checks, a temporary
+Dagster instance)."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import dagster as dg
+
+from pipeline.abandoned_runs import HOST_TAG, PID_TAG, abandoned, release_abandoned_runs, run_tags
+
+POOL = "send_duckdb_writer"
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def run_with(tags: dict, status=dg.DagsterRunStatus.STARTED) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name="nightly", tags=tags, status=status)
+
+
+def test_only_a_run_of_this_host_whose_process_is_gone_is_abandoned():
+    host = socket.gethostname()
+    assert abandoned(run_with({PID_TAG: str(dead_pid()), HOST_TAG: host}), host)
+    assert not abandoned(run_with({PID_TAG: str(os.getpid()), HOST_TAG: host}), host)  # alive
+    assert not abandoned(run_with({PID_TAG: str(dead_pid()), HOST_TAG: "another-host"}), host)
+    assert not abandoned(run_with({}), host)  # launched by the daemon: no tags, left alone
+    assert run_tags() == {PID_TAG: str(os.getpid()), HOST_TAG: host}
+
+
+def test_an_abandoned_run_is_failed_and_its_slot_freed_a_live_one_kept(tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.event_log_storage.set_concurrency_slots(POOL, 1)
+        dead = instance.add_run(run_with({PID_TAG: str(dead_pid()), HOST_TAG: socket.gethostname()}))
+        live = instance.add_run(run_with(run_tags()))
+        assert instance.event_log_storage.claim_concurrency_slot(POOL, dead.run_id, "raw__census_pupils").is_claimed
+        assert release_abandoned_runs(instance) == [dead.run_id]
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(live.run_id).status == dg.DagsterRunStatus.STARTED
+        assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
+        assert release_abandoned_runs(instance) == []
