@@ -171,7 +171,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         mart="fct_send_primary_need",
         title="Pupils with SEN (EHC plan or SEN support) by primary type of need",
         time_identifier="{census_term} term",
-        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code"),),
+        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code; MISSING = not recorded"),),
         indicators=(
             Indicator("pupils", "Pupils with SEN", "pupils"),
             Indicator(
@@ -192,6 +192,20 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
             ),
         ),  # fmt: skip
         model_constants=(("sen_provision", "SEN"),),
+        # DfE's pupils whose primary need is not recorded (the seed's "Missing": 21 in England in January 2022), so
+        # England's Total is DfE's total; every pupil of ours with SEN has a need (the census contract): ours is 0.
+        query="""
+            SELECT * FROM mart
+            UNION ALL BY NAME
+            SELECT time_period, census_term, any_value(new_la_code) AS new_la_code,
+                   any_value(old_la_code) AS old_la_code, any_value(la_name) AS la_name,
+                   any_value(region_code) AS region_code, any_value(region_name) AS region_name,
+                   'MISSING' AS primary_need, 0 AS pupils,
+                   max(england_sen_pupils) - sum(england_pupils) AS england_pupils
+            FROM mart GROUP BY time_period, census_term
+            HAVING max(england_sen_pupils) > sum(england_pupils)
+            ORDER BY ALL
+        """,
     ),
     PublishedTable(
         name="send_provision",
@@ -354,7 +368,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="EHC plans maintained by the LA, by primary need: January each year (SEN2 day) and April 2023",
         time_identifier="{period_type}",
         by=("reference_date",),
-        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code"),),
+        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code; MISSING = not recorded"),),
         indicators=(Indicator("ehcps_maintained", "EHC plans maintained", "ehcps_maintained"),),
         query="SELECT time_period, period_type, reference_date::VARCHAR AS reference_date, primary_need, "
         "ehcps_maintained FROM mart WHERE primary_need <> 'Total' AND (period_type = 'SEN2 census day' "

@@ -20,6 +20,8 @@ PUBLISHED_TABLES_ALL = publish_module.PUBLISHED_TABLES
 CENSUS_TABLES = ("send_primary_need", "send_provision", "send_school_residence", "send_characteristics", "send_trend")
 NEEDS = ["MLD", "SLCN", "SEMH", "SPLD", "OTH", "ASD", "PD", "HI", "VI", "SLD", "MSI", "PMLD", "NSA"]
 JANUARY_2022 = [169, 94, 147, 139, 16, 76, 12, 9, 8, 5, 3, 0, 57]  # the seed's table
+HOME_LA = {"new_la_code": "E06000017", "old_la_code": "857", "la_name": "Rutland", "region_code": "E12000004",
+           "region_name": "East Midlands"}  # fmt: skip
 
 
 def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
@@ -27,8 +29,9 @@ def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
     spring = {"census_term": "Spring"}
-    need = pd.DataFrame({"time_period": 202122, **spring, "primary_need": NEEDS, "pupils": needs,
-                         "england_pupils": [20_000 * (i + 1) for i in range(len(NEEDS))]})  # fmt: skip
+    england = [20_000 * (i + 1) for i in range(len(NEEDS))]
+    need = pd.DataFrame({"time_period": 202122, **spring, **HOME_LA, "primary_need": NEEDS, "pupils": needs,
+                         "england_pupils": england, "england_sen_pupils": sum(england) + 21})  # fmt: skip
     provision = pd.DataFrame(
         {"time_period": 202223, **spring, "sen_provision": ["E", "K"], "pupils": [176, 629],
          "pupils_pupil_premium": [68, 229], "pupils_fsm": list(fsm)}
@@ -91,7 +94,7 @@ def test_release_in_ees_format_is_suppressed_and_readable_read_only(tmp_path):
         release_row = reader.execute("SELECT release_id, suppression_summary FROM reporting.release").fetchone()
         ids = reader.execute("SELECT DISTINCT release_id FROM reporting.send_provision").fetchall()
     assert needs["MSI"] == "c" and needs["SLD"] == "c" and needs["PMLD"] == "0" and needs["Total"] == "735"
-    assert needs["MLD"] == "169"
+    assert needs["MLD"] == "169" and needs["MISSING"] == "0"  # England's pupils without a recorded need
     assert sum(v == "c" for v in needs.values()) >= 2
     assert release_row[0] == release.release_id and ids == [(release.release_id,)]
     summary = {row["table"]: row for row in json.loads(release_row[1])}
@@ -198,7 +201,8 @@ def test_a_later_release_never_unsuppresses_a_cell_of_the_same_period(tmp_path):
     publish(internal, tmp_path / "published", "857")
     corrected = [*JANUARY_2022[:10], 7, 0, 57]  # MSI 3 -> 7 in a corrected extract
     internal.execute("DELETE FROM marts.fct_send_primary_need")
-    frame = pd.DataFrame({"time_period": 202122, "census_term": "Spring", "primary_need": NEEDS, "pupils": corrected})
+    frame = pd.DataFrame({"time_period": 202122, "census_term": "Spring", **HOME_LA, "primary_need": NEEDS,
+                          "pupils": corrected})  # fmt: skip
     internal.register("_corrected", frame)
     internal.execute("INSERT INTO marts.fct_send_primary_need BY NAME SELECT * FROM _corrected")
     second = publish(internal, tmp_path / "published", "857")
@@ -268,7 +272,7 @@ def test_percentages_follow_rule_5_once_the_counts_are_suppressed(tmp_path):
         if row["pupils"] != "c":
             assert row["pct_of_sen_pupils"] == f"{100 * int(row['pupils']) / int(total['pupils']):.1f}"
         england = 100 * int(row["england_pupils"]) / int(total["england_pupils"])
-        assert row["england_pct_of_sen_pupils"] == f"{england:.1f}"
+        assert row["england_pct_of_sen_pupils"] == (f"{england:.1f}" if round(england, 1) else "low")
     provision = {r["sen_provision"]: r for r in read_ees(tmp_path / "published", "send_provision")}
     assert provision["E"]["pupils_fsm"] == "c" and provision["E"]["pct_fsm"] == "c"
     assert provision["K"]["pupils_fsm"] == "c" and provision["K"]["pct_fsm"] == "c"  # secondary: E + K = Total
@@ -435,3 +439,14 @@ def test_a_description_with_quotes_is_stored_as_written():
         stored = out.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 't'").fetchone()[0]
         title = out.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 't'").fetchone()[0]
     assert (title, stored) == ("Children's 'table'", "The LA's name; -- not SQL")
+
+
+def test_englands_total_by_primary_need_is_dfes_total_its_unrecorded_needs_included(tmp_path):
+    release = publish(internal_warehouse(tmp_path / "send.duckdb"), tmp_path / "published", "857")
+    with duckdb.connect(str(release.path), read_only=True) as reader:
+        england = dict(
+            reader.execute("SELECT primary_need, england_pupils FROM reporting.send_primary_need").fetchall()
+        )
+    total = sum(20_000 * (i + 1) for i in range(len(NEEDS))) + 21
+    assert england["MISSING"] == "21" and england["Total"] == str(total)
+    assert sum(int(v) for need, v in england.items() if need != "Total") == total

@@ -32,7 +32,7 @@ from pipeline.sources.child_health import INDICATORS as HEALTH_INDICATORS
 from pipeline.sources.child_health import PERCENT as HEALTH_PERCENT
 from pipeline.sources.child_health import YEARS as HEALTH_YEARS
 from pipeline.sources.placements import SETTING_TYPES
-from pipeline.suppression.rules import DEFAULT_RULES, SYMBOLS
+from pipeline.suppression.rules import DEFAULT_RULES, LOW, SYMBOLS
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 SYMBOL_WORDS = {"c": "suppressed", "x": "not available", "z": "not applicable", "low": "rounds to zero"}
@@ -215,6 +215,8 @@ class Fact:
         if self.kind == RANK:
             return ordinal(int(exact))
         rounded = round_half_up(exact, 1)
+        if self.kind == PERCENT and exact and not rounded:
+            return LOW  # not zero but rounding to it, as the release writes it (rule 8)
         return f"{rounded:+}%" if self.kind == CHANGE else f"{rounded}%"
 
 
