@@ -13,6 +13,10 @@ hierarchies, and chains of them) the constraint matrix is totally unimodular and
 the LP optimum is already a whole number and both intervals coincide. For linked tables of three or more
 dimensions they can differ: ``integer=True`` solves the exact integer problem (HiGHS's MIP solver) instead.
 
+The informed attacker (``informed_bounds``, ``InformedRequirement``) is the same LP with bounds on the cells the
+primary rule suppressed (a primary count is 1 to 5): what a reader who knows the published rules and which ``c``
+they made can work out (rule 3 against it: ``rules.informed_width``).
+
 The equations fall apart into connected groups of unknowns (cells linked by shared equations); each group is one
 HiGHS model, kept while the attacker asks about its cells, so each further bound starts from the last basis.
 """
@@ -340,8 +344,8 @@ def verify(
 ) -> Verification:
     """Check a suppression pattern against the whole release: is every primary cell suppressed, is every
     suppressed cell's attacker interval at least ``rules.protection_width`` wide, and does the informed attacker
-    (who also knows which cells the primary rule suppresses: ``informed_bounds``) leave every such cell its whole
-    range, or an interval at least that wide (``InformedRequirement``)?"""
+    (who also knows which cells the primary rule suppresses: ``informed_bounds``) leave every such cell an interval
+    at least ``rules.informed_width`` wide, or as wide as the rules alone leave it (``InformedRequirement``)?"""
     suppressed = frozenset(suppressed)
     unknown = [k for k in suppressed if k not in tables.values]
     if unknown:

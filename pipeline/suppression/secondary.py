@@ -13,6 +13,10 @@ The search is deterministic and greedy, one pinned cell at a time, in key order:
    one to the attacker, so the cell's interval becomes at least ``a + b`` wide. Cost per unit of change: 1 + the
    count for a non-empty part (smallest cells first), more for an empty cell, ``total_weight`` times more for a
    total (totals last), ties broken by key order; cells already suppressed are free.
+   A cell the informed attacker pins (it knows a primary count is 1 to 5: ``attacker.InformedRequirement``) gets
+   the same LP with every primary cell kept within its range in both perturbations and the target moved the
+   informed width within its own. Each round takes one pinned cell per group of linked cells (complements never
+   leave their group, so this is the pattern a round per cell gives).
 3. Repeat until no suppressed cell is pinned. Adding suppressions only widens intervals, so a cell found protected
    stays protected; every round adds at least one cell or gives a cell up as unprotectable (pinned by public
    figures alone), so the search ends after at most as many rounds as the release has cells.
