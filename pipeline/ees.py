@@ -837,7 +837,7 @@ RELEASE_ID_DESCRIPTION = "The release this row belongs to (reporting.release): a
 
 
 BY_LABELS = {  # the `by` columns whose name alone does not say what they hold
-    "sen_provision": "SEN provision (E = EHC plan, K = SEN support, N = no SEN)",
+    "sen_provision": f"{PROVISION_EKN.label} ({PROVISION_EKN.hint})",
     "has_ehcp": "Has an EHC plan (true / false)",
     "in_county": "Placed in the county (true / false)",
     "characteristic_group": "Characteristic group (sex, phase, ethnicity, ethnic group, first language, FSM, "

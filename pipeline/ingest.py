@@ -82,7 +82,6 @@ END;
 STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
 RAW_ROWS = f"{STAGING}._raw_rows"
 ROW_LINES = f"{STAGING}._row_lines"  # the file line of each row of RAW_ROWS, in order, when not rowid + 2
-ROW_LINES_SQL = "_row_lines.line"
 STAGING_PREFIX = "send-ingest-"  # its folder's name
 IN_MEMORY = ":memory:"
 STAGE_ON_DISK_FROM_BYTES = 64 * 2**20  # a smaller file is staged in memory (attach_staging)
@@ -281,22 +280,21 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
     of council finance systems: a `£` is the tell) through a UTF-8 copy in a temporary folder.
     """
     failure = None
+    encoding = UTF8
     try:
         try:
             header, blanks = csv_header(path, UTF8)
-            encoding = UTF8
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # in the header itself
             encoding = CP1252
+        if encoding == UTF8 and header and _load_csv(con, path, len(header), blanks) > 0:
+            encoding = CP1252  # a byte further down is not UTF-8
         if encoding == CP1252:
             header, blanks = csv_header(path, CP1252)
-        if not header:
-            return CsvRead(header, encoding, blanks)  # an empty file: stage_extract names it
-        if not (encoding == UTF8 and _load_csv(con, path, len(header), blanks) == 0):
-            encoding = CP1252
-            header, blanks = csv_header(path, CP1252)
-            # beside the staging database (a run killed here leaves it for the next ingest to remove)
-            with tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}cp1252-", dir=scratch_parent(con)) as folder:
-                _load_csv(con, transcode_cp1252(path, Path(folder)), len(header), blanks)
+            if header:
+                # beside the staging database (a run killed here leaves it for the next ingest to remove)
+                scratch = tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}cp1252-", dir=scratch_parent(con))
+                with scratch as folder:
+                    _load_csv(con, transcode_cp1252(path, Path(folder)), len(header), blanks)
     except duckdb.Error as error:
         failure = _csv_error(file_name, error)
         if "invalid state" in str(error) and (line := mixed_line_ending(path)):
@@ -306,7 +304,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
         failure = ExtractError(f"{file_name}: row 1 (header) cannot be read as CSV ({error})")
     if failure is not None:
         raise failure  # raised here, not in the except block: DuckDB's message (it quotes a line) is not its context
-    return CsvRead(header, encoding, blanks)
+    return CsvRead(header, encoding, blanks)  # no header: an empty file, which stage_extract names
 
 
 def mixed_line_ending(path: Path) -> int | None:
@@ -357,9 +355,11 @@ def csv_row_number_sql(structural_rejects: int) -> str:
     )
 
 
-def number_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, read: CsvRead, lines: int) -> str:
+def number_csv_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, file_name: str, read: CsvRead, lines: int
+) -> tuple[str, str]:
     """Fill _structural with the rejected lines (file line, column, reason) and return the SQL of each staged row's
-    file line (header = line 1).
+    file line (header = line 1) and what _raw_rows must be joined with for it ("" when nothing).
 
     When the file has exactly one line per record (the header, each row, each rejected line: ``lines`` counts the
     file's lines), DuckDB's numbering is the file's. Otherwise (a blank line, a quoted value over several lines)
@@ -390,7 +390,7 @@ def number_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, 
             FROM (SELECT DISTINCT row_number FROM _structural)
             """
         )
-        return csv_row_number_sql(len(rejected))
+        return csv_row_number_sql(len(rejected)), ""
     try:
         starts, reject_starts = csv_record_lines(path, read.encoding, rejected)
     except csv.Error as error:
@@ -419,7 +419,7 @@ def number_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, 
     con.register("_row_line_frame", pd.DataFrame({"line": np.frombuffer(starts, dtype=np.int64)}))
     con.execute(f"CREATE OR REPLACE TABLE {ROW_LINES} AS SELECT line FROM _row_line_frame")
     con.unregister("_row_line_frame")
-    return ROW_LINES_SQL
+    return "_row_lines.line", f" POSITIONAL JOIN {ROW_LINES} AS _row_lines"
 
 
 def _cell_text(value: object) -> str | None:
@@ -450,14 +450,14 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> li
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheets = [(i, name, _sheet_rows(workbook, i)) for i, name in enumerate(workbook.sheet_names)]
+        sheets = [(name, _sheet_rows(workbook, i)) for i, name in enumerate(workbook.sheet_names)]
     except Exception as error:  # calamine raises its own error types for corrupt workbooks
         failure = ExtractError(f"{file_name}: cannot be read as XLSX ({type(error).__name__})")
     else:
         failure = None
     if failure is not None:
         raise failure  # raised outside the except block: calamine's message may quote a cell
-    filled = [(name, rows) for _, name, rows in sheets if any(_cell_text(v) for row in rows for v in row)]
+    filled = [(name, rows) for name, rows in sheets if any(_cell_text(v) for row in rows for v in row)]
     if not filled:
         raise ExtractError(f"{file_name}: the workbook has no rows (every sheet is empty)")
     if len(filled) > 1:
@@ -570,10 +570,9 @@ def stage_extract(
     attach_staging(con, on_disk=path.stat().st_size >= STAGE_ON_DISK_FROM_BYTES)
     con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")
     suffix = path.suffix.lower()
-    joined = ""
     if suffix == ".xlsx":
         header = _read_xlsx(con, path, file_name)
-        row_number_sql = "_row_number"
+        row_number_sql, joined = "_row_number", ""
     elif suffix in (".csv", ".txt"):
         read = _read_csv(con, path, file_name)
         header = read.header
@@ -586,9 +585,7 @@ def stage_extract(
             lines = file_sha256_and_lines(path)[1]
         # Lines DuckDB could not split into the header's columns are quarantined, not loaded; every row keeps its
         # line in the file.
-        row_number_sql = number_csv_rows(con, path, file_name, read, lines)
-        if row_number_sql == ROW_LINES_SQL:
-            joined = f" POSITIONAL JOIN {ROW_LINES} AS _row_lines"
+        row_number_sql, joined = number_csv_rows(con, path, file_name, read, lines)
     else:
         raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
 

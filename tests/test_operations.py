@@ -35,6 +35,20 @@ def live_release_id(env) -> str:
         return con.execute("SELECT release_id FROM reporting.release").fetchone()[0]
 
 
+def kill_9_mid_dbt(env: dict, *args: str) -> None:
+    """Start `send-pipeline <args>` and SIGKILL it once dbt has started a node."""
+    dbt_log = Path(env["SEND_WAREHOUSE_DIR"]) / "logs" / "last_run_dbt.log"
+    dbt_log.unlink(missing_ok=True)
+    victim = subprocess.Popen([SEND_PIPELINE, *args], env=env, cwd=env["SEND_WAREHOUSE_DIR"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (dbt_log.exists() and "START" in dbt_log.read_text()):
+        time.sleep(0.05)
+    assert victim.poll() is None, "the run ended before it could be killed mid-dbt"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+
+
 def test_readers_see_one_consistent_release_while_a_run_publishes(operations_env, tmp_path):
     before = live_release_id(operations_env)
     stop = tmp_path / "stop"
@@ -70,21 +84,7 @@ def test_kill_9_mid_run_leaves_the_release_and_the_next_run_recovers(operations_
     release_bytes = (published(env) / "send_reporting.duckdb").read_bytes()
     census = Path(env["SEND_RAW_DIR"]) / "census" / "2023_spring.csv"
     census.write_text(census.read_text().replace("\n", "\r\n"))  # new bytes, same rows: a re-ingest
-    dbt_log = Path(env["SEND_WAREHOUSE_DIR"]) / "logs" / "last_run_dbt.log"
-    dbt_log.unlink(missing_ok=True)
-    victim = subprocess.Popen(
-        [SEND_PIPELINE, "run"],
-        env=env,
-        cwd=env["SEND_WAREHOUSE_DIR"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (dbt_log.exists() and "START" in dbt_log.read_text()):
-        time.sleep(0.05)
-    assert victim.poll() is None, "the run ended before it could be killed mid-dbt"
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=30)
+    kill_9_mid_dbt(env, "run")
     assert live_release_id(env) == before
     assert (published(env) / "send_reporting.duckdb").read_bytes() == release_bytes
 
@@ -112,16 +112,7 @@ def test_kill_9_under_a_dagster_instance_frees_the_writer_slot_for_the_next_run(
     home.mkdir()
     (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster_home" / "dagster.yaml").read_text())
     env = {**operations_env, "DAGSTER_HOME": str(home)}
-    dbt_log = Path(env["SEND_WAREHOUSE_DIR"]) / "logs" / "last_run_dbt.log"
-    dbt_log.unlink(missing_ok=True)
-    victim = subprocess.Popen([SEND_PIPELINE, "run", "--force"], env=env, cwd=env["SEND_WAREHOUSE_DIR"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (dbt_log.exists() and "START" in dbt_log.read_text()):
-        time.sleep(0.05)
-    assert victim.poll() is None, "the run ended before it could be killed mid-dbt"
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=30)
+    kill_9_mid_dbt(env, "run", "--force")
 
     rerun = send_pipeline(env, "run", "--force", timeout=240)  # without the release it waits for ever
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
