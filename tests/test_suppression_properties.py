@@ -38,28 +38,48 @@ def informed_ranges(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES) -
     return ranges
 
 
-def independent_widths(tables: TableSet, suppressed, ranges: dict | None = None) -> dict:
+def independent_widths(tables: TableSet, suppressed, ranges: dict | None = None, complements=(), targets=None) -> dict:
     """Width of the whole-number interval of every suppressed non-public cell, knowing every other cell (and, with
-    ``ranges``, the range of each cell the primary rule suppressed: the informed attacker)."""
+    ``ranges``, the range of each cell the primary rule suppressed, and that each cell of ``complements`` is 0 or
+    6+, as the rule would have made 1 to 5 primary: the informed attacker; a 0/1 choice per such cell). Only for
+    ``targets`` when given."""
     ranges = ranges or {}
     keys = list(tables.values)
     index = {key: i for i, key in enumerate(keys)}
-    matrix = np.zeros((max(len(tables.constraints), 1), len(keys)))
-    for r, constraint in enumerate(tables.constraints):
-        matrix[r, index[constraint.total]] += 1
-        for part in constraint.parts:
-            matrix[r, index[part]] -= 1
     hidden = [key for key in keys if key in suppressed and key not in tables.public]
-    lower = np.array([ranges.get(key, (0, 0))[0] if key in hidden else tables.values[key] for key in keys])
-    upper = np.array([ranges.get(key, (0, np.inf))[1] if key in hidden else tables.values[key] for key in keys])
+    either = [key for key in hidden if key in complements]
+    big = 2 * sum(tables.values.values()) + 10  # no count of these tables is larger
+    size = len(keys) + len(either)
+    rows, lower_rows, upper_rows = [], [], []
+    for constraint in tables.constraints:
+        row = np.zeros(size)
+        row[index[constraint.total]] += 1
+        for part in constraint.parts:
+            row[index[part]] -= 1
+        rows.append(row)
+        lower_rows.append(0)
+        upper_rows.append(0)
+    for j, key in enumerate(either):  # 6 * choice <= count <= big * choice
+        for bound, low, high in ((DEFAULT_RULES.max_suppressed_count + 1, 0, np.inf), (big, -np.inf, 0)):
+            row = np.zeros(size)
+            row[index[key]], row[len(keys) + j] = 1, -bound
+            rows.append(row)
+            lower_rows.append(low)
+            upper_rows.append(high)
+    matrix = np.array(rows) if rows else np.zeros((1, size))
+    lower_rows, upper_rows = (lower_rows, upper_rows) if rows else ([0], [0])
+    lower = np.array([ranges.get(key, (0, 0))[0] if key in hidden else tables.values[key] for key in keys] +
+                     [0] * len(either))  # fmt: skip
+    upper = np.array([ranges.get(key, (0, np.inf))[1] if key in hidden else tables.values[key] for key in keys] +
+                     [1] * len(either))  # fmt: skip
     widths = {}
-    for key in hidden:
-        objective = np.zeros(len(keys))
+    for key in hidden if targets is None else [key for key in hidden if key in targets]:
+        objective = np.zeros(size)
         objective[index[key]] = 1.0
         bounds = []
         for sign in (1.0, -1.0):
-            result = milp(sign * objective, constraints=LinearConstraint(matrix, 0, 0), bounds=Bounds(lower, upper),
-                          integrality=np.ones(len(keys)))  # fmt: skip
+            result = milp(sign * objective, constraints=LinearConstraint(matrix, lower_rows, upper_rows),
+                          bounds=Bounds(lower, upper), integrality=np.ones(size))  # fmt: skip
             assert result.status in (0, 3, 4), result.message
             bounds.append(sign * result.fun if result.status == 0 else math.inf)
         widths[key] = bounds[1] - bounds[0]
@@ -76,18 +96,21 @@ def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
     # a public figure is never a complement (hiding it protects nothing); only the primary rule can hide it
     assert not (result.suppressed & tables.public) - set(primary_suppression(tables, rules))
     # rule 3: the independent attacker pins nothing that the search claims protected, nor does one who also knows
-    # which cells the primary rule suppressed (1 to 5 for a small count): each such cell is at least 3 wide to it,
-    # or as wide as with every cell of ours hidden (what the rule alone gives away)
+    # which cells the primary rule suppressed (1 to 5 for a small count; every other suppressed cell 0 or 6+): each
+    # such cell is at least 3 wide to it, or as wide as with every cell of ours hidden (what the rule alone gives)
     ranges = informed_ranges(tables, rules)
     everything = set(tables.private_keys)
-    alone = independent_widths(tables, everything, ranges)
     widths = independent_widths(tables, result.suppressed)
-    informed = independent_widths(tables, result.suppressed, ranges)
+    informed = independent_widths(tables, result.suppressed, ranges, result.suppressed - set(ranges))
+    narrow = {key for key, width in informed.items() if key in ranges and width < rules.informed_width}
+    alone = independent_widths(tables, everything, ranges, everything - set(ranges), narrow)
     for key, width in widths.items():
         if key not in result.unresolved:
             assert width >= rules.protection_width, key
             if key in ranges:
-                assert informed[key] >= min(rules.informed_width, ranges[key][1] - ranges[key][0], alone[key]), key
+                assert informed[key] >= min(
+                    rules.informed_width, ranges[key][1] - ranges[key][0], alone.get(key, math.inf)
+                ), key
     # a cell given up on is one no pattern could protect: it is pinned even with every cell of ours hidden
     if result.unresolved:
         plain = independent_widths(tables, everything)

@@ -13,9 +13,13 @@ hierarchies, and chains of them) the constraint matrix is totally unimodular and
 the LP optimum is already a whole number and both intervals coincide. For linked tables of three or more
 dimensions they can differ: ``integer=True`` solves the exact integer problem (HiGHS's MIP solver) instead.
 
-The informed attacker (``informed_bounds``, ``InformedRequirement``) is the same LP with bounds on the cells the
-primary rule suppressed (a primary count is 1 to 5): what a reader who knows the published rules and which ``c``
-they made can work out (rule 3 against it: ``rules.informed_width``).
+The informed attacker (``informed_bounds``, ``InformedRequirement``) also knows the published rules and which
+``c`` they made: a primary count is 1 to 5 (bounds on those cells), and any other suppressed cell is 0 or 6+, as
+the rule would have made a count of 1 to 5 primary (``zero_or_at_least``: not convex, so each such cell is a
+semi-integer variable of a MILP, and the groups of cells with one are solved as MILPs). Rule 3 against it:
+``rules.informed_width``. ``verify`` first asks the LP that keeps every complement on the side of "0 or 6+" its
+true count is on (``rules.complement_side``: an interval inside the informed reader's, so wide enough there means
+wide enough) and solves the MILP only for a cell that LP finds too narrow.
 
 The equations fall apart into connected groups of unknowns (cells linked by shared equations); each group is one
 HiGHS model, kept while the attacker asks about its cells, so each further bound starts from the last basis.
@@ -32,9 +36,19 @@ from scipy.sparse import csr_array
 
 from pipeline.suppression.model import CellKey, Constraint, TableSet, describe
 from pipeline.suppression.primary import primary_suppression
-from pipeline.suppression.rules import DEFAULT_RULES, SuppressionRules, prior_range, required_width
+from pipeline.suppression.rules import (
+    DEFAULT_RULES,
+    SuppressionRules,
+    complement_floor,
+    complement_side,
+    prior_range,
+    required_width,
+)
 
 TOLERANCE = 1e-6
+# HiGHS caps the upper bound of a semi-continuous or semi-integer variable at 1e5 (kMaxSemiVariableUpper) and then
+# answers "infeasible" for a count above it: a cell whose maximum is above this is modelled as 0 or more.
+SEMI_VARIABLE_CEILING = 1e5
 
 
 class InconsistentRelease(ValueError):
@@ -124,7 +138,16 @@ class _GroupModel:
     """One connected group's equations (A x = b, x >= 0) as a HiGHS model, kept for every cell of the group: each
     bound only changes the objective, so HiGHS starts from the previous optimum's basis instead of from scratch."""
 
-    def __init__(self, a_eq: csr_array, b_eq: np.ndarray, integer: bool, lower: np.ndarray, upper: np.ndarray) -> None:
+    def __init__(
+        self,
+        a_eq: csr_array,
+        b_eq: np.ndarray,
+        integer: bool,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        semi: np.ndarray | None = None,
+    ) -> None:
+        """``semi``: which variables are semi-integer (0, or ``lower`` to ``upper``); the model is then a MILP."""
         rows, columns = a_eq.shape
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = columns, rows
@@ -136,7 +159,9 @@ class _GroupModel:
         lp.a_matrix_.start_ = a_eq.indptr
         lp.a_matrix_.index_ = a_eq.indices
         lp.a_matrix_.value_ = a_eq.data
-        if integer:
+        if semi is not None and semi.any():
+            lp.integrality_ = [highspy.HighsVarType.kSemiInteger if s else highspy.HighsVarType.kInteger for s in semi]
+        elif integer:
             lp.integrality_ = [highspy.HighsVarType.kInteger] * columns
         # The bare binding: highspy.Highs() switches on callbacks in its constructor, which prints HiGHS's banner
         # on stdout before output can be turned off (ERGO-Code/HiGHS#2749); the release's logs stay quiet.
@@ -152,6 +177,21 @@ class _GroupModel:
                 self.highs.changeColCost(self.costed, 0.0)
             self.highs.changeColCost(variable, 1.0)
             self.costed = variable
+        return self._run(sense)
+
+    def most(self, variables: Sequence[int]) -> tuple[str, float]:
+        """As ``bound``, for the maximum of the sum of ``variables``."""
+        if self.costed is not None:
+            self.highs.changeColCost(self.costed, 0.0)
+            self.costed = None
+        columns = np.asarray(variables, dtype=np.int32)
+        self.highs.changeColsCost(len(columns), columns, np.ones(len(columns)))
+        try:
+            return self._run(highspy.ObjSense.kMaximize)
+        finally:
+            self.highs.changeColsCost(len(columns), columns, np.zeros(len(columns)))
+
+    def _run(self, sense) -> tuple[str, float]:
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
@@ -169,7 +209,9 @@ class Attacker:
     demand (each LP needs only the connected group of unknowns the cell is in, built the first time it is asked).
 
     ``bounds``: what the attacker knows of some unknown cells besides the equations (the informed attacker: the
-    range the rules give a cell they suppress, ``rules.prior_range``); any other unknown cell is 0 or more."""
+    range the rules give a cell they suppress, ``rules.prior_range``); any other unknown cell is 0 or more.
+    ``zero_or_at_least``: cells known to be 0 or at least the given count (the informed attacker's complements:
+    ``rules.complement_floor``); a group with one is solved as a MILP."""
 
     def __init__(
         self,
@@ -179,24 +221,32 @@ class Attacker:
         *,
         integer: bool = False,
         bounds: Mapping[CellKey, tuple[float, float]] | None = None,
+        zero_or_at_least: Mapping[CellKey, float] | None = None,
     ) -> None:
         self.system = _system(constraints, known, unknown)
         self.integer = integer
         self._position = {key: v for v, key in enumerate(self.system.unknown)}
         self._groups = _components(self.system)
         self._group_of = {v: g for g, (variables, _) in enumerate(self._groups) for v in variables}
-        self._set_bounds(bounds)
+        self._set_bounds(bounds, zero_or_at_least)
 
-    def _set_bounds(self, bounds: Mapping[CellKey, tuple[float, float]] | None) -> None:
-        bounds = bounds or {}
+    def _set_bounds(
+        self, bounds: Mapping[CellKey, tuple[float, float]] | None, zero_or_at_least: Mapping[CellKey, float] | None
+    ) -> None:
+        bounds, zero_or_at_least = bounds or {}, zero_or_at_least or {}
         self._bounds = [bounds.get(key, (0.0, math.inf)) for key in self.system.unknown]
+        self._semi_floor = [zero_or_at_least.get(key, 0.0) for key in self.system.unknown]
         self._models: dict[int, tuple[_GroupModel, dict[int, int]]] = {}
 
-    def with_bounds(self, bounds: Mapping[CellKey, tuple[float, float]]) -> "Attacker":
-        """The same equations with other bounds (the informed attacker beside the plain one): the equations and
+    def with_bounds(
+        self,
+        bounds: Mapping[CellKey, tuple[float, float]],
+        zero_or_at_least: Mapping[CellKey, float] | None = None,
+    ) -> "Attacker":
+        """The same equations with other knowledge (the informed attacker beside the plain one): the equations and
         their groups are shared, not built again (half of the secondary search's time was building them)."""
         other = copy.copy(self)
-        other._set_bounds(bounds)
+        other._set_bounds(bounds, zero_or_at_least)
         return other
 
     def _group_model(self, group: int) -> tuple[_GroupModel, dict[int, int]]:
@@ -213,7 +263,23 @@ class Attacker:
             b_eq = np.array([self.system.rows[row_id][1] for row_id in row_ids])
             lower = np.array([self._bounds[v][0] for v in variables], dtype=float)
             upper = np.array([self._bounds[v][1] for v in variables], dtype=float)
-            self._models[group] = (_GroupModel(a_eq, b_eq, self.integer, lower, upper), local)
+            floors = np.array([self._semi_floor[v] for v in variables], dtype=float)
+            semi = floors > 0
+            if semi.any():
+                # a semi-integer variable needs a finite upper bound: the most the relaxation (0 or more) allows
+                # (of them all together first: one LP, enough when it is within HiGHS's limit; else one per cell)
+                relaxed = _GroupModel(a_eq, b_eq, False, lower, upper)
+                together = relaxed.most(np.flatnonzero(semi))
+                for i in np.flatnonzero(semi):
+                    status, most = together
+                    if not (status == "optimal" and most <= SEMI_VARIABLE_CEILING):
+                        status, most = relaxed.most([i])
+                    if status == "optimal" and most <= SEMI_VARIABLE_CEILING:
+                        lower[i], upper[i] = floors[i], max(math.floor(most + TOLERANCE), floors[i])
+                    else:  # unbounded, above HiGHS's limit, or no solution (which the MILP then reports)
+                        semi[i] = False
+            model = _GroupModel(a_eq, b_eq, self.integer, lower, upper, semi)
+            self._models[group] = (model, local)
         return self._models[group]
 
     def interval(self, key: CellKey) -> Interval:
@@ -298,31 +364,64 @@ def informed_bounds(
     return {k: prior_range(r, rules) for k, r in primary_suppression(tables, rules).items() if k in suppressed}
 
 
+def complement_floors(
+    unknown: Iterable[CellKey], bounds: Mapping[CellKey, tuple[float, float]], rules: SuppressionRules = DEFAULT_RULES
+) -> dict[CellKey, float]:
+    """The rest of the informed attacker's knowledge: every unknown cell the primary rule did not suppress
+    (``bounds`` holds those it did) is 0 or ``rules.complement_floor`` or more (``Attacker``'s zero_or_at_least)."""
+    floor = complement_floor(rules)
+    return {k: floor for k in unknown if k not in bounds}
+
+
+def complement_sides(
+    tables: TableSet, floors: Mapping[CellKey, float], rules: SuppressionRules = DEFAULT_RULES
+) -> dict[CellKey, tuple[float, float]]:
+    """Each complement kept on the side of "0 or 6+" its true count is on (``rules.complement_side``): bounds for
+    an LP whose interval lies within the informed attacker's (enough to show a cell protected, not pinned)."""
+    return {k: complement_side(tables.values[k], rules) for k in floors}
+
+
 class InformedRequirement:
     """How wide the informed attacker's interval for a primary cell must be: ``rules.informed_width``, or what the
     rules alone leave when that is narrower. Three small counts under a small total (an ethnic group of 4 children
     with an EHC plan, in three ethnicities) are each 1 to 3 to a reader who knows the rule, whatever else is
     published: no pattern can do better, so the release may not be held to more. "The rules alone" is the
-    informed attacker facing a release with every cell of ours hidden (public figures still known), asked only
-    about a cell narrower than ``informed_width`` (its LPs span the whole release)."""
+    informed attacker facing a release with every cell of ours hidden (public figures still known; each cell the
+    primary rule does not suppress then 0 or 6+), asked only about a cell narrower than ``informed_width`` (its
+    models span a whole group of linked cells)."""
 
     def __init__(
         self, tables: TableSet, bounds: Mapping[CellKey, tuple[float, float]], rules: SuppressionRules
     ) -> None:
         self.tables, self.bounds, self.rules = tables, bounds, rules
-        self._alone: Attacker | None = None
+        self._relaxed: Attacker | None = None  # the rules alone with every complement 0 or more (an LP)
+        self._alone: Attacker | None = None  # the rules alone, exact (a MILP per group)
+        self._widths: dict[tuple[CellKey, bool], float] = {}  # the rules alone do not change between questions
 
-    def width(self, key: CellKey, interval: Interval) -> float:
-        """The width ``interval`` (the informed attacker's for ``key``) must have."""
-        wanted = required_width(self.bounds[key], self.rules)
-        if interval.protects(wanted):
-            return wanted
-        if self._alone is None:
+    def _alone_width(self, key: CellKey, exact: bool) -> float:
+        if self._relaxed is None:
             private = self.tables.private_keys
             known = {k: self.tables.values[k] for k in self.tables.public}
             bounds = informed_bounds(self.tables, private, self.rules)
-            self._alone = Attacker(self.tables.constraints, known, private, bounds=bounds)
-        return min(wanted, self._alone.interval(key).width)
+            self._relaxed = Attacker(self.tables.constraints, known, private, bounds=bounds)
+            self._alone = self._relaxed.with_bounds(bounds, complement_floors(private, bounds, self.rules))
+        if (key, exact) not in self._widths:
+            alone = self._alone if exact else self._relaxed
+            self._widths[key, exact] = min(required_width(self.bounds[key], self.rules), alone.interval(key).width)
+        return self._widths[key, exact]
+
+    def relaxed_width(self, key: CellKey, interval: Interval) -> float:
+        """``width`` with the rules alone taken from the LP that lets a complement be anything from 0 (no MILP):
+        never less than ``width``, and equal to it whenever an informed perturbation as wide exists (the exact
+        informed interval is then at least as wide, and it is never wider than the rules alone leave it)."""
+        wanted = required_width(self.bounds[key], self.rules)
+        return wanted if interval.protects(wanted) else self._alone_width(key, exact=False)
+
+    def width(self, key: CellKey, interval: Interval) -> float:
+        """The width ``interval`` (the informed attacker's for ``key``) must have. An interval as wide as the
+        relaxed requirement is wide enough, and the MILP of the rules alone is then not solved."""
+        relaxed = self.relaxed_width(key, interval)
+        return relaxed if interval.protects(relaxed) else self._alone_width(key, exact=True)
 
 
 @dataclass(frozen=True)
@@ -344,8 +443,9 @@ def verify(
 ) -> Verification:
     """Check a suppression pattern against the whole release: is every primary cell suppressed, is every
     suppressed cell's attacker interval at least ``rules.protection_width`` wide, and does the informed attacker
-    (who also knows which cells the primary rule suppresses: ``informed_bounds``) leave every such cell an interval
-    at least ``rules.informed_width`` wide, or as wide as the rules alone leave it (``InformedRequirement``)?"""
+    (who also knows which cells the primary rule suppresses: ``informed_bounds``, and so that every other
+    suppressed cell is 0 or 6+: ``complement_floors``) leave every such cell an interval at least
+    ``rules.informed_width`` wide, or as wide as the rules alone leave it (``InformedRequirement``)?"""
     suppressed = frozenset(suppressed)
     unknown = [k for k in suppressed if k not in tables.values]
     if unknown:
@@ -353,10 +453,16 @@ def verify(
     attacker = release_attacker(tables, suppressed, integer=integer)
     found = {key: attacker.interval(key) for key in attacker.system.unknown}
     bounds = informed_bounds(tables, suppressed, rules)
-    informed = attacker.with_bounds(bounds)  # the same equations, built once
+    floors = complement_floors(attacker.system.unknown, bounds, rules)
+    # the same equations, built once: the LP with every complement on its own side, then the exact MILP
+    sided = attacker.with_bounds({**bounds, **complement_sides(tables, floors, rules)})
+    informed = attacker.with_bounds(bounds, zero_or_at_least=floors)
     requirement = InformedRequirement(tables, bounds, rules)
 
     def informed_pins(key: CellKey) -> bool:
+        interval = sided.interval(key)
+        if interval.protects(requirement.relaxed_width(key, interval)):
+            return False
         interval = informed.interval(key)
         return not interval.protects(requirement.width(key, interval))
 

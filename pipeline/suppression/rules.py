@@ -64,12 +64,27 @@ def prior_range(reason: str, rules: SuppressionRules = DEFAULT_RULES) -> tuple[f
     """What the published rules alone tell a reader who knows why a cell is ``c`` (the informed attacker: the rules
     are public, and which cells they suppress can often be worked out, e.g. from a pattern's minimality): a primary
     count is 1 to ``max_suppressed_count``; a part of a small group sharing one outcome is 0 to
-    ``uniform_group_below - 1``; any other suppressed cell is 0 or more."""
+    ``uniform_group_below - 1``; any other suppressed cell is 0 or more here (that it is 0 or 6+ is not a range:
+    ``complement_floor``)."""
     if reason == PRIMARY:
         return 1.0, float(rules.max_suppressed_count)
     if reason == UNIFORM_OUTCOME:
         return 0.0, float(rules.uniform_group_below - 1)
     return 0.0, math.inf
+
+
+def complement_floor(rules: SuppressionRules = DEFAULT_RULES) -> float:
+    """The smallest non-zero count of a suppressed cell the primary rule did not suppress (a complement, or a cell
+    carried forward): the rule would have made a count of 1 to ``max_suppressed_count`` a primary cell, so a reader
+    who knows why each ``c`` is ``c`` knows such a cell is 0 or at least this."""
+    return float(rules.max_suppressed_count + 1)
+
+
+def complement_side(count: float, rules: SuppressionRules = DEFAULT_RULES) -> tuple[float, float]:
+    """The side of "0, or ``complement_floor`` or more" that a complement's true count is on, as a range. Keeping
+    every complement on its own side is the convex part of what the informed reader knows (not all of it: the
+    reader cannot tell 0 from 6+), so an interval found within it is never wider than the reader's."""
+    return (0.0, 0.0) if count == 0 else (complement_floor(rules), math.inf)
 
 
 def required_width(prior: tuple[float, float], rules: SuppressionRules = DEFAULT_RULES) -> float:

@@ -13,10 +13,11 @@ The search is deterministic and greedy, one pinned cell at a time, in key order:
    one to the attacker, so the cell's interval becomes at least ``a + b`` wide. Cost per unit of change: 1 + the
    count for a non-empty part (smallest cells first), more for an empty cell, ``total_weight`` times more for a
    total (totals last), ties broken by key order; cells already suppressed are free.
-   A cell the informed attacker pins (it knows a primary count is 1 to 5: ``attacker.InformedRequirement``) gets
-   the same LP with every primary cell kept within its range in both perturbations and the target moved the
-   informed width within its own. Each round takes one pinned cell per group of linked cells (complements never
-   leave their group, so this is the pattern a round per cell gives).
+   A cell the informed attacker pins (it knows a primary count is 1 to 5 and any other ``c`` 0 or 6+:
+   ``attacker.InformedRequirement``) gets the same LP with every primary cell kept within its range and every
+   other cell of ours on its side of "0 or 6+" in both perturbations, and the target moved the informed width
+   within its own range; failing that, ``_last_resort``. Each round takes one pinned cell per group of linked
+   cells (complements never leave their group, so this is the pattern a round per cell gives).
 3. Repeat until no suppressed cell is pinned. Adding suppressions only widens intervals, so a cell found protected
    stays protected; every round adds at least one cell or gives a cell up as unprotectable (pinned by public
    figures alone), so the search ends after at most as many rounds as the release has cells.
@@ -28,13 +29,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
+from scipy.sparse import csr_array, vstack
 
 from pipeline.suppression.attacker import (
     Attacker,
     InformedRequirement,
     Interval,
     attack,
+    complement_floors,
+    complement_sides,
     connected_groups,
     informed_bounds,
 )
@@ -47,6 +50,8 @@ from pipeline.suppression.rules import (
     SUPPRESSED,
     UNAVAILABLE,
     SuppressionRules,
+    complement_floor,
+    complement_side,
 )
 
 CHANGE_TOLERANCE = 1e-6
@@ -160,18 +165,26 @@ class _Protector:
         """The group of cells linked to ``key`` by the release's equations (a complement never leaves it)."""
         return self.group_of[self.index[key]]
 
+    def group_keys(self, key: CellKey) -> list[CellKey]:
+        """Every cell of ``key``'s group: hidden together they leave ``key`` what the rules alone leave it."""
+        return [self.keys[cell] for cell in self.groups[self.group_of_key(key)][0]]
+
     def complements(
         self,
         target: CellKey,
         suppressed: frozenset[CellKey],
         bounds: Mapping[CellKey, tuple[float, float]] | None = None,
         width: float | None = None,
+        jump_from: float | None = None,
     ) -> list[CellKey] | None:
         """The published cells to suppress so ``target`` is protected, or None when no pattern can protect it.
 
         ``bounds``: the range the informed attacker knows for some suppressed cells (rules.prior_range); both
         perturbed releases keep those cells within it, so that attacker cannot tell them from the real one either,
-        and the target moves ``width`` (default the protection width) within its own range."""
+        and the target moves ``width`` (default the protection width) within its own range. ``jump_from``: an empty
+        cell that ``bounds`` holds at 0 may instead move to from ``jump_from`` to ``jump_from + width`` in either
+        perturbation (a whole-number choice per cell and perturbation: the informed reader knows a complement is 0
+        or 6+, so an empty complement can only be told from 6 or more)."""
         bounds = bounds or {}
         width = self.width if width is None else width
         cells, row_ids = self.groups[self.group_of[self.index[target]]]
@@ -216,8 +229,33 @@ class _Protector:
         upper = np.concatenate([rise, fall, rise, fall, [min(width, rise[t]), min(width, fall[t])]])
         integrality = np.zeros(size)
         integrality[[a_var, b_var]] = 1
+        row_lower = row_upper = rhs
+        if jump_from is not None and (jumpers := np.flatnonzero((values == 0) & (ceiling == 0))).size:
+            # per jumper and perturbation a 0/1 choice z: z * jump_from <= rise <= z * (jump_from + width)
+            count = jumpers.size
+            rise[jumpers] = jump_from + width
+            upper = np.concatenate([rise, fall, rise, fall, upper[-2:], np.ones(2 * count)])
+            objective = np.concatenate([objective, np.zeros(2 * count)])
+            integrality = np.concatenate([integrality, np.ones(2 * count)])
+            choice_rows = []
+            for direction in (0, 1):
+                for j, cell in enumerate(jumpers):
+                    z = size + direction * count + j
+                    choice_rows.append(({2 * n * direction + cell: 1.0, z: -jump_from}, 0.0, np.inf))
+                    choice_rows.append(({2 * n * direction + cell: 1.0, z: -(jump_from + width)}, -np.inf, 0.0))
+            size += 2 * count
+            data, row_index, col_index = [], [], []
+            for r, (coefficients, _, _) in enumerate(choice_rows):
+                data += list(coefficients.values())
+                row_index += [r] * len(coefficients)
+                col_index += list(coefficients)
+            choices = csr_array((data, (row_index, col_index)), shape=(len(choice_rows), size))
+            matrix = vstack([csr_array((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], size)),
+                             choices], format="csr")  # fmt: skip
+            row_lower = np.concatenate([rhs, [low for _, low, _ in choice_rows]])
+            row_upper = np.concatenate([rhs, [high for _, _, high in choice_rows]])
         result = solve_with_whole_numbers(
-            objective, LinearConstraint(matrix, rhs, rhs), Bounds(np.zeros(size), upper), integrality
+            objective, LinearConstraint(matrix, row_lower, row_upper), Bounds(np.zeros(size), upper), integrality
         )
         if result.status != 0:
             return None
@@ -235,6 +273,32 @@ def constraints_by_cell(constraints: Sequence[Constraint]) -> dict[CellKey, list
     return found
 
 
+def _last_resort(
+    key: CellKey,
+    interval: Interval,
+    pattern: set[CellKey],
+    protector: _Protector,
+    requirement: InformedRequirement,
+    moves: Mapping[CellKey, tuple[float, float]],
+    informed_attacker: Attacker,
+    rules: SuppressionRules,
+) -> list[CellKey]:
+    """A primary cell the informed attacker's sided LP pins (``interval``) and no perturbation keeping every
+    complement on its side protects at the relaxed requirement: the complements that protect it at the exact one,
+    [] when it already is. Tried in turn: the exact requirement may be lower; empty cells may jump to 6+ (a MILP);
+    the exact informed attacker may not pin it; else the cell's whole group is hidden, which leaves it as wide as
+    the rules alone do (never needed in the demo release)."""
+    width = requirement.width(key, interval)
+    if interval.protects(width):
+        return []
+    complements = protector.complements(key, frozenset(pattern), moves, width, complement_floor(rules))
+    if complements:
+        return complements
+    if informed_attacker.interval(key).protects(width):
+        return []
+    return [cell for cell in protector.group_keys(key) if cell not in pattern]
+
+
 def secondary_suppression(
     tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES
 ) -> tuple[list[CellKey], list[CellKey]]:
@@ -246,6 +310,10 @@ def secondary_suppression(
     pattern -= tables.public  # already known: nothing to protect
     bounds = informed_bounds(tables, pattern, rules)  # primary cells: the range the rules give them
     requirement = InformedRequirement(tables, bounds, rules)
+    # the informed protection LP keeps primary cells in their range and every other cell of ours on its side of
+    # "0 or 6+" (it may become a complement, which the informed reader knows is 0 or 6+)
+    sides = {k: complement_side(tables.values[k], rules) for k in tables.private_keys if k not in bounds}
+    informed_moves = {**sides, **bounds}
     protector = _Protector(tables, rules)
     protected: set[CellKey] = set()
     unresolved: set[CellKey] = set()
@@ -255,7 +323,9 @@ def secondary_suppression(
     constraints = tables.constraints  # the first round's attacker checks every equation of the published figures
     while True:
         attacker = Attacker(constraints, known, sorted(pattern))  # the equations of this pattern, once
-        informed_attacker = attacker.with_bounds(bounds)
+        floors = complement_floors(pattern, bounds, rules)
+        sided_attacker = attacker.with_bounds({**bounds, **complement_sides(tables, floors, rules)})
+        informed_attacker = None  # the exact one (a MILP per group), only for a cell no sided perturbation protects
         # Several targets a round, one per group of linked cells: complements of one group's target cannot move
         # another group's cells, so the pattern is the one a round per target gives (~3x fewer rounds in the demo).
         # A cell of a group that got complements this round waits for the next round's attacker.
@@ -264,21 +334,29 @@ def secondary_suppression(
             group = protector.group_of_key(key)
             if group in changed:
                 continue
-            informed = width = None
-            if attacker.interval(key).protects(rules.protection_width):
-                if key not in bounds:
-                    protected.add(key)
+            if not attacker.interval(key).protects(rules.protection_width):
+                complements = protector.complements(key, frozenset(pattern))
+                if not complements:
+                    unresolved.add(key)
                     continue
-                interval = informed_attacker.interval(key)
-                width = requirement.width(key, interval)
+            elif key not in bounds:
+                protected.add(key)
+                continue
+            else:
+                interval = sided_attacker.interval(key)
+                width = requirement.relaxed_width(key, interval)
                 if interval.protects(width):
                     protected.add(key)
                     continue
-                informed = bounds
-            complements = protector.complements(key, frozenset(pattern), informed, width)
-            if not complements:
-                unresolved.add(key)
-                continue
+                complements = protector.complements(key, frozenset(pattern), informed_moves, width)
+                if not complements:
+                    if informed_attacker is None:
+                        informed_attacker = attacker.with_bounds(bounds, zero_or_at_least=floors)
+                    complements = _last_resort(key, interval, pattern, protector, requirement, informed_moves,
+                                               informed_attacker, rules)  # fmt: skip
+                    protected.add(key)
+                    if not complements:
+                        continue
             changed.add(group)
             for complement in complements:
                 pattern.add(complement)
