@@ -165,6 +165,8 @@ SEN_PARTS = (("SEN", ("E", "K")),)
 PROVISION_EK = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support", "SEN", SEN_PARTS)
 PROVISION_EKN = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support, N = no SEN", None, SEN_PARTS)
 
+NOT_THE_LAS_FIGURE = "geographic_level = 'Local authority' AND exception_note IS NOT NULL"
+
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_primary_need",
@@ -414,9 +416,21 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         time_identifier="{time_identifier}",
         by=("geography_role", "measure"),
         filters=(),
-        indicators=(Indicator("value", "Value as DfE publishes it", kind=PUBLIC, symbol_column="value_symbol"),),
+        indicators=(
+            Indicator(
+                "value",
+                "Value as DfE publishes it; x where DfE's footnote says an LA's row carries another geography's "
+                "figure (new EHC plans 2022: every Yorkshire and The Humber LA row holds the regional total)",
+                kind=PUBLIC,
+                symbol_column="value_symbol",
+            ),
+        ),
+        # An LA row whose figure DfE's footnote says is not the LA's (the mart's exception_note) is not shown as the
+        # LA's: a reader comparing neighbours would take North Yorkshire's 2022 new plans to be 6,078.
         query="SELECT time_period, time_identifier, geographic_level, country_code, country_name, region_code, "
-        "region_name, new_la_code, old_la_code, la_name, geography_role, measure, value, value_symbol FROM mart",
+        "region_name, new_la_code, old_la_code, la_name, geography_role, measure, "
+        f"CASE WHEN {NOT_THE_LAS_FIGURE} THEN NULL ELSE value END AS value, "
+        f"CASE WHEN {NOT_THE_LAS_FIGURE} THEN 'x' ELSE value_symbol END AS value_symbol FROM mart",
     ),
     PublishedTable(
         name="send_exclusions",

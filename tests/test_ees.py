@@ -167,3 +167,31 @@ def test_a_percentage_of_public_figures_is_described_as_not_suppressed():
     )))  # fmt: skip
     assert "not suppressed" in described["england_pct"] and "fewer than 10" not in described["england_pct"]
     assert "not suppressed" not in described["pct"] and "fewer than 10" in described["pct"]
+
+
+def test_an_la_row_dfes_footnote_says_is_not_the_las_figure_is_published_as_x():
+    """newplans 2022: every Yorkshire and The Humber LA row carries the regional total (the mart's exception_note);
+    the region's own row is right, and so are the LA's other measures."""
+    spec = next(t for t in PUBLISHED_TABLES if t.name == "send_benchmark_ehcp")
+    place = {"time_identifier": "Calendar year", "country_code": "E92000001", "country_name": "England",
+             "region_code": "E12000003", "region_name": "Yorkshire and The Humber"}  # fmt: skip
+    rows = [
+        ("Local authority", "North Yorkshire", "new_ehc_plans", 6078, "footnote 4"),
+        ("Local authority", "North Yorkshire", "requests_received_in_year", 971, None),
+        ("Regional", None, "new_ehc_plans", 6078, "footnote 4"),
+    ]
+    mart = pd.DataFrame(
+        [{**place, "time_period": 2022, "geographic_level": level, "new_la_code": "E06000065" if la else None,
+          "old_la_code": "815" if la else None, "la_name": la, "geography_role": "statistical_neighbour",
+          "measure": measure, "value": value, "value_symbol": None, "exception_note": note}
+         for level, la, measure, value, note in rows]
+    )  # fmt: skip
+    frame = ees_frame(spec, mart, GEOGRAPHY)
+    shown = {
+        (level, measure): value for level, measure, value in frame[["geographic_level", "measure", "value"]].values
+    }
+    assert shown == {
+        ("Local authority", "new_ehc_plans"): "x",
+        ("Local authority", "requests_received_in_year"): "971",
+        ("Regional", "new_ehc_plans"): "6078",
+    }
