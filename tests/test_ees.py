@@ -167,3 +167,15 @@ def test_a_percentage_of_public_figures_is_described_as_not_suppressed():
     )))  # fmt: skip
     assert "not suppressed" in described["england_pct"] and "fewer than 10" not in described["england_pct"]
     assert "not suppressed" not in described["pct"] and "fewer than 10" in described["pct"]
+
+
+def test_titles_promise_only_what_the_tables_hold():
+    """The title is the table's description in send_reporting.duckdb: the caseload's query keeps 1 April of every
+    year (not only 2023); the trend publishes no school roll (that is send_school_residence's Total)."""
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
+    caseload = specs["send_ehcp_caseload"]
+    assert "month(reference_date) = 4)" in caseload.query
+    assert "April each year" in caseload.title and "April 2023" not in caseload.title
+    trend = specs["send_trend"]
+    assert not any("roll" in column for column in trend.indicator_columns)
+    assert "roll" not in trend.title
