@@ -62,9 +62,15 @@ def _summarise(result, settings: Settings) -> int:
                 f"unchanged; rows loaded {meta['rows_loaded']}, quarantined {meta['rows_quarantined']} "
                 "(reasons in raw.quarantine)"
             )
+    from dagster import AssetCheckSeverity
+
     evaluations = result.get_asset_check_evaluations()
-    failed = [e for e in evaluations if not e.passed]
-    print(f"checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    # A check of severity warn (dbt tests configured `severity: warn`) does not stop publication: a warning.
+    warned = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
+    failed = [e for e in evaluations if not e.passed and e.severity != AssetCheckSeverity.WARN]
+    print(f"checks: {len(evaluations) - len(failed) - len(warned)} passed, {len(failed)} failed, {len(warned)} warned")
+    for evaluation in warned:
+        print(f"  WARNING {evaluation.asset_key.to_user_string()} :: {evaluation.check_name}")
     for evaluation in failed:
         print(f"  FAILED {evaluation.asset_key.to_user_string()} :: {evaluation.check_name}")
     for event in result.all_events:

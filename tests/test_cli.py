@@ -39,12 +39,12 @@ class _Event:
         )
 
 
-def _result(*materialized: list[str]):
+def _result(*materialized: list[str], evaluations=()):
     return SimpleNamespace(
         success=True,
         all_events=[],
         get_asset_materialization_events=lambda: [_Event(path) for path in materialized],
-        get_asset_check_evaluations=lambda: [],
+        get_asset_check_evaluations=lambda: list(evaluations),
     )
 
 
@@ -61,6 +61,26 @@ def test_a_run_that_did_not_publish_says_so_even_when_the_docs_were_built(capsys
     code = cli._summarise(_result(["docs", "dbt_docs"]), settings)
     assert code == 1
     assert "NOT published" in capsys.readouterr().out
+
+
+def test_a_failed_check_of_severity_warn_is_a_warning_not_a_failed_run(capsys):
+    """A dbt test of severity warn (e.g. the EHCNA relationships) does not stop publication: the run succeeded."""
+    import dagster as dg
+
+    def check(name, passed, severity):
+        return dg.AssetCheckEvaluation(dg.AssetKey(["staging", "m"]), name, passed=passed, severity=severity)
+
+    evaluations = [
+        check("orphans", False, dg.AssetCheckSeverity.WARN),
+        check("unique", True, dg.AssetCheckSeverity.ERROR),
+    ]
+    published = _result(["published", "send_reporting"], evaluations=evaluations)
+    assert cli._summarise(published, load_settings({})) == 0
+    out = capsys.readouterr().out
+    assert "checks: 1 passed, 0 failed, 1 warned" in out and "WARNING staging/m :: orphans" in out
+    evaluations.append(check("not_null", False, dg.AssetCheckSeverity.ERROR))
+    assert cli._summarise(published, load_settings({})) == 1
+    assert "FAILED staging/m :: not_null" in capsys.readouterr().out
 
 
 class _Started(Exception):
