@@ -277,7 +277,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_trend",
         mart="fct_send_trend",
-        title="Pupils with an EHC plan or on SEN support, Spring census each year, and the school roll",
+        title="Pupils with an EHC plan or on SEN support, Spring census each year",
         time_identifier="{census_term} term",
         filters=(PROVISION_EK,),
         indicators=(Indicator("pupils", "Pupils with SEN", "pupils"),),
@@ -367,7 +367,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_ehcp_caseload",
         mart="fct_ehcp_caseload",
-        title="EHC plans maintained by the LA, by primary need: January each year (SEN2 day) and April 2023",
+        title="EHC plans maintained by the LA, by primary need: January each year (SEN2 day) and 1 April each year",
         time_identifier="{period_type}",
         by=("reference_date",),
         filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code; MISSING = not recorded"),),

@@ -3,7 +3,9 @@
 The cursor maps each file (path under raw/) to [size, mtime_ns, sha256] (pipeline.nightly_state.drop_zone_snapshot,
 the same snapshot `send-pipeline run` compares with the ingest ledger). A file whose size and mtime are unchanged
 keeps its recorded hash (no re-read of a large census on every tick); any other file is hashed again, and only a
-new hash — a new file or new content — requests a run.
+new hash — a new file or new content — requests a run. On the first tick (no cursor yet: a new daemon, or the
+sensor first turned on) every file is new to the cursor: it requests a run only when the nightly schedule would
+(pipeline.nightly_state.nightly_reasons: something changed since the current release was built).
 """
 
 import hashlib
@@ -11,7 +13,7 @@ import json
 
 import dagster as dg
 
-from pipeline.nightly_state import Snapshot, drop_zone_snapshot
+from pipeline.nightly_state import Snapshot, drop_zone_snapshot, nightly_reasons
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
 
@@ -29,12 +31,15 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
     "(content hashes, so a touched but unchanged file triggers nothing).",
 )
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
+    settings = load_settings()
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
-    current = drop_zone_snapshot(load_settings().raw_dir, previous)
+    current = drop_zone_snapshot(settings.raw_dir, previous)
     changed = changed_files(previous, current)
     context.update_cursor(json.dumps(current, sort_keys=True))
     if not changed:
         return dg.SkipReason("no new or changed extracts")
+    if not previous and not nightly_reasons(settings):  # first tick: every file is new to an empty cursor
+        return dg.SkipReason("first tick: no new or changed extracts since the current release was built")
     run_key = hashlib.sha256(json.dumps([[n, current[n][2]] for n in changed]).encode()).hexdigest()[:16]
     return dg.RunRequest(
         run_key=run_key, tags={"send/trigger": "raw_drop_zone", "send/changed_files": str(len(changed))}

@@ -3,11 +3,12 @@ garbage collection (gc.freeze, ~1.5 s after a nightly run)."""
 
 import gc
 import tomllib
+from types import SimpleNamespace
 
 import pytest
 
 from pipeline import cli
-from pipeline.settings import REPO_ROOT
+from pipeline.settings import REPO_ROOT, load_settings
 
 
 def test_the_console_script_is_run():
@@ -26,3 +27,101 @@ def test_run_exits_with_the_code_of_main_and_freezes_the_heap(monkeypatch, code)
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# ---------- what `send-pipeline run` tells the user (README: Commands, Configuration) ----------
+
+
+class _Event:
+    def __init__(self, path):
+        self.event_specific_data = SimpleNamespace(
+            materialization=SimpleNamespace(asset_key=SimpleNamespace(path=path), metadata={})
+        )
+
+
+def _result(*materialized: list[str], evaluations=()):
+    return SimpleNamespace(
+        success=True,
+        all_events=[],
+        get_asset_materialization_events=lambda: [_Event(path) for path in materialized],
+        get_asset_check_evaluations=lambda: list(evaluations),
+    )
+
+
+def test_a_published_run_whose_docs_failed_does_not_say_not_published(capsys):
+    settings = load_settings({})
+    cli._summarise(_result(["published", "send_reporting"], ["published", "report"]), settings)
+    out = capsys.readouterr().out
+    assert "published release:" in out
+    assert "NOT published" not in out
+
+
+def test_a_run_that_did_not_publish_says_so_even_when_the_docs_were_built(capsys):
+    settings = load_settings({})
+    code = cli._summarise(_result(["docs", "dbt_docs"]), settings)
+    assert code == 1
+    assert "NOT published" in capsys.readouterr().out
+
+
+def test_a_failed_check_of_severity_warn_is_a_warning_not_a_failed_run(capsys):
+    """A dbt test of severity warn (e.g. the EHCNA relationships) does not stop publication: the run succeeded."""
+    import dagster as dg
+
+    def check(name, passed, severity):
+        return dg.AssetCheckEvaluation(dg.AssetKey(["staging", "m"]), name, passed=passed, severity=severity)
+
+    evaluations = [
+        check("orphans", False, dg.AssetCheckSeverity.WARN),
+        check("unique", True, dg.AssetCheckSeverity.ERROR),
+    ]
+    published = _result(["published", "send_reporting"], evaluations=evaluations)
+    assert cli._summarise(published, load_settings({})) == 0
+    out = capsys.readouterr().out
+    assert "checks: 1 passed, 0 failed, 1 warned" in out and "WARNING staging/m :: orphans" in out
+    evaluations.append(check("not_null", False, dg.AssetCheckSeverity.ERROR))
+    assert cli._summarise(published, load_settings({})) == 1
+    assert "FAILED staging/m :: not_null" in capsys.readouterr().out
+
+
+class _Started(Exception):
+    """Raised where the run would start preparing dbt and Dagster."""
+
+
+@pytest.fixture
+def run_env(tmp_path, monkeypatch):
+    """A drop zone, an empty warehouse and a key; the run stops where it would start dbt and Dagster."""
+    (tmp_path / "raw").mkdir()
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("SEND_RAW_DIR", str(tmp_path / "raw"))
+    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "test-key-not-secret-0123456789")
+    for name in ("SEND_LA_CODE", "SEND_DBT_PROJECT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+    def started(*_args, **_kwargs):
+        raise _Started
+
+    monkeypatch.setattr("pipeline.dbt_project.prepare_dbt_project", started)
+    return tmp_path
+
+
+def test_run_starts_with_a_valid_environment(run_env):
+    with pytest.raises(_Started):
+        cli.main(["run"])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("SEND_RAW_DIR", "no_such_folder", "SEND_RAW_DIR"),
+        ("SEND_PSEUDONYM_KEY", "", "SEND_PSEUDONYM_KEY"),
+        ("SEND_DBT_PROJECT_DIR", "no_such_project", "SEND_DBT_PROJECT_DIR"),
+        ("SEND_LA_CODE", "999", "SEND_LA_CODE"),
+    ],
+)
+def test_run_fails_at_once_naming_an_invalid_setting(run_env, monkeypatch, capsys, variable, value, named):
+    """Before Dagster starts: one line naming the variable and exit 2, not a failed step per source or a traceback."""
+    monkeypatch.setenv(variable, str(run_env / value) if value.startswith("no_such") else value)
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("send-pipeline: ") and named in err

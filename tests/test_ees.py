@@ -195,3 +195,15 @@ def test_an_la_row_dfes_footnote_says_is_not_the_las_figure_is_published_as_x():
         ("Local authority", "requests_received_in_year"): "971",
         ("Regional", "new_ehc_plans"): "6078",
     }
+
+
+def test_titles_promise_only_what_the_tables_hold():
+    """The title is the table's description in send_reporting.duckdb: the caseload's query keeps 1 April of every
+    year (not only 2023); the trend publishes no school roll (that is send_school_residence's Total)."""
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
+    caseload = specs["send_ehcp_caseload"]
+    assert "month(reference_date) = 4)" in caseload.query
+    assert "April each year" in caseload.title and "April 2023" not in caseload.title
+    trend = specs["send_trend"]
+    assert not any("roll" in column for column in trend.indicator_columns)
+    assert "roll" not in trend.title

@@ -4,10 +4,13 @@ import json
 import os
 
 import dagster as dg
+import duckdb
 import pytest
 
-from pipeline.nightly_state import drop_zone_snapshot
+from pipeline.ingest import ensure_raw_schema
+from pipeline.nightly_state import drop_zone_snapshot, file_sha256, record_build
 from pipeline.sensors import changed_files, raw_drop_zone_sensor
+from pipeline.settings import load_settings
 
 
 @pytest.fixture
@@ -15,6 +18,7 @@ def drop_zone(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     (raw / "census").mkdir(parents=True)
     monkeypatch.setenv("SEND_RAW_DIR", str(raw))
+    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))  # none built yet
     return raw
 
 
@@ -30,6 +34,26 @@ def test_new_file_requests_a_run_then_nothing(drop_zone):
     assert isinstance(result, dg.RunRequest)
     again, _ = tick(cursor)
     assert isinstance(again, dg.SkipReason)
+
+
+def test_a_first_tick_on_the_files_of_the_current_release_requests_nothing(drop_zone):
+    """A daemon started (or its sensor first turned on) over a drop zone the release was built from: no run."""
+    path = drop_zone / "census" / "2023_spring.csv"
+    path.write_text("upn\nA\n")
+    settings = load_settings()
+    settings.warehouse_dir.mkdir()
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        ensure_raw_schema(con)
+        con.execute(
+            "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined) "
+            "VALUES ('census', 'census/2023_spring.csv', ?, 1, 1, 0)",
+            [file_sha256(path)],
+        )
+    record_build(settings, release="r1")
+    result, cursor = tick()
+    assert isinstance(result, dg.SkipReason)
+    path.write_text("upn\nB\n")
+    assert isinstance(tick(cursor)[0], dg.RunRequest)
 
 
 def test_touched_but_unchanged_file_triggers_nothing(drop_zone):
