@@ -430,3 +430,15 @@ def test_the_exact_informed_attacker_with_counts_above_the_solvers_limit_on_semi
         attacker = Attacker([Constraint(k(), (k(need="a"), k(need="b")))], {k(): total}, [k(need="a"), k(need="b")],
                             bounds={k(need="a"): (1, 5)}, zero_or_at_least={k(need="b"): 6})  # fmt: skip
         assert attacker.interval(k(need="a")) == expected
+
+
+def test_the_parts_of_a_small_uniform_group_cannot_be_told_apart_by_their_reasons():
+    # Children permanently excluded in a year: 1, on SEN support. The total and both parts are c; had the SEN
+    # support part been a primary (a count of 1 to 5) and the EHC plan part a uniform outcome (0 to 9), a reader
+    # who knows why each c is c would know the EHC plan part is 0: every excluded child was on SEN support.
+    tables = TableSet([hierarchy_table("t", "pupils", "provision", {"E": 0, "K": 1})])
+    reasons = primary_suppression(tables)
+    assert reasons == {k(): PRIMARY, k(provision="E"): UNIFORM_OUTCOME, k(provision="K"): UNIFORM_OUTCOME}
+    informed = attack(tables, reasons, bounds=informed_bounds(tables, reasons))
+    assert informed[k(provision="E")] == informed[k(provision="K")] == Interval(0, 5)
+    assert_safe(tables, suppress(tables))

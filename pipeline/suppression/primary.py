@@ -44,7 +44,8 @@ def primary_suppression(tables: TableSet, rules: SuppressionRules = DEFAULT_RULE
 
     - every count from 1 to ``rules.max_suppressed_count``, totals included (``primary``);
     - every part of an outcome breakdown whose total is a group of 1 to ``uniform_group_below - 1`` children who
-      all fall in one part (that part is 100%, the others 0%): all its parts (``uniform_outcome``).
+      all fall in one part (that part is 100%, the others 0%): all its parts (``uniform_outcome``, also for the part
+      the count rule suppresses: the parts must not be told apart by their reasons).
     """
     reasons: dict[CellKey, str] = {}
     for key in tables.published_keys:
@@ -57,5 +58,7 @@ def primary_suppression(tables: TableSet, rules: SuppressionRules = DEFAULT_RULE
         if sum(1 for part in constraint.parts if tables.values[part] > 0) == 1:
             for part in constraint.parts:
                 if part in tables.published:
-                    reasons.setdefault(part, UNIFORM_OUTCOME)
+                    # every part, the one holding the group included (a small count too): a reader told that one
+                    # part is a small count and the others are not would know which outcome the group shares
+                    reasons[part] = UNIFORM_OUTCOME
     return dict(sorted(reasons.items()))
