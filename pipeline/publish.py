@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,16 +33,20 @@ from pipeline.ees import (
     public_frame,
 )
 from pipeline.suppression import (
+    EARLIER_RELEASES,
     SuppressionResult,
     TableSet,
+    earlier_release_table,
+    key_from_text,
     keys_from_records,
     pattern_records,
+    published_count_records,
     summary_records,
     suppress,
     table_from_frame,
     verify,
 )
-from pipeline.suppression.model import Cell, Table, describe
+from pipeline.suppression.model import Cell, CellKey, Table, describe
 
 # Column-name fragments that mean a pupil-level identifier; none may reach a published table.
 IDENTIFIER_FRAGMENTS = ("upn", "pupil_id", "person_id", "register_id", "dob", "birth", "postcode", "surname",
@@ -57,6 +61,11 @@ CREATE TABLE IF NOT EXISTS publication.suppression_pattern (
     cell_key VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
     recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS publication.published_counts (
+    release_id VARCHAR NOT NULL,
+    cell_key VARCHAR NOT NULL,
+    value BIGINT NOT NULL
 );
 """
 
@@ -160,13 +169,19 @@ def public_tables(con: duckdb.DuckDBPyConnection, la_code: str, exact: dict[str,
 
 
 def suppress_release(
-    frames: dict[str, pd.DataFrame], previous: frozenset, public: Sequence[Table] = ()
+    frames: dict[str, pd.DataFrame],
+    previous: frozenset,
+    public: Sequence[Table] = (),
+    earlier: Mapping[CellKey, Iterable[int]] | None = None,
 ) -> SuppressedRelease:
     """Primary + secondary suppression over the whole release, with other publishers' figures for the same cells
-    known to the attacker (`public`), carrying the earlier pattern forward (rule 7), then the attacker as a guard:
-    PublicationError unless every suppressed cell is protected."""
+    known to the attacker (`public`), and the figures our earlier releases showed (`earlier`: a reader may have
+    kept them), carrying the earlier pattern forward (rule 7), then the attacker as a guard: PublicationError
+    unless every suppressed cell is protected."""
     parts = release_parts(frames)
     tables = TableSet([*release_tables(parts).tables, *public])
+    if earlier and (shown_before := earlier_release_table(tables, earlier)) is not None:
+        tables = TableSet([*tables.tables, shown_before])
     result = suppress(tables, previous=previous, with_intervals=False)  # the guard's attacker computes them
     if not result.safe:
         cells = ", ".join(describe(k) for k in result.unresolved[:5])
@@ -187,6 +202,15 @@ def suppress_release(
         for column, texts in percent_texts(spec, frames[spec.name], published[spec.name]).items():
             published[spec.name][column] = texts
     return SuppressedRelease(published, tables, result)
+
+
+def earlier_published_counts(con: duckdb.DuckDBPyConnection) -> dict[CellKey, set[int]]:
+    """Every figure an earlier release showed as a number: cell -> the values it was shown with."""
+    con.execute(PATTERN_DDL)
+    shown: dict[CellKey, set[int]] = {}
+    for text, value in con.execute("SELECT DISTINCT cell_key, value FROM publication.published_counts").fetchall():
+        shown.setdefault(key_from_text(text), set()).add(value)
+    return shown
 
 
 def previous_pattern(con: duckdb.DuckDBPyConnection) -> frozenset:
@@ -428,7 +452,16 @@ def publish(
     release_id = built_at.strftime("%Y%m%dT%H%M%S%fZ-") + uuid.uuid4().hex[:6]
     exact = exact_frames(internal, home_geography(internal, la_code))
     public, public_used = public_tables(internal, la_code, exact)
-    release = suppress_release(exact, previous_pattern(internal), public)
+    earlier = earlier_published_counts(internal)
+    release = suppress_release(exact, previous_pattern(internal), public, earlier)
+    shown_before = next((t for t in release.tables.tables if t.name == EARLIER_RELEASES), None)
+    values = release.tables.values
+    public_used[EARLIER_RELEASES] = {
+        "source": "this project's earlier releases",
+        "cells_known": len(shown_before.cells) if shown_before else 0,
+        # shown before with another value (a corrected extract since): another figure, not known
+        "cells_disagreeing": sum(1 for key, shown in earlier.items() if key in values and values[key] not in shown),
+    }
     checks = run_checks(exact, release.frames, quality_dir, release_id)
     summary = summary_records(release.tables, release.result)
     building = releases / f"{BUILDING_PREFIX}{release_id}"
@@ -451,6 +484,12 @@ def publish(
                 "INSERT INTO publication.suppression_pattern (release_id, published_table, cell_key, reason) "
                 "VALUES (?, ?, ?, ?)",
                 [(release_id, r["table"], r["cell_key"], r["reason"]) for r in records],
+            )
+        shown = published_count_records(release.tables, release.result)
+        if shown:
+            internal.executemany(
+                "INSERT INTO publication.published_counts (release_id, cell_key, value) VALUES (?, ?, ?)",
+                [(release_id, r["cell_key"], r["value"]) for r in shown],
             )
         swap_in(published, final)
         internal.execute("COMMIT")

@@ -450,3 +450,31 @@ def test_englands_total_by_primary_need_is_dfes_total_its_unrecorded_needs_inclu
     total = sum(20_000 * (i + 1) for i in range(len(NEEDS))) + 21
     assert england["MISSING"] == "21" and england["Total"] == str(total)
     assert sum(int(v) for need, v in england.items() if need != "Total") == total
+
+
+def test_figures_an_earlier_release_showed_stay_known_to_the_attacker(tmp_path, monkeypatch):
+    """A first release under weaker rules (no informed attacker) shows every need but SLD (5) and MSI (3). A reader
+    keeps it. The next release, under the project's rules, cannot protect MSI by hiding VI or HI now: their
+    figures are already out, so the attacker knows them and the search does not count on hiding them."""
+    from pipeline.suppression import SuppressionRules
+    from pipeline.suppression import suppress as real_suppress
+    from pipeline.suppression import verify as real_verify
+
+    weaker = SuppressionRules(informed_width=0)
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    with monkeypatch.context() as patch:
+        patch.setattr(publish_module, "suppress", lambda tables, **options: real_suppress(tables, weaker, **options))
+        patch.setattr(publish_module, "verify", lambda tables, suppressed: real_verify(tables, suppressed, weaker))
+        publish(internal, tmp_path / "first", "857")
+    first = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "first", "send_primary_need")}
+    assert sorted(n for n, v in first.items() if v == "c") == ["MSI", "SLD"] and first["VI"] == "8"
+
+    second = publish(internal, tmp_path / "second", "857")
+    shown = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "second", "send_primary_need")}
+    assert shown == first  # hiding a figure the first release showed would protect nothing
+    assert second.public_figures["public:earlier releases"]["cells_known"] > 0
+    # without the first release in mind, the search hides one more need (the informed attacker's complement)
+    fresh = publish(internal_warehouse(tmp_path / "fresh.duckdb"), tmp_path / "fresh", "857")
+    alone = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "fresh", "send_primary_need")}
+    assert sum(v == "c" for v in alone.values()) > 2 and fresh.public_figures["public:earlier releases"] == {
+        "source": "this project's earlier releases", "cells_known": 0, "cells_disagreeing": 0}  # fmt: skip

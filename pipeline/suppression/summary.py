@@ -5,9 +5,11 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pipeline.suppression.model import CellKey, TableSet
+from pipeline.suppression.model import Cell, CellKey, Table, TableSet
 from pipeline.suppression.rules import CARRIED_FORWARD, PRIMARY_REASONS, SECONDARY
 from pipeline.suppression.secondary import SuppressionResult
+
+EARLIER_RELEASES = "public:earlier releases"  # the public table of figures our own earlier releases published
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,29 @@ def pattern_records(tables: TableSet, result: SuppressionResult) -> list[dict[st
             if key in result.reasons:
                 records.append({"table": table.name, "cell_key": key_to_text(key), "reason": result.reasons[key]})
     return records
+
+
+def published_count_records(tables: TableSet, result: SuppressionResult) -> list[dict[str, object]]:
+    """Every count cell of our tables the release shows as a number, to store in the warehouse: cell_key (text)
+    and value. A reader may keep any release, so a later release's attacker knows them (``earlier_release_table``).
+    """
+    return [
+        {"cell_key": key_to_text(key), "value": int(tables.values[key])}
+        for key in tables.published_keys
+        if key not in result.reasons
+    ]
+
+
+def earlier_release_table(tables: TableSet, earlier: Mapping[CellKey, Iterable[int]]) -> Table | None:
+    """The cells earlier releases showed as a number with the value they hold now, as a public table of the model
+    (a figure once published stays known: a later pattern cannot protect a cell by hiding it). A value that has
+    changed since (a corrected extract) is another figure, left out. None when there is none."""
+    cells = tuple(
+        Cell(key, tables.values[key])
+        for key in tables.published_keys
+        if key not in tables.public and tables.values[key] in set(earlier.get(key, ()))
+    )
+    return Table(EARLIER_RELEASES, cells, public=True) if cells else None
 
 
 def keys_from_records(records: Iterable[Mapping[str, str]]) -> frozenset[CellKey]:
