@@ -21,7 +21,8 @@ import pandas as pd
 
 from pipeline.settings import REPO_ROOT
 from pipeline.suppression.derived import decimal_text, rate_text, suppress_average, suppress_rate
-from pipeline.suppression.model import CellKey, cell_key
+from pipeline.suppression.model import TOTAL as MODEL_TOTAL
+from pipeline.suppression.model import Cell, CellKey, Constraint, Table, TableError, cell_key, describe
 from pipeline.suppression.rules import DEFAULT_RULES, LOW, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, SuppressionRules
 
 TOTAL = "Total"
@@ -85,6 +86,29 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Within:
+    """For the suppression model: every child counted in ``part`` is also counted in ``whole`` (a pupil with a
+    Progress 8 score has an Attainment 8 score; a child suspended and permanently excluded was permanently
+    excluded). The rest, whole - part, is a count of children a reader forms by subtraction: a hidden cell of the
+    model, protected when small, and rule 2's outcome breakdown of a small whole. ``column``: whole and part are
+    values of this `by` column (measure ATT8 and P8; rows matched on the rest), in every count indicator; else they
+    are two count indicators of the same rows."""
+
+    whole: str
+    part: str
+    column: str = ""
+
+
+@dataclass(frozen=True)
+class SameWhenEqual:
+    """For the suppression model: rows with every filter at its Total that differ only in this `by` column count
+    the same children when their counts are equal (a key stage's cohort, assessed in each subject): a reader takes
+    one for the other, so the model ties them (when they differ they are not the same children)."""
+
+    column: str
+
+
+@dataclass(frozen=True)
 class PublishedTable:
     name: str  # reporting.<name> and ees/<name>.csv
     mart: str  # marts.<mart>
@@ -106,6 +130,8 @@ class PublishedTable:
     model_constants: tuple[tuple[str, str], ...] = ()
     # Partitions whose values are sums of another partition's: (parent group, child group, parent -> children).
     split_hierarchies: tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    # What a reader knows of the counts beyond their sums (relation_table): Within and SameWhenEqual.
+    relations: tuple[Within | SameWhenEqual, ...] = ()
 
     @property
     def filter_columns(self) -> list[str]:
@@ -451,6 +477,10 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
             Indicator("suspensions", "Suspensions", "suspensions"),
         ),  # fmt: skip
         query="SELECT * FROM mart WHERE sen_provision IN ('E', 'K')",
+        relations=(
+            Within("children_permanently_excluded", "children_suspended_and_permanently_excluded"),
+            Within("children_suspended", "children_suspended_and_permanently_excluded"),
+        ),
     ),
     PublishedTable(
         name="send_attainment_standard",
@@ -478,6 +508,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                 dp=1,
             ),
         ),  # fmt: skip
+        relations=(SameWhenEqual("measure"),),  # KS1's cohort is assessed in reading, writing and maths
         query="""
             SELECT time_period, key_stage, measure, sen_provision, 'Met' AS outcome, pupils_meeting_standard AS pupils,
                    england_value AS england_pct
@@ -512,6 +543,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         query="SELECT time_period, key_stage, measure, sen_provision, pupils_with_score, average_score, "
         "england_value AS england_average, CASE measure WHEN 'P8' THEN 2 ELSE 1 END AS score_dp FROM mart "
         "WHERE measure_type = 'average_score'",
+        relations=(Within("ATT8", "P8", column="measure"),),  # Progress 8 needs Attainment 8 and a KS2 baseline
     ),
     PublishedTable(
         name="send_deprivation",
@@ -789,6 +821,77 @@ def model_parts(spec: PublishedTable, frame: pd.DataFrame) -> list[ModelPart]:
                 i.measure, i.column, aliases.assign(**constants),
             ))  # fmt: skip
     return parts
+
+
+def _labelled(part: ModelPart) -> list[tuple[dict[str, str], CellKey, int]]:
+    """Each row of a model part: its labels (by and filter columns), its cell key and its count."""
+    columns = [*part.by, *part.filters]
+    rows = part.frame[columns].astype(str).to_dict("records")
+    return list(zip(rows, part.keys(), (int(v) for v in part.frame[part.count]), strict=True))
+
+
+def _within(spec: PublishedTable, relation: Within, parts: Sequence[ModelPart]):
+    """(whole key, part key, the rest's key, whole count, part count) for every row pair the relation ties."""
+    if relation.column:
+        for part in parts:
+            rows = _labelled(part)
+            others = [c for c in (*part.by, *part.filters) if c != relation.column]
+            wholes = {tuple(labels[c] for c in others): (labels, key, n) for labels, key, n in rows
+                      if labels[relation.column] == relation.whole}  # fmt: skip
+            for labels, key, n in rows:
+                match = wholes.get(tuple(labels[c] for c in others))
+                if labels[relation.column] == relation.part and match:
+                    whole_labels, whole_key, whole_n = match
+                    rest = {**whole_labels, relation.column: f"{relation.whole} without {relation.part}"}
+                    yield whole_key, key, cell_key(part.measure, rest), whole_n, n
+        return
+    by_partition: dict[str, dict[str, ModelPart]] = {}
+    for part in parts:
+        by_partition.setdefault(part.name.rsplit(".", 1)[0], {})[part.count] = part
+    for indicators in by_partition.values():
+        whole, counted = indicators.get(relation.whole), indicators.get(relation.part)
+        if whole is None or counted is None:
+            raise TableError(f"table {spec.name!r}: relation {relation} names a column that is not a count")
+        for (labels, whole_key, whole_n), (_, key, n) in zip(_labelled(whole), _labelled(counted), strict=True):
+            rest = cell_key(f"{whole.measure} without {counted.measure}", labels)
+            yield whole_key, key, rest, whole_n, n
+
+
+def _same_when_equal(spec: PublishedTable, relation: SameWhenEqual, parts: Sequence[ModelPart]):
+    """(first key, other key) for every two Total rows the relation ties (equal counts, same other labels)."""
+    totals = {f.column: f.total_key or MODEL_TOTAL for f in spec.filters}
+    for part in parts:
+        groups: dict[tuple, list[CellKey]] = {}
+        for labels, key, n in _labelled(part):
+            if all(labels[c] == totals.get(c, MODEL_TOTAL) for c in part.filters):
+                other = tuple(v for c, v in sorted(labels.items()) if c != relation.column)
+                groups.setdefault((other, n), []).append(key)
+        for keys in groups.values():
+            first, *rest = sorted(keys)
+            for key in rest:
+                yield first, key
+
+
+def relation_table(spec: PublishedTable, parts: Sequence[ModelPart]) -> Table | None:
+    """The table's relations (``spec.relations``) as a hidden table of the model: the rest of each Within pair
+    as a hidden cell with whole = part + rest, and equal SameWhenEqual rows as one equation each. None without."""
+    cells: dict[CellKey, int] = {}
+    constraints = []
+    for relation in spec.relations:
+        if isinstance(relation, Within):
+            for whole_key, key, rest, whole_n, n in _within(spec, relation, parts):
+                if n > whole_n:
+                    raise TableError(f"table {spec.name!r}: {describe(key)} counts more children than "
+                                     f"{describe(whole_key)}, which holds them all")  # fmt: skip
+                cells[rest] = whole_n - n
+                constraints.append(Constraint(whole_key, (key, rest)))
+        else:
+            constraints += [Constraint(first, (key,), outcome=False) for first, key in
+                            _same_when_equal(spec, relation, parts)]  # fmt: skip
+    if not constraints:
+        return None
+    return Table(f"{spec.name}.relations", tuple(Cell(k, v) for k, v in cells.items()), tuple(constraints),
+                 hidden=True)  # fmt: skip
 
 
 def _split_partitions(spec: PublishedTable, frame: pd.DataFrame, hierarchies: dict) -> list[tuple]:

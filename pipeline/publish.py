@@ -31,6 +31,7 @@ from pipeline.ees import (
     model_parts,
     percent_texts,
     public_frame,
+    relation_table,
 )
 from pipeline.suppression import (
     EARLIER_RELEASES,
@@ -126,21 +127,24 @@ def release_parts(frames: dict[str, pd.DataFrame]) -> list[tuple[str, ModelPart]
 
 
 def release_tables(parts: list[tuple[str, ModelPart]]) -> TableSet:
-    """The whole release as one set of additive tables (a population published twice is one cell)."""
-    return TableSet(
-        [
-            table_from_frame(
-                part.name,
-                part.frame,
-                count=part.count,
-                filters=part.filters,
-                by=part.by,
-                measure=part.measure,
-                hierarchies=part.hierarchies,
-            )  # fmt: skip
-            for _, part in parts
-        ]
-    )
+    """The whole release as one set of additive tables (a population published twice is one cell), with each
+    published table's relations as a hidden table (``ees.relation_table``)."""
+    tables = [
+        table_from_frame(
+            part.name,
+            part.frame,
+            count=part.count,
+            filters=part.filters,
+            by=part.by,
+            measure=part.measure,
+            hierarchies=part.hierarchies,
+        )  # fmt: skip
+        for _, part in parts
+    ]
+    for spec in PUBLISHED_TABLES:
+        if spec.relations and (related := relation_table(spec, [part for name, part in parts if name == spec.name])):
+            tables.append(related)
+    return TableSet(tables)
 
 
 def public_tables(con: duckdb.DuckDBPyConnection, la_code: str, exact: dict[str, pd.DataFrame]):

@@ -442,3 +442,33 @@ def test_the_parts_of_a_small_uniform_group_cannot_be_told_apart_by_their_reason
     informed = attack(tables, reasons, bounds=informed_bounds(tables, reasons))
     assert informed[k(provision="E")] == informed[k(provision="K")] == Interval(0, 5)
     assert_safe(tables, suppress(tables))
+
+
+def test_a_hidden_small_count_a_reader_forms_by_subtraction_is_protected():
+    # Pupils with an Attainment 8 score: 13 with an EHC plan, 40 on SEN support; with a Progress 8 score (which
+    # needs Attainment 8): 12 and 37. Nothing is small, but 13 - 12 = 1 pupil is: the hidden table ties the two.
+    att8 = {"E": 13, "K": 40}
+    p8 = {"E": 12, "K": 37}
+    shown = [Cell(cell_key(m, {"p": p}), n) for m, counts in (("att8", att8), ("p8", p8)) for p, n in counts.items()]
+    rest = {p: att8[p] - p8[p] for p in att8}
+    hidden = Table("rest", tuple(Cell(cell_key("rest", {"p": p}), n) for p, n in rest.items()),
+                   tuple(Constraint(cell_key("att8", {"p": p}), (cell_key("p8", {"p": p}), cell_key("rest", {"p": p})))
+                         for p in att8), hidden=True)  # fmt: skip
+    without = TableSet([Table("shown", tuple(shown))])
+    assert suppress(without).reasons == {}
+    tables = TableSet([Table("shown", tuple(shown)), hidden])
+    assert not verify(tables, ()).safe  # 1 and 3 are worked out from what is shown
+    result = suppress(tables)
+    assert result.reasons[cell_key("rest", {"p": "E"})] == PRIMARY
+    assert {cell_key("p8", {"p": "E"}), cell_key("p8", {"p": "K"})} <= result.suppressed  # the cheapest to hide
+    assert_safe(tables, result)
+    assert attack(tables, result.reasons)[cell_key("rest", {"p": "E"})].width >= DEFAULT_RULES.protection_width
+
+
+def test_a_small_group_sharing_one_outcome_across_a_hidden_rest_is_suppressed():
+    # One child permanently excluded, not also suspended: "suspended and permanently excluded" is 0 of 1, so every
+    # permanently excluded child shares one outcome (rule 2) through the hidden rest (1): the 0 is c too.
+    whole, part, rest = cell_key("excluded"), cell_key("suspended and excluded"), cell_key("rest")
+    tables = TableSet([Table("shown", (Cell(whole, 1), Cell(part, 0))),
+                       Table("rest", (Cell(rest, 1),), (Constraint(whole, (part, rest)),), hidden=True)])  # fmt: skip
+    assert primary_suppression(tables) == {whole: PRIMARY, part: UNIFORM_OUTCOME, rest: PRIMARY}

@@ -334,9 +334,9 @@ def release_attacker(
     bounds: Mapping[CellKey, tuple[float, float]] | None = None,
 ) -> Attacker:
     """The attacker of a release: it knows every cell of the release (published by us or public) but the
-    suppressed cells that are not public, and never sees a suppressed count (``bounds``: what it knows of some
-    suppressed cells besides, see Attacker)."""
-    suppressed = set(suppressed)
+    suppressed cells that are not public and the hidden cells, and never sees a suppressed count (``bounds``: what
+    it knows of some suppressed cells besides, see Attacker)."""
+    suppressed = set(suppressed) | tables.hidden
     unknown_keys = [k for k in tables.keys if k in suppressed and k not in tables.public]
     unknown_set = set(unknown_keys)
     known = {k: v for k, v in tables.values.items() if k not in unknown_set}
@@ -359,18 +359,23 @@ def informed_bounds(
     tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES
 ) -> dict[CellKey, tuple[float, float]]:
     """The informed attacker's knowledge: for each suppressed cell the primary rule suppresses, the range the rule
-    gives it (a primary count is 1 to 5), as if the reader knew why each ``c`` is ``c``."""
-    suppressed = set(suppressed)
+    gives it (a primary count is 1 to 5), as if the reader knew why each ``c`` is ``c`` (and a hidden small count
+    as if the reader knew it was small)."""
+    suppressed = set(suppressed) | tables.hidden
     return {k: prior_range(r, rules) for k, r in primary_suppression(tables, rules).items() if k in suppressed}
 
 
 def complement_floors(
-    unknown: Iterable[CellKey], bounds: Mapping[CellKey, tuple[float, float]], rules: SuppressionRules = DEFAULT_RULES
+    tables: TableSet,
+    unknown: Iterable[CellKey],
+    bounds: Mapping[CellKey, tuple[float, float]],
+    rules: SuppressionRules = DEFAULT_RULES,
 ) -> dict[CellKey, float]:
     """The rest of the informed attacker's knowledge: every unknown cell the primary rule did not suppress
-    (``bounds`` holds those it did) is 0 or ``rules.complement_floor`` or more (``Attacker``'s zero_or_at_least)."""
+    (``bounds`` holds those it did) is 0 or ``rules.complement_floor`` or more (``Attacker``'s zero_or_at_least);
+    not a hidden cell, which is never published whatever its count."""
     floor = complement_floor(rules)
-    return {k: floor for k in unknown if k not in bounds}
+    return {k: floor for k in unknown if k not in bounds and k not in tables.hidden}
 
 
 def complement_sides(
@@ -404,7 +409,7 @@ class InformedRequirement:
             known = {k: self.tables.values[k] for k in self.tables.public}
             bounds = informed_bounds(self.tables, private, self.rules)
             self._relaxed = Attacker(self.tables.constraints, known, private, bounds=bounds)
-            self._alone = self._relaxed.with_bounds(bounds, complement_floors(private, bounds, self.rules))
+            self._alone = self._relaxed.with_bounds(bounds, complement_floors(self.tables, private, bounds, self.rules))
         if (key, exact) not in self._widths:
             alone = self._alone if exact else self._relaxed
             self._widths[key, exact] = min(required_width(self.bounds[key], self.rules), alone.interval(key).width)
@@ -446,14 +451,14 @@ def verify(
     (who also knows which cells the primary rule suppresses: ``informed_bounds``, and so that every other
     suppressed cell is 0 or 6+: ``complement_floors``) leave every such cell an interval at least
     ``rules.informed_width`` wide, or as wide as the rules alone leave it (``InformedRequirement``)?"""
-    suppressed = frozenset(suppressed)
+    suppressed = frozenset(suppressed) | tables.hidden
     unknown = [k for k in suppressed if k not in tables.values]
     if unknown:
         raise ValueError(f"suppressed cell {describe(sorted(unknown)[0])} is not a cell of the release")
     attacker = release_attacker(tables, suppressed, integer=integer)
     found = {key: attacker.interval(key) for key in attacker.system.unknown}
     bounds = informed_bounds(tables, suppressed, rules)
-    floors = complement_floors(attacker.system.unknown, bounds, rules)
+    floors = complement_floors(tables, attacker.system.unknown, bounds, rules)
     # the same equations, built once: the LP with every complement on its own side, then the exact MILP
     sided = attacker.with_bounds({**bounds, **complement_sides(tables, floors, rules)})
     informed = attacker.with_bounds(bounds, zero_or_at_least=floors)
@@ -469,7 +474,8 @@ def verify(
     pinned = tuple(
         k
         for k, interval in found.items()
-        if not interval.protects(rules.protection_width) or (k in bounds and informed_pins(k))
+        if not (k in tables.hidden and k not in bounds)  # a hidden count that is not small needs no protection
+        and (not interval.protects(rules.protection_width) or (k in bounds and informed_pins(k)))
     )
     missing = tuple(k for k in primary_suppression(tables, rules) if k not in suppressed)
     return Verification(found, pinned, missing)

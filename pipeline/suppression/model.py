@@ -6,7 +6,10 @@ two tables is one cell with one key, and therefore one variable for the attacker
 additivity constraints (``total = sum(parts)``). A *public* table holds figures somebody else has already published
 (DfE's unsuppressed local-authority totals): the attacker knows them, so they need no protection and are never
 used as complementary suppressions; one that also sits in a table of ours still follows the primary rule there.
-Constraints may name cells of any table of the set, which is how a public total is tied to our parts.
+Constraints may name cells of any table of the set, which is how a public total is tied to our parts. A *hidden*
+table holds counts of ours that are never published but that a reader can form from published ones, such as the
+pupils with an Attainment 8 score and no Progress 8 score (every pupil with the second has the first): its cells are
+always unknown to the attacker, and a small one is protected like any small count.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -85,10 +88,13 @@ class Table:
     cells: tuple[Cell, ...]
     constraints: tuple[Constraint, ...] = ()
     public: bool = False
+    hidden: bool = False  # cells never published (see the module docstring)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise TableError("a table needs a name")
+        if self.public and self.hidden:
+            raise TableError(f"table {self.name!r}: a public table cannot be hidden")
         object.__setattr__(self, "cells", tuple(self.cells))
         object.__setattr__(self, "constraints", tuple(self.constraints))
         seen: set[CellKey] = set()
@@ -115,6 +121,7 @@ class TableSet:
     constraints: tuple[Constraint, ...] = field(init=False, repr=False)
     tables_of: Mapping[CellKey, tuple[str, ...]] = field(init=False, repr=False)
     published: frozenset[CellKey] = field(init=False, repr=False)
+    hidden: frozenset[CellKey] = field(init=False, repr=False)
 
     def __init__(self, tables: Iterable[Table]) -> None:
         tables = tuple(tables)
@@ -126,6 +133,7 @@ class TableSet:
         tables_of: dict[CellKey, list[str]] = {}
         public: set[CellKey] = set()
         published: set[CellKey] = set()
+        hidden: set[CellKey] = set()
         totals: set[CellKey] = set()
         for table in tables:
             for cell in table.cells:
@@ -137,7 +145,7 @@ class TableSet:
                 values.setdefault(cell.key, cell.value)
                 owner.setdefault(cell.key, table.name)
                 tables_of.setdefault(cell.key, []).append(table.name)
-                (public if table.public else published).add(cell.key)
+                (public if table.public else hidden if table.hidden else published).add(cell.key)
                 if cell.is_total:
                     totals.add(cell.key)
         constraints: dict[tuple, Constraint] = {}
@@ -161,7 +169,10 @@ class TableSet:
         object.__setattr__(self, "values", dict(sorted(values.items())))
         object.__setattr__(self, "keys", tuple(sorted(values)))
         object.__setattr__(self, "public", frozenset(public))
+        if both := sorted(hidden & (published | public)):
+            raise TableError(f"cell {describe(both[0])} is in a hidden table and also published")
         object.__setattr__(self, "published", frozenset(published))
+        object.__setattr__(self, "hidden", frozenset(hidden))
         object.__setattr__(self, "totals", frozenset(totals))
         object.__setattr__(self, "constraints", tuple(constraints[s] for s in sorted(constraints)))
         object.__setattr__(self, "tables_of", {k: tuple(v) for k, v in sorted(tables_of.items())})
@@ -173,9 +184,10 @@ class TableSet:
 
     @property
     def private_keys(self) -> tuple[CellKey, ...]:
-        """The cells of ours that are not public elsewhere: the attacker's unknowns when suppressed, and the only
-        cells a complementary suppression can use (hiding a public figure protects nothing)."""
-        return tuple(k for k in self.keys if k in self.published and k not in self.public)
+        """The cells of ours that are not public elsewhere, hidden ones included: the attacker's unknowns when
+        suppressed (hidden ones always), and with the hidden ones left out, the only cells a complementary
+        suppression can use (hiding a public figure protects nothing)."""
+        return tuple(k for k in self.keys if (k in self.published or k in self.hidden) and k not in self.public)
 
     def table(self, name: str) -> Table:
         for table in self.tables:

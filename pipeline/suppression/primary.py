@@ -42,14 +42,15 @@ def primary_suppression(tables: TableSet, rules: SuppressionRules = DEFAULT_RULE
     """The cells of our tables that rules 2 and 4 suppress, with their reason, in key order. A cell that is also
     public elsewhere is still shown as ``c`` in our tables (the attacker knows it anyway; it needs no protection).
 
-    - every count from 1 to ``rules.max_suppressed_count``, totals included (``primary``);
+    - every count from 1 to ``rules.max_suppressed_count``, totals included (``primary``; a small hidden count
+      too: it is never shown, but it must be protected from being worked out);
     - every part of an outcome breakdown whose total is a group of 1 to ``uniform_group_below - 1`` children who
       all fall in one part (that part is 100%, the others 0%): all its parts (``uniform_outcome``, also for the part
       the count rule suppresses: the parts must not be told apart by their reasons).
     """
     reasons: dict[CellKey, str] = {}
-    for key in tables.published_keys:
-        if 0 < tables.values[key] <= rules.max_suppressed_count:
+    for key in tables.keys:
+        if (key in tables.published or key in tables.hidden) and 0 < tables.values[key] <= rules.max_suppressed_count:
             reasons[key] = PRIMARY
     for constraint in tables.constraints:
         group = tables.values[constraint.total]

@@ -57,6 +57,7 @@ PRIMARY = "primary"  # rule 2/4: a count (total or not) from 1 to max_suppressed
 UNIFORM_OUTCOME = "uniform_outcome"  # rule 2: a group under uniform_group_below children all with one outcome
 CARRIED_FORWARD = "carried_forward"  # rule 7: suppressed by an earlier release of the same period
 SECONDARY = "secondary"  # rule 3: a complementary suppression so no suppressed cell can be pinned down
+HIDDEN = "hidden"  # a count of a hidden table (never published) that is not small: unknown, needs no protection
 PRIMARY_REASONS = frozenset({PRIMARY, UNIFORM_OUTCOME})
 
 

@@ -46,6 +46,7 @@ from pipeline.suppression.primary import primary_suppression
 from pipeline.suppression.rules import (
     CARRIED_FORWARD,
     DEFAULT_RULES,
+    HIDDEN,
     SECONDARY,
     SUPPRESSED,
     UNAVAILABLE,
@@ -304,15 +305,20 @@ def secondary_suppression(
 ) -> tuple[list[CellKey], list[CellKey]]:
     """Complementary suppressions for a pattern: (cells added, in the order added; cells no pattern can protect)."""
     pattern = {tuple(k) for k in suppressed}
-    strangers = sorted(k for k in pattern if k not in tables.published)
+    strangers = sorted(k for k in pattern if k not in tables.published and k not in tables.hidden)
     if strangers:
         raise ValueError(f"suppressed cell {describe(strangers[0])} is not a cell of our tables")
     pattern -= tables.public  # already known: nothing to protect
+    pattern |= tables.hidden  # never published: always unknown
     bounds = informed_bounds(tables, pattern, rules)  # primary cells: the range the rules give them
     requirement = InformedRequirement(tables, bounds, rules)
     # the informed protection LP keeps primary cells in their range and every other cell of ours on its side of
     # "0 or 6+" (it may become a complement, which the informed reader knows is 0 or 6+)
-    sides = {k: complement_side(tables.values[k], rules) for k in tables.private_keys if k not in bounds}
+    sides = {
+        k: complement_side(tables.values[k], rules)
+        for k in tables.private_keys
+        if k not in bounds and k not in tables.hidden
+    }
     informed_moves = {**sides, **bounds}
     protector = _Protector(tables, rules)
     protected: set[CellKey] = set()
@@ -323,7 +329,7 @@ def secondary_suppression(
     constraints = tables.constraints  # the first round's attacker checks every equation of the published figures
     while True:
         attacker = Attacker(constraints, known, sorted(pattern))  # the equations of this pattern, once
-        floors = complement_floors(pattern, bounds, rules)
+        floors = complement_floors(tables, pattern, bounds, rules)
         sided_attacker = attacker.with_bounds({**bounds, **complement_sides(tables, floors, rules)})
         informed_attacker = None  # the exact one (a MILP per group), only for a cell no sided perturbation protects
         # Several targets a round, one per group of linked cells: complements of one group's target cannot move
@@ -333,6 +339,9 @@ def secondary_suppression(
         for key in sorted(pattern - protected - unresolved):
             group = protector.group_of_key(key)
             if group in changed:
+                continue
+            if key in tables.hidden and key not in bounds:  # a hidden count that is not small: nothing to protect
+                protected.add(key)
                 continue
             if not attacker.interval(key).protects(rules.protection_width):
                 complements = protector.complements(key, frozenset(pattern))
@@ -386,6 +395,8 @@ def suppress(
     added, unresolved = secondary_suppression(tables, reasons, rules)
     for key in added:
         reasons[key] = SECONDARY
+    for key in tables.hidden:
+        reasons.setdefault(key, HIDDEN)
     reasons = dict(sorted(reasons.items()))
     return SuppressionResult(
         reasons=reasons,

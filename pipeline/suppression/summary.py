@@ -24,12 +24,12 @@ class TableSummary:
 
 
 def pattern_summary(tables: TableSet, result: SuppressionResult) -> tuple[TableSummary, ...]:
-    """One row per table we publish (public tables left out), in the order the tables were given. A cell shared
-    by two tables counts in both."""
+    """One row per table we publish (public and hidden tables left out), in the order the tables were given. A cell
+    shared by two tables counts in both."""
     unresolved = set(result.unresolved)
     rows = []
     for table in tables.tables:
-        if table.public:
+        if table.public or table.hidden:
             continue
         keys = table.keys
         reasons = [result.reasons[k] for k in keys if k in result.reasons]
@@ -75,7 +75,7 @@ def pattern_records(tables: TableSet, result: SuppressionResult) -> list[dict[st
     reason. Holds keys (measure and category labels) only, never a count."""
     records = []
     for table in tables.tables:
-        if table.public:
+        if table.public or table.hidden:  # a hidden cell is never published: nothing to carry forward
             continue
         for key in table.keys:
             if key in result.reasons:
