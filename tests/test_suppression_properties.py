@@ -12,6 +12,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from pipeline.suppression import (
     DEFAULT_RULES,
     Cell,
+    Constraint,
     SuppressionRules,
     Table,
     TableSet,
@@ -105,6 +106,8 @@ def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
     narrow = {key for key, width in informed.items() if key in ranges and width < rules.informed_width}
     alone = independent_widths(tables, everything, ranges, everything - set(ranges), narrow)
     for key, width in widths.items():
+        if key in tables.hidden and key not in ranges:
+            continue  # a hidden count that is not small is never published and needs no protection
         if key not in result.unresolved:
             assert width >= rules.protection_width, key
             if key in ranges:
@@ -117,7 +120,7 @@ def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
         assert all(plain[key] < rules.protection_width for key in result.unresolved)
     # determinism: the same tables given in another order give the same pattern
     reordered = TableSet(
-        Table(t.name, tuple(reversed(t.cells)), tuple(reversed(t.constraints)), t.public)
+        Table(t.name, tuple(reversed(t.cells)), tuple(reversed(t.constraints)), t.public, t.hidden)
         for t in reversed(tables.tables)
     )
     assert suppress(reordered, rules).reasons == result.reasons
@@ -189,3 +192,26 @@ def test_random_linked_tables(tables):
     result = check_release(tables)
     if not tables.public:
         assert result.unresolved == ()
+
+
+@st.composite
+def with_a_hidden_rest(draw):
+    """Two published counts per row of a need x phase table's row totals: all pupils, and those of them with a
+    result (drawn up to the total): the rest, pupils with no result, is a hidden table of the model."""
+    table = draw(two_way())
+    rows = sorted((c for c in table.cells if len(c.key) == 2 and c.key[1].startswith("need=")), key=lambda c: c.key)
+    with_result = [draw(st.integers(0, cell.value)) for cell in rows]
+    shown = tuple(Cell(("with_result", cell.key[1]), n) for cell, n in zip(rows, with_result, strict=True))
+    rest = tuple(Cell(("no_result", cell.key[1]), cell.value - n) for cell, n in zip(rows, with_result, strict=True))
+    ties = tuple(Constraint(cell.key, (("with_result", cell.key[1]), ("no_result", cell.key[1]))) for cell in rows)
+    return TableSet([table, Table("shown", shown), Table("rest", rest, ties, hidden=True)])
+
+
+@given(with_a_hidden_rest())
+@PROPERTY
+def test_random_tables_with_a_hidden_rest(tables):
+    result = check_release(tables)
+    assert result.unresolved == ()
+    assert not (result.suppressed & tables.hidden) - {
+        k for k, r in result.reasons.items() if r in ("primary", "hidden")
+    }
