@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.settings import REPO_ROOT
-from pipeline.suppression.derived import decimal_text, rate_text, suppress_average, suppress_rate
+from pipeline.suppression.derived import decimal_text, is_number, rate_text, suppress_average, suppress_rate
 from pipeline.suppression.model import TOTAL as MODEL_TOTAL
 from pipeline.suppression.model import Cell, CellKey, Constraint, Table, TableError, cell_key, describe
 from pipeline.suppression.rules import DEFAULT_RULES, LOW, NOT_APPLICABLE, SUPPRESSED, UNAVAILABLE, SuppressionRules
@@ -51,6 +51,7 @@ class Filter:
 
 
 COUNT, AMOUNT, PUBLIC, PERCENT, MEAN = "count", "amount", "public", "percent", "mean"
+RULE_6 = "rule 6 threshold"  # the model's key of the number of children a mean needs (a public constant)
 NUMERIC_KINDS = (COUNT, AMOUNT, PUBLIC)  # summed into filter Total rows
 
 
@@ -130,7 +131,7 @@ class PublishedTable:
     model_constants: tuple[tuple[str, str], ...] = ()
     # Partitions whose values are sums of another partition's: (parent group, child group, parent -> children).
     split_hierarchies: tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
-    # What a reader knows of the counts beyond their sums (relation_table): Within and SameWhenEqual.
+    # What a reader knows of the counts beyond their sums (relation_tables): Within and SameWhenEqual.
     relations: tuple[Within | SameWhenEqual, ...] = ()
 
     @property
@@ -872,9 +873,26 @@ def _same_when_equal(spec: PublishedTable, relation: SameWhenEqual, parts: Seque
                 yield first, key
 
 
-def relation_table(spec: PublishedTable, parts: Sequence[ModelPart]) -> Table | None:
-    """The table's relations (``spec.relations``) as a hidden table of the model: the rest of each Within pair
-    as a hidden cell with whole = part + rest, and equal SameWhenEqual rows as one equation each. None without."""
+def _mean_thresholds(spec: PublishedTable, parts: Sequence[ModelPart], rules: SuppressionRules):
+    """(count key, count, True when the mean is shown) for every published mean whose number of children is a
+    count of the table: rule 6 shows a mean only over ``rules.average_min_n`` children or more, so a shown mean
+    tells a reader its count is at least that, and a ``c`` mean that it is less, whether the count is shown or not."""
+    for indicator in spec.indicators:
+        if indicator.kind != MEAN:
+            continue
+        for part in parts:
+            if part.count != indicator.n_column:
+                continue
+            for (_, key, n), text in zip(_labelled(part), part.frame[indicator.column], strict=True):
+                if text == SUPPRESSED or is_number(str(text)):
+                    yield key, n, text != SUPPRESSED
+
+
+def relation_tables(spec: PublishedTable, parts: Sequence[ModelPart], rules: SuppressionRules = DEFAULT_RULES):
+    """What a reader knows of the table's counts beyond their sums, as tables of the model: its relations
+    (``spec.relations``: the rest of each Within pair a hidden cell with whole = part + rest, equal SameWhenEqual
+    rows one equation each), and rule 6's threshold for every count a mean is shown or suppressed over (count =
+    threshold + a hidden, unprotected slack, or threshold - 1 = count + slack, the thresholds a public table)."""
     cells: dict[CellKey, int] = {}
     constraints = []
     for relation in spec.relations:
@@ -888,10 +906,24 @@ def relation_table(spec: PublishedTable, parts: Sequence[ModelPart]) -> Table | 
         else:
             constraints += [Constraint(first, (key,), outcome=False) for first, key in
                             _same_when_equal(spec, relation, parts)]  # fmt: skip
-    if not constraints:
-        return None
-    return Table(f"{spec.name}.relations", tuple(Cell(k, v) for k, v in cells.items()), tuple(constraints),
-                 hidden=True)  # fmt: skip
+    tables = []
+    if constraints:
+        tables.append(Table(f"{spec.name}.relations", tuple(Cell(k, v) for k, v in cells.items()),
+                            tuple(constraints), hidden=True))  # fmt: skip
+    floor = rules.average_min_n
+    thresholds = {shown: (RULE_6, f"n={floor if shown else floor - 1}") for shown in (True, False)}
+    slacks, ties, used = [], [], {}
+    for key, n, shown in _mean_thresholds(spec, parts, rules):
+        threshold = thresholds[shown]
+        used[threshold] = floor if shown else floor - 1
+        slack = (f"{key[0]} {'above' if shown else 'below'} {RULE_6}", *key[1:])
+        slacks.append(Cell(slack, n - used[threshold] if shown else used[threshold] - n))
+        ties.append(Constraint(key, (threshold, slack), outcome=False) if shown else
+                    Constraint(threshold, (key, slack), outcome=False))  # fmt: skip
+    if ties:
+        tables.append(Table(f"{spec.name}.rule 6", tuple(slacks), tuple(ties), hidden=True, protected=False))
+        tables.append(Table(f"public:{spec.name}.rule 6", tuple(Cell(k, v) for k, v in used.items()), public=True))
+    return tables
 
 
 def _split_partitions(spec: PublishedTable, frame: pd.DataFrame, hierarchies: dict) -> list[tuple]:

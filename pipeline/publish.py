@@ -31,7 +31,7 @@ from pipeline.ees import (
     model_parts,
     percent_texts,
     public_frame,
-    relation_table,
+    relation_tables,
 )
 from pipeline.suppression import (
     EARLIER_RELEASES,
@@ -128,7 +128,7 @@ def release_parts(frames: dict[str, pd.DataFrame]) -> list[tuple[str, ModelPart]
 
 def release_tables(parts: list[tuple[str, ModelPart]]) -> TableSet:
     """The whole release as one set of additive tables (a population published twice is one cell), with each
-    published table's relations as a hidden table (``ees.relation_table``)."""
+    published table's relations as hidden tables (``ees.relation_tables``)."""
     tables = [
         table_from_frame(
             part.name,
@@ -142,8 +142,7 @@ def release_tables(parts: list[tuple[str, ModelPart]]) -> TableSet:
         for _, part in parts
     ]
     for spec in PUBLISHED_TABLES:
-        if spec.relations and (related := relation_table(spec, [part for name, part in parts if name == spec.name])):
-            tables.append(related)
+        tables += relation_tables(spec, [part for name, part in parts if name == spec.name])
     return TableSet(tables)
 
 

@@ -16,7 +16,7 @@ from pipeline.ees import (
     indicator_description,
     model_parts,
     percent_texts,
-    relation_table,
+    relation_tables,
     with_totals,
 )
 from pipeline.suppression.model import TableError
@@ -223,7 +223,7 @@ def test_progress_8_pupils_are_within_attainment_8_pupils_and_the_rest_is_a_hidd
                          "average_score": [28.7, -0.17, 35.1, -0.5], "england_value": [14.2, -1.1, 33.3, -0.45],
                          "score_dp": [1, 2, 1, 2], "measure_type": "average_score"})  # fmt: skip
     spec, parts = _parts("send_attainment_scores", mart)
-    table = relation_table(spec, parts)
+    table, *_ = relation_tables(spec, parts)
     assert table.hidden and sorted(c.value for c in table.cells) == [1, 3]
     rest = next(c.key for c in table.cells if c.value == 1)
     assert "measure=ATT8 without P8" in rest and "sen_provision=E" in rest
@@ -234,21 +234,38 @@ def test_progress_8_pupils_are_within_attainment_8_pupils_and_the_rest_is_a_hidd
     # more pupils with Progress 8 than with Attainment 8 cannot be: an error naming the cells, not the counts
     mart.loc[1, "pupils_with_score"] = 14
     with pytest.raises(TableError, match="counts more children than"):
-        relation_table(*_parts("send_attainment_scores", mart))
+        relation_tables(*_parts("send_attainment_scores", mart))
 
 
 def test_children_suspended_and_excluded_are_within_both_and_a_cohort_assessed_in_each_subject_is_one():
     exclusions = pd.DataFrame({"time_period": 202021, "sen_provision": ["E", "K"], "children_suspended": [9, 27],
                                "children_permanently_excluded": [0, 1], "suspensions": [20, 60],
                                "children_suspended_and_permanently_excluded": [0, 0]})  # fmt: skip
-    table = relation_table(*_parts("send_exclusions", exclusions))
+    [table] = relation_tables(*_parts("send_exclusions", exclusions))
     # per provision and SEN (the Total), permanently excluded and suspended each hold the suspended-and-excluded
     assert len(table.constraints) == 6 and {c.value for c in table.cells} == {0, 1, 9, 27, 36}
     ks1 = pd.DataFrame({"time_period": 202122, "key_stage": "KS1", "measure": ["READING", "WRITING", "MATHS"] * 2,
                         "sen_provision": ["E"] * 3 + ["K"] * 3, "measure_type": "percent_meeting_standard",
                         "pupils_with_result": [7, 7, 7, 41, 41, 40], "pupils_meeting_standard": [1, 1, 2, 20, 18, 21],
                         "england_value": 50.0})  # fmt: skip
-    table = relation_table(*_parts("send_attainment_standard", ks1))
+    [table] = relation_tables(*_parts("send_attainment_standard", ks1))
     # E: reading = writing = maths (7); K: reading = writing (41), maths (40) is not the same children
     assert table.hidden and not table.cells and len(table.constraints) == 3
     assert all(not c.outcome and len(c.parts) == 1 for c in table.constraints)
+
+
+def test_a_shown_or_suppressed_mean_tells_how_many_children_it_is_over():
+    """Rule 6: a mean is shown over 8 children or more. Shown, its count is at least 8; `c`, at most 7: whether the
+    count itself is shown or not, the model knows it (a hidden slack over a public threshold)."""
+    mart = pd.DataFrame({"time_period": 202223, "key_stage": "KS4", "measure": ["ATT8", "P8"], "sen_provision": "E",
+                         "pupils_with_score": [13, 6], "average_score": [28.7, -0.17], "england_value": [14.2, -1.1],
+                         "score_dp": [1, 2], "measure_type": "average_score"})  # fmt: skip
+    tables = relation_tables(*_parts("send_attainment_scores", mart))
+    slacks = next(t for t in tables if t.name.endswith("rule 6"))
+    public = next(t for t in tables if t.public)
+    assert slacks.hidden and not slacks.protected and {c.value for c in public.cells} == {7, 8}
+    seven, eight = sorted(public.keys, key=lambda k: k[1])
+    shown, hidden = sorted(slacks.constraints, key=lambda c: c.total == seven)
+    assert eight in shown.parts and "measure=ATT8" in shown.total  # 13 = 8 + 5
+    assert hidden.total == seven and any("measure=P8" in k for k in hidden.parts)  # 7 = 6 + 1
+    assert sorted(c.value for c in slacks.cells) == [1, 5]

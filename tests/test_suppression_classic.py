@@ -18,6 +18,7 @@ from pipeline.suppression import (
     Constraint,
     SuppressionRules,
     Table,
+    TableError,
     TableSet,
     carry_forward,
     cell_key,
@@ -472,3 +473,20 @@ def test_a_small_group_sharing_one_outcome_across_a_hidden_rest_is_suppressed():
     tables = TableSet([Table("shown", (Cell(whole, 1), Cell(part, 0))),
                        Table("rest", (Cell(rest, 1),), (Constraint(whole, (part, rest)),), hidden=True)])  # fmt: skip
     assert primary_suppression(tables) == {whole: PRIMARY, part: UNIFORM_OUTCOME, rest: PRIMARY}
+
+
+def test_an_unprotected_hidden_cell_carries_what_a_reader_knows_and_is_never_protected_itself():
+    # A mean shown over `a` children tells a reader a >= 8 (rule 6): a = 8 + slack, the slack hidden and not a count
+    # of children (4 here, small, yet nothing to protect). Total 20 = a (12) + b (8), a and b suppressed.
+    a, b, slack, eight = k(need="a"), k(need="b"), ("a above 8",), ("threshold", "n=8")
+    tables = TableSet([
+        hierarchy_table("t", "pupils", "need", {"a": 12, "b": 8}),
+        Table("rule 6", (Cell(slack, 4),), (Constraint(a, (eight, slack), outcome=False),), hidden=True,
+              protected=False),
+        Table("public:thresholds", (Cell(eight, 8),), public=True),
+    ])  # fmt: skip
+    assert primary_suppression(tables) == {}
+    assert attack(tables, [a, b])[a] == Interval(8, 20)
+    assert verify(tables, [a, b]).safe
+    with pytest.raises(TableError, match="only a hidden table"):
+        Table("x", (Cell(slack, 4),), protected=False)

@@ -1668,10 +1668,13 @@ def score_sentences(scores: Published) -> list[Sentence]:
                 "average_score", time_period=year, key_stage=stage, measure=measure, sen_provision=provision
             ):
                 f = score_facts(scores, year, stage, measure, provision)
-                groups.append(
-                    say(f["average"], " for the ", f["pupils"], " pupils ", PROVISION_WORDS[provision], " (England ",
-                        f["england"], ")")
-                )  # fmt: skip
+                # how many pupils may be suppressed (Progress 8's, when few with Attainment 8 have none)
+                pupils = (
+                    (" for the ", f["pupils"], " pupils ", PROVISION_WORDS[provision])
+                    if f["pupils"].available
+                    else (" for pupils ", PROVISION_WORDS[provision], ", how many ", suppressed_words(f["pupils"]))
+                )
+                groups.append(say(f["average"], *pupils, " (England ", f["england"], ")"))  # fmt: skip
         if not groups:
             continue
         scale = (" (a score from ", Label("0 to 90"), ", not a percentage)") if measure == "ATT8" else ()

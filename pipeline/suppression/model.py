@@ -89,12 +89,17 @@ class Table:
     constraints: tuple[Constraint, ...] = ()
     public: bool = False
     hidden: bool = False  # cells never published (see the module docstring)
+    # hidden cells that are not counts of children (how far a count is above a threshold the reader knows it
+    # passes): unknown to the attacker like any hidden cell, never protected themselves
+    protected: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
             raise TableError("a table needs a name")
         if self.public and self.hidden:
             raise TableError(f"table {self.name!r}: a public table cannot be hidden")
+        if not self.protected and not self.hidden:
+            raise TableError(f"table {self.name!r}: only a hidden table's cells can go unprotected")
         object.__setattr__(self, "cells", tuple(self.cells))
         object.__setattr__(self, "constraints", tuple(self.constraints))
         seen: set[CellKey] = set()
@@ -122,6 +127,7 @@ class TableSet:
     tables_of: Mapping[CellKey, tuple[str, ...]] = field(init=False, repr=False)
     published: frozenset[CellKey] = field(init=False, repr=False)
     hidden: frozenset[CellKey] = field(init=False, repr=False)
+    unprotected: frozenset[CellKey] = field(init=False, repr=False)  # hidden cells that are not counts of children
 
     def __init__(self, tables: Iterable[Table]) -> None:
         tables = tuple(tables)
@@ -134,6 +140,7 @@ class TableSet:
         public: set[CellKey] = set()
         published: set[CellKey] = set()
         hidden: set[CellKey] = set()
+        unprotected: set[CellKey] = set()
         totals: set[CellKey] = set()
         for table in tables:
             for cell in table.cells:
@@ -146,6 +153,8 @@ class TableSet:
                 owner.setdefault(cell.key, table.name)
                 tables_of.setdefault(cell.key, []).append(table.name)
                 (public if table.public else hidden if table.hidden else published).add(cell.key)
+                if not table.protected:
+                    unprotected.add(cell.key)
                 if cell.is_total:
                     totals.add(cell.key)
         constraints: dict[tuple, Constraint] = {}
@@ -173,6 +182,7 @@ class TableSet:
             raise TableError(f"cell {describe(both[0])} is in a hidden table and also published")
         object.__setattr__(self, "published", frozenset(published))
         object.__setattr__(self, "hidden", frozenset(hidden))
+        object.__setattr__(self, "unprotected", frozenset(unprotected))
         object.__setattr__(self, "totals", frozenset(totals))
         object.__setattr__(self, "constraints", tuple(constraints[s] for s in sorted(constraints)))
         object.__setattr__(self, "tables_of", {k: tuple(v) for k, v in sorted(tables_of.items())})

@@ -50,7 +50,8 @@ def primary_suppression(tables: TableSet, rules: SuppressionRules = DEFAULT_RULE
     """
     reasons: dict[CellKey, str] = {}
     for key in tables.keys:
-        if (key in tables.published or key in tables.hidden) and 0 < tables.values[key] <= rules.max_suppressed_count:
+        ours = key in tables.published or (key in tables.hidden and key not in tables.unprotected)
+        if ours and 0 < tables.values[key] <= rules.max_suppressed_count:
             reasons[key] = PRIMARY
     for constraint in tables.constraints:
         group = tables.values[constraint.total]
