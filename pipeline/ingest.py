@@ -654,26 +654,49 @@ def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str
     return row is not None and row[0] == sha256
 
 
-def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
-    """A corrected extract under a new name: delete other files' rows for the periods this file has just loaded.
+def ingest_order(file_name: str) -> tuple[str, str]:
+    """Where a file comes in source_files' order (its name without the extension, then the extension)."""
+    path = Path(file_name)
+    return path.stem, path.suffix
 
-    Only their rows for those periods go; their other periods stay. Returns the files that lost rows.
+
+def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
+    """A corrected extract under a new name: delete the rows of files that come before this one in source_files'
+    order for the periods this file has just loaded; this file's rows for a period a file after it holds go instead
+    (an original changed in place after its correction was loaded does not overrule the correction: a rebuild
+    would load the correction last).
+
+    Only rows for the shared periods go; the other periods stay. Returns the earlier files that lost rows.
     """
     if not contract.period_column:
         return ()
     table, period = contract.target_table, contract.period_column
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _new_periods AS SELECT DISTINCT {period} AS period FROM {table} "
-        "WHERE source_file = $file_name",
+    holders = con.execute(
+        f"""
+        SELECT source_file, list(DISTINCT {period}) FROM {table}
+        WHERE source_file <> $file_name
+          AND {period} IN (SELECT {period} FROM {table} WHERE source_file = $file_name)
+        GROUP BY source_file ORDER BY source_file
+        """,
         {"file_name": file_name},
-    )
-    other_rows = f"source_file <> $file_name AND {period} IN (SELECT period FROM _new_periods)"
-    rows = con.execute(
-        f"SELECT DISTINCT source_file FROM {table} WHERE {other_rows} ORDER BY 1", {"file_name": file_name}
     ).fetchall()
-    if rows:
-        con.execute(f"DELETE FROM {table} WHERE {other_rows}", {"file_name": file_name})
-    return tuple(r[0] for r in rows)
+    this = ingest_order(file_name)
+    earlier = [name for name, _ in holders if ingest_order(name) < this]
+    later_periods = sorted({p for name, periods in holders if ingest_order(name) > this for p in periods})
+    if later_periods:
+        con.execute(
+            f"DELETE FROM {table} WHERE source_file = $file_name AND {period} IN (SELECT unnest($periods))",
+            {"file_name": file_name, "periods": later_periods},
+        )
+    if earlier:
+        con.execute(
+            f"""
+            DELETE FROM {table} WHERE list_contains($earlier, source_file)
+              AND {period} IN (SELECT {period} FROM {table} WHERE source_file = $file_name)
+            """,
+            {"file_name": file_name, "earlier": earlier},
+        )
+    return tuple(earlier)
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
@@ -728,7 +751,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
             """,
             {**contract.params, "file_name": file_name},
         ).fetchone()[0]
-        superseded = replace_periods(con, contract, file_name)
         rows_file = con.execute(f"SELECT count(*) FROM {RAW_ROWS}").fetchone()[0]
         rows_failed = con.execute("SELECT count(*) FROM _failed").fetchone()[0]
         rows_structural = con.execute("SELECT count(DISTINCT row_number) FROM _structural").fetchone()[0]
@@ -744,6 +766,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
                 f"{file_name}: {rows_file} rows read, {rows_failed} quarantined, {rows_loaded} loaded "
                 f"but {stored} stored"
             )
+        superseded = replace_periods(con, contract, file_name)
         con.execute(
             """
             INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined,

@@ -1,0 +1,47 @@
+"""A sequence of nights gives what one cold build of the final drop zone gives (the nights audit, 30 November 2026).
+
+Each test ingests night after night into one warehouse, then the final raw/ once into a fresh one, and compares the
+rows. Small hand-made census files (tests/test_census_ingest.py's), ingested with the real contract in memory.
+"""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from pipeline.ingest import ingest_source
+from pipeline.sources.census import census_contract
+
+from test_census_ingest import KEY, pupil, write_csv
+
+
+def ingest(raw: Path, con) -> None:
+    ingest_source(con, census_contract(KEY), raw)
+
+
+def census_rows(con) -> list[tuple]:
+    return con.execute(
+        "SELECT source_file, source_row, pupil_id, census_date, sen_provision FROM raw.census_pupils ORDER BY ALL"
+    ).fetchall()
+
+
+def cold_build(raw: Path, tmp_path: Path) -> list[tuple]:
+    """The final drop zone ingested once into a fresh warehouse."""
+    copy = tmp_path / "cold_raw"
+    shutil.copytree(raw, copy)
+    with duckdb.connect() as cold:
+        ingest(copy, cold)
+        return census_rows(cold)
+
+
+def test_an_original_edited_after_its_correction_does_not_overrule_the_correction(tmp_path, con):
+    raw = tmp_path / "raw"
+    original = raw / "census" / "2023_spring.csv"
+    write_csv(original, [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 2: the correction replaces the census
+    write_csv(original, [pupil(1), pupil(2, sen_provision="N", sen_primary_need="")])
+    ingest(raw, con)  # night 3: the original touched up in place (same name, rows changed)
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring (corrected).csv"}
