@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.nightly_state import file_sha256_and_lines
-from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS
+from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS raw.file_ledger (
@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )
 """
+
+# The pseudonym of a fixed text under the key the warehouse's pseudonyms were made with (its first pseudonymised file
+# stores it): a file pseudonymised under another key would link to nothing already loaded (ingest_file refuses it).
+KEY_CHECK_DDL = "CREATE TABLE IF NOT EXISTS raw.pseudonym_key_check (key_check UHUGEINT NOT NULL)"
+KEY_CHECK_TEXT = "send-pseudonym-key-check"
 
 # Dates as SOURCES.md accepts them: ISO, UK and the COLLECT style, with or without a midnight time.
 MACROS = r"""
@@ -89,6 +94,10 @@ STAGE_ON_DISK_FROM_BYTES = 64 * 2**20  # a smaller file is staged in memory (att
 
 class ExtractError(RuntimeError):
     """A raw file that cannot be read at all. The message names the file (and row/column when known)."""
+
+
+class PseudonymKeyChanged(ExtractError):
+    """SEND_PSEUDONYM_KEY is not the key the warehouse's pseudonyms were made with (the message never shows a key)."""
 
 
 @dataclass(frozen=True)
@@ -641,6 +650,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(LEDGER_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(KEY_CHECK_DDL)
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str) -> bool:
@@ -699,10 +709,28 @@ def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_nam
     return tuple(earlier)
 
 
+def key_check(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[int | None, int | None]:
+    """(the key check of the contract's key, the one stored), both None for a contract that pseudonymises nothing."""
+    if "hmac_ipad" not in contract.params:
+        return None, None
+    pads = {name: contract.params[name] for name in ("hmac_ipad", "hmac_opad")}
+    this = con.execute(f"SELECT {hmac_sql('$text')}", {**pads, "text": KEY_CHECK_TEXT}).fetchone()[0]
+    con.execute(KEY_CHECK_DDL)
+    stored = con.execute("SELECT min(key_check) FROM raw.pseudonym_key_check").fetchone()[0]
+    return this, stored
+
+
 def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
     sha256, lines = file_sha256_and_lines(path)
     if already_ingested(con, contract.source, file_name, sha256):
         return FileResult(file_name, sha256, "unchanged")
+    this_key, stored_key = key_check(con, contract)
+    if stored_key is not None and this_key != stored_key:
+        raise PseudonymKeyChanged(
+            f"{file_name}: not loaded: SEND_PSEUDONYM_KEY is not the key this warehouse's pseudonyms were made with, "
+            "so its rows would link to no row already loaded. Set the warehouse's key again, or build a new "
+            "warehouse from raw/ with the new key (every file pseudonymised again)"
+        )
     con.execute(MACROS)
     if contract.macros:
         con.execute(contract.macros)
@@ -782,6 +810,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
                 "superseded": list(superseded),
             },  # fmt: skip
         )
+        if this_key is not None and stored_key is None:
+            con.execute("INSERT INTO raw.pseudonym_key_check VALUES ($check)", {"check": this_key})
         con.execute("COMMIT")
     except BaseException:
         if in_transaction:

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from pipeline.ingest import ingest_source
+from pipeline.ingest import ExtractError, ingest_source
 from pipeline.sources.census import census_contract
 
 from test_census_ingest import KEY, pupil, write_csv
@@ -45,3 +46,17 @@ def test_an_original_edited_after_its_correction_does_not_overrule_the_correctio
     ingest(raw, con)  # night 3: the original touched up in place (same name, rows changed)
     assert census_rows(con) == cold_build(raw, tmp_path)
     assert {row[0] for row in census_rows(con)} == {"census/2023_spring (corrected).csv"}
+
+
+def test_a_file_pseudonymised_under_another_key_is_refused(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1)])
+    other_key = b"another-key-not-secret-987654"
+    with pytest.raises(ExtractError, match="census/2023_spring.csv: not loaded: SEND_PSEUDONYM_KEY") as refused:
+        ingest_source(con, census_contract(other_key), raw)  # night 2: the key changed
+    assert other_key.decode() not in str(refused.value) and KEY.decode() not in str(refused.value)
+    assert {row[0] for row in census_rows(con)} == {"census/2022_spring.csv"}
+    ingest(raw, con)  # night 3: the key set back
+    assert census_rows(con) == cold_build(raw, tmp_path)
