@@ -10,7 +10,8 @@ warehouse row. This module does the rest, the same way for every source:
 * loads the rows that break no rule, quarantines the others in ``raw.quarantine`` with file, row number (the line
   of the file the row starts on), column and rule (never the value: a UPN in an error table is itself a leak);
 * records ``raw.file_ledger``: one row per file version (name, sha256, rows read / loaded / quarantined);
-  a file already ingested with the same sha256 is skipped, a changed file replaces its earlier rows;
+  a file already ingested with the same sha256 is skipped, a changed file replaces its earlier rows, a file
+  removed from raw/ takes its rows with it (ingest_source);
 * does all of it for one file in one transaction, and checks that rows read = loaded + quarantined.
 
 A file that cannot be read at all raises ExtractError naming the file (and row and column where known).
@@ -28,13 +29,13 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.nightly_state import file_sha256_and_lines
+from pipeline.nightly_state import REMOVED, file_sha256_and_lines
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
 LEDGER_DDL = """
@@ -720,9 +721,12 @@ def key_check(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[int |
     return this, stored
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str, reload: bool = False
+) -> FileResult:
+    """Load one file in one transaction (skipped when this version is in the ledger, unless ``reload``)."""
     sha256, lines = file_sha256_and_lines(path)
-    if already_ingested(con, contract.source, file_name, sha256):
+    if not reload and already_ingested(con, contract.source, file_name, sha256):
         return FileResult(file_name, sha256, "unchanged")
     this_key, stored_key = key_check(con, contract)
     if stored_key is not None and this_key != stored_key:
@@ -863,17 +867,75 @@ def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
     return sorted(files, key=lambda p: (p.stem, p.suffix))
 
 
+def contract_ledger(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[str, tuple[str, int]]:
+    """The contract's files in the ledger: file name -> (sha256 of the last version recorded, its rows loaded)."""
+    rows = con.execute(
+        "SELECT file_name, arg_max(sha256, ingested_at), arg_max(rows_loaded, ingested_at) FROM raw.file_ledger "
+        "WHERE source = $source GROUP BY file_name",
+        {"source": contract.source},
+    ).fetchall()
+    folder = PurePosixPath(contract.source)
+    return {
+        name: (sha256, loaded)
+        for name, sha256, loaded in rows
+        if PurePosixPath(name).is_relative_to(folder)
+        and PurePosixPath(name).relative_to(folder).match(contract.file_glob)
+    }
+
+
+def remove_gone_files(con: duckdb.DuckDBPyConnection, contract: Contract, present: set[str]) -> tuple[str, ...]:
+    """Files the ledger holds for the contract that are no longer in raw/: their rows and quarantine deleted and the
+    ledger's version REMOVED recorded, each in one transaction, as a build from raw/ would not have them."""
+    gone = sorted(
+        n for n, (sha256, _) in contract_ledger(con, contract).items() if sha256 != REMOVED and n not in present
+    )
+    for file_name in gone:
+        ensure_target_table(con, contract)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            meta = {"source": contract.source, "file_name": file_name}
+            con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
+            con.execute("DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name", meta)
+            con.execute(
+                "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined) "
+                f"VALUES ($source, $file_name, '{REMOVED}', 0, 0, 0)",
+                meta,
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return tuple(gone)
+
+
+def lost_rows(con: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
+    """The contract's files holding fewer rows than they loaded (a later file's periods replaced them)."""
+    ensure_target_table(con, contract)
+    stored = dict(
+        con.execute(f"SELECT source_file, count(*) FROM {contract.target_table} GROUP BY source_file").fetchall()
+    )
+    return {n for n, (sha256, loaded) in contract_ledger(con, contract).items() if stored.get(n, 0) < loaded}
+
+
 def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None) -> list[FileResult]:
-    """Ingest every file of one source in source_files' order. Returns one FileResult per file."""
+    """Ingest every file of one source in source_files' order. Returns one FileResult per file.
+
+    A file removed from raw/ since it was loaded takes its rows with it; the files whose rows it had replaced (or
+    any other file's had) are then loaded again, so the source holds what a build from raw/ as it is would hold.
+    """
     ensure_raw_schema(con)
     upgraded = upgrade_pseudonyms(con, contract)
     if upgraded and log:
         log(f"{contract.target_table}: pseudonym column(s) {', '.join(upgraded)} converted to 128-bit integers")
     results = []
     files = source_files(raw_dir, contract.source, contract.file_glob)
-    for i, path in enumerate(files, start=1):
-        file_name = str(path.relative_to(raw_dir))
-        result = ingest_file(con, contract, path, file_name)
+    names = [str(path.relative_to(raw_dir)) for path in files]
+    removed = remove_gone_files(con, contract, set(names))
+    reload = lost_rows(con, contract) if removed else set()
+    if removed and log:
+        log(f"removed from raw/, their rows deleted: {', '.join(removed)}")
+    for i, (path, file_name) in enumerate(zip(files, names, strict=True), start=1):
+        result = ingest_file(con, contract, path, file_name, reload=file_name in reload)
         if log:
             log(
                 f"[{i}/{len(files)}] {file_name}: {result.status}, read {result.rows_read}, "

@@ -29,6 +29,7 @@ def census_rows(con) -> list[tuple]:
 def cold_build(raw: Path, tmp_path: Path) -> list[tuple]:
     """The final drop zone ingested once into a fresh warehouse."""
     copy = tmp_path / "cold_raw"
+    shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(raw, copy)
     with duckdb.connect() as cold:
         ingest(copy, cold)
@@ -59,4 +60,30 @@ def test_a_file_pseudonymised_under_another_key_is_refused(tmp_path, con):
     assert other_key.decode() not in str(refused.value) and KEY.decode() not in str(refused.value)
     assert {row[0] for row in census_rows(con)} == {"census/2022_spring.csv"}
     ingest(raw, con)  # night 3: the key set back
+    assert census_rows(con) == cold_build(raw, tmp_path)
+
+
+def test_a_file_removed_from_raw_takes_its_rows_and_quarantine_with_it(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20"), pupil(2, gender="Q")])
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 1
+    (raw / "census" / "2022_spring.csv").unlink()
+    ingest(raw, con)  # night 2: the 2022 census withdrawn
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
+
+
+def test_a_correction_removed_gives_the_original_back(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 2: the correction replaces the census
+    (raw / "census" / "2023_spring (corrected).csv").unlink()
+    ingest(raw, con)  # night 3: the correction withdrawn
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring.csv"}
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 4: the same correction back
     assert census_rows(con) == cold_build(raw, tmp_path)
