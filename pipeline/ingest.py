@@ -917,11 +917,14 @@ def lost_rows(con: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
     return {n for n, (sha256, loaded) in contract_ledger(con, contract).items() if stored.get(n, 0) < loaded}
 
 
-def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None) -> list[FileResult]:
+def ingest_source(
+    con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None, reload_all: bool = False
+) -> list[FileResult]:
     """Ingest every file of one source in source_files' order. Returns one FileResult per file.
 
     A file removed from raw/ since it was loaded takes its rows with it; the files whose rows it had replaced (or
     any other file's had) are then loaded again, so the source holds what a build from raw/ as it is would hold.
+    ``reload_all``: every file is loaded again, unchanged or not (its rules read other tables that changed).
     """
     ensure_raw_schema(con)
     upgraded = upgrade_pseudonyms(con, contract)
@@ -931,7 +934,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: P
     files = source_files(raw_dir, contract.source, contract.file_glob)
     names = [str(path.relative_to(raw_dir)) for path in files]
     removed = remove_gone_files(con, contract, set(names))
-    reload = lost_rows(con, contract) if removed else set()
+    reload = set(names) if reload_all else lost_rows(con, contract) if removed else set()
     if removed and log:
         log(f"removed from raw/, their rows deleted: {', '.join(removed)}")
     for i, (path, file_name) in enumerate(zip(files, names, strict=True), start=1):

@@ -1,7 +1,8 @@
 """A sequence of nights gives what one cold build of the final drop zone gives (the nights audit, 30 November 2026).
 
 Each test ingests night after night into one warehouse, then the final raw/ once into a fresh one, and compares the
-rows. Small hand-made census files (tests/test_census_ingest.py's), ingested with the real contract in memory.
+rows. Small hand-made census files and EHCNA sets (tests/test_census_ingest.py's, tests/test_ehcna_source.py's),
+ingested with the real contracts in memory.
 """
 
 import shutil
@@ -12,8 +13,12 @@ import pytest
 
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.sources.census import census_contract
+from pipeline.sources.ehcna import ingest_ehcna
 
 from test_census_ingest import KEY, pupil, write_csv
+from test_ehcna_source import HEADERS, TABLES, count, good_set, quarantine, write_set
+from test_ehcna_source import KEY as EHCNA_KEY
+from test_ehcna_source import write_csv as write_csv_with
 
 
 def ingest(raw: Path, con) -> None:
@@ -87,3 +92,26 @@ def test_a_correction_removed_gives_the_original_back(tmp_path, con):
     write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
     ingest(raw, con)  # night 4: the same correction back
     assert census_rows(con) == cold_build(raw, tmp_path)
+
+
+def ehcna_state(con) -> dict[str, list[tuple]]:
+    tables = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in TABLES}
+    return {**tables, "quarantine": quarantine(con)}
+
+
+def test_a_later_parent_extract_rechecks_the_children_as_a_rebuild_would(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_set(raw, good_set())
+    ingest_ehcna(con, raw, EHCNA_KEY)  # night 1
+    people = good_set()["person"]
+    write_csv_with(raw / "ehcna" / "person_2023-07-31.csv", people[:2], HEADERS["person"])
+    ingest_ehcna(con, raw, EHCNA_KEY)  # night 2: a later person extract without P3 (its requests R3, R4 stay)
+    copy = tmp_path / "cold_raw"
+    shutil.copytree(raw, copy)
+    with duckdb.connect() as cold:
+        ingest_ehcna(cold, copy, EHCNA_KEY)
+        assert ehcna_state(con) == ehcna_state(cold)
+    assert {rule for _, _, _, rule in quarantine(con)} == {"person_not_in_person_module"}
+    write_csv_with(raw / "ehcna" / "person_2023-08-31.csv", people, HEADERS["person"])
+    ingest_ehcna(con, raw, EHCNA_KEY)  # night 3: P3 back, so are its requests
+    assert quarantine(con) == [] and count(con, "ehcna_requests") == 4
