@@ -10,7 +10,8 @@ warehouse row. This module does the rest, the same way for every source:
 * loads the rows that break no rule, quarantines the others in ``raw.quarantine`` with file, row number (the line
   of the file the row starts on), column and rule (never the value: a UPN in an error table is itself a leak);
 * records ``raw.file_ledger``: one row per file version (name, sha256, rows read / loaded / quarantined);
-  a file already ingested with the same sha256 is skipped, a changed file replaces its earlier rows;
+  a file already ingested with the same sha256 is skipped, a changed file replaces its earlier rows, a file
+  removed from raw/ takes its rows with it (ingest_source);
 * does all of it for one file in one transaction, and checks that rows read = loaded + quarantined.
 
 A file that cannot be read at all raises ExtractError naming the file (and row and column where known).
@@ -28,14 +29,14 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.nightly_state import file_sha256_and_lines
-from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS
+from pipeline.nightly_state import REMOVED, file_sha256_and_lines
+from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS raw.file_ledger (
@@ -61,6 +62,11 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )
 """
+
+# The pseudonym of a fixed text under the key the warehouse's pseudonyms were made with (its first pseudonymised file
+# stores it): a file pseudonymised under another key would link to nothing already loaded (ingest_file refuses it).
+KEY_CHECK_DDL = "CREATE TABLE IF NOT EXISTS raw.pseudonym_key_check (key_check UHUGEINT NOT NULL)"
+KEY_CHECK_TEXT = "send-pseudonym-key-check"
 
 # Dates as SOURCES.md accepts them: ISO, UK and the COLLECT style, with or without a midnight time.
 MACROS = r"""
@@ -89,6 +95,10 @@ STAGE_ON_DISK_FROM_BYTES = 64 * 2**20  # a smaller file is staged in memory (att
 
 class ExtractError(RuntimeError):
     """A raw file that cannot be read at all. The message names the file (and row/column when known)."""
+
+
+class PseudonymKeyChanged(ExtractError):
+    """SEND_PSEUDONYM_KEY is not the key the warehouse's pseudonyms were made with (the message never shows a key)."""
 
 
 @dataclass(frozen=True)
@@ -641,6 +651,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(LEDGER_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(KEY_CHECK_DDL)
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str) -> bool:
@@ -654,32 +665,76 @@ def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str
     return row is not None and row[0] == sha256
 
 
-def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
-    """A corrected extract under a new name: delete other files' rows for the periods this file has just loaded.
+def ingest_order(file_name: str) -> tuple[str, str]:
+    """Where a file comes in source_files' order (its name without the extension, then the extension)."""
+    path = Path(file_name)
+    return path.stem, path.suffix
 
-    Only their rows for those periods go; their other periods stay. Returns the files that lost rows.
+
+def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
+    """A corrected extract under a new name: delete the rows of files that come before this one in source_files'
+    order for the periods this file has just loaded; this file's rows for a period a file after it holds go instead
+    (an original changed in place after its correction was loaded does not overrule the correction: a rebuild
+    would load the correction last).
+
+    Only rows for the shared periods go; the other periods stay. Returns the earlier files that lost rows.
     """
     if not contract.period_column:
         return ()
     table, period = contract.target_table, contract.period_column
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _new_periods AS SELECT DISTINCT {period} AS period FROM {table} "
-        "WHERE source_file = $file_name",
+    holders = con.execute(
+        f"""
+        SELECT source_file, list(DISTINCT {period}) FROM {table}
+        WHERE source_file <> $file_name
+          AND {period} IN (SELECT {period} FROM {table} WHERE source_file = $file_name)
+        GROUP BY source_file ORDER BY source_file
+        """,
         {"file_name": file_name},
-    )
-    other_rows = f"source_file <> $file_name AND {period} IN (SELECT period FROM _new_periods)"
-    rows = con.execute(
-        f"SELECT DISTINCT source_file FROM {table} WHERE {other_rows} ORDER BY 1", {"file_name": file_name}
     ).fetchall()
-    if rows:
-        con.execute(f"DELETE FROM {table} WHERE {other_rows}", {"file_name": file_name})
-    return tuple(r[0] for r in rows)
+    this = ingest_order(file_name)
+    earlier = [name for name, _ in holders if ingest_order(name) < this]
+    later_periods = sorted({p for name, periods in holders if ingest_order(name) > this for p in periods})
+    if later_periods:
+        con.execute(
+            f"DELETE FROM {table} WHERE source_file = $file_name AND {period} IN (SELECT unnest($periods))",
+            {"file_name": file_name, "periods": later_periods},
+        )
+    if earlier:
+        con.execute(
+            f"""
+            DELETE FROM {table} WHERE list_contains($earlier, source_file)
+              AND {period} IN (SELECT {period} FROM {table} WHERE source_file = $file_name)
+            """,
+            {"file_name": file_name, "earlier": earlier},
+        )
+    return tuple(earlier)
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str) -> FileResult:
+def key_check(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[int | None, int | None]:
+    """(the key check of the contract's key, the one stored), both None for a contract that pseudonymises nothing."""
+    if "hmac_ipad" not in contract.params:
+        return None, None
+    pads = {name: contract.params[name] for name in ("hmac_ipad", "hmac_opad")}
+    this = con.execute(f"SELECT {hmac_sql('$text')}", {**pads, "text": KEY_CHECK_TEXT}).fetchone()[0]
+    con.execute(KEY_CHECK_DDL)
+    stored = con.execute("SELECT min(key_check) FROM raw.pseudonym_key_check").fetchone()[0]
+    return this, stored
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str, reload: bool = False
+) -> FileResult:
+    """Load one file in one transaction (skipped when this version is in the ledger, unless ``reload``)."""
     sha256, lines = file_sha256_and_lines(path)
-    if already_ingested(con, contract.source, file_name, sha256):
+    if not reload and already_ingested(con, contract.source, file_name, sha256):
         return FileResult(file_name, sha256, "unchanged")
+    this_key, stored_key = key_check(con, contract)
+    if stored_key is not None and this_key != stored_key:
+        raise PseudonymKeyChanged(
+            f"{file_name}: not loaded: SEND_PSEUDONYM_KEY is not the key this warehouse's pseudonyms were made with, "
+            "so its rows would link to no row already loaded. Set the warehouse's key again, or build a new "
+            "warehouse from raw/ with the new key (every file pseudonymised again)"
+        )
     con.execute(MACROS)
     if contract.macros:
         con.execute(contract.macros)
@@ -728,7 +783,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
             """,
             {**contract.params, "file_name": file_name},
         ).fetchone()[0]
-        superseded = replace_periods(con, contract, file_name)
         rows_file = con.execute(f"SELECT count(*) FROM {RAW_ROWS}").fetchone()[0]
         rows_failed = con.execute("SELECT count(*) FROM _failed").fetchone()[0]
         rows_structural = con.execute("SELECT count(DISTINCT row_number) FROM _structural").fetchone()[0]
@@ -744,6 +798,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
                 f"{file_name}: {rows_file} rows read, {rows_failed} quarantined, {rows_loaded} loaded "
                 f"but {stored} stored"
             )
+        superseded = replace_periods(con, contract, file_name)
         con.execute(
             """
             INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined,
@@ -759,6 +814,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, 
                 "superseded": list(superseded),
             },  # fmt: skip
         )
+        if this_key is not None and stored_key is None:
+            con.execute("INSERT INTO raw.pseudonym_key_check VALUES ($check)", {"check": this_key})
         con.execute("COMMIT")
     except BaseException:
         if in_transaction:
@@ -810,17 +867,78 @@ def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
     return sorted(files, key=lambda p: (p.stem, p.suffix))
 
 
-def ingest_source(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None) -> list[FileResult]:
-    """Ingest every file of one source in source_files' order. Returns one FileResult per file."""
+def contract_ledger(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[str, tuple[str, int]]:
+    """The contract's files in the ledger: file name -> (sha256 of the last version recorded, its rows loaded)."""
+    rows = con.execute(
+        "SELECT file_name, arg_max(sha256, ingested_at), arg_max(rows_loaded, ingested_at) FROM raw.file_ledger "
+        "WHERE source = $source GROUP BY file_name",
+        {"source": contract.source},
+    ).fetchall()
+    folder = PurePosixPath(contract.source)
+    return {
+        name: (sha256, loaded)
+        for name, sha256, loaded in rows
+        if PurePosixPath(name).is_relative_to(folder)
+        and PurePosixPath(name).relative_to(folder).match(contract.file_glob)
+    }
+
+
+def remove_gone_files(con: duckdb.DuckDBPyConnection, contract: Contract, present: set[str]) -> tuple[str, ...]:
+    """Files the ledger holds for the contract that are no longer in raw/: their rows and quarantine deleted and the
+    ledger's version REMOVED recorded, each in one transaction, as a build from raw/ would not have them."""
+    gone = sorted(
+        n for n, (sha256, _) in contract_ledger(con, contract).items() if sha256 != REMOVED and n not in present
+    )
+    for file_name in gone:
+        ensure_target_table(con, contract)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            meta = {"source": contract.source, "file_name": file_name}
+            con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
+            con.execute("DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name", meta)
+            con.execute(
+                "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined) "
+                f"VALUES ($source, $file_name, '{REMOVED}', 0, 0, 0)",
+                meta,
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return tuple(gone)
+
+
+def lost_rows(con: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
+    """The contract's files holding fewer rows than they loaded (a later file's periods replaced them)."""
+    ensure_target_table(con, contract)
+    stored = dict(
+        con.execute(f"SELECT source_file, count(*) FROM {contract.target_table} GROUP BY source_file").fetchall()
+    )
+    return {n for n, (sha256, loaded) in contract_ledger(con, contract).items() if stored.get(n, 0) < loaded}
+
+
+def ingest_source(
+    con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path, log=None, reload_all: bool = False
+) -> list[FileResult]:
+    """Ingest every file of one source in source_files' order. Returns one FileResult per file.
+
+    A file removed from raw/ since it was loaded takes its rows with it; the files whose rows it had replaced (or
+    any other file's had) are then loaded again, so the source holds what a build from raw/ as it is would hold.
+    ``reload_all``: every file is loaded again, unchanged or not (its rules read other tables that changed).
+    """
     ensure_raw_schema(con)
     upgraded = upgrade_pseudonyms(con, contract)
     if upgraded and log:
         log(f"{contract.target_table}: pseudonym column(s) {', '.join(upgraded)} converted to 128-bit integers")
     results = []
     files = source_files(raw_dir, contract.source, contract.file_glob)
-    for i, path in enumerate(files, start=1):
-        file_name = str(path.relative_to(raw_dir))
-        result = ingest_file(con, contract, path, file_name)
+    names = [str(path.relative_to(raw_dir)) for path in files]
+    removed = remove_gone_files(con, contract, set(names))
+    reload = set(names) if reload_all else lost_rows(con, contract) if removed else set()
+    if removed and log:
+        log(f"removed from raw/, their rows deleted: {', '.join(removed)}")
+    for i, (path, file_name) in enumerate(zip(files, names, strict=True), start=1):
+        result = ingest_file(con, contract, path, file_name, reload=file_name in reload)
         if log:
             log(
                 f"[{i}/{len(files)}] {file_name}: {result.status}, read {result.rows_read}, "

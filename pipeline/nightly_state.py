@@ -33,6 +33,7 @@ PACKAGE_DIR = REPO_ROOT / "pipeline"
 DBT_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests",
                      "snapshots", "analyses")  # fmt: skip
 MAX_REASONS_LISTED = 10
+REMOVED = "removed"  # raw.file_ledger's sha256 for a file gone from raw/ whose rows the ingest deleted
 RELEASE_INPUTS = ("expectations", "report")  # beside the package: GX suites, the analysts' narrative
 
 
@@ -55,7 +56,8 @@ def reasons_to_run(
     """Why tonight's run is needed; empty when nothing changed since the current release was built.
 
     ``drop_zone`` and ``ledger`` map a file name under raw/ to its sha256 (``ledger`` is None when the warehouse
-    has none yet). A file removed from the drop zone loads nothing, so its absence is no reason to run.
+    has none yet). A file removed from the drop zone is a reason until the ingest has deleted its rows (the ledger
+    then records it REMOVED).
     """
     if built is None:
         return ["no successful build is recorded for this warehouse"]
@@ -73,6 +75,9 @@ def reasons_to_run(
                 reasons.append(f"{name} is new")
         elif ledger[name] != sha256:
             reasons.append(f"{name} changed")
+    for name, sha256 in sorted(ledger.items()):
+        if sha256 != REMOVED and name not in drop_zone:
+            reasons.append(f"{name} was removed")
     for name, sha256 in sorted(ledger.items()):
         if built.files.get(name) != sha256:
             reasons.append(f"{name} was ingested after the current release was built")

@@ -1,11 +1,12 @@
-"""A sensor on the raw drop zone: a run when an extract lands or changes, nothing when a file is only touched.
+"""A sensor on the raw drop zone: a run when an extract lands, changes or is removed, nothing when a file is only
+touched.
 
 The cursor maps each file (path under raw/) to [size, mtime_ns, sha256] (pipeline.nightly_state.drop_zone_snapshot,
 the same snapshot `send-pipeline run` compares with the ingest ledger). A file whose size and mtime are unchanged
 keeps its recorded hash (no re-read of a large census on every tick); any other file is hashed again, and only a
-new hash — a new file or new content — requests a run. On the first tick (no cursor yet: a new daemon, or the
-sensor first turned on) every file is new to the cursor: it requests a run only when the nightly schedule would
-(pipeline.nightly_state.nightly_reasons: something changed since the current release was built).
+new hash — a new file or new content — or a file gone requests a run. On the first tick (no cursor yet: a new
+daemon, or the sensor first turned on) every file is new to the cursor: it requests a run only when the nightly
+schedule would (pipeline.nightly_state.nightly_reasons: something changed since the current release was built).
 """
 
 import hashlib
@@ -13,14 +14,15 @@ import json
 
 import dagster as dg
 
-from pipeline.nightly_state import Snapshot, drop_zone_snapshot, nightly_reasons
+from pipeline.nightly_state import REMOVED, Snapshot, drop_zone_snapshot, nightly_reasons
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
 
 
 def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
-    """Files that are new or whose content changed (a removed file loads nothing, so it requests nothing)."""
-    return [name for name, entry in current.items() if name not in previous or previous[name][2] != entry[2]]
+    """Files that are new, whose content changed, or that were removed (the run deletes a removed file's rows)."""
+    changed = [name for name, entry in current.items() if name not in previous or previous[name][2] != entry[2]]
+    return changed + [name for name in previous if name not in current]
 
 
 @dg.sensor(
@@ -40,7 +42,8 @@ def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no new or changed extracts")
     if not previous and not nightly_reasons(settings):  # first tick: every file is new to an empty cursor
         return dg.SkipReason("first tick: no new or changed extracts since the current release was built")
-    run_key = hashlib.sha256(json.dumps([[n, current[n][2]] for n in changed]).encode()).hexdigest()[:16]
+    versions = [[n, current[n][2] if n in current else REMOVED] for n in changed]
+    run_key = hashlib.sha256(json.dumps(versions).encode()).hexdigest()[:16]
     return dg.RunRequest(
         run_key=run_key, tags={"send/trigger": "raw_drop_zone", "send/changed_files": str(len(changed))}
     )

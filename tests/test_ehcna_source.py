@@ -368,15 +368,15 @@ def test_timeliness_is_computed_from_the_dates_at_the_boundaries(tmp_path):
     assert reviews == [("2023-05-30", True, 0), ("2023-05-31", False, 1), ("2024-05-30", False, None)]
 
 
-def test_an_orphan_left_by_a_lone_corrected_parent_is_flagged_by_dbt(tmp_path):
+def test_an_orphan_is_flagged_by_dbt(tmp_path):
     raw = tmp_path / "raw"
     write_set(raw, good_set())
     path = tmp_path / "send.duckdb"
     with duckdb.connect(str(path)) as connection:
         ingest_ehcna(connection, raw, KEY)
-        # a later person extract without P3: the request file is unchanged, so it is not re-checked at ingest
-        write_csv(raw / "ehcna" / "person_2023-07-31.csv", good_set()["person"][:2], HEADERS["person"])
-        ingest_ehcna(connection, raw, KEY)
+        # P3 gone from under its requests (the ingest re-checks children when a parent changes, so only a
+        # hand-edited warehouse gets here): dbt's relationships tests are the guard behind the quarantine rules
+        connection.execute("DELETE FROM raw.ehcna_persons WHERE person_id = $p", {"p": pseudonym("P3")})
     built = dbt_build(path, tmp_path)
     assert built.returncode == 0, built.stdout[-3000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]

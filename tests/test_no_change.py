@@ -18,6 +18,7 @@ import pytest
 from pipeline import cli
 from pipeline.ingest import ensure_raw_schema
 from pipeline.nightly_state import (
+    REMOVED,
     BuildRecord,
     code_version,
     drop_zone_hashes,
@@ -55,9 +56,13 @@ def test_a_file_outside_every_ingested_source_folder_is_no_reason():
     assert reasons_to_run(drop_zone, built, BuildRecord("code-1", built), "code-1") == ["census/2024_spring.csv is new"]
 
 
-def test_a_removed_file_is_no_reason():
+def test_a_removed_file_is_a_reason_until_the_ingest_recorded_it_removed():
     built = {"census/2022_spring.csv": "a0", "census/2023_spring.csv": "a1"}
-    assert reasons_to_run({"census/2023_spring.csv": "a1"}, built, BuildRecord("code-1", built), "code-1") == []
+    assert reasons_to_run({"census/2023_spring.csv": "a1"}, built, BuildRecord("code-1", built), "code-1") == [
+        "census/2022_spring.csv was removed"
+    ]
+    after = {"census/2022_spring.csv": REMOVED, "census/2023_spring.csv": "a1"}
+    assert reasons_to_run({"census/2023_spring.csv": "a1"}, after, BuildRecord("code-1", after), "code-1") == []
 
 
 def test_changed_code_is_a_reason():

@@ -86,6 +86,16 @@ def test_changed_files_is_pure():
     previous = {"a": [1, 1, "h1"], "b": [1, 1, "h2"]}
     current = {"a": [1, 2, "h1"], "b": [2, 2, "h3"], "c": [1, 1, "h4"]}
     assert changed_files(previous, current) == ["b", "c"]
+    assert changed_files(previous, {"b": [1, 1, "h2"]}) == ["a"]  # removed: the run deletes its rows
+
+
+def test_a_removed_file_requests_a_run(drop_zone):
+    path = drop_zone / "census" / "2023_spring.csv"
+    path.write_text("upn\nA\n")
+    _, cursor = tick()
+    path.unlink()
+    result, _ = tick(cursor)
+    assert isinstance(result, dg.RunRequest)
 
 
 def test_nightly_schedule_requests_the_nightly_job_at_2am_london(tmp_path, monkeypatch):

@@ -38,9 +38,11 @@ Referential rules are quarantine rules, checked within the extract set: the modu
 (person, request, assessment, plan, annual review) and a row whose parent is not in the warehouse is
 quarantined (``person_not_in_person_module`` ...); a quarantined parent therefore takes its children with it,
 by rule, visibly. Rules that need the parent's values are checked the same way (an assessment whose request did
-not proceed to assessment, a plan issued before its request was received, ...). A later corrected file of one
-module alone is checked against the parents in the warehouse; children already loaded are not re-checked
-against it (their file is unchanged): dbt ``relationships`` tests on the staging models flag any such orphan.
+not proceed to assessment, a plan issued before its request was received, ...). When a file of one module is
+loaded (new, changed, corrected), the files of the modules after it are loaded again, unchanged or not, so their
+rows are checked against the parents as they now are, as a build from raw/ would check them (a child whose parent
+left is quarantined, one whose parent arrived is loaded); dbt ``relationships`` tests on the staging models flag
+any orphan all the same.
 
 Each file is the module's full history as at its extract date, so every file of a module covers the same
 period (``extract_scope = 'full_history'``): a later or corrected extract replaces every earlier file of that
@@ -387,10 +389,11 @@ def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=
         con.execute(MACROS)
         for contract in contracts:
             ensure_target_table(con, contract)  # so a child's rules can always bind
-        return {
-            module.name: ingest_source(con, contract, raw_dir, log)
-            for module, contract in zip(MODULES, contracts, strict=True)
-        }
+        results, parents_loaded = {}, False
+        for module, contract in zip(MODULES, contracts, strict=True):
+            results[module.name] = ingest_source(con, contract, raw_dir, log, reload_all=parents_loaded)
+            parents_loaded = parents_loaded or any(r.status == "loaded" for r in results[module.name])
+        return results
     finally:
         con.execute(f"RESET VARIABLE {_IPAD_VARIABLE}")
         con.execute(f"RESET VARIABLE {_OPAD_VARIABLE}")

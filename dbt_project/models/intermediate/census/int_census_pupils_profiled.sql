@@ -8,8 +8,9 @@
 -- a corrected extract (new content for a term already built) replaces that term's rows (delete+insert on the
 -- term). A term is rebuilt when its term_fingerprint - count and sum of row hashes of its C/M registrations in
 -- the staged extract - differs from the one stored with its rows, or when its residence was worked out for another
--- home LA. `dbt build --full-refresh` rebuilds every term (the nightly job does that when the dbt project or
--- SEND_LA_CODE changed, pipeline/dbt.py).
+-- home LA. A term no extract holds any more (its file removed, or its rows corrected into another term) is deleted
+-- after the build (post_hook), as a rebuild would not have it. `dbt build --full-refresh` rebuilds every term (the
+-- nightly job does that when the dbt project or SEND_LA_CODE changed, pipeline/dbt.py).
 --
 -- One model, not a de-duplicated table and a profiled one: at national scale (18 M registrations) writing the
 -- de-duplicated rows with every staging column first cost ~17 s of ~31 s.
@@ -17,7 +18,10 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='time_period, census_term',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    post_hook="delete from {{ this }} where (time_period, census_term) not in (
+        select distinct ({{ census_time_period('census_date') }}, {{ census_term('census_date') }})
+        from {{ ref('stg_census__pupils') }} where enrol_status in ('C', 'M'))"
 ) }}
 
 -- counted, periods and to_build are read more than once (fingerprints, duplicates, rows): NOT MATERIALIZED keeps
@@ -31,15 +35,8 @@ with counted as not materialized (
 periods as not materialized (
     select
         *,
-        case
-            when month(census_date) >= 9 then year(census_date) * 100 + (year(census_date) + 1) % 100
-            else (year(census_date) - 1) * 100 + year(census_date) % 100
-        end as time_period,
-        case
-            when month(census_date) in (1, 2) then 'Spring'
-            when month(census_date) in (5, 6) then 'Summer'
-            when month(census_date) in (9, 10, 11) then 'Autumn'
-        end as census_term,
+        {{ census_time_period('census_date') }} as time_period,
+        {{ census_term('census_date') }} as census_term,
         case
             when ncyear_actual in ('E1', 'E2', 'N1', 'N2', 'R', '1', '2', '3', '4', '5', '6') then 'Primary'
             when ncyear_actual = 'X' then 'Not followed'

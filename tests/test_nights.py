@@ -1,0 +1,117 @@
+"""A sequence of nights gives what one cold build of the final drop zone gives (the nights audit, 30 November 2026).
+
+Each test ingests night after night into one warehouse, then the final raw/ once into a fresh one, and compares the
+rows. Small hand-made census files and EHCNA sets (tests/test_census_ingest.py's, tests/test_ehcna_source.py's),
+ingested with the real contracts in memory.
+"""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.ingest import ExtractError, ingest_source
+from pipeline.sources.census import census_contract
+from pipeline.sources.ehcna import ingest_ehcna
+
+from test_census_ingest import KEY, pupil, write_csv
+from test_ehcna_source import HEADERS, TABLES, count, good_set, quarantine, write_set
+from test_ehcna_source import KEY as EHCNA_KEY
+from test_ehcna_source import write_csv as write_csv_with
+
+
+def ingest(raw: Path, con) -> None:
+    ingest_source(con, census_contract(KEY), raw)
+
+
+def census_rows(con) -> list[tuple]:
+    return con.execute(
+        "SELECT source_file, source_row, pupil_id, census_date, sen_provision FROM raw.census_pupils ORDER BY ALL"
+    ).fetchall()
+
+
+def cold_build(raw: Path, tmp_path: Path) -> list[tuple]:
+    """The final drop zone ingested once into a fresh warehouse."""
+    copy = tmp_path / "cold_raw"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(raw, copy)
+    with duckdb.connect() as cold:
+        ingest(copy, cold)
+        return census_rows(cold)
+
+
+def test_an_original_edited_after_its_correction_does_not_overrule_the_correction(tmp_path, con):
+    raw = tmp_path / "raw"
+    original = raw / "census" / "2023_spring.csv"
+    write_csv(original, [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 2: the correction replaces the census
+    write_csv(original, [pupil(1), pupil(2, sen_provision="N", sen_primary_need="")])
+    ingest(raw, con)  # night 3: the original touched up in place (same name, rows changed)
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring (corrected).csv"}
+
+
+def test_a_file_pseudonymised_under_another_key_is_refused(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1)])
+    other_key = b"another-key-not-secret-987654"
+    with pytest.raises(ExtractError, match="census/2023_spring.csv: not loaded: SEND_PSEUDONYM_KEY") as refused:
+        ingest_source(con, census_contract(other_key), raw)  # night 2: the key changed
+    assert other_key.decode() not in str(refused.value) and KEY.decode() not in str(refused.value)
+    assert {row[0] for row in census_rows(con)} == {"census/2022_spring.csv"}
+    ingest(raw, con)  # night 3: the key set back
+    assert census_rows(con) == cold_build(raw, tmp_path)
+
+
+def test_a_file_removed_from_raw_takes_its_rows_and_quarantine_with_it(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20"), pupil(2, gender="Q")])
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 1
+    (raw / "census" / "2022_spring.csv").unlink()
+    ingest(raw, con)  # night 2: the 2022 census withdrawn
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
+
+
+def test_a_correction_removed_gives_the_original_back(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 2: the correction replaces the census
+    (raw / "census" / "2023_spring (corrected).csv").unlink()
+    ingest(raw, con)  # night 3: the correction withdrawn
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring.csv"}
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 4: the same correction back
+    assert census_rows(con) == cold_build(raw, tmp_path)
+
+
+def ehcna_state(con) -> dict[str, list[tuple]]:
+    tables = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in TABLES}
+    return {**tables, "quarantine": quarantine(con)}
+
+
+def test_a_later_parent_extract_rechecks_the_children_as_a_rebuild_would(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_set(raw, good_set())
+    ingest_ehcna(con, raw, EHCNA_KEY)  # night 1
+    people = good_set()["person"]
+    write_csv_with(raw / "ehcna" / "person_2023-07-31.csv", people[:2], HEADERS["person"])
+    ingest_ehcna(con, raw, EHCNA_KEY)  # night 2: a later person extract without P3 (its requests R3, R4 stay)
+    copy = tmp_path / "cold_raw"
+    shutil.copytree(raw, copy)
+    with duckdb.connect() as cold:
+        ingest_ehcna(cold, copy, EHCNA_KEY)
+        assert ehcna_state(con) == ehcna_state(cold)
+    assert {rule for _, _, _, rule in quarantine(con)} == {"person_not_in_person_module"}
+    write_csv_with(raw / "ehcna" / "person_2023-08-31.csv", people, HEADERS["person"])
+    ingest_ehcna(con, raw, EHCNA_KEY)  # night 3: P3 back, so are its requests
+    assert quarantine(con) == [] and count(con, "ehcna_requests") == 4
