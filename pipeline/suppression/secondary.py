@@ -277,6 +277,7 @@ def constraints_by_cell(constraints: Sequence[Constraint]) -> dict[CellKey, list
 def _last_resort(
     key: CellKey,
     interval: Interval,
+    width: float,
     pattern: set[CellKey],
     protector: _Protector,
     requirement: InformedRequirement,
@@ -285,17 +286,21 @@ def _last_resort(
     rules: SuppressionRules,
 ) -> list[CellKey]:
     """A primary cell the informed attacker's sided LP pins (``interval``) and no perturbation keeping every
-    complement on its side protects at the relaxed requirement: the complements that protect it at the exact one,
-    [] when it already is. Tried in turn: the exact requirement may be lower; empty cells may jump to 6+ (a MILP);
-    the exact informed attacker may not pin it; else the cell's whole group is hidden, which leaves it as wide as
-    the rules alone do (never needed in the demo release)."""
-    width = requirement.width(key, interval)
-    if interval.protects(width):
-        return []
-    complements = protector.complements(key, frozenset(pattern), moves, width, complement_floor(rules))
+    complement on its side protects at the relaxed requirement (``width``): the complements that protect it, [] when
+    it already is. Tried in turn: empty cells may jump to 6+ (a MILP; reaching the relaxed requirement so meets the
+    exact one); the exact requirement (a MILP over the cell's whole group) may be lower, met as it is or with jumps;
+    the exact informed attacker may not pin it; else the cell's whole group is hidden, which leaves it as wide as the
+    rules alone do (never needed in the demo release)."""
+    floor = complement_floor(rules)
+    complements = protector.complements(key, frozenset(pattern), moves, width, floor)
     if complements:
         return complements
-    if informed_attacker.interval(key).protects(width):
+    exact = requirement.width(key, interval)
+    if interval.protects(exact):
+        return []
+    if exact < width and (complements := protector.complements(key, frozenset(pattern), moves, exact, floor)):
+        return complements
+    if informed_attacker.interval(key).protects(exact):
         return []
     return [cell for cell in protector.group_keys(key) if cell not in pattern]
 
@@ -361,8 +366,8 @@ def secondary_suppression(
                 if not complements:
                     if informed_attacker is None:
                         informed_attacker = attacker.with_bounds(bounds, zero_or_at_least=floors)
-                    complements = _last_resort(key, interval, pattern, protector, requirement, informed_moves,
-                                               informed_attacker, rules)  # fmt: skip
+                    complements = _last_resort(key, interval, width, pattern, protector, requirement,
+                                               informed_moves, informed_attacker, rules)  # fmt: skip
                     protected.add(key)
                     if not complements:
                         continue
