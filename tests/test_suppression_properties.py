@@ -97,14 +97,14 @@ def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
     # a public figure is never a complement (hiding it protects nothing); only the primary rule can hide it
     assert not (result.suppressed & tables.public) - set(primary_suppression(tables, rules))
     # rule 3: the independent attacker pins nothing that the search claims protected, nor does one who also knows
-    # which cells the primary rule suppressed (1 to 5 for a small count; every other suppressed cell 0 or 6+): each
+    # which cells the primary rule suppressed (1 to 5 for a small count; every other c 0 or 6+, not a hidden one): each
     # such cell is at least 3 wide to it, or as wide as with every cell of ours hidden (what the rule alone gives)
     ranges = informed_ranges(tables, rules)
-    everything = set(tables.private_keys)
+    everything = set(tables.private_keys)  # hidden cells included: never published, whatever their count
     widths = independent_widths(tables, result.suppressed)
-    informed = independent_widths(tables, result.suppressed, ranges, result.suppressed - set(ranges))
+    informed = independent_widths(tables, result.suppressed, ranges, result.suppressed - set(ranges) - tables.hidden)
     narrow = {key for key, width in informed.items() if key in ranges and width < rules.informed_width}
-    alone = independent_widths(tables, everything, ranges, everything - set(ranges), narrow)
+    alone = independent_widths(tables, everything, ranges, everything - set(ranges) - tables.hidden, narrow)
     for key, width in widths.items():
         if key in tables.hidden and key not in ranges:
             continue  # a hidden count that is not small is never published and needs no protection
