@@ -665,7 +665,7 @@ def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str
     return row is not None and row[0] == sha256
 
 
-def ingest_order(file_name: str) -> tuple[str, str]:
+def ingest_order(file_name: str | Path) -> tuple[str, str]:
     """Where a file comes in source_files' order (its name without the extension, then the extension)."""
     path = Path(file_name)
     return path.stem, path.suffix
@@ -864,7 +864,7 @@ def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
     space and the hyphen sort before the dot and the original would win a rebuild)."""
     folder = raw_dir / source
     files = (p for p in folder.glob(glob) if p.is_file() and not p.name.startswith((".", "~$")))
-    return sorted(files, key=lambda p: (p.stem, p.suffix))
+    return sorted(files, key=ingest_order)
 
 
 def contract_ledger(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[str, tuple[str, int]]:

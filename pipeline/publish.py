@@ -489,8 +489,7 @@ def publish(
                 [(release_id, r["table"], r["cell_key"], r["reason"]) for r in records],
             )
         # the figures not shown before (the table keeps the first release to show each value)
-        shown = [r for r in published_count_records(release.tables, release.result)
-                 if r["value"] not in earlier.get(key_from_text(r["cell_key"]), ())]  # fmt: skip
+        shown = published_count_records(release.tables, release.result, earlier)
         if shown:
             internal.executemany(
                 "INSERT INTO publication.published_counts (release_id, cell_key, value) VALUES (?, ?, ?)",

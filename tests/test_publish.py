@@ -473,6 +473,10 @@ def test_figures_an_earlier_release_showed_stay_known_to_the_attacker(tmp_path, 
     shown = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "second", "send_primary_need")}
     assert shown == first  # hiding a figure the first release showed would protect nothing
     assert second.public_figures["public:earlier releases"]["cells_known"] > 0
+    stored = internal.execute(
+        "SELECT count(*) FILTER (release_id = $r), count(*) FROM publication.published_counts", {"r": second.release_id}
+    ).fetchone()
+    assert stored[0] == 0 and stored[1] > 0  # every figure it shows was stored with the first release
     # without the first release in mind, the search hides one more need (the informed attacker's complement)
     fresh = publish(internal_warehouse(tmp_path / "fresh.duckdb"), tmp_path / "fresh", "857")
     alone = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "fresh", "send_primary_need")}

@@ -83,14 +83,17 @@ def pattern_records(tables: TableSet, result: SuppressionResult) -> list[dict[st
     return records
 
 
-def published_count_records(tables: TableSet, result: SuppressionResult) -> list[dict[str, object]]:
+def published_count_records(
+    tables: TableSet, result: SuppressionResult, earlier: Mapping[CellKey, Iterable[int]] | None = None
+) -> list[dict[str, object]]:
     """Every count cell of our tables the release shows as a number, to store in the warehouse: cell_key (text)
     and value. A reader may keep any release, so a later release's attacker knows them (``earlier_release_table``).
-    """
+    With ``earlier`` (figures already stored), only the figures not shown before."""
+    earlier = earlier or {}
     return [
         {"cell_key": key_to_text(key), "value": int(tables.values[key])}
         for key in tables.published_keys
-        if key not in result.reasons
+        if key not in result.reasons and tables.values[key] not in set(earlier.get(key, ()))
     ]
 
 
