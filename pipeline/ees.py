@@ -31,6 +31,17 @@ GEOGRAPHY_COLUMNS = (
     "region_name", "new_la_code", "old_la_code", "la_name",
 )  # fmt: skip
 ENGLAND = {"country_code": "E92000001", "country_name": "England"}
+# The time identifiers EES accepts (DfE's data screener, eesyscreener): a table's time_period has 4 digits (2023) for
+# a calendar or reporting year, a month or a week, 6 (202223) for an academic, financial or tax year or a term.
+EES_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")  # fmt: skip
+EES_FOUR_DIGIT_TIME_IDENTIFIERS = ("Calendar year", "Reporting year", *EES_MONTHS, *(f"Week {n}" for n in range(1, 53)))
+EES_SIX_DIGIT_TIME_IDENTIFIERS = (
+    "Academic year", "Financial year", "Tax year",
+    "Autumn term", "Spring term", "Summer term", "Autumn and spring term",
+    *(f"Financial year Q{n}" for n in range(1, 5)), "Part 1 (April to September)", "Part 2 (October to March)",
+)  # fmt: skip
+EES_TIME_IDENTIFIERS = (*EES_FOUR_DIGIT_TIME_IDENTIFIERS, *EES_SIX_DIGIT_TIME_IDENTIFIERS)
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,13 @@ PROVISION_EK = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN s
 PROVISION_EKN = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support, N = no SEN", None, SEN_PARTS)
 
 NOT_THE_LAS_FIGURE = "geographic_level = 'Local authority' AND exception_note IS NOT NULL"
+
+
+def iso_date(column: str) -> str:
+    """SQL of a date column as published text, `2023-04-01`: a table's query runs over the mart as pandas read it,
+    where a DATE has become a timestamp that would print with a midnight time."""
+    return f"strftime({column}, '%Y-%m-%d') AS {column}"
+
 
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
@@ -395,11 +413,11 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         name="send_ehcp_caseload",
         mart="fct_ehcp_caseload",
         title="EHC plans maintained by the LA, by primary need: January each year (SEN2 day) and 1 April each year",
-        time_identifier="{period_type}",
+        time_identifier="{time_identifier}",  # the mart's: Academic year (SEN2 census day, as DfE's), April
         by=("reference_date",),
         filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code; MISSING = not recorded"),),
         indicators=(Indicator("ehcps_maintained", "EHC plans maintained", "ehcps_maintained"),),
-        query="SELECT time_period, period_type, reference_date::VARCHAR AS reference_date, primary_need, "
+        query=f"SELECT time_period, time_identifier, {iso_date('reference_date')}, primary_need, "
         "ehcps_maintained FROM mart WHERE primary_need <> 'Total' AND (period_type = 'SEN2 census day' "
         "OR (period_type = 'Month' AND month(reference_date) = 4))",
     ),
@@ -413,7 +431,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         by=("extract_date", "has_ehcp", "setting_type", "in_county", "age_group"),
         filters=(),
         indicators=(Indicator("children", "Children", "placement_children"),),
-        query="SELECT year(extract_date) AS time_period, extract_date::VARCHAR AS extract_date, "
+        query=f"SELECT year(extract_date) AS time_period, {iso_date('extract_date')}, "
         "has_ehcp::VARCHAR AS has_ehcp, setting_type, in_county::VARCHAR AS in_county, age_group, children FROM mart",
     ),
     PublishedTable(
@@ -617,14 +635,15 @@ PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
         table="send_ehcp_caseload",
         source="DfE, Education, health and care plans (SEN2): the local authority's EHC plans and their primary needs",
         query=f"""
-            SELECT time_period::VARCHAR AS time_period, 'SEN2 census day' AS time_identifier,
+            SELECT time_period::VARCHAR AS time_period, time_identifier,
                    'Total' AS primary_need, ehcplans AS value
             FROM staging.stg_dfe__ehcp_caseload
             WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
               AND breakdown_topic = 'All EHC plans' AND ehcplans IS NOT NULL
             UNION ALL
-            SELECT time_period::VARCHAR, 'SEN2 census day', upper(replace(need, 'number_', '')), value
-            FROM (UNPIVOT (SELECT time_period, {_DFE_NEEDS} FROM staging.stg_dfe__ehcp_sen_needs_all_plans
+            SELECT time_period::VARCHAR, time_identifier, upper(replace(need, 'number_', '')), value
+            FROM (UNPIVOT (SELECT time_period, time_identifier, {_DFE_NEEDS}
+                           FROM staging.stg_dfe__ehcp_sen_needs_all_plans
                            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
                              AND breakdown = 'All EHC plans')
                   ON COLUMNS('number_') INTO NAME need VALUE value)
@@ -972,7 +991,8 @@ def meta_frame(spec: PublishedTable) -> pd.DataFrame:
 GEOGRAPHY_DESCRIPTIONS = {
     "time_period": "EES time period: 202223 = the year 2022/23 (academic or financial: see time_identifier), "
     "2023 = calendar year 2023",
-    "time_identifier": "EES time identifier: Spring term (the January census), Calendar year, Financial year...",
+    "time_identifier": "EES time identifier: Spring term (the January census), Academic year, Calendar year, "
+    "Financial year, or a month (April)",
     "geographic_level": "EES geographic level: Local authority, Regional or National",
     "country_code": "ONS country code (E92000001 = England)",
     "country_name": "Country name",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteResult, cells, run_suite, write_data_docs
 from pipeline.ees import (
+    EES_TIME_IDENTIFIERS,
     GEOGRAPHY_COLUMNS,
     PUBLIC_FIGURES,
     PUBLISHED_TABLES,
@@ -69,6 +70,28 @@ CREATE TABLE IF NOT EXISTS publication.published_counts (
     value BIGINT NOT NULL
 );
 """
+
+
+# Stored cell keys written before the caseload's time_identifier was EES's own (Academic year for the SEN2 census
+# day, April) and before dates were published without a midnight time: made the keys the release now uses, so
+# rule 7 and the earlier figures still find their cells.
+STORED_KEY_UPGRADES = (
+    ("time_identifier=SEN2 census day", "time_identifier=Academic year"),
+    ('time_identifier=Month"', 'time_identifier=April"'),
+    (' 00:00:00"', '"'),
+)
+
+
+def ensure_pattern_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The publication schema's tables, their stored keys in the release's current form."""
+    con.execute(PATTERN_DDL)
+    for table in ("suppression_pattern", "published_counts"):
+        for old, new in STORED_KEY_UPGRADES:
+            con.execute(
+                f"UPDATE publication.{table} SET cell_key = replace(cell_key, $old, $new) "
+                "WHERE contains(cell_key, $old)",
+                {"old": old, "new": new},
+            )
 
 
 class PublicationError(RuntimeError):
@@ -209,7 +232,7 @@ def suppress_release(
 
 def earlier_published_counts(con: duckdb.DuckDBPyConnection) -> dict[CellKey, set[int]]:
     """Every figure an earlier release showed as a number: cell -> the values it was shown with."""
-    con.execute(PATTERN_DDL)
+    ensure_pattern_tables(con)
     shown: dict[CellKey, set[int]] = {}
     for text, value in con.execute("SELECT DISTINCT cell_key, value FROM publication.published_counts").fetchall():
         shown.setdefault(key_from_text(text), set()).add(value)
@@ -218,7 +241,7 @@ def earlier_published_counts(con: duckdb.DuckDBPyConnection) -> dict[CellKey, se
 
 def previous_pattern(con: duckdb.DuckDBPyConnection) -> frozenset:
     """The suppressed cells of the last published release (rule 7 carries them forward)."""
-    con.execute(PATTERN_DDL)
+    ensure_pattern_tables(con)
     rows = con.execute(
         """
         SELECT cell_key FROM publication.suppression_pattern
@@ -312,7 +335,10 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
                 problems.append(f"{table}: {result.summary()}")
     named = [f"{table}.{column}" for table, columns in required.items() for column in columns]
     ees = run_suite(
-        "published_ees", release_cells(frames, required), {"ees_column": named}, index_columns=(CELL_COLUMN,)
+        "published_ees",
+        release_cells(frames, required),
+        {"ees_column": named, "ees_time_identifier": list(EES_TIME_IDENTIFIERS)},
+        index_columns=(CELL_COLUMN,),
     )
     results.append(("release_ees_cells", ees))
     if not ees.success:

@@ -1,8 +1,10 @@
 """The whole path as a user meets it: generate the Rutland extracts, `send-pipeline run` in a subprocess,
 read the marts and the published release. One generated data set and one warehouse per test session."""
 
+import csv
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+
+from pipeline.ees import EES_FOUR_DIGIT_TIME_IDENTIFIERS, EES_TIME_IDENTIFIERS
 
 from support import pipeline_env as pipeline_env_for
 from support import send_pipeline
@@ -263,6 +267,26 @@ def test_every_column_of_the_demo_release_is_described_where_a_bi_tool_looks(fir
     assert len(tables) >= 20 and [t for t, text in tables.items() if not text] == []
     assert {t for t, _, _ in columns} == set(tables)
     assert [(t, c) for t, c, text in columns if not text] == []
+
+
+def test_the_demo_release_files_use_ees_time_identifiers_and_dates_without_a_time(first_run, pipeline_env):
+    """What DfE's EES screener asks of the open-data files: a time identifier of its own, 4-digit time periods for
+    calendar years and months, 6-digit for academic and financial years and terms; dates as YYYY-MM-DD."""
+    wrong, seen = [], set()
+    for path in sorted((Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "published" / "ees").glob("*.csv")):
+        if path.name.endswith(".meta.csv"):
+            continue
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                identifier, period = row["time_identifier"], row["time_period"]
+                seen.add(identifier)
+                digits = 4 if identifier in EES_FOUR_DIGIT_TIME_IDENTIFIERS else 6
+                if identifier not in EES_TIME_IDENTIFIERS or not re.fullmatch(rf"\d{{{digits}}}", period):
+                    wrong.append((path.name, identifier, period))
+                dates = [v for k, v in row.items() if k.endswith("_date") and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)]
+                wrong += [(path.name, d) for d in dates]
+    assert sorted(set(wrong)) == []
+    assert {"Spring term", "Academic year", "April", "Calendar year", "Financial year"} <= seen
 
 
 def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):

@@ -342,19 +342,22 @@ def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):
     """send.duckdb with the EHC plan caseload mart and DfE's LA rows (SEN2) for the same January."""
     con = internal_warehouse(path)
     ours = {"MLD": 40, "SEMH": 30, "HI": 20, "VI": 4, "MSI": 3}
-    caseload = pd.DataFrame({"time_period": 202223, "period_type": "SEN2 census day", "reference_date": "2023-01-19",
+    caseload = pd.DataFrame({"time_period": 202223, "period_type": "SEN2 census day",
+                             "time_identifier": "Academic year", "reference_date": "2023-01-19",
                              "primary_need": [*ours, "Total"], "ehcps_maintained": [*ours.values(), 97]})  # fmt: skip
     con.register("_c", caseload)
     con.execute(
         "CREATE TABLE marts.fct_ehcp_caseload AS SELECT * REPLACE (reference_date::DATE AS reference_date) FROM _c"
     )
     con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN time_period INTEGER DEFAULT 202223")
+    con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN time_identifier VARCHAR DEFAULT 'Academic year'")
     con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN breakdown_topic VARCHAR DEFAULT 'All EHC plans'")
     con.execute(f"ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN ehcplans INTEGER DEFAULT {dfe_total}")
     codes = ("asd", "hi", "mld", "msi", "oth", "pd", "pmld", "semh", "slcn", "sld", "spld", "vi")
     needs = ", ".join(f"{dfe_needs.get(c.upper(), 'NULL')}::INTEGER AS number_{c}" for c in codes)
     con.execute(f"""CREATE TABLE staging.stg_dfe__ehcp_sen_needs_all_plans AS SELECT 202223 AS time_period,
-                    'Local authority' AS geographic_level, '857' AS old_la_code, 'All EHC plans' AS breakdown,
+                    'Academic year' AS time_identifier, 'Local authority' AS geographic_level,
+                    '857' AS old_la_code, 'All EHC plans' AS breakdown,
                     {needs}""")
     return con
 
@@ -381,6 +384,53 @@ def test_dfe_public_la_figures_are_known_to_the_attacker_and_the_pattern_protect
             for r in read_ees(tmp_path / "b", "send_ehcp_caseload")]  # fmt: skip
     found = independent_attack(rows, "primary_need", "ehcps_maintained")
     assert found and all(high - low >= 5 for low, high in found.values()), found
+
+
+def test_keys_stored_before_the_caseload_took_ees_time_identifiers_still_carry_the_pattern_forward(
+    tmp_path, monkeypatch
+):
+    """Releases before this one stored the caseload's cells as `SEN2 census day` and dates with a midnight time. Rule
+    7 must still find them: VI (4, suppressed) corrected to 9 stays `c`, carried forward."""
+    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_ehcp_caseload")
+    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
+    internal = caseload_warehouse(tmp_path / "send.duckdb", {}, 0)
+    publish(internal, tmp_path / "published", "857")
+    for table in ("suppression_pattern", "published_counts"):
+        internal.execute(f"""UPDATE publication.{table} SET cell_key = replace(replace(cell_key,
+                             'time_identifier=Academic year', 'time_identifier=SEN2 census day'),
+                             'reference_date=2023-01-19', 'reference_date=2023-01-19 00:00:00')""")
+    assert internal.execute("SELECT count(*) FROM publication.suppression_pattern "
+                            "WHERE contains(cell_key, 'SEN2 census day')").fetchone()[0] >= 2  # fmt: skip
+    internal.execute("UPDATE marts.fct_ehcp_caseload SET ehcps_maintained = ehcps_maintained + 5 "
+                     "WHERE primary_need IN ('VI', 'Total')")  # fmt: skip
+    second = publish(internal, tmp_path / "published", "857")
+    shown = {r["primary_need"]: r["ehcps_maintained"] for r in read_ees(tmp_path / "published", "send_ehcp_caseload")}
+    assert shown["VI"] == "c"
+    reason = internal.execute(
+        "SELECT reason FROM publication.suppression_pattern WHERE release_id = $r AND contains(cell_key, 'need=VI')",
+        {"r": second.release_id},
+    ).fetchall()
+    assert reason == [("carried_forward",)]
+    old = internal.execute("SELECT count(*) FROM publication.published_counts WHERE contains(cell_key, '00:00:00') "
+                           "OR contains(cell_key, 'SEN2 census day')").fetchone()  # fmt: skip
+    assert old == (0,)
+
+
+def test_a_time_identifier_ees_does_not_know_or_a_date_with_a_time_blocks_the_release(monkeypatch):
+    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_ehcp_caseload")
+    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
+
+    def caseload(**changes):
+        return pd.DataFrame({
+            **RUTLAND_SPRING_2023, "time_period": ["2023"], "time_identifier": ["April"],
+            "reference_date": ["2023-04-01"], "primary_need": ["ASD"], "ehcps_maintained": ["100"],
+        }).assign(**changes)  # fmt: skip
+
+    assert all(result.success for _, result in check_frames({"send_ehcp_caseload": caseload()}))
+    with pytest.raises(PublicationError, match=r"be_in_set\(cell_value in send_ehcp_caseload\.time_identifier\)"):
+        check_frames({"send_ehcp_caseload": caseload(time_identifier="Month")})
+    with pytest.raises(PublicationError, match=r"match_regex\(cell_value in send_ehcp_caseload\.reference_date\)"):
+        check_frames({"send_ehcp_caseload": caseload(reference_date="2023-04-01 00:00:00")})
 
 
 def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path, monkeypatch):

@@ -308,9 +308,9 @@ LA = {"geographic_level": "Local authority", "la_name": "Testshire"}
 def caseload_table(jan_2019: str = "198", apr_2023: str = "305") -> nv.Published:
     rows = []
     for ref, tp, ti, total, needs in (
-        ("2019-01-17 00:00:00", "201819", "SEN2 census day", jan_2019, {"ASD": "64", "SEMH": "33", "MSI": "c"}),
-        ("2023-01-19 00:00:00", "202223", "SEN2 census day", "310", {"ASD": "100", "SEMH": "62", "MSI": "c"}),
-        ("2023-04-01 00:00:00", "2023", "Month", apr_2023, {"ASD": "100", "SEMH": "63", "MSI": "c"}),
+        ("2019-01-17", "201819", "Academic year", jan_2019, {"ASD": "64", "SEMH": "33", "MSI": "c"}),
+        ("2023-01-19", "202223", "Academic year", "310", {"ASD": "100", "SEMH": "62", "MSI": "c"}),
+        ("2023-04-01", "2023", "April", apr_2023, {"ASD": "100", "SEMH": "63", "MSI": "c"}),
     ):
         rows.append(
             {
@@ -436,7 +436,7 @@ def placements(rows: list[tuple[str, str, str, str, str]]) -> nv.Published:
         "send_placements",
         [
             {
-                "extract_date": "2022-12-31 00:00:00",
+                "extract_date": "2022-12-31",
                 "time_period": "2022",
                 "has_ehcp": "true",
                 "setting_type": s,
@@ -1237,7 +1237,7 @@ def test_sentences_reproduce_the_seed_figures(release):
     away = FIGURES["placements_6_4"]["out_of_county_special_ehcp"]
     assert f"{away['2021-12']} at 31 December 2021 and {away['2022-12']} at 31 December 2022" in places
     assert f"A further {FIGURES['placements_6_4']['designated_special_or_erp_ehcp']} children" in places
-    post16 = texts(nv.post16_sentences(t["send_placements"], extract="2022-12-31 00:00:00"))
+    post16 = texts(nv.post16_sentences(t["send_placements"], extract="2022-12-31"))
     assert post16[0].startswith(
         f"At 31 December 2022, {FIGURES['post16_6_5']['in_college_or_alternative']} young people"
     )

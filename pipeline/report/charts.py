@@ -393,7 +393,7 @@ def caseload_chart(caseload: Published) -> Chart:
     for ref_date in caseload.distinct("reference_date"):
         cell = caseload.cell("ehcps_maintained", reference_date=ref_date, primary_need="Total")
         kind = caseload.distinct("time_identifier", reference_date=ref_date)[0]
-        series = "January (SEN2 census day)" if kind == "SEN2 census day" else "April"
+        series = "April" if kind == "April" else "January (SEN2 census day)"
         rows.append(point(count(cell), date=on_date(ref_date, day=True).iso, series=series))
     spec = lines(
         rows,

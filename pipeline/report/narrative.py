@@ -406,7 +406,7 @@ def period(time_period: str, time_identifier: str) -> When:
 
 
 def on_date(value: str, day: bool = False) -> When:
-    """A reference date (`2023-04-01 00:00:00`) as `April 2023`, or `31 December 2022` with day=True."""
+    """A reference date (`2023-04-01`) as `April 2023`, or `31 December 2022` with day=True."""
     d = date.fromisoformat(str(value)[:10])
     text = f"{d.day} {MONTHS[d.month - 1]} {d.year}" if day else f"{MONTHS[d.month - 1]} {d.year}"
     return When(text, d.isoformat())
