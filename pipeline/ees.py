@@ -306,7 +306,8 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_characteristics",
         mart="fct_send_characteristics",
-        title="Pupils by SEN provision and characteristic (sex, phase, ethnicity, first language, FSM, pupil premium)",
+        title="Pupils by SEN provision and characteristic (sex, age group by phase, ethnicity, first language, FSM, "
+        "pupil premium)",
         time_identifier="{census_term} term",
         by=("characteristic_group",),
         filters=(PROVISION_EKN, Filter("characteristic", "Characteristic", "value within the characteristic group")),
@@ -1009,8 +1010,8 @@ BY_LABELS = {  # the `by` columns whose name alone does not say what they hold
     "sen_provision": f"{PROVISION_EKN.label} ({PROVISION_EKN.hint})",
     "has_ehcp": "Has an EHC plan (true / false)",
     "in_county": "Placed in the county (true / false)",
-    "characteristic_group": "Characteristic group (sex, phase, ethnicity, ethnic group, first language, FSM, "
-    "pupil premium)",
+    "characteristic_group": "Characteristic group (sex, age_group: the phase, ethnicity, ethnic group, "
+    "first_language, fsm, pupil_premium)",
     "line_code": "S251 line code",
 }
 
