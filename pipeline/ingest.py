@@ -116,6 +116,17 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Derived:
+    """A contract column a file may give in another form: when the file has every column of ``from_columns``, a
+    row without a value of ``column`` takes ``sql`` (text over the row's trimmed text columns, e.g. FSM eligibility
+    from the FSM start and end dates). The header then needs ``column`` or those columns."""
+
+    column: str
+    from_columns: tuple[str, ...]
+    sql: str
+
+
+@dataclass(frozen=True)
 class Contract:
     source: str
     target_table: str  # e.g. raw.census_pupils
@@ -134,6 +145,8 @@ class Contract:
     # True for files published to a fixed layout (DfE statistics): a column the contract does not name is an
     # error naming the file and the column, not an extra column to ignore.
     strict_columns: bool = False
+    # Required columns a file may give in another form (Derived): their from_columns are optional columns.
+    derived: tuple[Derived, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -612,19 +625,23 @@ def stage_extract(
     # Errors name the contract's columns only: a file without its header row has a pupil's values in row 1.
     if contract_twice := [key for key in twice if key in contract.columns]:
         raise ExtractError(f"{file_name}: column {contract_twice[0]!r} appears twice in the header")
-    missing = [c for c in contract.required_columns if c not in by_name]
-    if missing:
-        raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(missing)}")
+    derived = [d for d in contract.derived if all(c in by_name for c in d.from_columns)]
+    given = set(by_name) | {d.column for d in derived}
+    if missing := [c for c in contract.required_columns if c not in given]:
+        alternatives = {d.column: d.from_columns for d in contract.derived}
+        named = [f"{c} (or {', '.join(alternatives[c])})" if c in alternatives else c for c in missing]
+        raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(named)}")
     unexpected = sorted(k for k in by_name if k not in contract.columns)
     if contract.strict_columns and unexpected:
         raise ExtractError(f"{file_name}: row 1 (header) has unexpected column(s) {', '.join(unexpected)}")
     selected = ", ".join(
         f"nullif(trim({by_name[c]}), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}" for c in contract.columns
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _extract AS SELECT {row_number_sql} AS _row_number, {selected} "
-        f"FROM {RAW_ROWS} AS _raw_rows{joined}"
-    )
+    select = f"SELECT {row_number_sql} AS _row_number, {selected} FROM {RAW_ROWS} AS _raw_rows{joined}"
+    if derived:
+        replaced = ", ".join(f"coalesce({d.column}, {d.sql}) AS {d.column}" for d in derived)
+        select = f"SELECT * REPLACE ({replaced}) FROM ({select})"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _extract AS {select}")
     return tuple(unexpected)
 
 

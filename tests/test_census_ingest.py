@@ -589,3 +589,62 @@ def test_a_file_without_its_header_row_fails_naming_the_contracts_columns_never_
         ingest(tmp_path, con)
     assert "row 1 (header) is missing required column(s) upn, laestab" in str(failure.value)
     assert "true" not in str(failure.value) and upn(1) not in str(failure.value)
+
+
+FSM_DATES_HEADER = [h for h in HEADER if h != "fsm_eligible"] + ["fsm_start_date", "fsm_end_date"]
+
+
+def fsm_pupil(serial: int, start: str, end: str = "", **changes) -> dict:
+    row = {k: v for k, v in pupil(serial, **changes).items() if k != "fsm_eligible"}
+    return {**row, "fsm_start_date": start, "fsm_end_date": end}
+
+
+def test_fsm_eligibility_on_the_census_date_is_derived_from_the_fsm_period_and_the_dates_are_not_kept(tmp_path, con):
+    """Census 19 January 2023. Eligible when the period started on or before it and had not ended before it."""
+    periods = [  # (start, end, eligible on 19 January 2023)
+        ("2022-09-01", "", True),  # open period
+        ("", "", False),  # no FSM period
+        ("2021-09-01", "2022-12-31", False),  # ended before the census
+        ("2023-02-01", "", False),  # starts after it
+        ("2022-01-01", "2023-01-19", True),  # ends on the census day
+        ("19/01/2023", "", True),  # starts on it, UK date
+    ]
+    rows = [fsm_pupil(n, start, end) for n, (start, end, _) in enumerate(periods, start=1)]
+    write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=FSM_DATES_HEADER)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (6, 6, 0)
+    loaded = con.execute("SELECT fsm_eligible FROM raw.census_pupils ORDER BY source_row").fetchall()
+    assert [r[0] for r in loaded] == [eligible for _, _, eligible in periods]
+    columns = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE raw.census_pupils)").fetchall()}
+    assert not {"fsm_start_date", "fsm_end_date"} & columns
+
+
+FSM_BAD_ROWS = [
+    ({"fsm_start_date": "2022-09-01", "fsm_end_date": "2022-08-31"}, "fsm_end_date", "fsm_end_before_start"),
+    ({"fsm_start_date": "", "fsm_end_date": "2022-08-31"}, "fsm_end_date", "given_without_fsm_start_date"),
+    ({"fsm_start_date": "2022-13-01"}, "fsm_start_date", "not_a_date"),
+    ({"fsm_eligible": "true", "fsm_start_date": "2021-09-01", "fsm_end_date": "2022-12-31"}, "fsm_eligible",
+     "disagrees_with_fsm_dates"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "column", "rule"), FSM_BAD_ROWS, ids=[r[2] for r in FSM_BAD_ROWS])
+def test_an_fsm_period_that_cannot_be_right_is_quarantined_with_its_rule(tmp_path, con, change, column, rule):
+    header = [*HEADER, "fsm_start_date", "fsm_end_date"]  # the flag and the period side by side
+    good = {"fsm_eligible": "", "fsm_start_date": "2022-09-01", "fsm_end_date": ""}
+    rows = [pupil(1, **good), pupil(2, **{**good, **change}), pupil(3, fsm_eligible="false")]
+    write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=header)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert {r[1:] for r in quarantine(con)} == {(3, column, rule)}
+    assert [r[0] for r in con.execute("SELECT fsm_eligible FROM raw.census_pupils ORDER BY source_row").fetchall()] == [
+        True,
+        False,
+    ]
+
+
+def test_a_census_with_neither_fsm_eligible_nor_fsm_dates_fails_naming_both(tmp_path, con):
+    header = [h for h in HEADER if h != "fsm_eligible"]
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)], header=header)
+    with pytest.raises(ExtractError, match=r"missing required column\(s\) fsm_eligible \(or fsm_start_date\)"):
+        ingest(tmp_path, con)

@@ -2,13 +2,14 @@
 
 Contract: ../docs (SOURCES.md "School census SEN extract"), one row per pupil per census, files
 ``raw/census/<YYYY>_<term>*.csv|xlsx``. At ingest the UPN becomes a keyed pseudonym (``pupil_id``), the date of
-birth is reduced to its month, postcode-level data is not kept, and codes are upper-cased. Recoding (AUT -> ASD,
+birth is reduced to its month, FSM start and end dates (given instead of, or beside, ``fsm_eligible``) to
+eligibility on the census date, postcode-level data is not kept, and codes are upper-cased. Recoding (AUT -> ASD,
 legacy provision S -> E) and the "count C and M only" rule belong to dbt staging, so raw keeps what was sent.
 """
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, is_bool, is_date, matches, one_of, required
+from pipeline.ingest import Contract, Derived, Rule, is_bool, is_date, matches, one_of, required
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
@@ -37,6 +38,16 @@ SEN_NEEDS = (
     "AUT",
     "OTH",
     "NSA",
+)
+
+# FSM eligibility on the census date from the pupil's FSM period (CBDS FSMStartDate / FSMEndDate): started on or
+# before it and not ended before it; no start date = no FSM period = not eligible.
+FSM_ON_CENSUS_DATE = (
+    "(fsm_start_date IS NOT NULL AND send_date(fsm_start_date) <= send_date(census_date) "
+    "AND (fsm_end_date IS NULL OR send_date(fsm_end_date) >= send_date(census_date)))"
+)
+FSM_FROM_DATES = Derived(
+    "fsm_eligible", ("fsm_start_date",), f"CASE WHEN {FSM_ON_CENSUS_DATE} THEN 'true' ELSE 'false' END"
 )
 
 
@@ -75,6 +86,12 @@ def census_rules() -> tuple[Rule, ...]:
         one_of("sen_secondary_need", SEN_NEEDS),
         required("fsm_eligible"),
         is_bool("fsm_eligible"),
+        is_date("fsm_start_date"),
+        is_date("fsm_end_date"),
+        Rule("fsm_end_date", "given_without_fsm_start_date", "fsm_end_date IS NOT NULL AND fsm_start_date IS NULL"),
+        Rule("fsm_end_date", "fsm_end_before_start", "send_date(fsm_end_date) < send_date(fsm_start_date)"),
+        Rule("fsm_eligible", "disagrees_with_fsm_dates",
+             f"fsm_start_date IS NOT NULL AND send_bool(fsm_eligible) <> {FSM_ON_CENSUS_DATE}"),
         is_bool("pupil_premium"),
         required("home_la_code"),
         matches("home_la_code", "[0-9]{3}", "home_la_code_not_3_digits"),
@@ -110,11 +127,13 @@ def census_contract(key: bytes) -> Contract:
             "upn", "laestab", "census_date", "phase", "ncyear_actual", "enrol_status", "dob", "gender",
             "sen_provision", "fsm_eligible", "home_la_code",
         ),
-        optional_columns=("ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "pupil_premium"),
+        optional_columns=("ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "pupil_premium",
+                          "fsm_start_date", "fsm_end_date"),
         rules=census_rules(),
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
         period_column="census_date",
+        derived=(FSM_FROM_DATES,),
     )  # fmt: skip
 
 
