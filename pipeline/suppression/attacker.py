@@ -134,6 +134,14 @@ def _components(system: _System) -> list[tuple[list[int], list[int]]]:
     return connected_groups(len(system.unknown), [coefficients for coefficients, _, _ in system.rows])
 
 
+FINAL_STATUSES = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kInfeasible,
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
+
+
 class _GroupModel:
     """One connected group's equations (A x = b, x >= 0) as a HiGHS model, kept for every cell of the group: each
     bound only changes the objective, so HiGHS starts from the previous optimum's basis instead of from scratch."""
@@ -195,6 +203,12 @@ class _GroupModel:
         self.highs.changeObjectiveSense(sense)
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status not in FINAL_STATUSES:
+            # HiGHS can end a re-solve from the previous optimum with status Unknown (seen on a relaxation whose
+            # presolve finds it infeasible or unbounded): solve once more from scratch before giving up.
+            self.highs.clearSolver()
+            self.highs.run()
+            status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return "optimal", self.highs.getInfo().objective_function_value
         if status == highspy.HighsModelStatus.kInfeasible:
