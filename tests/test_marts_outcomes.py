@@ -10,6 +10,7 @@ SEN_YEAR_GROUP_FLOOR, tested in tests/test_generate_census.py).
 """
 
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +25,7 @@ from pipeline.resources import SendWarehouse
 from pipeline.sources.attainment import attainment_results
 from pipeline.sources.census import census_pupils
 from pipeline.sources.exclusions import exclusions
+from pipeline.suppression.derived import suppress_average
 
 from support import dbt
 
@@ -251,3 +253,56 @@ def test_every_status_and_measure_has_a_row_and_no_sen_has_no_england_value(mart
         "SELECT sen_provision, count(*), count(england_value) FROM marts.fct_send_attainment GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert rows == [("E", 7, 7), ("K", 7, 7), ("N", 7, 0)]
+
+
+def test_an_average_score_is_the_exact_mean_so_a_half_is_rounded_up(built, tmp_path):
+    """The mean of scores with two decimals is a rational number: the mart must give the double nearest to it, so
+    that publication (two places for Progress 8, halves up) rounds the true mean. E.g. eleven pupils with an EHC plan
+    scoring 0.21 and one 0.03 average exactly 2.34 / 12 = 0.195, published 0.20; summing the scores as doubles gives
+    0.19499999999999998, which rounds to 0.19."""
+    db = tmp_path / "send.duckdb"
+    shutil.copyfile(built, db)
+    with duckdb.connect(str(db)) as con:
+        cohort = [
+            pupil
+            for (pupil,) in con.execute(
+                f"""
+                SELECT a.pupil_id FROM raw.attainment_results AS a
+                JOIN raw.census_pupils AS c ON c.pupil_id = a.pupil_id AND c.census_date = DATE '{SPRING_2022}'
+                WHERE a.time_period = {YEAR_2021_22} AND a.measure = 'P8' AND c.sen_provision IN ('E', 'S')
+                  AND c.enrol_status IN ('C', 'M')
+                ORDER BY a.pupil_id
+                """
+            ).fetchall()
+        ]
+        assert len(cohort) >= 8  # a mean over fewer is not published (rule 6)
+        scores = _scores_averaging_a_half(len(cohort))
+        for pupil, score in zip(cohort, scores, strict=True):
+            con.execute(
+                "UPDATE raw.attainment_results SET score = $score WHERE pupil_id = $pupil AND measure = 'P8' "
+                "AND time_period = $year",
+                {"score": str(score), "pupil": pupil, "year": YEAR_2021_22},
+            )
+    run = dbt(db, tmp_path, "run", "--select", "fct_send_attainment")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = cell(con, "KS4", "P8", "E")
+    exact = sum(scores) / len(cohort)
+    assert exact * 1000 % 10 == 5  # a half at the published precision
+    assert got["pupils_with_score"] == len(cohort)
+    assert Decimal(repr(got["average_score"])) == exact
+    # and the release shows the true mean rounded, halves up (0.20 for 0.195)
+    published = suppress_average(got["average_score"], got["pupils_with_score"], dp=2)
+    assert published == f"{exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
+
+
+def _scores_averaging_a_half(n: int) -> list[Decimal]:
+    """n Progress 8 scores (two decimals) whose exact mean is a half at the second decimal place and whose mean
+    summed in floating point (in any order: all scores but one are equal) falls below it."""
+    for last in range(-300, 301):
+        scores = [Decimal("0.21")] * (n - 1) + [Decimal(last) / 100]
+        exact = sum(scores) / n
+        floating = sum(float(s) for s in scores) / n
+        if exact > 0 and exact * 1000 % 10 == 5 and Decimal(repr(floating)) < exact:
+            return scores
+    raise AssertionError(f"no such scores for a cohort of {n}")

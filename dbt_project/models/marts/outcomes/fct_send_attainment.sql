@@ -58,7 +58,10 @@ counted as (
         count(*) as pupils_with_result,
         count(*) filter (where met_expected_standard) as pupils_meeting_standard,
         count(score) as pupils_with_score,
-        avg(score::double) as average_score,
+        -- the double nearest the exact mean (scores have at most two decimals: an integer of hundredths over
+        -- 100 x n, one rounding), so that the release rounds the true mean; avg() of doubles can land below a half
+        cast(cast(sum(score) * 100 as bigint) as double) / nullif(cast(100 * count(score) as double), 0)
+            as average_score,
         count(*) filter (where not_in_census) as pupils_not_in_census
     from classified
     group by time_period, key_stage, measure, sen_provision
