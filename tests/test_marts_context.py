@@ -68,6 +68,19 @@ def test_child_health_cells_match_the_seed_at_every_level(warehouse):
     assert {source for (_, _, level), (*_, source) in cells.items() if level != "la"} == {"child health extract"}
 
 
+def test_published_child_health_periods_say_which_kind_of_year(warehouse):
+    """The seed's table 5.3 dates its cells: children living in poverty "financial year ending 2021" (Fingertips
+    period 2020/21), pupils' cells "academic year ending 2022" (2021/22). The release's EES time_identifier must say
+    the same: a financial year is not an academic year (April-March, not September-August)."""
+    published = warehouse.parent / "published" / "send_reporting.duckdb"
+    rows = query(published, "SELECT DISTINCT indicator, period, time_period, time_identifier FROM "
+                 "reporting.send_child_health WHERE period LIKE '%/%'")  # fmt: skip
+    got = {(indicator, period): (time_period, identifier) for indicator, period, time_period, identifier in rows}
+    assert got[("children_in_poverty", "2020/21")] == ("202021", "Financial year")
+    assert got[("pupils_minority_ethnic", "2021/22")] == ("202122", "Academic year")
+    assert got[("pupils_semh", "2021/22")] == ("202122", "Academic year")
+
+
 def test_the_region_place_follows_the_extract(warehouse, tmp_path):
     db = tmp_path / "send.duckdb"
     shutil.copy(warehouse, db)
