@@ -573,6 +573,22 @@ def test_spend_in_millions_with_a_suppressed_category_named():
     assert said[3] == "Spending on hospital education is suppressed (c) in some years."
 
 
+def test_spend_growth_names_a_category_the_first_year_did_not_report():
+    """The year totals add up the amounts reported: schools in financial difficulty was x (not available) in 2019-20
+    and 25,836.85 in 2022-23, so the growth of the totals includes it in one year only; the report must say so, as it
+    does for a c."""
+    rows = []
+    for year, total, difficulty in (("201920", "4110395.39", "x"), ("202223", "5398875.87", "25836.85")):
+        rows += [
+            {"time_period": year, "time_identifier": "Financial year", "line_code": "Total", "category": c,
+             "amount_gbp": v}
+            for c, v in (("Total", total), ("schools in financial difficulty", difficulty))
+        ]  # fmt: skip
+    said = texts(nv.spend_sentences(published("send_high_needs_spend", rows, **LA)))
+    assert said[0] == "High needs expenditure rose from £4.1m in 2019-20 to £5.4m in 2022-23 (+31.3%)."
+    assert [s for s in said if "schools in financial difficulty" in s and "(x)" in s], said
+
+
 def test_benchmark_follows_a_neighbour_across_its_new_la_codes():
     base = {"geographic_level": "Local authority"}
     rows = []

@@ -1198,6 +1198,10 @@ def spend_sentences(spend: Published) -> list[Sentence]:
     hidden = sorted({c for y in years for c in categories if amount(y, c).symbol == "c"})
     if hidden:
         out.append(say("Spending on ", _names(hidden, {}), " is suppressed (c) in some years."))
+    # the year totals add up the amounts reported: a category not available in a year is left out of that total too
+    unavailable = sorted({c for y in years for c in categories if amount(y, c).symbol == "x"})
+    if unavailable:
+        out.append(say("Spending on ", _names(unavailable, {}), " was not available (x) in some years."))
     return out
 
 
