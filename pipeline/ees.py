@@ -65,6 +65,7 @@ COUNT, AMOUNT, PUBLIC, PERCENT, MEAN = "count", "amount", "public", "percent", "
 # Child health indicators whose Fingertips period "2020/21" is a financial year (April to March), not an academic
 # year: children in relative low income families ("financial year ending 2021" in the seed's table 5.3).
 FINANCIAL_YEAR_INDICATORS = ("children_in_poverty",)
+FINANCIAL_YEAR_INDICATORS_SQL = ", ".join(f"'{i}'" for i in FINANCIAL_YEAR_INDICATORS)
 RULE_6 = "rule 6 threshold"  # the model's key of the number of children a mean needs (a public constant)
 NUMERIC_KINDS = (COUNT, AMOUNT, PUBLIC)  # summed into filter Total rows
 
@@ -599,9 +600,10 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         ),  # fmt: skip
         # The LA's census-derived cells (minority ethnic pupils, SEMH) are published in the census tables, under
         # their suppression; here only the public extract's figures.
-        query="""
+        query=f"""
             SELECT coalesce(time_period::VARCHAR, right(period, 4)) AS time_period,
-                   CASE WHEN period LIKE '%/%' AND indicator IN ({FINANCIAL_YEAR_INDICATORS}) THEN 'Financial year'
+                   CASE WHEN period LIKE '%/%' AND indicator IN ({FINANCIAL_YEAR_INDICATORS_SQL})
+                        THEN 'Financial year'
                         WHEN period LIKE '%/%' THEN 'Academic year' ELSE 'Calendar year' END AS time_identifier,
                    CASE geographic_level WHEN 'la' THEN 'Local authority' WHEN 'region' THEN 'Regional'
                         ELSE 'National' END AS geographic_level,
@@ -613,7 +615,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                    CASE WHEN geographic_level = 'la' THEN la_name ELSE '' END AS la_name,
                    period, indicator, value, count, denominator, CASE unit WHEN 'count' THEN 0 ELSE 1 END AS value_dp
             FROM mart WHERE source = 'child health extract'
-        """.replace("{FINANCIAL_YEAR_INDICATORS}", ", ".join(f"'{i}'" for i in FINANCIAL_YEAR_INDICATORS)),
+        """,
     ),
 )
 
