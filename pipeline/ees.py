@@ -385,9 +385,10 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_ehcna_timeliness",
         mart="fct_ehcna_timeliness",
-        title="EHC needs assessments: requests, decisions within 6 weeks, plans within 20 weeks, annual reviews",
+        title="EHC needs assessments: requests, decisions within 6 weeks, plans within 20 weeks, annual reviews, by "
+        "calendar year (the latest to the extract's date)",
         time_identifier="Calendar year",
-        by=("stage",),
+        by=("counted_to", "stage"),
         filters=(Filter("timeliness", "Within the statutory time", "In time / Late; Total = all in the year"),),
         indicators=(
             Indicator("events", "Requests, decisions, plans or reviews", "ehcna_events"),
@@ -399,19 +400,24 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                 of_total="timeliness",
             ),
         ),  # fmt: skip
-        query="""
-            SELECT time_period, 'Requests received' AS stage, 'Not timed' AS timeliness,
-                   requests_received AS events FROM mart
-            UNION ALL SELECT time_period, 'Decisions whether to assess', 'Within 6 weeks', decisions_within_6_weeks
-                FROM mart
-            UNION ALL SELECT time_period, 'Decisions whether to assess', 'Later', decisions - decisions_within_6_weeks
-                FROM mart
-            UNION ALL SELECT time_period, 'EHC plans issued', 'Within 20 weeks', plans_within_20_weeks FROM mart
-            UNION ALL SELECT time_period, 'EHC plans issued', 'Later', new_plans_issued - plans_within_20_weeks
-                FROM mart
-            UNION ALL SELECT time_period, 'Annual reviews due', 'In time', annual_reviews_in_time FROM mart
-            UNION ALL SELECT time_period, 'Annual reviews due', 'Late', annual_reviews_due - annual_reviews_in_time
-                FROM mart
+        query=f"""
+            WITH stages AS (
+                SELECT time_period, counted_to, 'Requests received' AS stage, 'Not timed' AS timeliness,
+                       requests_received AS events FROM mart
+                UNION ALL SELECT time_period, counted_to, 'Decisions whether to assess', 'Within 6 weeks',
+                       decisions_within_6_weeks FROM mart
+                UNION ALL SELECT time_period, counted_to, 'Decisions whether to assess', 'Later',
+                       decisions - decisions_within_6_weeks FROM mart
+                UNION ALL SELECT time_period, counted_to, 'EHC plans issued', 'Within 20 weeks',
+                       plans_within_20_weeks FROM mart
+                UNION ALL SELECT time_period, counted_to, 'EHC plans issued', 'Later',
+                       new_plans_issued - plans_within_20_weeks FROM mart
+                UNION ALL SELECT time_period, counted_to, 'Annual reviews due', 'In time',
+                       annual_reviews_in_time FROM mart
+                UNION ALL SELECT time_period, counted_to, 'Annual reviews due', 'Late',
+                       annual_reviews_due - annual_reviews_in_time FROM mart
+            )
+            SELECT time_period, {iso_date("counted_to")}, stage, timeliness, events FROM stages
         """,
     ),
     PublishedTable(
@@ -1019,6 +1025,7 @@ BY_LABELS = {  # the `by` columns whose name alone does not say what they hold
     "characteristic_group": "Characteristic group (sex, age_group: the phase, ethnicity, ethnic group, "
     "first_language, fsm, pupil_premium)",
     "line_code": "S251 line code",
+    "counted_to": "Counted to (YYYY-MM-DD): 31 December, or the extract's latest date for the year still running",
 }
 
 

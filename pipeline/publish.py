@@ -34,6 +34,7 @@ from pipeline.ees import (
     public_frame,
     relation_tables,
 )
+from pipeline.stored_keys import upgrade_stored_keys
 from pipeline.suppression import (
     EARLIER_RELEASES,
     SuppressionResult,
@@ -72,26 +73,10 @@ CREATE TABLE IF NOT EXISTS publication.published_counts (
 """
 
 
-# Stored cell keys written before the caseload's time_identifier was EES's own (Academic year for the SEN2 census
-# day, April) and before dates were published without a midnight time: made the keys the release now uses, so
-# rule 7 and the earlier figures still find their cells.
-STORED_KEY_UPGRADES = (
-    ("time_identifier=SEN2 census day", "time_identifier=Academic year"),
-    ('time_identifier=Month"', 'time_identifier=April"'),
-    (' 00:00:00"', '"'),
-)
-
-
 def ensure_pattern_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The publication schema's tables, their stored keys in the release's current form."""
     con.execute(PATTERN_DDL)
-    for table in ("suppression_pattern", "published_counts"):
-        for old, new in STORED_KEY_UPGRADES:
-            con.execute(
-                f"UPDATE publication.{table} SET cell_key = replace(cell_key, $old, $new) "
-                "WHERE contains(cell_key, $old)",
-                {"old": old, "new": new},
-            )
+    upgrade_stored_keys(con)
 
 
 class PublicationError(RuntimeError):

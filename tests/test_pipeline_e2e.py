@@ -2,6 +2,7 @@
 read the marts and the published release. One generated data set and one warehouse per test session."""
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import re
@@ -287,6 +288,29 @@ def test_the_demo_release_files_use_ees_time_identifiers_and_dates_without_a_tim
                 wrong += [(path.name, d) for d in dates]
     assert sorted(set(wrong)) == []
     assert {"Spring term", "Academic year", "April", "Calendar year", "Financial year"} <= seen
+
+
+def test_the_year_the_ehcna_extract_covers_in_part_says_where_it_stops(first_run, pipeline_env):
+    """The audit's case: 2023 counted to the extract's date (the seed's "2023 YTD": 27 requests) beside whole years
+    (58 in 2022) must not read as a year. The extract's date is read from its file name here, not from the code."""
+    raw = Path(pipeline_env["SEND_RAW_DIR"])
+    [name] = [p.stem for p in (raw / "ehcna").glob("request_*.csv")]
+    extract = dt.date.fromisoformat(name.removeprefix("request_"))
+    assert extract < dt.date(extract.year, 12, 31)  # the demo's extract ends mid-year
+    with duckdb.connect(str(published_path(pipeline_env)), read_only=True) as reader:
+        counted = dict(reader.execute(
+            "SELECT DISTINCT time_period, counted_to FROM reporting.send_ehcna_timeliness"
+        ).fetchall())  # fmt: skip
+    assert counted.pop(str(extract.year)) == extract.isoformat()
+    assert counted and all(to == f"{year}-12-31" for year, to in counted.items())
+    report = (Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "published" / "report" / "index.html").read_text()
+    months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")  # fmt: skip
+    assert (
+        f'{extract.year}</time> (to <time datetime="{extract.isoformat()}">{extract.day} {months[extract.month - 1]}'
+        in report
+    )
+    assert not re.search(rf"\b\d+</[a-z]+> in <time[^>]*>{extract.year}</time>(?! \(to )", report)
 
 
 def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):

@@ -412,7 +412,7 @@ def test_caseload_sentence_with_a_suppressed_input_says_so_and_computes_nothing(
     assert all(f.symbol == "c" for f in nv.facts_of(sentences[0]))
 
 
-def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others():
+def timeliness(year: str = "2021", counted_to: str = "2021-12-31") -> nv.Published:
     rows = []
     for stage, timings in {
         "Requests received": {"Not timed": "55", "Total": "55"},
@@ -421,14 +421,24 @@ def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others(
         "Annual reviews due": {"In time": "3", "Late": "5", "Total": "8"},
     }.items():
         rows += [
-            {"time_period": "2021", "time_identifier": "Calendar year", "stage": stage, "timeliness": t, "events": n}
+            {"time_period": year, "time_identifier": "Calendar year", "counted_to": counted_to, "stage": stage,
+             "timeliness": t, "events": n}
             for t, n in timings.items()
-        ]
-    (sentence,) = nv.timeliness_sentences(published("send_ehcna_timeliness", rows, **LA))
+        ]  # fmt: skip
+    return published("send_ehcna_timeliness", rows, **LA)
+
+
+def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others():
+    (sentence,) = nv.timeliness_sentences(timeliness())
     assert nv.sentence_text(sentence) == (
         "In 2021: 55 requests for assessment; decisions whether to assess made within 6 weeks: suppressed (c) out of "
         "68; EHC plans issued within 20 weeks: 15 of 36 (41.7%); annual reviews held in time: 3 of 8 (c)."
     )  # 15/36 = 41.67%; 3 of 8 reviews is a percentage of fewer than ten: c
+
+
+def test_a_year_counted_to_a_day_before_its_end_says_so():
+    (sentence,) = nv.timeliness_sentences(timeliness("2023", "2023-06-30"))
+    assert nv.sentence_text(sentence).startswith("In 2023 (to 30 June 2023): 55 requests for assessment;")
 
 
 def placements(rows: list[tuple[str, str, str, str, str]]) -> nv.Published:

@@ -483,7 +483,7 @@ def timeliness_table(timeliness: Published, years: Sequence[str]) -> ReportTable
     rows = []
     for year in years:
         row: list = [
-            When(year, year),
+            say(*nv.year_counted(timeliness, year)),
             count(timeliness.cell("events", time_period=year, stage="Requests received", timeliness="Total")),
         ]
         for stage, on_time, _ in ch.TIMED_STAGES:

@@ -412,6 +412,16 @@ def on_date(value: str, day: bool = False) -> When:
     return When(text, d.isoformat())
 
 
+def year_counted(timeliness: Published, year: str) -> tuple:
+    """A calendar year of the timeliness table as `2023`, or `2023 (to 30 June 2023)` when its figures stop before
+    31 December (the year still running at the extract's date): parts of a sentence."""
+    [counted_to] = timeliness.distinct("counted_to", time_period=year)
+    d = date.fromisoformat(str(counted_to))
+    if (d.month, d.day) == (12, 31):
+        return (When(year, year),)
+    return When(year, year), " (to ", on_date(d.isoformat(), day=True), ")"
+
+
 def table_period(table: Published, time_period: str) -> When:
     rows = table.rows(time_period=time_period)
     if rows.empty:
@@ -851,7 +861,7 @@ def caseload_sentences(
             (y, timeliness.cell("events", time_period=y, stage="Requests received", timeliness="Total")) for y in years
         ]
         if requests:
-            listed = [say(count(c), " in ", When(y, y)) for y, c in requests]
+            listed = [say(count(c), " in ", *year_counted(timeliness, y)) for y, c in requests]
             out.append(say("Requests for an EHC needs assessment: ", *_join(listed), "."))
     return out
 
@@ -1112,7 +1122,7 @@ def timeliness_sentences(timeliness: Published, years: int = 3) -> list[Sentence
         out.append(
             say(
                 "In ",
-                When(year, year),
+                *year_counted(timeliness, year),
                 ": ",
                 count(requests),
                 " requests for assessment; ",
