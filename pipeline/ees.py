@@ -389,7 +389,14 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         "calendar year (the latest to the extract's date)",
         time_identifier="Calendar year",
         by=("counted_to", "stage"),
-        filters=(Filter("timeliness", "Within the statutory time", "In time / Late; Total = all in the year"),),
+        filters=(
+            Filter(
+                "timeliness",
+                "Within the statutory time",
+                "Within 6 weeks or Later (decisions), Within 20 weeks or Later (plans), In time or Late (annual "
+                "reviews), Not timed (requests); Total = all in the year",
+            ),
+        ),
         indicators=(
             Indicator("events", "Requests, decisions, plans or reviews", "ehcna_events"),
             Indicator(
