@@ -7,16 +7,30 @@ keeps its recorded hash (no re-read of a large census on every tick); any other 
 new hash — a new file or new content — or a file gone requests a run. On the first tick (no cursor yet: a new
 daemon, or the sensor first turned on) every file is new to the cursor: it requests a run only when the nightly
 schedule would (pipeline.nightly_state.nightly_reasons: something changed since the current release was built).
+
+A file written to in the last SETTLE_SECONDS may still be being copied in (a census copied slowly was ingested
+half-read and published): while any changed file is that recent, the tick requests nothing and keeps its cursor, so
+the next tick sees the change again. The run key names the changed versions and the tick the change is measured from
+(the last completed tick), so an extract removed and put back as it was gets a run of its own, while the same tick
+evaluated twice still requests one run.
 """
 
 import hashlib
 import json
+import time
 
 import dagster as dg
 
 from pipeline.nightly_state import REMOVED, Snapshot, drop_zone_snapshot, nightly_reasons
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
+
+SETTLE_SECONDS = 120  # two sensor intervals without a write: the copy is taken as finished
+
+
+def still_written(current: Snapshot, names: list[str], now_ns: int) -> list[str]:
+    """The files among ``names`` last written less than SETTLE_SECONDS ago (their mtime, in the cursor)."""
+    return [n for n in names if n in current and now_ns - current[n][1] < SETTLE_SECONDS * 10**9]
 
 
 def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
@@ -37,13 +51,21 @@ def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
     current = drop_zone_snapshot(settings.raw_dir, previous)
     changed = changed_files(previous, current)
+    if writing := still_written(current, changed, time.time_ns()):
+        # cursor kept: the change is seen again once the copy has finished
+        more = f" and {len(writing) - 1} more" if len(writing) > 1 else ""
+        return dg.SkipReason(
+            f"{writing[0]}{more} written to in the last {SETTLE_SECONDS} s (a copy in progress?): waiting for it "
+            "to settle"
+        )
     context.update_cursor(json.dumps(current, sort_keys=True))
     if not changed:
         return dg.SkipReason("no new or changed extracts")
     if not previous and not nightly_reasons(settings):  # first tick: every file is new to an empty cursor
         return dg.SkipReason("first tick: no new or changed extracts since the current release was built")
     versions = [[n, current[n][2] if n in current else REMOVED] for n in changed]
-    run_key = hashlib.sha256(json.dumps(versions).encode()).hexdigest()[:16]
+    since = context.last_tick_completion_time  # the tick whose cursor the change is measured from
+    run_key = hashlib.sha256(json.dumps([versions, since]).encode()).hexdigest()[:16]
     return dg.RunRequest(
         run_key=run_key, tags={"send/trigger": "raw_drop_zone", "send/changed_files": str(len(changed))}
     )

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import dagster as dg
 import duckdb
@@ -22,14 +23,27 @@ def drop_zone(tmp_path, monkeypatch):
     return raw
 
 
-def tick(cursor=None):
-    context = dg.build_sensor_context(cursor=cursor)
+def tick(cursor=None, last_tick=None):
+    """One evaluation as the daemon makes it: the cursor and the time of the last tick it completed."""
+    context = dg.SensorEvaluationContext(instance_ref=None, cursor=cursor, last_tick_completion_time=last_tick)
     result = raw_drop_zone_sensor(context)
     return result, context.cursor
 
 
+def settled(path, seconds_ago=600):
+    """The file as a finished copy: last written ``seconds_ago`` (a file written just now may still be copied in)."""
+    then = time.time_ns() - seconds_ago * 10**9
+    os.utime(path, ns=(then, then))
+    return path
+
+
+def write(path, text):
+    path.write_text(text)
+    return settled(path)
+
+
 def test_new_file_requests_a_run_then_nothing(drop_zone):
-    (drop_zone / "census" / "2023_spring.csv").write_text("upn\nA\n")
+    write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
     result, cursor = tick()
     assert isinstance(result, dg.RunRequest)
     again, _ = tick(cursor)
@@ -38,8 +52,7 @@ def test_new_file_requests_a_run_then_nothing(drop_zone):
 
 def test_a_first_tick_on_the_files_of_the_current_release_requests_nothing(drop_zone):
     """A daemon started (or its sensor first turned on) over a drop zone the release was built from: no run."""
-    path = drop_zone / "census" / "2023_spring.csv"
-    path.write_text("upn\nA\n")
+    path = write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
     settings = load_settings()
     settings.warehouse_dir.mkdir()
     with duckdb.connect(str(settings.duckdb_path)) as con:
@@ -52,13 +65,12 @@ def test_a_first_tick_on_the_files_of_the_current_release_requests_nothing(drop_
     record_build(settings, release="r1")
     result, cursor = tick()
     assert isinstance(result, dg.SkipReason)
-    path.write_text("upn\nB\n")
+    write(path, "upn\nB\n")
     assert isinstance(tick(cursor)[0], dg.RunRequest)
 
 
 def test_touched_but_unchanged_file_triggers_nothing(drop_zone):
-    path = drop_zone / "census" / "2023_spring.csv"
-    path.write_text("upn\nA\n")
+    path = write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
     _, cursor = tick()
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
@@ -68,10 +80,9 @@ def test_touched_but_unchanged_file_triggers_nothing(drop_zone):
 
 
 def test_changed_content_requests_a_run_with_a_new_run_key(drop_zone):
-    path = drop_zone / "census" / "2023_spring.csv"
-    path.write_text("upn\nA\n")
+    path = write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
     first, cursor = tick()
-    path.write_text("upn\nB\n")
+    write(path, "upn\nB\n")
     second, _ = tick(cursor)
     assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
 
@@ -90,12 +101,43 @@ def test_changed_files_is_pure():
 
 
 def test_a_removed_file_requests_a_run(drop_zone):
-    path = drop_zone / "census" / "2023_spring.csv"
-    path.write_text("upn\nA\n")
+    path = write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
     _, cursor = tick()
     path.unlink()
     result, _ = tick(cursor)
     assert isinstance(result, dg.RunRequest)
+
+
+def test_a_file_still_being_written_requests_no_run_until_it_settles(drop_zone):
+    """A census copied in slowly was ingested half-written (1,689 of 6,130 rows read) and published: the sensor
+    waits until the file has not been written to for a while, and then requests one run for the whole file."""
+    path = drop_zone / "census" / "2023_spring.csv"
+    path.write_text("upn,laestab\nA,1\nB,")  # a copy in progress: the last row cut short
+    result, cursor = tick()
+    assert isinstance(result, dg.SkipReason) and "census/2023_spring.csv" in result.skip_message
+    with path.open("a") as handle:
+        handle.write("2\n")
+    result, cursor = tick(cursor)
+    assert isinstance(result, dg.SkipReason)
+    settled(path)
+    result, cursor = tick(cursor)
+    assert isinstance(result, dg.RunRequest)
+    assert isinstance(tick(cursor)[0], dg.SkipReason)
+
+
+def test_a_file_put_back_as_it_was_requests_a_run_again(drop_zone):
+    """Removing an extract and putting it back (or going back to the version before a correction) changes the
+    drop zone each time: each change gets a run, not one skipped as a duplicate of an earlier run's key."""
+    path = write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
+    kept = path.read_bytes(), path.stat().st_mtime_ns
+    added, cursor = tick(last_tick=1000.0)
+    path.unlink()
+    removed, cursor = tick(cursor, last_tick=1060.0)
+    path.write_bytes(kept[0])
+    os.utime(path, ns=(kept[1], kept[1]))  # put back as it was (mv, cp -p)
+    restored, _ = tick(cursor, last_tick=1120.0)
+    assert all(isinstance(r, dg.RunRequest) for r in (added, removed, restored))
+    assert restored.run_key not in {added.run_key, removed.run_key}
 
 
 def test_nightly_schedule_requests_the_nightly_job_at_2am_london(tmp_path, monkeypatch):
