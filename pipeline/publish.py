@@ -489,7 +489,10 @@ def publish(
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    # The pattern is stored in the same step as the swap: committed only once the release is live.
+    # The pattern and the figures are committed before the swap, never after it: a commit that fails (a full disk, a
+    # process killed) then leaves the previous release live, while a swap that fails after the commit leaves stored
+    # figures of a release nobody saw, which only makes later releases' attacker stronger (a release live without
+    # them would let the next one show a cell this one hid).
     internal.execute("BEGIN TRANSACTION")
     try:
         records = pattern_records(release.tables, release.result)
@@ -506,11 +509,11 @@ def publish(
                 "INSERT INTO publication.published_counts (release_id, cell_key, value) VALUES (?, ?, ?)",
                 [(release_id, r["cell_key"], r["value"]) for r in shown],
             )
-        swap_in(published, final)
         internal.execute("COMMIT")
     except BaseException:
         internal.execute("ROLLBACK")
         raise
+    swap_in(published, final)
     prune_releases(published)
     tables = {t: len(f) for t, f in release.frames.items()}
     return Release(release_id, published / "send_reporting.duckdb", tables, checks, summary, public_used)

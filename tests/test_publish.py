@@ -196,6 +196,35 @@ def test_a_broken_suppressor_is_caught_by_the_gx_suite_before_the_swap(tmp_path,
     assert sha(first.path) == before
 
 
+class CommitFails:
+    """send.duckdb's connection whose COMMIT fails, as it does when the disk is full or the process dies there."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args, **kwargs):
+        if sql.strip().upper() == "COMMIT":
+            raise duckdb.IOException("IO Error: No space left on device")
+        return self._con.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_a_release_is_never_live_without_its_pattern_and_figures_stored(tmp_path):
+    """The next release's attacker knows only what publication.* holds: a release live with its pattern and
+    figures rolled back would let a later release show a cell it hid, or count on hiding a figure it showed."""
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    published = tmp_path / "published"
+    first = publish(internal, published, "857")
+    with pytest.raises(duckdb.IOException):
+        publish(CommitFails(internal), published, "857")
+    live = published.resolve().name
+    stored = {r[0] for r in internal.execute("SELECT DISTINCT release_id FROM publication.published_counts").fetchall()}
+    assert live in stored, f"live release {live} has no stored figures (stored: {sorted(stored)})"
+    assert live == first.release_id
+
+
 def test_a_later_release_never_unsuppresses_a_cell_of_the_same_period(tmp_path):
     internal = internal_warehouse(tmp_path / "send.duckdb")
     publish(internal, tmp_path / "published", "857")
