@@ -884,6 +884,21 @@ def source_files(raw_dir: Path, source: str, glob: str) -> list[Path]:
     return sorted(files, key=ingest_order)
 
 
+def nested_files(raw_dir: Path, source: str, glob: str) -> list[str]:
+    """Files in a subfolder of raw/<source>/ when the source reads only the folder itself (its glob names no
+    subfolder): such a file would never be loaded (hidden files and folders, and editors' lock files, left out)."""
+    folder = raw_dir / source
+    if "/" in glob or not folder.is_dir():
+        return []
+    return sorted(
+        str(path.relative_to(raw_dir))
+        for path in folder.rglob("*")
+        if path.is_file()
+        and path.parent != folder
+        and not any(part.startswith((".", "~$")) for part in path.relative_to(folder).parts)
+    )
+
+
 def contract_ledger(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[str, tuple[str, int]]:
     """The contract's files in the ledger: file name -> (sha256 of the last version recorded, its rows loaded)."""
     rows = con.execute(
@@ -943,6 +958,12 @@ def ingest_source(
     any other file's had) are then loaded again, so the source holds what a build from raw/ as it is would hold.
     ``reload_all``: every file is loaded again, unchanged or not (its rules read other tables that changed).
     """
+    if nested := nested_files(raw_dir, contract.source, contract.file_glob):
+        raise ExtractError(
+            f"{nested[0]}: in a subfolder of {contract.source}/, which is never read: move it into "
+            f"{contract.source}/ itself (or out of raw/)"
+            + (f"; and {len(nested) - 1} more file(s) in subfolders" if len(nested) > 1 else "")
+        )
     ensure_raw_schema(con)
     upgraded = upgrade_pseudonyms(con, contract)
     if upgraded and log:

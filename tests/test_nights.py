@@ -115,3 +115,20 @@ def test_a_later_parent_extract_rechecks_the_children_as_a_rebuild_would(tmp_pat
     write_csv_with(raw / "ehcna" / "person_2023-08-31.csv", people, HEADERS["person"])
     ingest_ehcna(con, raw, EHCNA_KEY)  # night 3: P3 back, so are its requests
     assert quarantine(con) == [] and count(con, "ehcna_requests") == 4
+
+
+def test_an_extract_in_a_subfolder_of_its_source_fails_naming_it(tmp_path, con):
+    """raw/census/2024/2024_spring.csv was read by no source: the run said it ran because the file was new, then
+    published without it, and ran again every night for it. A file the ingest would never load fails the source,
+    as a misnamed EHCNA module does, naming the file and what to do."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1)])
+    write_csv(raw / "census" / "2024" / "2024_spring.csv", [pupil(2, census_date="2024-01-18")])
+    (raw / "census" / ".sync").mkdir()
+    (raw / "census" / ".sync" / "state.db").write_text("a sync tool's own file, hidden")
+    with pytest.raises(ExtractError, match=r"census/2024/2024_spring\.csv.*subfolder"):
+        ingest(raw, con)
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'census_pupils'").fetchone()[0]
+    (raw / "census" / "2024" / "2024_spring.csv").rename(raw / "census" / "2024_spring.csv")
+    ingest(raw, con)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring.csv", "census/2024_spring.csv"}
