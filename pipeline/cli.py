@@ -7,6 +7,7 @@ import gc
 import os
 import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,6 +108,14 @@ def check_run_settings(settings: Settings) -> None:
         if settings.la_code not in codes:
             raise SettingsError(f"SEND_LA_CODE {settings.la_code} is no local authority's old code in {seed}")
     pseudonym_key()
+    try:  # the run writes the warehouse, its state and the release there: a read-only mount fails now, not mid-run
+        settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=settings.warehouse_dir):
+            pass
+    except OSError as error:
+        raise SettingsError(
+            f"SEND_WAREHOUSE_DIR: cannot write in {settings.warehouse_dir} ({error.strerror or type(error).__name__})"
+        ) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -125,3 +125,13 @@ def test_run_fails_at_once_naming_an_invalid_setting(run_env, monkeypatch, capsy
     assert cli.main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("send-pipeline: ") and named in err
+
+
+def test_run_fails_at_once_when_the_warehouse_folder_cannot_be_written(run_env, monkeypatch, capsys):
+    """An unwritable SEND_WAREHOUSE_DIR (a read-only mount, a path under a file) gave a Python traceback and exit 1,
+    the code of a failed check; it is a setting that is wrong: one line naming the variable, exit 2."""
+    (run_env / "a_file").write_text("not a folder")
+    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(run_env / "a_file" / "warehouse"))
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("send-pipeline: SEND_WAREHOUSE_DIR") and "a_file" in err
