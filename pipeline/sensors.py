@@ -13,6 +13,9 @@ half-read and published): while any changed file is that recent, the tick reques
 the next tick sees the change again. The run key names the changed versions and the tick the change is measured from
 (the last completed tick), so an extract removed and put back as it was gets a run of its own, while the same tick
 evaluated twice still requests one run.
+
+Each tick also releases the runs of `send-pipeline run` on this host whose process was killed outright
+(pipeline/abandoned_runs.py): left STARTED, such a run would keep every daemon run QUEUED (one run at a time).
 """
 
 import hashlib
@@ -21,6 +24,7 @@ import time
 
 import dagster as dg
 
+from pipeline.abandoned_runs import release_abandoned_runs
 from pipeline.nightly_state import REMOVED, Snapshot, drop_zone_snapshot, nightly_reasons
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
@@ -31,6 +35,16 @@ SETTLE_SECONDS = 120  # two sensor intervals without a write: the copy is taken 
 def still_written(current: Snapshot, names: list[str], now_ns: int) -> list[str]:
     """The files among ``names`` last written less than SETTLE_SECONDS ago (their mtime, in the cursor)."""
     return [n for n in names if n in current and now_ns - current[n][1] < SETTLE_SECONDS * 10**9]
+
+
+def release_killed_cli_runs(context: dg.SensorEvaluationContext) -> None:
+    """Mark failed (and free the writer slot of) each run of `send-pipeline run` on this host whose process died."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+        return
+    for run_id in release_abandoned_runs(instance):
+        context.log.info(f"run {run_id} of send-pipeline run had been killed mid-run: marked failed, slot freed")
 
 
 def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
@@ -47,6 +61,7 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
     "(content hashes, so a touched but unchanged file triggers nothing).",
 )
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
+    release_killed_cli_runs(context)
     settings = load_settings()
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
     current = drop_zone_snapshot(settings.raw_dir, previous)

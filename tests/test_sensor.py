@@ -140,6 +140,30 @@ def test_a_file_put_back_as_it_was_requests_a_run_again(drop_zone):
     assert restored.run_key not in {added.run_key, removed.run_key}
 
 
+def test_a_killed_send_pipeline_run_is_released_by_the_sensor(drop_zone, tmp_path):
+    """A `send-pipeline run` killed outright under the daemon's DAGSTER_HOME stayed STARTED: with one run at a time,
+    every schedule, sensor and UI run then waited QUEUED for ever (run monitoring cannot tell a run it did not
+    launch is dead). The sensor's tick, every minute on the daemon's host, releases such runs."""
+    import socket
+    import subprocess
+    import sys
+
+    from pipeline.abandoned_runs import HOST_TAG, PID_TAG
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.event_log_storage.set_concurrency_slots("send_duckdb_writer", 1)
+        tags = {PID_TAG: str(child.pid), HOST_TAG: socket.gethostname()}
+        killed = instance.add_run(dg.DagsterRun(job_name="nightly", status=dg.DagsterRunStatus.STARTED, tags=tags))
+        assert instance.event_log_storage.claim_concurrency_slot(
+            "send_duckdb_writer", killed.run_id, "send_dbt_models"
+        ).is_claimed
+        raw_drop_zone_sensor(dg.build_sensor_context(instance=instance))
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.event_log_storage.get_concurrency_info("send_duckdb_writer").claimed_slots == []
+
+
 def test_nightly_schedule_requests_the_nightly_job_at_2am_london(tmp_path, monkeypatch):
     """On a warehouse with no recorded build (a fresh one) the schedule asks for the nightly job."""
     monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
