@@ -100,6 +100,18 @@ def describe(reasons: list[str]) -> str:
 # ---------- the drop zone ----------
 
 
+SETTLE_SECONDS = 120  # an extract not written to for this long is taken as completely copied in
+
+
+def recently_written(raw_dir: Path, now_ns: int) -> list[str]:
+    """The extracts under raw/ written to in the last SETTLE_SECONDS: possibly still being copied in."""
+    return [
+        str(path.relative_to(raw_dir))
+        for path in drop_zone_files(raw_dir)
+        if now_ns - path.stat().st_mtime_ns < SETTLE_SECONDS * 10**9
+    ]
+
+
 def drop_zone_files(raw_dir: Path) -> list[Path]:
     """Every extract under raw/ (hidden files, editors' lock files and README.md are not extracts)."""
     if not raw_dir.exists():

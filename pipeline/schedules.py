@@ -5,9 +5,11 @@ The job's success hook records, once the release step has published, what the re
 and returns a SkipReason when nothing changed, as `send-pipeline run` does.
 """
 
+import time
+
 import dagster as dg
 
-from pipeline.nightly_state import describe, nightly_reasons, record_build
+from pipeline.nightly_state import SETTLE_SECONDS, describe, nightly_reasons, recently_written, record_build
 from pipeline.settings import load_settings
 
 RELEASE_STEP = "published__send_reporting"  # the step of the asset published/send_reporting
@@ -35,10 +37,18 @@ nightly_job = dg.define_asset_job(
 )
 
 
-def nightly_run_or_skip(reasons: list[str]) -> dg.RunRequest | dg.SkipReason:
-    """A run request naming why, or a SkipReason when there is no reason to run."""
+def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunRequest | dg.SkipReason:
+    """A run request naming why, or a SkipReason when there is no reason to run, or when an extract may still be
+    being copied in (``settling``: written to in the last SETTLE_SECONDS; read half way, its figures would be
+    published and their suppression carried forward)."""
     if not reasons:
         return dg.SkipReason("no new or changed extracts and no code change since the current release was built")
+    if settling:
+        more = f" and {len(settling) - 1} more" if len(settling) > 1 else ""
+        return dg.SkipReason(
+            f"{settling[0]}{more} written to in the last {SETTLE_SECONDS} s (a copy in progress?): not run now; the "
+            "drop-zone sensor runs the job once every extract has settled"
+        )
     return dg.RunRequest(tags={"send/trigger": "nightly_schedule", "send/reasons": describe(reasons)[:1000]})
 
 
@@ -51,4 +61,6 @@ def nightly_run_or_skip(reasons: list[str]) -> dg.RunRequest | dg.SkipReason:
     description="Every night at 2am: the nightly job, unless nothing changed since the current release was built.",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
-    return nightly_run_or_skip(nightly_reasons(load_settings()))
+    settings = load_settings()
+    reasons = nightly_reasons(settings)
+    return nightly_run_or_skip(reasons, recently_written(settings.raw_dir, time.time_ns()) if reasons else [])

@@ -25,11 +25,9 @@ import time
 import dagster as dg
 
 from pipeline.abandoned_runs import release_abandoned_runs
-from pipeline.nightly_state import REMOVED, Snapshot, drop_zone_snapshot, nightly_reasons
+from pipeline.nightly_state import REMOVED, SETTLE_SECONDS, Snapshot, drop_zone_snapshot, nightly_reasons
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
-
-SETTLE_SECONDS = 120  # two sensor intervals without a write: the copy is taken as finished
 
 
 def still_written(current: Snapshot, names: list[str], now_ns: int) -> list[str]:
