@@ -99,6 +99,10 @@ def check_run_settings(settings: Settings) -> None:
             f"SEND_RAW_DIR: no folder {settings.raw_dir} (the drop zone, raw/<source>/...): run from the project "
             "folder or set SEND_RAW_DIR"
         )
+    from pipeline.nightly_state import unread_extracts, unread_message
+
+    if unread := unread_extracts(settings.raw_dir):
+        raise SettingsError(f"SEND_RAW_DIR: {unread_message(unread)}")
     if not (settings.dbt_project_dir / "dbt_project.yml").is_file():
         raise SettingsError(f"SEND_DBT_PROJECT_DIR: no dbt_project.yml in {settings.dbt_project_dir}")
     seed = settings.dbt_project_dir / "seeds" / "la_geography.csv"

@@ -100,6 +100,29 @@ def describe(reasons: list[str]) -> str:
 # ---------- the drop zone ----------
 
 
+# The folders of raw/ a source reads (each source's Contract.source; tests/test_no_change.py checks they agree).
+SOURCE_FOLDERS = ("attainment", "census", "child_health", "deprivation", "dfe", "disability_register", "ehcna",
+                  "exclusions", "finance", "placements", "population")  # fmt: skip
+
+
+def unread_extracts(raw_dir: Path) -> list[str]:
+    """Extracts under raw/ in no source's folder (raw/Census/..., raw/transport/..., a file at the top): no source
+    would ever read them, so a run with them would lose them without a word."""
+    return [
+        str(path.relative_to(raw_dir))
+        for path in drop_zone_files(raw_dir)
+        if len(path.relative_to(raw_dir).parts) == 1 or path.relative_to(raw_dir).parts[0] not in SOURCE_FOLDERS
+    ]
+
+
+def unread_message(unread: list[str]) -> str:
+    more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+    return (
+        f"{unread[0]}{more} is in no source's folder, so no run would read it: move it into raw/<source>/ "
+        f"({', '.join(SOURCE_FOLDERS)}), or out of raw/; no run until then"
+    )
+
+
 SETTLE_SECONDS = 120  # an extract not written to for this long is taken as completely copied in
 
 

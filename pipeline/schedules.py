@@ -9,7 +9,15 @@ import time
 
 import dagster as dg
 
-from pipeline.nightly_state import SETTLE_SECONDS, describe, nightly_reasons, recently_written, record_build
+from pipeline.nightly_state import (
+    SETTLE_SECONDS,
+    describe,
+    nightly_reasons,
+    recently_written,
+    record_build,
+    unread_extracts,
+    unread_message,
+)
 from pipeline.settings import load_settings
 
 RELEASE_STEP = "published__send_reporting"  # the step of the asset published/send_reporting
@@ -62,5 +70,7 @@ def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunR
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
     settings = load_settings()
+    if unread := unread_extracts(settings.raw_dir):
+        return dg.SkipReason(unread_message(unread))
     reasons = nightly_reasons(settings)
     return nightly_run_or_skip(reasons, recently_written(settings.raw_dir, time.time_ns()) if reasons else [])

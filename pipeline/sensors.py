@@ -25,7 +25,15 @@ import time
 import dagster as dg
 
 from pipeline.abandoned_runs import release_abandoned_runs
-from pipeline.nightly_state import REMOVED, SETTLE_SECONDS, Snapshot, drop_zone_snapshot, nightly_reasons
+from pipeline.nightly_state import (
+    REMOVED,
+    SETTLE_SECONDS,
+    Snapshot,
+    drop_zone_snapshot,
+    nightly_reasons,
+    unread_extracts,
+    unread_message,
+)
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
 
@@ -61,6 +69,8 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     release_killed_cli_runs(context)
     settings = load_settings()
+    if unread := unread_extracts(settings.raw_dir):  # cursor kept: the change is seen once the file is moved
+        return dg.SkipReason(unread_message(unread))
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
     current = drop_zone_snapshot(settings.raw_dir, previous)
     changed = changed_files(previous, current)

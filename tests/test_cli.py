@@ -135,3 +135,20 @@ def test_run_fails_at_once_when_the_warehouse_folder_cannot_be_written(run_env, 
     assert cli.main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("send-pipeline: SEND_WAREHOUSE_DIR") and "a_file" in err
+
+
+@pytest.mark.parametrize("stray", ["Census/2024_spring.csv", "school_transport/routes.csv", "2024_spring.csv"])
+def test_run_fails_at_once_naming_an_extract_no_source_would_read(run_env, capsys, stray):
+    """A folder named with another case, a folder no source has, a file at the top of raw/: no source reads them,
+    so a run would publish without them and say nothing (input lost without a word)."""
+    (run_env / "raw" / "census").mkdir()
+    (run_env / "raw" / "README.md").write_text("not an extract\n")
+    (run_env / "raw" / ".2025_spring.csv").write_text("a copy in progress under a hidden name\n")
+    (run_env / "raw" / stray).parent.mkdir(parents=True, exist_ok=True)
+    (run_env / "raw" / stray).write_text("upn\n")
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"send-pipeline: SEND_RAW_DIR: {stray} is in no source's folder")
+    (run_env / "raw" / stray).unlink()
+    with pytest.raises(_Started):  # README.md and hidden files are not extracts
+        cli.main(["run"])

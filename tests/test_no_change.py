@@ -239,6 +239,18 @@ def test_the_schedule_does_not_run_while_an_extract_may_still_be_copied_in(built
     assert result.skip_message.startswith("census/2023_spring.csv written to in the last")
 
 
+def test_the_schedule_and_the_sensor_do_not_run_while_an_extract_is_in_no_sources_folder(built):
+    from pipeline.sensors import raw_drop_zone_sensor
+
+    (built["raw"] / "Census").mkdir()
+    _copied_in(built["raw"] / "Census" / "2024_spring.csv", "upn\n", SETTLE_SECONDS + 60)
+    result = _tick()
+    assert not list(result.run_requests or [])
+    assert "Census/2024_spring.csv is in no source's folder" in result.skip_message
+    sensed = raw_drop_zone_sensor(dg.build_sensor_context(cursor="{}"))
+    assert isinstance(sensed, dg.SkipReason) and "Census/2024_spring.csv" in sensed.skip_message
+
+
 def test_the_schedule_runs_when_the_dbt_project_changed(built):
     (built["project"] / "dbt_project.yml").write_text((built["project"] / "dbt_project.yml").read_text() + "\n")
     [request] = list(_tick().run_requests)

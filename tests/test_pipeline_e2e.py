@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from pipeline.ees import EES_FOUR_DIGIT_TIME_IDENTIFIERS, EES_TIME_IDENTIFIERS
+from pipeline.nightly_state import SOURCE_FOLDERS
 
 from support import pipeline_env as pipeline_env_for
 from support import send_pipeline
@@ -311,6 +312,12 @@ def test_the_year_the_ehcna_extract_covers_in_part_says_where_it_stops(first_run
         in report
     )
     assert not re.search(rf"\b\d+</[a-z]+> in <time[^>]*>{extract.year}</time>(?! \(to )", report)
+
+
+def test_the_generator_writes_the_folders_the_sources_read(first_run, pipeline_env):
+    """SOURCE_FOLDERS is what a run refuses to work without reading: every folder the demo writes is one."""
+    written = {p.name for p in Path(pipeline_env["SEND_RAW_DIR"]).iterdir() if p.is_dir()}
+    assert written == set(SOURCE_FOLDERS)
 
 
 def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):
