@@ -413,12 +413,18 @@ def write_ees(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
         meta_frame(specs[table]).to_csv(folder / f"{table}.meta.csv", index=False)
 
 
-def write_parquet(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
+def write_parquet(folder: Path, frames: dict[str, pd.DataFrame], release_id: str) -> None:
+    """The tables as Parquet, each row with its release_id as in send_reporting.duckdb: a reader of several files
+    can check they come from one release (the EES CSVs keep EES's columns only: their release is their folder)."""
     folder.mkdir()
     with duckdb.connect() as con:
         for table, frame in frames.items():
             con.register("_frame", frame)
-            con.execute(f"COPY _frame TO '{folder / (table + '.parquet')}' (FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT *, $release_id AS release_id FROM _frame) TO '{folder / (table + '.parquet')}' "
+                "(FORMAT parquet)",
+                {"release_id": release_id},
+            )
             con.unregister("_frame")
 
 
@@ -483,7 +489,7 @@ def publish(
     try:
         write_reporting_db(building / "send_reporting.duckdb", release.frames, release_id, built_at, summary)
         write_ees(building / "ees", release.frames)
-        write_parquet(building / "parquet", release.frames)
+        write_parquet(building / "parquet", release.frames, release_id)
         final = releases / release_id
         os.replace(building, final)
     except BaseException:
