@@ -742,7 +742,10 @@ def ingest_file(
     con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, file_name: str, reload: bool = False
 ) -> FileResult:
     """Load one file in one transaction (skipped when this version is in the ledger, unless ``reload``)."""
-    sha256, lines = file_sha256_and_lines(path)
+    try:
+        sha256, lines = file_sha256_and_lines(path)
+    except OSError as error:  # no permission, or gone: not transient, and never a traceback
+        raise ExtractError(f"{file_name}: cannot be read ({error.strerror or type(error).__name__})") from None
     if not reload and already_ingested(con, contract.source, file_name, sha256):
         return FileResult(file_name, sha256, "unchanged")
     this_key, stored_key = key_check(con, contract)

@@ -153,6 +153,18 @@ def file_sha256(path: Path) -> str:
     return file_sha256_and_lines(path)[0]
 
 
+UNREADABLE = "unreadable"  # the hash of a file that cannot be read: never a ledger's, so the file counts as changed
+
+
+def readable_sha256(path: Path) -> str:
+    """file_sha256, or UNREADABLE (no permission, gone mid-read): the run is then started and the ingest fails
+    naming the file, instead of the check before the run failing with a traceback."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return UNREADABLE
+
+
 def file_sha256_and_lines(path: Path) -> tuple[str, int]:
     """The sha256 of a file's bytes and its number of lines (LF-terminated, plus a last one without LF), in one
     read in 1 MiB chunks (the ingest numbers rows by the count: ~0.15 s more a 800 MB census than the hash)."""
@@ -176,8 +188,8 @@ def drop_zone_snapshot(raw_dir: Path, previous: Snapshot) -> Snapshot:
         name = str(path.relative_to(raw_dir))
         stat = path.stat()
         known = previous.get(name)
-        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns
-        snapshot[name] = known if unchanged else [stat.st_size, stat.st_mtime_ns, file_sha256(path)]
+        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns and known[2] != UNREADABLE
+        snapshot[name] = known if unchanged else [stat.st_size, stat.st_mtime_ns, readable_sha256(path)]
     return snapshot
 
 

@@ -648,3 +648,17 @@ def test_a_census_with_neither_fsm_eligible_nor_fsm_dates_fails_naming_both(tmp_
     write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)], header=header)
     with pytest.raises(ExtractError, match=r"missing required column\(s\) fsm_eligible \(or fsm_start_date\)"):
         ingest(tmp_path, con)
+
+
+def test_a_file_that_cannot_be_read_fails_naming_it_without_a_traceback(tmp_path, con, monkeypatch):
+    """No permission (or gone mid-read): an ExtractError naming the file (not retried, one line), not an OSError."""
+    import pipeline.ingest
+
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)])
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(pipeline.ingest, "file_sha256_and_lines", denied)
+    with pytest.raises(ExtractError, match=r"^census/2023_spring.csv: cannot be read \(Permission denied\)$"):
+        ingest(tmp_path, con)

@@ -251,6 +251,29 @@ def test_the_schedule_and_the_sensor_do_not_run_while_an_extract_is_in_no_source
     assert isinstance(sensed, dg.SkipReason) and "Census/2024_spring.csv" in sensed.skip_message
 
 
+def test_an_extract_that_cannot_be_read_is_a_reason_to_run_not_a_traceback_and_is_not_cached(built, monkeypatch):
+    """The check before a run hashes raw/: a file it cannot read (no permission) made it fail with a traceback. It
+    is now a change (the run's ingest then fails naming the file), and its hash is not cached, so once readable
+    again it is hashed again."""
+    import pipeline.nightly_state as state
+
+    census = built["raw"] / "census/2023_spring.csv"
+    _copied_in(census, "upn,census_date\nB,2023-01-19\n", SETTLE_SECONDS + 60)
+    real = state.file_sha256_and_lines
+
+    def denied(path):
+        if path == census:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(state, "file_sha256_and_lines", denied)
+    assert "census/2023_spring.csv changed" in nightly_reasons(load_settings())
+    monkeypatch.setattr(state, "file_sha256_and_lines", real)
+    assert drop_zone_hashes(built["raw"], built["warehouse"] / "state" / "drop_zone_hashes.json")[
+        "census/2023_spring.csv"
+    ] == file_sha256(census)
+
+
 def test_the_schedule_runs_when_the_dbt_project_changed(built):
     (built["project"] / "dbt_project.yml").write_text((built["project"] / "dbt_project.yml").read_text() + "\n")
     [request] = list(_tick().run_requests)
