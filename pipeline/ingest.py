@@ -968,6 +968,8 @@ def ingest_source(
             + (f"; and {len(nested) - 1} more file(s) in subfolders" if len(nested) > 1 else "")
         )
     ensure_raw_schema(con)
+    if _staging_path(con) is None:  # what a run killed mid-file left (raw identifiers): gone even on a night
+        clear_stale_scratch(con)  # with no file to load
     upgraded = upgrade_pseudonyms(con, contract)
     if upgraded and log:
         log(f"{contract.target_table}: pseudonym column(s) {', '.join(upgraded)} converted to 128-bit integers")

@@ -662,3 +662,18 @@ def test_a_file_that_cannot_be_read_fails_naming_it_without_a_traceback(tmp_path
     monkeypatch.setattr(pipeline.ingest, "file_sha256_and_lines", denied)
     with pytest.raises(ExtractError, match=r"^census/2023_spring.csv: cannot be read \(Permission denied\)$"):
         ingest(tmp_path, con)
+
+
+def test_what_a_killed_run_left_in_the_scratch_folder_goes_even_when_no_file_is_loaded(tmp_path):
+    """The scratch folder of a run killed mid-file holds UPNs in clear: the next ingest removes it even when every
+    file is unchanged (it used to wait for a night with a file to load)."""
+    spill = tmp_path / "spill"
+    con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
+    write_csv(tmp_path / "raw" / "census" / "2023_spring.csv", [pupil(1)])
+    assert ingest_source(con, census_contract(KEY), tmp_path / "raw")[0].status == "loaded"
+    stale = spill / "send-ingest-killed-run"
+    stale.mkdir(parents=True)
+    (stale / "staging.duckdb").write_bytes(b"raw rows")
+    assert ingest_source(con, census_contract(KEY), tmp_path / "raw")[0].status == "unchanged"
+    assert not stale.exists()
+    con.close()
