@@ -18,10 +18,15 @@ skipped event is never read, so its message is never built.
 `dbt build` also writes target/manifest.json twice: once parsed, before its first node runs (~0.35 s), and again
 after the last, with every node's compiled SQL; the first is skipped (`write_manifest_after_build_only`).
 
+A run killed outright (kill -9, the out-of-memory killer) used to leave its `send-dbt` child building on its own,
+writing send.duckdb while the next run started; on Linux the child now ends with its parent (`die_with_parent`).
+
 dbt's own behaviour, arguments, logs and exit code are unchanged.
 """
 
 import gc
+import os
+import signal
 import sys
 
 from pipeline.warm_imports import collector_paused
@@ -127,7 +132,26 @@ def write_manifest_after_build_only() -> None:
     manifest.write_manifest = write_unless_building
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """On Linux, have the kernel send this process ``sig`` when its parent dies (the run that started it); False
+    where that is not available. The parent is checked again afterwards: it may have died before the request."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    parent = os.getppid()
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
+    return True
+
+
 def main() -> None:
+    die_with_parent()
     with collector_paused():
         from dbt.cli.main import cli
 

@@ -3,6 +3,7 @@
 import gc
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dbt.cli.main
@@ -216,3 +217,33 @@ def test_the_write_after_the_last_node_stays_dbts_own_in_a_new_process():
     )
     printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert printed.strip() == "True"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_dbt_child_ends_when_its_run_is_killed_outright(tmp_path):
+    """A run killed with kill -9 left its send-dbt child writing send.duckdb alone. A parent starts a child that
+    asks to die with it (as send-dbt's main does first), then the parent is killed: the child ends too."""
+    pid_file = tmp_path / "child.pid"
+    child = f"from pipeline.dbt_entry import die_with_parent; import os, time; die_with_parent(); " \
+            f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"  # fmt: skip
+    parent = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); "
+         "time.sleep(120)"]
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.1)
+    pid = int(pid_file.read_text())
+    parent.kill()
+    parent.wait()
+    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        assert time.monotonic() < deadline + 30, "the child outlived its killed parent"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
