@@ -122,10 +122,40 @@ def check_run_settings(settings: Settings) -> None:
         ) from None
 
 
+RUN_LOCK = Path("state") / "run.lock"  # under the warehouse folder
+
+
+def hold_run_lock(warehouse_dir: Path):
+    """One `send-pipeline run` per warehouse at a time: a second one waited on DuckDB's lock, failed after ~30 s and
+    then forgot the first run's build record. Returns the lock file, held until it is closed or the process ends
+    (killed too: the kernel releases it); SettingsError naming the holder when another run holds it."""
+    import fcntl
+
+    path = warehouse_dir / RUN_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "a process"
+        handle.close()
+        raise SettingsError(
+            f"SEND_WAREHOUSE_DIR: another send-pipeline run ({holder}) is running on {warehouse_dir}: run again "
+            "when it has finished"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     load_dotenv(LOCAL_ENV_FILE, override=False)
     settings = load_settings()
     check_run_settings(settings)
+    lock = hold_run_lock(settings.warehouse_dir)  # noqa: F841 - held for the whole run
     settings.export_for_dbt()
     print(f"raw extracts: {settings.raw_dir}")
     # Before Dagster and dbt are imported (seconds): a night with nothing new costs a hash check.

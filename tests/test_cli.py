@@ -152,3 +152,15 @@ def test_run_fails_at_once_naming_an_extract_no_source_would_read(run_env, capsy
     (run_env / "raw" / stray).unlink()
     with pytest.raises(_Started):  # README.md and hidden files are not extracts
         cli.main(["run"])
+
+
+def test_a_second_run_on_the_same_warehouse_stops_at_once_naming_the_first(run_env, capsys):
+    """Two `send-pipeline run`s on one warehouse: the second waited on DuckDB's lock, failed after ~30 s and then
+    forgot the first run's build record. It now stops before it starts (exit 2), and runs once the first is done."""
+    first = cli.hold_run_lock(run_env / "warehouse")
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("send-pipeline: SEND_WAREHOUSE_DIR: another send-pipeline run (pid ") and "running" in err
+    first.close()
+    with pytest.raises(_Started):
+        cli.main(["run"])
