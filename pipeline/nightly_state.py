@@ -100,7 +100,8 @@ def describe(reasons: list[str]) -> str:
 # ---------- the drop zone ----------
 
 
-# The folders of raw/ a source reads (each source's Contract.source; tests/test_no_change.py checks they agree).
+# The folders of raw/ a source reads (each source's Contract.source; tests/test_pipeline_e2e.py checks the generator
+# writes exactly these).
 SOURCE_FOLDERS = ("attainment", "census", "child_health", "deprivation", "dfe", "disability_register", "ehcna",
                   "exclusions", "finance", "placements", "population")  # fmt: skip
 
