@@ -216,8 +216,8 @@ def suppress_release(
 
 
 def earlier_published_counts(con: duckdb.DuckDBPyConnection) -> dict[CellKey, set[int]]:
-    """Every figure an earlier release showed as a number: cell -> the values it was shown with."""
-    ensure_pattern_tables(con)
+    """Every figure an earlier release showed as a number: cell -> the values it was shown with (the publication
+    tables exist: ensure_pattern_tables)."""
     shown: dict[CellKey, set[int]] = {}
     for text, value in con.execute("SELECT DISTINCT cell_key, value FROM publication.published_counts").fetchall():
         shown.setdefault(key_from_text(text), set()).add(value)
@@ -225,8 +225,8 @@ def earlier_published_counts(con: duckdb.DuckDBPyConnection) -> dict[CellKey, se
 
 
 def previous_pattern(con: duckdb.DuckDBPyConnection) -> frozenset:
-    """The suppressed cells of the last published release (rule 7 carries them forward)."""
-    ensure_pattern_tables(con)
+    """The suppressed cells of the last published release (rule 7 carries them forward; the publication tables
+    exist: ensure_pattern_tables)."""
     rows = con.execute(
         """
         SELECT cell_key FROM publication.suppression_pattern
@@ -472,6 +472,7 @@ def publish(
     release_id = built_at.strftime("%Y%m%dT%H%M%S%fZ-") + uuid.uuid4().hex[:6]
     exact = exact_frames(internal, home_geography(internal, la_code))
     public, public_used = public_tables(internal, la_code, exact)
+    ensure_pattern_tables(internal)
     earlier = earlier_published_counts(internal)
     release = suppress_release(exact, previous_pattern(internal), public, earlier)
     shown_before = next((t for t in release.tables.tables if t.name == EARLIER_RELEASES), None)
