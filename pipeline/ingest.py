@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.nightly_state import REMOVED, file_sha256_and_lines
+from pipeline.nightly_state import REMOVED, drop_zone_files, file_sha256_and_lines
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
 LEDGER_DDL = """
@@ -891,15 +891,9 @@ def nested_files(raw_dir: Path, source: str, glob: str) -> list[str]:
     """Files in a subfolder of raw/<source>/ when the source reads only the folder itself (its glob names no
     subfolder): such a file would never be loaded (hidden files and folders, and editors' lock files, left out)."""
     folder = raw_dir / source
-    if "/" in glob or not folder.is_dir():
+    if "/" in glob:
         return []
-    return sorted(
-        str(path.relative_to(raw_dir))
-        for path in folder.rglob("*")
-        if path.is_file()
-        and path.parent != folder
-        and not any(part.startswith((".", "~$")) for part in path.relative_to(folder).parts)
-    )
+    return [str(path.relative_to(raw_dir)) for path in drop_zone_files(folder) if path.parent != folder]
 
 
 def contract_ledger(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[str, tuple[str, int]]:
