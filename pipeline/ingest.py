@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.nightly_state import REMOVED, drop_zone_files, file_sha256_and_lines
+from pipeline.nightly_state import REMOVED, drop_zone_files, file_sha256_and_lines, first_and_more
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
 LEDGER_DDL = """
@@ -957,9 +957,8 @@ def ingest_source(
     """
     if nested := nested_files(raw_dir, contract.source, contract.file_glob):
         raise ExtractError(
-            f"{nested[0]}: in a subfolder of {contract.source}/, which is never read: move it into "
+            f"{first_and_more(nested)}: in a subfolder of {contract.source}/, which is never read: move it into "
             f"{contract.source}/ itself (or out of raw/)"
-            + (f"; and {len(nested) - 1} more file(s) in subfolders" if len(nested) > 1 else "")
         )
     ensure_raw_schema(con)
     if _staging_path(con) is None:  # what a run killed mid-file left (raw identifiers): gone even on a night

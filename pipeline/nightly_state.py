@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,10 +116,14 @@ def unread_extracts(raw_dir: Path) -> list[str]:
     ]
 
 
+def first_and_more(names: Sequence[str]) -> str:
+    """The first name and how many more, for a one-line message: `census/a.csv and 2 more`."""
+    return names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+
+
 def unread_message(unread: list[str]) -> str:
-    more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
     return (
-        f"{unread[0]}{more} is in no source's folder, so no run would read it: move it into raw/<source>/ "
+        f"{first_and_more(unread)} is in no source's folder, so no run would read it: move it into raw/<source>/ "
         f"({', '.join(SOURCE_FOLDERS)}), or out of raw/; no run until then"
     )
 
@@ -127,13 +131,19 @@ def unread_message(unread: list[str]) -> str:
 SETTLE_SECONDS = 120  # an extract not written to for this long is taken as completely copied in
 
 
+def settling(mtimes: Mapping[str, int], now_ns: int) -> list[str]:
+    """The files (name -> mtime in ns) written to in the last SETTLE_SECONDS: possibly still being copied in."""
+    return [name for name, mtime in mtimes.items() if now_ns - mtime < SETTLE_SECONDS * 10**9]
+
+
+def settling_message(names: Sequence[str], then: str) -> str:
+    return f"{first_and_more(names)} written to in the last {SETTLE_SECONDS} s (a copy in progress?): {then}"
+
+
 def recently_written(raw_dir: Path, now_ns: int) -> list[str]:
-    """The extracts under raw/ written to in the last SETTLE_SECONDS: possibly still being copied in."""
-    return [
-        str(path.relative_to(raw_dir))
-        for path in drop_zone_files(raw_dir)
-        if now_ns - path.stat().st_mtime_ns < SETTLE_SECONDS * 10**9
-    ]
+    """The extracts under raw/ that may still be being copied in (``settling``)."""
+    files = drop_zone_files(raw_dir)
+    return settling({str(path.relative_to(raw_dir)): path.stat().st_mtime_ns for path in files}, now_ns)
 
 
 def drop_zone_files(raw_dir: Path) -> list[Path]:

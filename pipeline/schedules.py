@@ -10,11 +10,11 @@ import time
 import dagster as dg
 
 from pipeline.nightly_state import (
-    SETTLE_SECONDS,
     describe,
     nightly_reasons,
     recently_written,
     record_build,
+    settling_message,
     unread_extracts,
     unread_message,
 )
@@ -52,10 +52,8 @@ def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunR
     if not reasons:
         return dg.SkipReason("no new or changed extracts and no code change since the current release was built")
     if settling:
-        more = f" and {len(settling) - 1} more" if len(settling) > 1 else ""
         return dg.SkipReason(
-            f"{settling[0]}{more} written to in the last {SETTLE_SECONDS} s (a copy in progress?): not run now; the "
-            "drop-zone sensor runs the job once every extract has settled"
+            settling_message(settling, "not run now; the drop-zone sensor runs the job once every extract has settled")
         )
     return dg.RunRequest(tags={"send/trigger": "nightly_schedule", "send/reasons": describe(reasons)[:1000]})
 

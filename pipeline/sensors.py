@@ -27,20 +27,16 @@ import dagster as dg
 from pipeline.abandoned_runs import release_abandoned_runs
 from pipeline.nightly_state import (
     REMOVED,
-    SETTLE_SECONDS,
     Snapshot,
     drop_zone_snapshot,
     nightly_reasons,
+    settling,
+    settling_message,
     unread_extracts,
     unread_message,
 )
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
-
-
-def still_written(current: Snapshot, names: list[str], now_ns: int) -> list[str]:
-    """The files among ``names`` last written less than SETTLE_SECONDS ago (their mtime, in the cursor)."""
-    return [n for n in names if n in current and now_ns - current[n][1] < SETTLE_SECONDS * 10**9]
 
 
 def release_killed_cli_runs(context: dg.SensorEvaluationContext) -> None:
@@ -74,13 +70,10 @@ def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
     current = drop_zone_snapshot(settings.raw_dir, previous)
     changed = changed_files(previous, current)
-    if writing := still_written(current, changed, time.time_ns()):
-        # cursor kept: the change is seen again once the copy has finished
-        more = f" and {len(writing) - 1} more" if len(writing) > 1 else ""
-        return dg.SkipReason(
-            f"{writing[0]}{more} written to in the last {SETTLE_SECONDS} s (a copy in progress?): waiting for it "
-            "to settle"
-        )
+    # the changed files' mtimes, in the snapshot; while one is recent the cursor is kept: the change is seen again
+    # once the copy has finished
+    if writing := settling({n: current[n][1] for n in changed if n in current}, time.time_ns()):
+        return dg.SkipReason(settling_message(writing, "waiting for it to settle"))
     context.update_cursor(json.dumps(current, sort_keys=True))
     if not changed:
         return dg.SkipReason("no new or changed extracts")
