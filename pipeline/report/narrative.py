@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
+from pipeline.ees import EES_MONTHS
 from pipeline.settings import load_settings
 from pipeline.sources.child_health import CENSUS_INDICATORS as HEALTH_CENSUS_INDICATORS
 from pipeline.sources.child_health import COUNT as HEALTH_COUNT
@@ -49,9 +50,8 @@ SETTING_ORDER = tuple(SETTING_TYPES)
 PROVISION_LABELS = {"E": "EHC plan", "K": "SEN support", "N": "No SEN", "Total": "All pupils"}
 SPECIAL_SCHOOLS = ("INMSS", "LA_SPECIAL")
 POST16_LEARNING = ("FE_COLLEGE", "SPI", "AP")
-# Not calendar.month_name: that follows the process locale.
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")  # fmt: skip
+# Not calendar.month_name: that follows the process locale. The names EES takes as time identifiers.
+MONTHS = EES_MONTHS
 
 
 class ReportDataError(LookupError):
