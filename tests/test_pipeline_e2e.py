@@ -358,3 +358,23 @@ def test_a_failed_dbt_in_process_names_its_log(first_run, pipeline_env, tmp_path
     project = Path(__file__).parents[1] / "dbt_project"
     with pytest.raises(dg.Failure, match=r"(?s)dbt run-operation no_such_macro failed: .*dbt log: .*dbt\.log"):
         dbt_in_process(["run-operation", "no_such_macro"], project, tmp_path)
+
+
+def test_every_code_a_filter_hint_explains_is_a_value_the_table_publishes(first_run, pipeline_env):
+    """A filter's hint (its .meta.csv filter_hint and its column description) explains codes as `CODE = meaning`:
+    each code it explains must be one the table's file holds, or the analyst looks for rows that cannot exist."""
+    from pipeline.ees import PUBLISHED_TABLES, TOTAL
+
+    from test_publish import read_ees
+
+    folder, explained, absent = published_path(pipeline_env).parent, 0, []
+    for spec in PUBLISHED_TABLES:
+        rows = read_ees(folder, spec.name)
+        for f in spec.filters:
+            values = {row[f.column] for row in rows}
+            for code in re.findall(r"(?:^|[;,] )(\w+) = ", f.hint):
+                explained += 1
+                if code != TOTAL and code not in values:
+                    absent.append((spec.name, f.column, code))
+    assert absent == []
+    assert explained >= 5
