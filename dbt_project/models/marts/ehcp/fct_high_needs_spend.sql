@@ -3,8 +3,9 @@
 -- 'Total'). Money stays exact DECIMAL(18,2), never float. An amount the return did not report (symbol c, x or z)
 -- is left out of every sum, never counted as 0: the row of that amount keeps its symbol, and an aggregate counts
 -- the amounts it lacks in amounts_not_reported (an aggregate with no amount at all carries a symbol instead: the
--- common one, or x when they differ). Share of the year's total and growth on the previous financial year are
--- computed from the amounts.
+-- common one, or x when they differ). Share of the year's total is computed from the amounts; growth on the previous
+-- financial year like for like, over the amounts both years reported (a total of one year may lack an amount the
+-- other has: its growth would count that amount in one year only).
 with spend as (
     select
         financial_year,
@@ -57,6 +58,37 @@ cells as (
     from aggregated
 ),
 
+compared as (
+    select
+        this_year.start_year,
+        this_year.line_code,
+        this_year.category,
+        this_year.amount_gbp as this_gbp,
+        previous_year.amount_gbp as previous_gbp
+    from spend as this_year
+    inner join spend as previous_year
+        on previous_year.start_year = this_year.start_year - 1
+        and previous_year.line_code = this_year.line_code
+        and previous_year.category = this_year.category
+    where this_year.amount_gbp is not null and previous_year.amount_gbp is not null
+),
+
+growth as (
+    select
+        start_year,
+        case when grouping(line_code) = 1 then 'Total' else line_code end as line_code,
+        case when grouping(category) = 1 then 'Total' else category end as category,
+        sum(this_gbp) - sum(previous_gbp) as growth_gbp,
+        sum(previous_gbp) as compared_previous_gbp
+    from compared
+    group by grouping sets (
+        (start_year, line_code, category),
+        (start_year, line_code),
+        (start_year, category),
+        (start_year)
+    )
+),
+
 year_totals as (
     select start_year, amount_gbp as year_total_gbp
     from cells
@@ -79,8 +111,8 @@ select
     100.0 * cells.amount_gbp / nullif(year_totals.year_total_gbp, 0) as share_of_year_pct,
     previous.financial_year as previous_financial_year,
     previous.amount_gbp as previous_amount_gbp,
-    cast(cells.amount_gbp - previous.amount_gbp as decimal(18, 2)) as growth_gbp,
-    100.0 * (cells.amount_gbp - previous.amount_gbp) / nullif(previous.amount_gbp, 0) as growth_pct
+    cast(growth.growth_gbp as decimal(18, 2)) as growth_gbp,
+    100.0 * growth.growth_gbp / nullif(growth.compared_previous_gbp, 0) as growth_pct
 from cells
 left join year_totals
     on year_totals.start_year = cells.start_year
@@ -88,5 +120,9 @@ left join cells as previous
     on previous.start_year = cells.start_year - 1
     and previous.line_code = cells.line_code
     and previous.category = cells.category
+left join growth
+    on growth.start_year = cells.start_year
+    and growth.line_code = cells.line_code
+    and growth.category = cells.category
 cross join {{ ref('int_ehcp_home_la') }} as home_la
 order by cells.start_year, cells.line_code, cells.category
