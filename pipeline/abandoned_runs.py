@@ -4,7 +4,8 @@ Such a run stays STARTED in the instance and keeps the slot of pool ``send_duckd
 the next `send-pipeline run` waits for that slot for ever (at 100 % of a core). `send-pipeline run` tags each run
 with its process id and host; before it starts, any STARTED or STARTING run of this host whose process is gone is
 reported failed and its pool slots are freed. A run launched by the daemon (schedule, sensor, UI) carries no such
-tag and is left alone: terminate it in the UI.
+tag and is left alone: terminate it in the UI. While such a run is in progress, `send-pipeline run` does not start
+(runs_in_progress): it would wait on the run's DuckDB lock and fail.
 """
 
 import os
@@ -49,3 +50,20 @@ def release_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         released.append(run.run_id)
     return released
+
+
+def launched_by(run: dg.DagsterRun) -> str:
+    """How a run was started, in the words of the Dagster UI."""
+    if schedule := run.tags.get("dagster/schedule_name"):
+        return f"schedule {schedule}"
+    if sensor := run.tags.get("dagster/sensor_name"):
+        return f"sensor {sensor}"
+    if PID_TAG in run.tags:
+        return f"send-pipeline run, pid {run.tags[PID_TAG]} on {run.tags.get(HOST_TAG, 'another host')}"
+    return "the Dagster UI"
+
+
+def runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
+    """Each run of the instance still in progress (abandoned ones released first), as `<run id> (<launched by>)`."""
+    statuses = [*IN_PROGRESS, dg.DagsterRunStatus.CANCELING]
+    return [f"{run.run_id} ({launched_by(run)})" for run in instance.get_runs(dg.RunsFilter(statuses=statuses))]

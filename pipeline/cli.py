@@ -159,7 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings.export_for_dbt()
     print(f"raw extracts: {settings.raw_dir}")
     # Before Dagster and dbt are imported (seconds): a night with nothing new costs a hash check.
-    from pipeline.nightly_state import describe, forget_build, nightly_reasons
+    from pipeline.nightly_state import describe, first_and_more, forget_build, nightly_reasons
 
     reasons = ["--force"] if args.force else nightly_reasons(settings)
     if not reasons:
@@ -181,11 +181,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         from pipeline.definitions import defs
 
-    from pipeline.abandoned_runs import release_abandoned_runs, run_tags
+    from pipeline.abandoned_runs import release_abandoned_runs, run_tags, runs_in_progress
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     for run_id in release_abandoned_runs(instance):
         print(f"run {run_id} had been killed mid-run: marked failed, its DuckDB writer slot freed")
+    if busy := runs_in_progress(instance):  # launched by the daemon: this run would wait on its DuckDB lock and fail
+        raise SettingsError(
+            f"DAGSTER_HOME: run {first_and_more(busy)} is in progress in this Dagster instance: run again when it has "
+            "finished, or terminate it in the Dagster UI"
+        )
     job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
     # dbt's own log lines go to a file (Dagster re-emits them on stdout); progress goes to stderr.

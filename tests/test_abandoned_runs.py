@@ -8,7 +8,15 @@ import sys
 
 import dagster as dg
 
-from pipeline.abandoned_runs import HOST_TAG, PID_TAG, abandoned, release_abandoned_runs, run_tags
+from pipeline.abandoned_runs import (
+    HOST_TAG,
+    PID_TAG,
+    abandoned,
+    launched_by,
+    release_abandoned_runs,
+    run_tags,
+    runs_in_progress,
+)
 
 POOL = "send_duckdb_writer"
 
@@ -43,3 +51,19 @@ def test_an_abandoned_run_is_failed_and_its_slot_freed_a_live_one_kept(tmp_path)
         assert instance.get_run_by_id(live.run_id).status == dg.DagsterRunStatus.STARTED
         assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
         assert release_abandoned_runs(instance) == []
+
+
+def test_a_run_the_daemon_launched_is_in_progress_until_it_ends(tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        assert runs_in_progress(instance) == []
+        scheduled = instance.add_run(run_with({"dagster/schedule_name": "nightly_schedule"}))
+        instance.add_run(run_with({}, status=dg.DagsterRunStatus.SUCCESS))
+        assert runs_in_progress(instance) == [f"{scheduled.run_id} (schedule nightly_schedule)"]
+        instance.report_run_failed(instance.get_run_by_id(scheduled.run_id), "ended")
+        assert runs_in_progress(instance) == []
+
+
+def test_launched_by_names_the_schedule_the_sensor_a_cli_run_or_the_ui():
+    assert launched_by(run_with({"dagster/sensor_name": "raw_extracts"})) == "sensor raw_extracts"
+    assert launched_by(run_with({PID_TAG: "42", HOST_TAG: "h"})) == "send-pipeline run, pid 42 on h"
+    assert launched_by(run_with({})) == "the Dagster UI"

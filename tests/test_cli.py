@@ -164,3 +164,35 @@ def test_a_second_run_on_the_same_warehouse_stops_at_once_naming_the_first(run_e
     first.close()
     with pytest.raises(_Started):
         cli.main(["run"])
+
+
+def test_a_run_stops_at_once_while_a_run_the_daemon_launched_is_in_progress(run_env, monkeypatch, capsys):
+    """The run lock covers `send-pipeline run` only: one started while the 02:00 schedule's run was going waited on
+    that run's DuckDB lock, failed, and then forgot that run's build record. It now stops before it starts (exit 2),
+    naming the run, and runs once that run has ended."""
+    import shutil
+
+    import dagster as dg
+
+    home = run_env / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setattr("pipeline.dbt_project.prepare_dbt_project", lambda: None)
+
+    def started(*_args, **_kwargs):
+        raise _Started
+
+    monkeypatch.setattr(dg.JobDefinition, "execute_in_process", started)
+    with dg.DagsterInstance.get() as instance:
+        run = instance.add_run(
+            dg.DagsterRun(
+                job_name="nightly", status=dg.DagsterRunStatus.STARTED, tags={"dagster/schedule_name": "nightly_at_two"}
+            )
+        )
+        assert cli.main(["run", "--force"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"send-pipeline: DAGSTER_HOME: run {run.run_id} (schedule nightly_at_two) is in progress")
+        instance.report_run_failed(instance.get_run_by_id(run.run_id), "ended")
+    with pytest.raises(_Started):
+        cli.main(["run", "--force"])
