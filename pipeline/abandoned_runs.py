@@ -5,7 +5,7 @@ the next `send-pipeline run` waits for that slot for ever (at 100 % of a core). 
 with its process id and host; before it starts, any STARTED or STARTING run of this host whose process is gone is
 reported failed and its pool slots are freed. A run launched by the daemon (schedule, sensor, UI) carries no such
 tag and is left alone: terminate it in the UI. While such a run is in progress, `send-pipeline run` does not start
-(runs_in_progress): it would wait on the run's DuckDB lock and fail.
+(runs_in_progress): it would wait on that run's DuckDB lock.
 """
 
 import os

@@ -186,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     for run_id in release_abandoned_runs(instance):
         print(f"run {run_id} had been killed mid-run: marked failed, its DuckDB writer slot freed")
-    if busy := runs_in_progress(instance):  # launched by the daemon: this run would wait on its DuckDB lock and fail
+    if busy := runs_in_progress(instance):  # launched by the daemon: this run would wait on its DuckDB lock
         raise SettingsError(
             f"DAGSTER_HOME: run {first_and_more(busy)} is in progress in this Dagster instance: run again when it has "
             "finished, or terminate it in the Dagster UI"

@@ -168,8 +168,8 @@ def test_a_second_run_on_the_same_warehouse_stops_at_once_naming_the_first(run_e
 
 def test_a_run_stops_at_once_while_a_run_the_daemon_launched_is_in_progress(run_env, monkeypatch, capsys):
     """The run lock covers `send-pipeline run` only: one started while the 02:00 schedule's run was going waited on
-    that run's DuckDB lock, failed, and then forgot that run's build record. It now stops before it starts (exit 2),
-    naming the run, and runs once that run has ended."""
+    that run's DuckDB lock. It now stops before it starts (exit 2), naming the run, and runs once that run has
+    ended."""
     import shutil
 
     import dagster as dg
