@@ -377,11 +377,16 @@ def comment_on(out: duckdb.DuckDBPyConnection, table: str, title: str, columns: 
         out.execute(f'COMMENT ON COLUMN reporting.{table}."{column}" IS {sql_literal(columns[column])}')
 
 
+READ_ONLY = 0o444  # the release file: r--r--r--
+
+
 def write_reporting_db(
     path: Path, frames: dict[str, pd.DataFrame], release_id: str, built_at: datetime, summary: list[dict]
 ) -> None:
     """The release's DuckDB file. Every table carries release_id, so a reader can check it saw one release; every
-    table and column carries its description."""
+    table and column carries its description. Left without write permission (a release never changes): a BI tool
+    that opens it read-write (the DuckDB command line's default) would hold DuckDB's lock and keep every other reader
+    out; it is refused instead ("Permission denied"; root excepted) and opens it read-only."""
     specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     with duckdb.connect(str(path)) as out:
         out.execute("BEGIN TRANSACTION")  # one commit for the file (each COMMENT ON alone is a commit: ~2x slower)
@@ -402,6 +407,7 @@ def write_reporting_db(
         comment_on(out, "release", RELEASE_TABLE_DESCRIPTION, RELEASE_COLUMN_DESCRIPTIONS)
         out.execute("COMMIT")
         out.execute("CHECKPOINT")
+    path.chmod(READ_ONLY)
 
 
 def write_ees(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
