@@ -67,6 +67,19 @@ def test_a_good_file_loads_with_the_indicators_unit(tmp_path, con):
     ]
 
 
+# One LA of each kind DfE lists (la_geography): unitary E06, metropolitan district E08, London borough E09 and
+# county council E10 (Leicestershire: a county's rows were quarantined as area_code_not_of_area_type).
+LA_KINDS = {"E06000017": "Rutland", "E08000035": "Leeds", "E09000028": "Southwark", "E10000018": "Leicestershire"}
+
+
+@pytest.mark.parametrize("area_code", LA_KINDS)
+def test_an_la_row_of_every_kind_of_english_la_loads(tmp_path, con, area_code):
+    write_csv(tmp_path / FILE, [indicator_row(area_code=area_code, area_name=LA_KINDS[area_code])])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (1, 1, 0)
+    assert [row[:2] for row in stored(con)] == [(area_code, "la")]
+
+
 BAD_ROWS = [
     ({"area_code": "E0600001"}, "area_code", "area_code_not_gss"),
     ({"area_code": ""}, "area_code", "required"),

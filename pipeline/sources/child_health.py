@@ -5,8 +5,8 @@ seed's table 5.3 ("The child population in this area") for the local authority, 
 OHID's Fingertips "Child and maternal health" profile publishes them. Public, aggregate figures: no person
 identifiers, nothing is pseudonymised, nothing is suppressed.
 
-* ``area_code``: ONS GSS code: a local authority (``E06``, ``E08``, ``E09``, ``E10``), a region (``E12``) or England
-  (``E92000001``). ``area_name`` (optional) is kept as given.
+* ``area_code``: ONS GSS code: a local authority (unitary ``E06``, metropolitan ``E08``, London ``E09``, county
+  ``E10``), a region (``E12``) or England (``E92000001``). ``area_name`` (optional) is kept as given.
 * ``area_type``: ``LA``, ``Region`` or ``England`` (case-insensitive), and it must agree with the code's prefix.
 * ``indicator``: one of :data:`INDICATORS` (the code list, defined here once: label and unit); the unit is the
   indicator's, never the file's.
@@ -45,7 +45,7 @@ INDICATORS: dict[str, tuple[str, str]] = {
 # The indicators the LA's own school census gives (fct_child_health takes the LA's cells from the census marts).
 CENSUS_INDICATORS = ("pupils_minority_ethnic", "pupils_semh")
 AREA_TYPES = {"LA": "la", "REGION": "region", "ENGLAND": "england"}
-AREA_CODE_PREFIX = {"LA": "E0[6890]", "REGION": "E12", "ENGLAND": "E92"}
+AREA_CODE_PREFIX = {"LA": "E(06|08|09|10)", "REGION": "E12", "ENGLAND": "E92"}  # + 6 digits: 9 characters
 ENGLAND_CODE = "E92000001"
 PERIOD_REGEX = "(19|20)[0-9]{2}(/[0-9]{2}|-(19|20)[0-9]{2})?"
 DECIMAL_REGEX = "-?[0-9]+(\\.[0-9]{1,3})?"
