@@ -109,13 +109,14 @@ def identifier_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def home_geography(con: duckdb.DuckDBPyConnection, la_code: str) -> dict[str, str]:
-    """Region and codes of the home LA as DfE publishes them (from the DfE release's own LA rows)."""
+    """Region and codes of the home LA as DfE publishes them on its latest period's row (as the la_geography seed
+    that names the census marts' LA: an LA whose GSS code DfE changed has one code in the release, not two)."""
     row = con.execute(
         """
-        SELECT DISTINCT region_code, region_name, new_la_code, old_la_code, la_name
+        SELECT region_code, region_name, new_la_code, old_la_code, la_name
         FROM staging.stg_dfe__ehcp_caseload
         WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
-        ORDER BY new_la_code LIMIT 1
+        ORDER BY time_period DESC, new_la_code LIMIT 1
         """,
         {"la_code": la_code},
     ).fetchone()

@@ -56,8 +56,8 @@ def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
          "pupils": [176, 629, 805], "roll": 6100}
     )  # fmt: skip
     la = pd.DataFrame(
-        {"geographic_level": ["Local authority"], "region_code": ["E12000004"], "region_name": ["East Midlands"],
-         "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"]}
+        {"time_period": [202223], "geographic_level": ["Local authority"], "region_code": ["E12000004"],
+         "region_name": ["East Midlands"], "new_la_code": ["E06000017"], "old_la_code": ["857"], "la_name": ["Rutland"]}
     )  # fmt: skip
     tables = {
         "marts.fct_send_primary_need": need, "marts.fct_send_provision": provision,
@@ -369,6 +369,23 @@ def test_a_blank_ees_cell_or_an_empty_table_is_named_by_table_and_column():
     assert "send_provision." not in str(e.value)  # the table with rows has every cell
 
 
+def test_the_home_las_codes_are_those_of_dfes_latest_period(tmp_path):
+    """Buckinghamshire (825) is E06000060 on DfE's rows of 2020/21-2022/23 and E10000002 before and after: the
+    release names it as the la_geography seed and the census marts do (DfE's latest period), not the code that sorts
+    first, else one release carried both codes for the same LA."""
+    con = internal_warehouse(tmp_path / "send.duckdb")
+    con.execute("DELETE FROM staging.stg_dfe__ehcp_caseload")
+    con.execute("""INSERT INTO staging.stg_dfe__ehcp_caseload BY NAME
+                   SELECT unnest([201920, 202122, 202425]) AS time_period, 'Local authority' AS geographic_level,
+                          'E12000008' AS region_code, 'South East' AS region_name,
+                          unnest(['E10000002', 'E06000060', 'E10000002']) AS new_la_code, '825' AS old_la_code,
+                          'Buckinghamshire' AS la_name""")
+    assert publish_module.home_geography(con, "825")["new_la_code"] == "E10000002"
+    # the seed the census marts take their codes from says the same
+    with (Path(__file__).parent.parent / "dbt_project" / "seeds" / "la_geography.csv").open(newline="") as handle:
+        assert {r["old_la_code"]: r["new_la_code"] for r in csv.DictReader(handle)}["825"] == "E10000002"
+
+
 def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):
     """send.duckdb with the EHC plan caseload mart and DfE's LA rows (SEN2) for the same January."""
     con = internal_warehouse(path)
@@ -380,7 +397,6 @@ def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):
     con.execute(
         "CREATE TABLE marts.fct_ehcp_caseload AS SELECT * REPLACE (reference_date::DATE AS reference_date) FROM _c"
     )
-    con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN time_period INTEGER DEFAULT 202223")
     con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN time_identifier VARCHAR DEFAULT 'Academic year'")
     con.execute("ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN breakdown_topic VARCHAR DEFAULT 'All EHC plans'")
     con.execute(f"ALTER TABLE staging.stg_dfe__ehcp_caseload ADD COLUMN ehcplans INTEGER DEFAULT {dfe_total}")
