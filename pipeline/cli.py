@@ -108,9 +108,18 @@ def check_run_settings(settings: Settings) -> None:
     seed = settings.dbt_project_dir / "seeds" / "la_geography.csv"
     if seed.is_file():
         with seed.open(newline="") as handle:
-            codes = {row["old_la_code"] for row in csv.DictReader(handle)}
-        if settings.la_code not in codes:
+            authorities = {row["old_la_code"]: row for row in csv.DictReader(handle)}
+        if settings.la_code not in authorities:
             raise SettingsError(f"SEND_LA_CODE {settings.la_code} is no local authority's old code in {seed}")
+        # The seed keeps abolished authorities (their last DfE period is before the release's latest) so that old
+        # census home LA codes keep a name; none of them can be the home LA of a needs assessment now.
+        home, latest = authorities[settings.la_code], max(int(r["dfe_last_time_period"]) for r in authorities.values())
+        if int(home["dfe_last_time_period"]) < latest:
+            last = home["dfe_last_time_period"]
+            raise SettingsError(
+                f"SEND_LA_CODE {settings.la_code} is {home['la_name']}, which no longer exists (DfE's last figures "
+                f"for it are for {last[:4]}/{last[4:]}): set the code of the authority that replaced it"
+            )
     pseudonym_key()
     try:  # the run writes the warehouse, its state and the release there: a read-only mount fails now, not mid-run
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)

@@ -127,6 +127,24 @@ def test_run_fails_at_once_naming_an_invalid_setting(run_env, monkeypatch, capsy
     assert err.startswith("send-pipeline: ") and named in err
 
 
+@pytest.mark.parametrize(("code", "said"), [("928", "Northamptonshire"), ("909", "Cumbria"), ("835", "Dorset")])
+def test_run_fails_at_once_for_an_authority_that_no_longer_exists(run_env, monkeypatch, capsys, code, said):
+    """Northamptonshire (928, split in 2021) and Cumbria (909, split in 2023) are in la_geography so that old census
+    home LA codes keep a name; as the home LA they built a release for an authority that no longer exists, with
+    DfE's figures stopping at its last year and (928) no statistical neighbours, without a word."""
+    monkeypatch.setenv("SEND_LA_CODE", code)
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("send-pipeline: SEND_LA_CODE") and said in err and "no longer exists" in err
+
+
+@pytest.mark.parametrize("code", ["940", "941", "942", "943", "838", "855", "908", "210"])
+def test_run_starts_for_a_current_authority_successors_of_splits_included(run_env, monkeypatch, code):
+    monkeypatch.setenv("SEND_LA_CODE", code)
+    with pytest.raises(_Started):
+        cli.main(["run"])
+
+
 def test_run_fails_at_once_when_the_warehouse_folder_cannot_be_written(run_env, monkeypatch, capsys):
     """An unwritable SEND_WAREHOUSE_DIR (a read-only mount, a path under a file) gave a Python traceback and exit 1,
     the code of a failed check; it is a setting that is wrong: one line naming the variable, exit 2."""
