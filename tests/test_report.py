@@ -599,6 +599,27 @@ def test_spend_growth_names_a_category_the_first_year_did_not_report():
     assert [s for s in said if "schools in financial difficulty" in s and "(x)" in s], said
 
 
+def test_benchmark_says_when_the_la_has_no_statistical_neighbours():
+    """Cumberland (942) and Westmorland and Furness (943) have no neighbours in the seed (DfE's model from before
+    Cumbria's split): the section said "Statistical neighbours are the local authorities DfE's benchmarking tool pairs
+    with this one" above a table with none, and nothing about why."""
+    rows = []
+    for year, home, region, england in (("202324", "2700", "88000", "576000"), ("202425", "2893", "92839", "638745")):
+        common = {"time_period": year, "time_identifier": "Academic year", "measure": "ehcplans"}
+        rows += [
+            {**common, "geographic_level": "Local authority", "geography_role": "home_la", "la_name": "Cumberland",
+             "old_la_code": "942", "new_la_code": "E06000063", "value": home},
+            {**common, "geographic_level": "Regional", "geography_role": "region", "region_name": "North West",
+             "value": region},
+            {**common, "geographic_level": "National", "geography_role": "england", "value": england},
+        ]  # fmt: skip
+    said = texts(nv.benchmark_sentences(published("send_benchmark_ehcp", rows)))
+    assert said[-1] == (
+        "No statistical neighbours of Cumberland are compared: the list the project holds (DfE's model from before "
+        "Cumbria's split in April 2023) has none for it."
+    )
+
+
 def test_benchmark_follows_a_neighbour_across_its_new_la_codes():
     base = {"geographic_level": "Local authority"}
     rows = []

@@ -1269,6 +1269,16 @@ def benchmark_sentences(benchmark: Published) -> list[Sentence]:
                     ").",
                 )
             )
+        elif not neighbour_codes(benchmark) and benchmark.distinct("la_name", geography_role="home_la"):
+            out.append(
+                say(
+                    "No statistical neighbours of ",
+                    _home(benchmark),
+                    " are compared: the list the project holds (DfE's model from before Cumbria's split in ",
+                    Label("April 2023"),
+                    ") has none for it.",
+                )
+            )
     issued = benchmark.distinct("time_period", measure="plans_issued_within_20_weeks")
     if issued:
         year = issued[-1]
