@@ -116,3 +116,13 @@ def test_every_placeholder_of_the_shipped_files_exists_in_a_real_release(publish
     narrative = load_narrative(published_values)
     assert narrative.missing == () and narrative.unused_files == ()
     assert all("{{" not in s.html for s in narrative.sections)
+
+
+def test_the_shipped_introduction_names_the_la_whose_figures_it_quotes():
+    """Section 1 quotes the release's SEN pupils and plans; it said "pupils in Rutland schools" beside another LA's
+    figures when SEND_LA_CODE was not Rutland's. Its LA's name is the release's (la.name)."""
+    path = NARRATIVE_DIR / "01-introduction.md"
+    text = path.read_text(encoding="utf-8")
+    values = {name: "1" for _, name in placeholders(text, path.name)} | {"la.name": "Leicestershire"}
+    html = render_markdown(text, values, path.name)
+    assert "Leicestershire" in html and "Rutland" not in html
