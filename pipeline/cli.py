@@ -63,6 +63,16 @@ def _summarise(result, settings: Settings) -> int:
                 f"unchanged; rows loaded {meta['rows_loaded']}, quarantined {meta['rows_quarantined']} "
                 "(reasons in raw.quarantine)"
             )
+        public = materialization.metadata.get("public_figures")
+        if materialization.asset_key.path == ["published", "send_reporting"] and public is not None:
+            # what the disclosure check took as already public; a figure that differs from ours is left out
+            for used in public.value.values():
+                differ = used["cells_disagreeing"]
+                print(
+                    f"public figures: {used['source']}: {used['cells_known']} cell(s) known to the disclosure check"
+                    + (f", {differ} differ from this release's count (not the same population: left out)" if differ
+                       else "")
+                )  # fmt: skip
     from dagster import AssetCheckSeverity
 
     evaluations = result.get_asset_check_evaluations()

@@ -63,6 +63,23 @@ def test_a_run_that_did_not_publish_says_so_even_when_the_docs_were_built(capsys
     assert "NOT published" in capsys.readouterr().out
 
 
+def test_the_run_says_how_many_public_figures_agreed_and_how_many_were_left_out(capsys):
+    """DfE's SEN2 figures for the home LA are known to the attacker only where they equal our count; when they all
+    differ (the wrong SEND_LA_CODE, an extract covering another population) the disclosure check has none of them.
+    That was only in the release's Dagster metadata; the run's own output says it."""
+    published = _result(["published", "send_reporting"])
+    event = published.get_asset_materialization_events()[0]
+    figures = {"dfe_sen2_ehc_plans": {"source": "DfE SEN2", "cells_known": 0, "cells_disagreeing": 5},
+               "earlier_releases": {"source": "earlier releases", "cells_known": 12, "cells_disagreeing": 0}}
+    event.event_specific_data.materialization.metadata["public_figures"] = SimpleNamespace(value=figures)
+    published.get_asset_materialization_events = lambda: [event]
+    assert cli._summarise(published, load_settings({})) == 0
+    out = capsys.readouterr().out
+    said = "public figures: DfE SEN2: 0 cell(s) known to the disclosure check, 5 differ from this release's count"
+    assert said in out
+    assert "public figures: earlier releases: 12 cell(s) known to the disclosure check" in out
+
+
 def test_a_failed_check_of_severity_warn_is_a_warning_not_a_failed_run(capsys):
     """A dbt test of severity warn (e.g. the EHCNA relationships) does not stop publication: the run succeeded."""
     import dagster as dg
