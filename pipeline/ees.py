@@ -1060,7 +1060,7 @@ def indicator_description(
         PERCENT: f"a percentage as text ({places}; {LOW} when not zero but rounding to it), "
         + ("of public figures, not suppressed" if public_percent else
            f"{SUPPRESSED} when its count or its whole is {SUPPRESSED} or {small}")
-        + f"; {NOT_APPLICABLE} when the whole is 0",
+        + f"; {NOT_APPLICABLE} when the whole is 0; {UNAVAILABLE} when a figure it is computed from is not available",
         MEAN: f"an average as text ({places}), or {SUPPRESSED} when it is based on fewer than "
         f"{rules.average_min_n} children",
     }[indicator.kind]  # fmt: skip

@@ -269,3 +269,23 @@ def test_a_shown_or_suppressed_mean_tells_how_many_children_it_is_over():
     assert eight in shown.parts and "measure=ATT8" in shown.total  # 13 = 8 + 5
     assert hidden.total == seven and any("measure=P8" in k for k in hidden.parts)  # 7 = 6 + 1
     assert sorted(c.value for c in slacks.cells) == [1, 5]
+
+
+def test_every_symbol_a_percentage_is_published_with_is_in_its_description():
+    """England's percentage of a census DfE has no figures for is published as x (send_primary_need): a reader of
+    the column's description must find what x means there."""
+    spec = need_table(indicators=(
+        Indicator("pupils", "Pupils", "pupils"),
+        Indicator("england", "England", kind=PUBLIC),
+        Indicator("pct", "Percent", kind=PERCENT, numerator="pupils", of_total="need"),
+        Indicator("england_pct", "England percent", kind=PERCENT, numerator="england", of_total="need"),
+    ))  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2022, 2022, 2023, 2023], "census_term": "Spring", "need": ["A", "B"] * 2,
+                         "pupils": [30, 0, 0, 0], "england": [100.0, 50.0, None, None]})  # fmt: skip
+    frame = ees_frame(spec, mart, GEOGRAPHY)
+    described = column_descriptions(spec)
+    for column in ("pct", "england_pct"):
+        symbols = {text for text in frame[column] if not text[0].isdigit()}
+        assert symbols, column
+        for symbol in symbols:
+            assert f"{symbol} when" in described[column], (column, symbol)
