@@ -222,7 +222,13 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         mart="fct_send_primary_need",
         title="Pupils with SEN (EHC plan or SEN support) by primary type of need",
         time_identifier="{census_term} term",
-        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code; MISSING = not recorded"),),
+        filters=(
+            Filter(
+                "primary_need",
+                "Primary type of need",
+                "CBDS SEN type code; MISSING = no need recorded: DfE's England pupils only, 0 for the LA",
+            ),
+        ),
         indicators=(
             Indicator("pupils", "Pupils with SEN", "pupils"),
             Indicator(
@@ -301,7 +307,11 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="Pupils by phase, SEN provision and whether they live in the local authority",
         time_identifier="{census_term} term",
         filters=(
-            Filter("phase", "Phase (by national curriculum year)", "Primary = up to year 6"),
+            Filter(
+                "phase",
+                "Phase (by national curriculum year)",
+                "Primary = up to year 6, Secondary = year 7 and over, Not followed = NC year X",
+            ),
             PROVISION_EKN,
             Filter("residence", "Residence", "Resident = home in the local authority"),
         ),
@@ -338,7 +348,13 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         mart="fct_disability_register",
         title="Children on the disability register by age band, and how many have an EHC plan (March snapshot)",
         time_identifier="Calendar year",
-        filters=(Filter("age_band", "Age band / residence", "out of area: all ages"),),
+        filters=(
+            Filter(
+                "age_band",
+                "Age band / residence",
+                "0-18, 19-25 and over 25: living in the area; out of area and residence not recorded: all ages",
+            ),
+        ),
         indicators=(
             Indicator("children", "Children on the register", "register_children"),
             Indicator("children_with_ehcp", "Children on the register with an EHC plan", "register_children_ehcp"),
@@ -434,7 +450,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         time_identifier="{time_identifier}",  # the mart's: Academic year (SEN2 census day, as DfE's), April
         by=("reference_date",),
         # every plan names its need (no MISSING or NSA here, unlike the census's pupils with SEN)
-        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code, AUT recoded to ASD"),),
+        filters=(Filter("primary_need", "Primary type of need", "CBDS SEN type code, AUT recoded to ASD; a plan always names one"),),
         indicators=(Indicator("ehcps_maintained", "EHC plans maintained", "ehcps_maintained"),),
         query=f"SELECT time_period, time_identifier, {iso_date('reference_date')}, primary_need, "
         "ehcps_maintained FROM mart WHERE primary_need <> 'Total' AND (period_type = 'SEN2 census day' "
