@@ -1049,6 +1049,12 @@ BY_LABELS = {  # the `by` columns whose name alone does not say what they hold
     "characteristic_group": "Characteristic group (sex, age_group: the phase, ethnicity, ethnic group, "
     "first_language, fsm, pupil_premium)",
     "line_code": "S251 line code",
+    "geography_role": "Geography role (home_la: the LA itself, statistical_neighbour, region: the LA's region, "
+    "england)",
+    "setting_type": "Setting type (EARLY_YEARS, MAINSTREAM, ERP: enhanced resourced provision or SEN unit, "
+    "LA_SPECIAL: maintained special school or special academy, INMSS: independent or non-maintained special school, "
+    "AP: alternative provision or PRU, FE_COLLEGE, SPI: specialist post-16 institution, APPRENTICESHIP, RESIDENTIAL, "
+    "EHE: elective home education, OTHER)",
     "counted_to": "Counted to (YYYY-MM-DD): 31 December, or the extract's latest date for the year still running",
 }
 
