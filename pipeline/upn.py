@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_WEIGHTS = np.arange(2, 14, dtype=np.int64)  # positions 2..13
 _ALPHABET_BYTES = np.frombuffer(CHECK_ALPHABET.encode("ascii"), dtype=np.uint8)
 # value of a character in positions 2..13: digits are their value; a letter (temporary UPN, last position
 # only) is its index in the check alphabet.

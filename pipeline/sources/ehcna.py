@@ -140,7 +140,6 @@ MODULES: tuple[Module, ...] = (
     ),
     Module("annual_review", "ehcna_annual_reviews", ("plan_id", "review_date", "due_date")),
 )
-MODULE_BY_NAME = {module.name: module for module in MODULES}
 
 
 def _duplicate(column: str, *partition: str) -> Rule:

@@ -54,9 +54,9 @@ SETTING_TYPES: dict[str, str] = {
     "OTHER": "Other arrangements (education otherwise than at school, hospital education, not in education)",
 }
 SEN_NEEDS = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "AUT", "OTH", "NSA")
-NOT_AMOUNT_SYMBOLS = ("c", "x", "z")  # suppressed, not available, not applicable: missing, never 0
 
-# Amounts as finance and case systems print them: "£12,345.00", "12345", " 1 200 ".
+# Amounts as finance and case systems print them: "£12,345.00", "12345", " 1 200 ". The symbols c, x and z
+# (suppressed, not available, not applicable) are a missing amount, never 0.
 MACROS = r"""
 CREATE OR REPLACE TEMP MACRO placements_amount_digits(v) AS regexp_replace(v, '[£,\s]', '', 'g');
 CREATE OR REPLACE TEMP MACRO placements_amount(v) AS CASE
