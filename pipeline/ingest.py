@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 KEY_CHECK_DDL = "CREATE TABLE IF NOT EXISTS raw.pseudonym_key_check (key_check UHUGEINT NOT NULL)"
 KEY_CHECK_TEXT = "send-pseudonym-key-check"
 
-# Dates as SOURCES.md accepts them: ISO, UK and the COLLECT style, with or without a midnight time.
+# Dates as the source contracts accept them: ISO, UK and the COLLECT style, with or without a midnight time.
 MACROS = r"""
 CREATE OR REPLACE TEMP MACRO send_date(v) AS coalesce(
     try_strptime(v, '%Y-%m-%d')::DATE,

@@ -3,8 +3,8 @@
 Every count here is over pupils, i.e. census rows with enrol_status C or M (a subsidiary dual registration, S,
 is not a pupil), and SEN needs are after the AUT -> ASD mapping. Sources, as marked on each line:
 
-* ``seed x.y`` -- a figure printed in section x.y of the seed needs assessment (shared/seed/
-  send_needs_assessment.txt, transcribed in shared/seed/figures.yaml); reproduced exactly at scale "rutland".
+* ``seed x.y`` -- a figure printed in section x.y of the seed needs assessment (not in this repository;
+  transcribed in tests/fixtures/figures.yaml); reproduced exactly at scale "rutland".
 * ``roll chosen`` -- the seed prints only a percentage; the roll is chosen so that percentage rounds right.
 * ``interpolated`` / ``plausible`` -- not in the seed; chosen between neighbouring years or to look like a
   real small shire authority. Change them freely: no seed figure depends on them.

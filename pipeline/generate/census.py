@@ -1,7 +1,7 @@
 """Synthetic school census SEN extracts (Spring census), calibrated to the seed needs assessment.
 
 ``generate_census(out_dir, scale, seed, years)`` writes ``out_dir/census/<year>_spring.csv`` per census in the
-contract of SOURCES.md ("School census SEN extract"). At scale ``rutland`` the figures of
+contract of pipeline/sources/census.py. At scale ``rutland`` the figures of
 :mod:`pipeline.generate.calibration` are reproduced exactly (counts over enrol_status C/M rows, needs after
 AUT -> ASD); ``county`` (~230,000 pupils) and ``national`` (~9,000,000) have the same shape, scaled.
 

@@ -2,7 +2,7 @@
 
 ``generate_child_health(out_dir)`` writes ``out_dir/child_health/child_health_snapshot_2023-03.csv`` in the
 contract of pipeline/sources/child_health.py: one row per area x indicator x period, the figures of the seed's
-table 5.3 (OHID's child health profile, published March 2023; shared/seed/figures.yaml ``child_health_5_3``).
+table 5.3 (OHID's child health profile, published March 2023; tests/fixtures/figures.yaml ``child_health_5_3``).
 These are published figures, not synthetic ones, so there is nothing to draw: the seed argument is accepted for a
 uniform generator signature and ignored.
 

@@ -6,7 +6,7 @@ boundaries, real GSS codes and names) for the 2010, 2015 and 2019 editions.
 
 What is real and what is not:
 
-* Rutland's ranks are the seed's (shared/seed/figures.yaml ``deprivation_5_2``, seed section 5.2, quoting MHCLG's
+* Rutland's ranks are the seed's (tests/fixtures/figures.yaml ``deprivation_5_2``, seed section 5.2, quoting MHCLG's
   indices): 293 in 2010, 291 in 2015, 303 of 317 in 2019, 1 = most deprived.
 * The number of districts ranked is the real one of each edition: 317 in 2019, 326 in 2010 and 2015 (the seed
   gives only 2019's).

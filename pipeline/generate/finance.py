@@ -1,11 +1,11 @@
 """Synthetic high needs spending (S251 outturn) for Rutland, calibrated to the seed needs assessment.
 
 ``generate_finance(out_dir, seed)`` writes ``out_dir/finance/<yyyy-yy>_s251_high_needs.csv`` for the financial
-years 2019-20 .. 2022-23 in the contract of SOURCES.md ("Finance / high needs"), encoded Windows-1252 as a
+years 2019-20 .. 2022-23 in the contract of pipeline/sources/finance.py, encoded Windows-1252 as a
 council's finance system exports it, amounts written the way such exports do: ``£1,234,567.89``, refunds and
 income in brackets (``(£45,210.00)``; the 2021-22 file uses a minus sign instead).
 
-Seed figures (shared/seed/figures.yaml ``expenditure_9``; seed section 9): high needs spending of £4.1m in
+Seed figures (tests/fixtures/figures.yaml ``expenditure_9``; seed section 9): high needs spending of £4.1m in
 2019-20 rising to £5.4m in 2022-23, "an increase in excess of 30%". Each year's total (the sum of every reported
 amount, income included) is drawn within +-0.3% of :data:`TOTAL_GBP_M`, so it rounds to the seed figure to
 £0.1m and the rise stays above 30%; the pence are then dealt to the rows so they add up to that total exactly.

@@ -1,12 +1,12 @@
 """Synthetic ONS mid-year population estimates for Rutland, calibrated to the seed needs assessment.
 
 ``generate_population(out_dir, seed)`` writes ``out_dir/population/mid_<year>_rutland.csv`` for 2020, 2021 and
-2022 in the contract of SOURCES.md ("ONS population"): one row per single year of age (0..90, 90 = 90 and over)
+2022 in the contract of pipeline/sources/population.py: one row per single year of age (0..90, 90 = 90 and over)
 and sex. The 2020 and 2021 files look like ONS's own long-format download (GSS code ``E06000017``, an extra
 ``la_name`` column, sex coded ``1``/``2``); the 2022 file is a council's re-keyed copy (old LA code ``857``, sex
 ``M``/``F``), so the demo exercises both forms the contract accepts.
 
-Seed figures (shared/seed/figures.yaml ``population_5_1``; seed section 5.1), reproduced exactly for mid-2021:
+Seed figures (tests/fixtures/figures.yaml ``population_5_1``; seed section 5.1), reproduced exactly for mid-2021:
 total 41,381 = 21,304 male + 20,077 female; 1,637 aged 0-4 and 7,339 aged 5-19 (8,976 aged 0-19). The shape
 follows the seed's description: a spike at 15-18, more pronounced for males (the boarding schools at Oakham and
 Uppingham), and a markedly smaller population aged 19-24 (young people leaving after school). 2020 and 2022 are

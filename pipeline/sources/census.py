@@ -1,6 +1,7 @@
 """School census SEN extract: contract, reader and Dagster asset.
 
-Contract: ../docs (SOURCES.md "School census SEN extract"), one row per pupil per census, files
+Contract: README.md "Raw extract: school census" (from "School census SEN extract" of the project brief's
+SOURCES.md, which is not in this repository), one row per pupil per census, files
 ``raw/census/<YYYY>_<term>*.csv|xlsx``. At ingest the UPN becomes a keyed pseudonym (``pupil_id``), the date of
 birth is reduced to its month, FSM start and end dates (given instead of, or beside, ``fsm_eligible``) to
 eligibility on the census date, postcode-level data is not kept, and codes are upper-cased. Recoding (AUT -> ASD,

@@ -1,6 +1,6 @@
 """Disability register (the Aiming High register): contract, reader and Dagster asset.
 
-Contract (SOURCES.md "Disability register", completed where it is silent), files
+Contract (the brief's SOURCES.md "Disability register", not in this repository, completed where it is silent), files
 ``raw/disability_register/*.csv|xlsx``: one file per snapshot, one row per child on the register at the
 snapshot date.
 

@@ -1,6 +1,7 @@
 """EHC needs assessment / SEN2 events: contracts, reader and Dagster asset.
 
-Contract: SOURCES.md "EHC needs assessment / SEN2 events", files ``raw/ehcna/<module>_<extract date>.csv|xlsx``,
+Contract (the brief's SOURCES.md "EHC needs assessment / SEN2 events", not in this repository: this docstring is
+the contract), files ``raw/ehcna/<module>_<extract date>.csv|xlsx``,
 one file per module, exported together from the case-management system (e.g. ``request_2023-06-30.csv``):
 
 * ``person_``: person_id, upn, dob, sex, ethnicity, postcode -> raw.ehcna_persons

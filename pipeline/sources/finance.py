@@ -1,6 +1,7 @@
 """Finance / high needs (S251 outturn): contract, reader and Dagster asset.
 
-Contract: SOURCES.md "Finance / high needs", one row per S251 line x category x financial year, files
+Contract (the brief's SOURCES.md "Finance / high needs", not in this repository: this docstring is the contract),
+one row per S251 line x category x financial year, files
 ``raw/finance/*.csv|xlsx`` (Windows-1252 is the usual encoding of a council's finance export; a ``£`` is the
 tell). No person identifiers: nothing is pseudonymised.
 

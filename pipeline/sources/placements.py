@@ -1,8 +1,9 @@
 """Placements of children with SEN (mostly EHC plans) as a council's case-management system exports them.
 
-Contract (SOURCES.md "Placements", completed where it is silent), files ``raw/placements/*.csv|xlsx``:
-one row per child placement that was open at any time in the 12 months up to the extract date, so an extract
-holds the placements current on its date and the ones that ended during the year before it.
+Contract (the brief's SOURCES.md "Placements", not in this repository, completed where it is silent), files
+``raw/placements/*.csv|xlsx``: one row per child placement that was open at any time in the 12 months up to the
+extract date, so an extract holds the placements current on its date and the ones that ended during the year
+before it.
 
 Columns (matched case-insensitively after trimming; extra columns are ignored and listed in the ledger):
 

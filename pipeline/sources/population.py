@@ -1,6 +1,7 @@
 """ONS mid-year population estimates: contract, reader and Dagster asset.
 
-Contract: SOURCES.md "ONS population", one row per year x area x single year of age x sex, files
+Contract (the brief's SOURCES.md "ONS population", not in this repository: this docstring is the contract), one
+row per year x area x single year of age x sex, files
 ``raw/population/*.csv`` (an XLSX in the same layout is read too). No person identifiers.
 
 * ``year``: the mid-year (30 June) of the estimate, four digits.
