@@ -264,7 +264,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.out = str(settings.raw_dir)
     cmd_generate(args)
     code = cmd_run(args)
-    print("\nDemo finished. Open the lineage with: .venv/bin/dagster dev -m pipeline.definitions")
+    # The instance of dagster_home/ (one DuckDB writer, one run at a time): without it the UI's runs have no limits.
+    print(
+        "\nDemo finished. Open the lineage with: DAGSTER_HOME=$PWD/dagster_home .venv/bin/dagster dev -m "
+        "pipeline.definitions"
+    )
     return code
 
 
