@@ -59,8 +59,8 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
     job=nightly_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a nightly-job run when a new or changed extract lands in the raw drop zone "
-    "(content hashes, so a touched but unchanged file triggers nothing).",
+    description="Requests a nightly-job run when a new or changed extract lands in the raw drop zone, or one is "
+    "removed (content hashes, so a touched but unchanged file triggers nothing).",
 )
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     release_killed_cli_runs(context)
