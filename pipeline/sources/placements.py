@@ -38,6 +38,7 @@ from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
+from pipeline.sources.census import SEN_NEEDS
 
 # The placement types a case-management system records (SEN2 placement categories, as codes).
 SETTING_TYPES: dict[str, str] = {
@@ -54,7 +55,6 @@ SETTING_TYPES: dict[str, str] = {
     "EHE": "Elective home education",
     "OTHER": "Other arrangements (education otherwise than at school, hospital education, not in education)",
 }
-SEN_NEEDS = ("SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "AUT", "OTH", "NSA")
 
 # Amounts as finance and case systems print them: "£12,345.00", "12345", " 1 200 ". The symbols c, x and z
 # (suppressed, not available, not applicable) are a missing amount, never 0.
