@@ -289,3 +289,10 @@ def test_every_symbol_a_percentage_is_published_with_is_in_its_description():
         assert symbols, column
         for symbol in symbols:
             assert f"{symbol} when" in described[column], (column, symbol)
+
+
+def test_the_setting_type_description_names_every_setting_code_the_placements_contract_accepts():
+    from pipeline.ees import BY_LABELS
+    from pipeline.sources.placements import SETTING_TYPES
+
+    assert [code for code in SETTING_TYPES if code not in BY_LABELS["setting_type"]] == []
