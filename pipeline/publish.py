@@ -1,8 +1,9 @@
 """The BI-facing release: warehouse/published/send_reporting.duckdb, schema `reporting`.
 
-Built from the exact marts with every count suppressed and validated (GX suite published_counts, no identifier
-column) before anything is written; then written to warehouse/releases/.building-<id>/, renamed to
-releases/<id>/, and swapped in by replacing the symlink warehouse/published with os.replace. A reader that opens
+Built from the exact marts with every count suppressed and validated (GX suites published_counts, published_ees
+and published_matches_marts; no identifier column) before anything is written; then written to
+warehouse/releases/.building-<id>/, renamed to releases/<id>/, and swapped in by replacing the symlink
+warehouse/published with os.replace. A reader that opens
 published/send_reporting.duckdb sees the last good release, never half of one, and a failed build leaves it
 byte-identical.
 """
