@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rss-limit-gib", type=float, default=None, help="stop a measured step above this memory")
     bench.set_defaults(func=cmd_bench)
 
-    demo = sub.add_parser("demo", help="generate the Rutland-like extracts into SEND_RAW_DIR, then run")
+    demo = sub.add_parser("demo", help="generate extracts into SEND_RAW_DIR (Rutland-like unless --scale), then run")
     add_generate_args(demo)
     demo.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     demo.add_argument("--force", action="store_true", help="run even when nothing changed since the last release")
