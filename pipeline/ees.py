@@ -451,7 +451,11 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         by=("reference_date",),
         # every plan names its need (no MISSING or NSA here, unlike the census's pupils with SEN)
         filters=(
-            Filter("primary_need", "Primary type of need", "CBDS SEN type code, AUT recoded to ASD; a plan always names one"),
+            Filter(
+                "primary_need",
+                "Primary type of need",
+                "CBDS SEN type code, AUT recoded to ASD; a plan always names one",
+            ),
         ),
         indicators=(Indicator("ehcps_maintained", "EHC plans maintained", "ehcps_maintained"),),
         query=f"SELECT time_period, time_identifier, {iso_date('reference_date')}, primary_need, "

@@ -69,8 +69,10 @@ def test_the_run_says_how_many_public_figures_agreed_and_how_many_were_left_out(
     That was only in the release's Dagster metadata; the run's own output says it."""
     published = _result(["published", "send_reporting"])
     event = published.get_asset_materialization_events()[0]
-    figures = {"dfe_sen2_ehc_plans": {"source": "DfE SEN2", "cells_known": 0, "cells_disagreeing": 5},
-               "earlier_releases": {"source": "earlier releases", "cells_known": 12, "cells_disagreeing": 0}}
+    figures = {
+        "dfe_sen2_ehc_plans": {"source": "DfE SEN2", "cells_known": 0, "cells_disagreeing": 5},
+        "earlier_releases": {"source": "earlier releases", "cells_known": 12, "cells_disagreeing": 0},
+    }
     event.event_specific_data.materialization.metadata["public_figures"] = SimpleNamespace(value=figures)
     published.get_asset_materialization_events = lambda: [event]
     assert cli._summarise(published, load_settings({})) == 0
