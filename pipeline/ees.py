@@ -617,8 +617,15 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
             Indicator("rank_in_region_least_deprived", "Place in the region, from the least deprived", kind=PUBLIC),
             Indicator("districts_in_region", "Districts in the region", kind=PUBLIC),
         ),
-        query="SELECT year AS time_period, rank, districts_ranked, rank_in_region_least_deprived, districts_in_region "
-        "FROM mart WHERE is_home_la",
+        # One row per edition of the extract: a county council is not a district, so the extract ranks its districts
+        # and not the county; its row then says x (not available) for the LA's rank and place, rather than no row.
+        query="""
+            SELECT editions.year AS time_period, home.rank, editions.districts_ranked,
+                   home.rank_in_region_least_deprived, home.districts_in_region
+            FROM (SELECT year, max(districts_ranked) AS districts_ranked FROM mart GROUP BY year) AS editions
+            LEFT JOIN (SELECT * FROM mart WHERE is_home_la) AS home USING (year)
+            ORDER BY time_period
+        """,
     ),
     PublishedTable(
         name="send_child_health",

@@ -296,3 +296,25 @@ def test_the_setting_type_description_names_every_setting_code_the_placements_co
     from pipeline.sources.placements import SETTING_TYPES
 
     assert [code for code in SETTING_TYPES if code not in BY_LABELS["setting_type"]] == []
+
+
+def test_deprivation_has_a_row_per_edition_with_x_where_the_extract_does_not_rank_the_la():
+    """A county council (Leicestershire) is not a district: a district extract has no row for it. The table was
+    then empty, and an empty table blocks the release, so no county council could publish. Each edition now has
+    its row, the LA's rank and place x (not available)."""
+    [spec] = [t for t in PUBLISHED_TABLES if t.name == "send_deprivation"]
+    districts = pd.DataFrame(
+        {"year": [2019, 2019, 2015], "rank": [161, 270, 150], "districts_ranked": [317, 317, 326],
+         "rank_in_region_least_deprived": [20, 5, 19], "districts_in_region": [40, 40, 40],
+         "is_home_la": [False, False, False]}
+    )  # fmt: skip
+    county = ees_frame(spec, districts, GEOGRAPHY)
+    assert county[["time_period", "rank", "districts_ranked", "rank_in_region_least_deprived"]].values.tolist() == [
+        ["2015", "x", "326", "x"],
+        ["2019", "x", "317", "x"],
+    ]
+    unitary = ees_frame(spec, districts.assign(is_home_la=[False, True, False]), GEOGRAPHY)
+    assert unitary[["time_period", "rank", "rank_in_region_least_deprived"]].values.tolist() == [
+        ["2015", "x", "x"],
+        ["2019", "270", "5"],
+    ]

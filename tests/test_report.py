@@ -695,11 +695,11 @@ def test_new_fact_kinds_show_one_published_cell_as_published_and_a_difference_co
         nv.Fact(nv.RATE, (cell("1.0"), cell("2.0")))
 
 
-def deprivation(rank_2019: str = "303", place: str = "4") -> nv.Published:
+def deprivation(rank_2019: str = "303", place: str = "4", rank_2015: str = "291") -> nv.Published:
     rows = [
         {"time_period": y, "time_identifier": "Calendar year", "rank": r, "districts_ranked": n,
          "rank_in_region_least_deprived": q, "districts_in_region": "40"}
-        for y, r, n, q in (("2015", "291", "326", "6"), ("2019", rank_2019, "317", place))
+        for y, r, n, q in (("2015", rank_2015, "326", "6"), ("2019", rank_2019, "317", place))
     ]  # fmt: skip
     return published("send_deprivation", rows, **LA, region_name="East Midlands")
 
@@ -712,9 +712,21 @@ def test_deprivation_names_the_rank_and_the_place_in_the_region():
         "It is the 4th least deprived of the 40 districts in the East Midlands region.",
         "In earlier editions, in 2015 it ranked 291st of 326.",
     ]
-    hidden = texts(nv.deprivation_sentences(deprivation(rank_2019="x", place="x")))
-    assert hidden[0].startswith("In the Indices of Deprivation 2019, Testshire ranks x of 317")
-    assert hidden[1].startswith("It is the x least deprived")
+    unplaced = texts(nv.deprivation_sentences(deprivation(place="x")))  # an extract without the region's districts
+    assert unplaced[1].startswith("It is the x least deprived")
+
+
+def test_deprivation_of_an_la_the_extract_does_not_rank_says_why_not_ranks_x():
+    """A county council is not a district: the extract ranks its districts, and the release's row for each edition
+    says x (not available). The report said "Testshire ranks x of 317"; it names the last edition that ranks the
+    LA, or says why none does."""
+    later = texts(nv.deprivation_sentences(deprivation(rank_2019="x", place="x")))
+    assert later[0].startswith("In the Indices of Deprivation 2015, Testshire ranks 291st of 326")
+    county = deprivation(rank_2019="x", place="x", rank_2015="x")
+    assert texts(nv.deprivation_sentences(county)) == [
+        "The Indices of Deprivation rank local authority districts, and Testshire is not one of them in the extract "
+        "(a county council's districts are ranked, not the county): the release holds no rank for it."
+    ]
 
 
 def child_health(characteristics_unclassified: str = "117") -> tuple[nv.Published, nv.Published, nv.Published]:

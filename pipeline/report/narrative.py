@@ -1376,12 +1376,23 @@ def deprivation_sentences(deprivation: Published) -> list[Sentence]:
     years = deprivation.distinct("time_period")
     if not years:
         return [say("The release holds no Indices of Deprivation rank for the local authority.")]
-    latest = years[-1]
     place = deprivation.la_name()
 
     def cell(column: str, year: str) -> Cell:
         return deprivation.cell(column, time_period=year)
 
+    # x: the extract ranks districts and not this LA (a county council, whose districts are ranked)
+    years = [y for y in years if cell("rank", y).number is not None]
+    if not years:
+        return [
+            say(
+                "The Indices of Deprivation rank local authority districts, and ",
+                place,
+                " is not one of them in the extract (a county council's districts are ranked, not the county): the "
+                "release holds no rank for it.",
+            )
+        ]
+    latest = years[-1]
     out = [
         say(
             "In the Indices of Deprivation ",
