@@ -31,9 +31,7 @@ def undeclared(modules: set[str], packages: set[str]) -> list[str]:
     """The modules that no declared distribution provides (a module nothing installed provides counts as its own
     name: a local helper module of the tests, conftest's siblings)."""
     providers = packages_distributions()
-    return sorted(
-        m for m in modules if m in providers and not {canonicalize_name(d) for d in providers[m]} & packages
-    )
+    return sorted(m for m in modules if m in providers and not {canonicalize_name(d) for d in providers[m]} & packages)
 
 
 def test_every_package_the_pipeline_imports_is_a_dependency():
