@@ -651,11 +651,11 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                    CASE geographic_level WHEN 'la' THEN 'Local authority' WHEN 'region' THEN 'Regional'
                         ELSE 'National' END AS geographic_level,
                    'E92000001' AS country_code, 'England' AS country_name,
-                   CASE WHEN geographic_level <> 'england' THEN region_code ELSE '' END AS region_code,
-                   CASE WHEN geographic_level <> 'england' THEN region_name ELSE '' END AS region_name,
-                   CASE WHEN geographic_level = 'la' THEN new_la_code ELSE '' END AS new_la_code,
-                   CASE WHEN geographic_level = 'la' THEN old_la_code ELSE '' END AS old_la_code,
-                   CASE WHEN geographic_level = 'la' THEN la_name ELSE '' END AS la_name,
+                   CASE WHEN geographic_level <> 'england' THEN region_code END AS region_code,
+                   CASE WHEN geographic_level <> 'england' THEN region_name END AS region_name,
+                   CASE WHEN geographic_level = 'la' THEN new_la_code END AS new_la_code,
+                   CASE WHEN geographic_level = 'la' THEN old_la_code END AS old_la_code,
+                   CASE WHEN geographic_level = 'la' THEN la_name END AS la_name,
                    period, indicator, value, count, denominator, CASE unit WHEN 'count' THEN 0 ELSE 1 END AS value_dp
             FROM mart WHERE source = 'child health extract'
         """,

@@ -378,3 +378,25 @@ def test_every_code_a_filter_hint_explains_is_a_value_the_table_publishes(first_
                     absent.append((spec.name, f.column, code))
     assert absent == []
     assert explained >= 5
+
+
+def test_a_geography_a_row_is_not_about_is_null_in_every_table(first_run, pipeline_env):
+    """The region of a national row, the LA of a regional one: NULL in send_reporting (blank in the EES CSVs), as
+    the column descriptions say ("empty on national rows"). send_child_health wrote '' where the others wrote
+    NULL, so `region_code IS NULL` found England's rows in one table and not in the other."""
+    from pipeline.ees import GEOGRAPHY_COLUMNS
+
+    with duckdb.connect(str(published_path(pipeline_env)), read_only=True) as reader:
+        tables = [t for (t,) in reader.execute("SHOW TABLES FROM reporting").fetchall() if t != "release"]
+        blank = {
+            (table, column): n
+            for table in tables
+            for column in GEOGRAPHY_COLUMNS
+            if (n := reader.execute(f"SELECT count(*) FROM reporting.{table} WHERE {column} = ''").fetchone()[0])
+        }
+        national_regions = reader.execute(
+            "SELECT count(*) FROM reporting.send_child_health WHERE geographic_level = 'National' "
+            "AND region_code IS NULL AND new_la_code IS NULL"
+        ).fetchone()[0]
+    assert blank == {}
+    assert national_regions > 0
