@@ -148,6 +148,9 @@ class PublishedTable:
     split_hierarchies: tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
     # What a reader knows of the counts beyond their sums (relation_tables): Within and SameWhenEqual.
     relations: tuple[Within | SameWhenEqual, ...] = ()
+    # What the codes of a `by` column mean in this table (the column's description and its .meta.csv filter_hint),
+    # where BY_LABELS has none for every table (measure is DfE's names in one table, attainment measures in another).
+    by_hints: tuple[tuple[str, str], ...] = ()
 
     @property
     def filter_columns(self) -> list[str]:
@@ -203,6 +206,15 @@ def _ethnic_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 ETHNIC_GROUPS = _ethnic_groups()
+
+
+def _attainment_measures() -> str:
+    """`GLD: Good level of development, ...` from the dbt seed the attainment mart takes its measures from."""
+    with (REPO_ROOT / "dbt_project" / "seeds" / "attainment_measures.csv").open(newline="") as handle:
+        return "; ".join(f"{row['measure']}: {row['measure_label']}" for row in csv.DictReader(handle))
+
+
+ATTAINMENT_MEASURES = (("measure", _attainment_measures()),)
 SEN_PARTS = (("SEN", ("E", "K")),)
 PROVISION_EK = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support", "SEN", SEN_PARTS)
 PROVISION_EKN = Filter("sen_provision", "SEN provision", "E = EHC plan, K = SEN support, N = no SEN", None, SEN_PARTS)
@@ -501,6 +513,15 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="EHC plans: the LA, its statistical neighbours, its region and England (DfE, as published)",
         time_identifier="{time_identifier}",
         by=("geography_role", "measure"),
+        by_hints=(
+            (
+                "measure",
+                "DfE's indicator names: ehcplans: EHC plans maintained in January; requests_received_in_year: "
+                "requests for an EHC needs assessment; new_ehc_plans: EHC plans made for the first time; "
+                "plans_issued_den, plans_issued_within_20_weeks: new plans issued, and within 20 weeks, exceptions "
+                "included; plans_issued_den_ex, plans_issued_20_weeks_ex: the same, exceptions excluded",
+            ),
+        ),
         filters=(),
         indicators=(
             Indicator(
@@ -550,6 +571,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         # No Total across SEN provision: the cohorts are tiny, and a provision total would force the SEN support
         # cells to be suppressed as complements of the EHC plan ones.
         by=("key_stage", "measure", "sen_provision"),
+        by_hints=ATTAINMENT_MEASURES,
         filters=(Filter("outcome", "Outcome", "Met / Not met the expected standard; Total = pupils with a result"),),
         indicators=(
             Indicator("pupils", "Pupils", "attainment_pupils"),
@@ -585,6 +607,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="Key stage 4: average Attainment 8 score (0-90) and average Progress 8 score by SEN provision",
         time_identifier="Academic year",
         by=("key_stage", "measure", "sen_provision"),
+        by_hints=ATTAINMENT_MEASURES,
         filters=(),
         indicators=(
             Indicator("pupils_with_score", "Pupils with a score", "attainment_pupils_with_score"),
@@ -1025,7 +1048,7 @@ def meta_frame(spec: PublishedTable) -> pd.DataFrame:
     rows = [
         {"col_name": column, "col_type": "Filter", "label": label, "indicator_grouping": "", "indicator_unit": "",
          "indicator_dp": "", "filter_hint": hint, "filter_grouping_column": ""}
-        for column, label, hint in [*((b, b.replace("_", " ").capitalize(), "") for b in spec.by),
+        for column, label, hint in [*((b, *by_label(spec, b)) for b in spec.by),
                                     *((f.column, f.label, f.hint) for f in spec.filters)]
     ] + [
         {"col_name": i.column, "col_type": "Indicator", "label": i.label, "indicator_grouping": "",
@@ -1055,21 +1078,34 @@ GEOGRAPHY_DESCRIPTIONS = {
 RELEASE_ID_DESCRIPTION = "The release this row belongs to (reporting.release): a reader can check it saw one release"
 
 
-BY_LABELS = {  # the `by` columns whose name alone does not say what they hold
-    "sen_provision": f"{PROVISION_EKN.label} ({PROVISION_EKN.hint})",
-    "has_ehcp": "Has an EHC plan (true / false)",
-    "in_county": "Placed in the county (true / false)",
-    "characteristic_group": "Characteristic group (sex, age_group: the phase, ethnicity, ethnic group, "
-    "first_language, fsm, pupil_premium)",
-    "line_code": "S251 line code",
-    "geography_role": "Geography role (home_la: the LA itself, statistical_neighbour, region: the LA's region, "
-    "england)",
-    "setting_type": "Setting type (EARLY_YEARS, MAINSTREAM, ERP: enhanced resourced provision or SEN unit, "
-    "LA_SPECIAL: maintained special school or special academy, INMSS: independent or non-maintained special school, "
-    "AP: alternative provision or PRU, FE_COLLEGE, SPI: specialist post-16 institution, APPRENTICESHIP, RESIDENTIAL, "
-    "EHE: elective home education, OTHER)",
-    "counted_to": "Counted to (YYYY-MM-DD): 31 December, or the extract's latest date for the year still running",
+BY_LABELS: dict[str, tuple[str, str]] = {  # the `by` columns whose name alone does not say what they hold: label, hint
+    "sen_provision": (PROVISION_EKN.label, PROVISION_EKN.hint),
+    "has_ehcp": ("Has an EHC plan", "true / false"),
+    "in_county": ("Placed in the county", "true / false"),
+    "characteristic_group": (
+        "Characteristic group",
+        "sex, age_group: the phase, ethnicity, ethnic_group, first_language, fsm, pupil_premium",
+    ),
+    "line_code": ("S251 line code", ""),
+    "geography_role": (
+        "Geography role",
+        "home_la: the LA itself, statistical_neighbour, region: the LA's region, england",
+    ),
+    "setting_type": (
+        "Setting type",
+        "EARLY_YEARS, MAINSTREAM, ERP: enhanced resourced provision or SEN unit, LA_SPECIAL: maintained special "
+        "school or special academy, INMSS: independent or non-maintained special school, AP: alternative provision "
+        "or PRU, FE_COLLEGE, SPI: specialist post-16 institution, APPRENTICESHIP, RESIDENTIAL, EHE: elective home "
+        "education, OTHER",
+    ),
+    "counted_to": ("Counted to", "YYYY-MM-DD: 31 December, or the extract's latest date for the year still running"),
 }
+
+
+def by_label(spec: PublishedTable, column: str) -> tuple[str, str]:
+    """A `by` column's label and hint: the table's own hint first (by_hints), then BY_LABELS, then its name."""
+    label, hint = BY_LABELS.get(column, (column.replace("_", " ").capitalize(), ""))
+    return label, dict(spec.by_hints).get(column, hint)
 
 
 def indicator_description(
@@ -1106,8 +1142,8 @@ def column_descriptions(spec: PublishedTable) -> dict[str, str]:
     """What each column of the published table means, for BI readers (COMMENT ON COLUMN in send_reporting)."""
     described = dict(GEOGRAPHY_DESCRIPTIONS)
     for column in spec.by:
-        label = BY_LABELS.get(column, column.replace("_", " ").capitalize())
-        described[column] = f"{label}: separates rows, never summed"
+        label, hint = by_label(spec, column)
+        described[column] = f"{label}{f' ({hint})' if hint else ''}: separates rows, never summed"
     for f in spec.filters:
         described[f.column] = f"{f.label}{f' ({f.hint})' if f.hint else ''}; {TOTAL} = all of them together"
     kinds = {i.column: i.kind for i in spec.indicators}

@@ -295,7 +295,7 @@ def test_the_setting_type_description_names_every_setting_code_the_placements_co
     from pipeline.ees import BY_LABELS
     from pipeline.sources.placements import SETTING_TYPES
 
-    assert [code for code in SETTING_TYPES if code not in BY_LABELS["setting_type"]] == []
+    assert [code for code in SETTING_TYPES if code not in BY_LABELS["setting_type"][1]] == []
 
 
 def test_deprivation_has_a_row_per_edition_with_x_where_the_extract_does_not_rank_the_la():

@@ -400,3 +400,28 @@ def test_a_geography_a_row_is_not_about_is_null_in_every_table(first_run, pipeli
         ).fetchone()[0]
     assert blank == {}
     assert national_regions > 0
+
+
+def test_every_code_of_a_column_that_separates_rows_is_explained_where_it_has_a_hint(first_run, pipeline_env):
+    """A `by` column's description and .meta.csv filter_hint explain its codes (DfE's measure names, the attainment
+    measures, setting types): every value the demo release holds is among them, and the .meta.csv gives the label
+    and hint, not the column's name ("Sen provision" with no key to E, K and N)."""
+    from pipeline.ees import PUBLISHED_TABLES, by_label
+
+    from test_publish import read_ees
+
+    folder, unexplained, hinted = published_path(pipeline_env).parent, [], 0
+    for spec in PUBLISHED_TABLES:
+        rows = read_ees(folder, spec.name)
+        meta = {row["col_name"]: row for row in read_ees(folder, f"{spec.name}.meta")}
+        for column in spec.by:
+            label, hint = by_label(spec, column)
+            assert (meta[column]["label"], meta[column]["filter_hint"]) == (label, hint), (spec.name, column)
+            values = {row[column] for row in rows} - {"Total", ""}
+            if not hint or all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) for v in values):
+                continue
+            hinted += 1
+            named = [v for v in values if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", hint)]
+            unexplained += [(spec.name, column, v) for v in sorted(values - set(named))]
+    assert unexplained == []
+    assert hinted >= 8
