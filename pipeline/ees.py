@@ -91,6 +91,7 @@ class Indicator:
     additive: bool = True  # public: summed into filter Total rows (False: a rate or score, `x` on Total rows)
     dp_column: str = ""  # mean / public: mart column giving each row's decimal places (tables without filters)
     dp: int = 0  # decimal places published (percent and mean: 1 unless set)
+    unit: str = ""  # EES indicator_unit of a public figure (% for a percentage its publisher gives); £ and % else
 
     def __post_init__(self) -> None:
         if self.kind == PERCENT and not self.numerator:
@@ -588,6 +589,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                 kind=PUBLIC,
                 additive=False,
                 dp=1,
+                unit="%",
             ),
         ),  # fmt: skip
         relations=(SameWhenEqual("measure"),),  # KS1's cohort is assessed in reading, writing and maths
@@ -1056,7 +1058,7 @@ def meta_frame(spec: PublishedTable) -> pd.DataFrame:
         for i in spec.indicators
     ]  # fmt: skip
     for row, indicator in zip(rows[len(rows) - len(spec.indicators) :], spec.indicators, strict=True):
-        row["indicator_unit"] = {AMOUNT: "£", PERCENT: "%"}.get(indicator.kind, "")
+        row["indicator_unit"] = {AMOUNT: "£", PERCENT: "%"}.get(indicator.kind, indicator.unit)
         row["indicator_dp"] = "2" if indicator.kind == AMOUNT else str(indicator.dp)
     return pd.DataFrame(rows)
 

@@ -318,3 +318,11 @@ def test_deprivation_has_a_row_per_edition_with_x_where_the_extract_does_not_ran
         ["2015", "x", "x"],
         ["2019", "270", "5"],
     ]
+
+
+def test_a_percentage_another_publisher_gives_has_the_percent_unit_in_the_meta_file():
+    from pipeline.ees import meta_frame
+
+    [spec] = [t for t in PUBLISHED_TABLES if t.name == "send_attainment_standard"]
+    units = dict(meta_frame(spec)[["col_name", "indicator_unit"]].values.tolist())
+    assert units["england_pct"] == "%" and units["pct_of_pupils"] == "%" and units["pupils"] == ""
