@@ -24,8 +24,6 @@ from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteResult, cells, run_
 from pipeline.ees import (
     EES_TIME_IDENTIFIERS,
     GEOGRAPHY_COLUMNS,
-    PUBLIC_FIGURES,
-    PUBLISHED_TABLES,
     ModelPart,
     column_descriptions,
     ees_frame,
@@ -35,6 +33,7 @@ from pipeline.ees import (
     public_frame,
     relation_tables,
 )
+from pipeline.published_tables import PUBLIC_FIGURES, PUBLISHED_TABLES
 from pipeline.stored_keys import upgrade_stored_keys
 from pipeline.suppression import (
     EARLIER_RELEASES,

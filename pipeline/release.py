@@ -7,7 +7,7 @@ imports it in the background while dbt works (pipeline/warm_imports.py), and the
 import dagster as dg
 
 from pipeline.checks.gx import QUALITY_DIR
-from pipeline.ees import PUBLISHED_TABLES
+from pipeline.published_tables import PUBLISHED_TABLES
 from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 

@@ -1,4 +1,5 @@
-"""pipeline.ees: the declaration of published tables, Total rows and the rule-5 percentages (pure pandas)."""
+"""pipeline.ees and pipeline.published_tables: the published tables, Total rows and the rule-5 percentages (pure
+pandas)."""
 
 import pandas as pd
 import pytest
@@ -7,7 +8,6 @@ from pipeline.ees import (
     MEAN,
     PERCENT,
     PUBLIC,
-    PUBLISHED_TABLES,
     Filter,
     Indicator,
     PublishedTable,
@@ -19,6 +19,7 @@ from pipeline.ees import (
     relation_tables,
     with_totals,
 )
+from pipeline.published_tables import PUBLISHED_TABLES
 from pipeline.suppression.model import TableError
 from pipeline.suppression.rules import SuppressionRules
 

@@ -214,7 +214,8 @@ def test_gx_data_docs_of_every_suite_are_written_to_quality_not_published(first_
 
 def test_every_published_percentage_of_a_suppressed_count_is_suppressed(first_run, pipeline_env):
     """Rule 5 over the demo release: a percentage beside a `c` count (or over a `c` whole) is `c` too."""
-    from pipeline.ees import COUNT, PUBLISHED_TABLES
+    from pipeline.ees import COUNT
+    from pipeline.published_tables import PUBLISHED_TABLES
 
     from test_publish import read_ees
 
@@ -363,7 +364,8 @@ def test_a_failed_dbt_in_process_names_its_log(first_run, pipeline_env, tmp_path
 def test_every_code_a_filter_hint_explains_is_a_value_the_table_publishes(first_run, pipeline_env):
     """A filter's hint (its .meta.csv filter_hint and its column description) explains codes as `CODE = meaning`:
     each code it explains must be one the table's file holds, or the analyst looks for rows that cannot exist."""
-    from pipeline.ees import PUBLISHED_TABLES, TOTAL
+    from pipeline.ees import TOTAL
+    from pipeline.published_tables import PUBLISHED_TABLES
 
     from test_publish import read_ees
 
@@ -406,7 +408,8 @@ def test_every_code_of_a_column_that_separates_rows_is_explained_where_it_has_a_
     """A `by` column's description and .meta.csv filter_hint explain its codes (DfE's measure names, the attainment
     measures, setting types): every value the demo release holds is among them, and the .meta.csv gives the label
     and hint, not the column's name ("Sen provision" with no key to E, K and N)."""
-    from pipeline.ees import PUBLISHED_TABLES, by_label
+    from pipeline.ees import by_label
+    from pipeline.published_tables import PUBLISHED_TABLES
 
     from test_publish import read_ees
 

@@ -32,7 +32,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from pipeline.ees import PUBLISHED_TABLES
+from pipeline.published_tables import PUBLISHED_TABLES
 from pipeline.report import charts as ch
 from pipeline.report import narrative as nv
 from pipeline.report.analyst_narrative import NARRATIVE_DIR, Narrative, NarrativeError, load_narrative

@@ -34,7 +34,7 @@ from pipeline.suppression.rules import (
 )
 
 # Imported on first use: the solvers' modules (SciPy, HiGHS: ~0.2 s) and the pandas edge. The Dagster definitions
-# import pipeline.ees, which needs only the rules and the table model above.
+# import pipeline.published_tables and pipeline.ees, which need only the rules and the table model above.
 _LAZY = {
     **dict.fromkeys(("InconsistentRelease", "Interval", "Verification", "attack", "intervals", "verify"), "attacker"),
     **dict.fromkeys(
