@@ -615,3 +615,36 @@ def test_a_bi_tool_cannot_open_the_release_read_write_and_lock_out_other_readers
             pytest.skip("another user cannot run this Python (a folder above the checkout is private)")
         seen = subprocess.run([*as_nobody, reader, str(copy)], capture_output=True, text=True, env=environment)
     assert seen.stdout.split() == ["refused", "1"], seen.stderr
+
+
+def release_check_results(tmp_path, monkeypatch) -> dict[str, bool]:
+    """Materialize the release asset over a hand-built internal warehouse: its check results, by name."""
+    import dagster as dg
+
+    from pipeline.release import send_reporting
+    from pipeline.resources import SendWarehouse
+
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir(parents=True)
+    internal_warehouse(warehouse / "send.duckdb").close()
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "test-key-not-secret-0123456789")
+    result = dg.materialize(
+        [send_reporting],
+        resources={"warehouse": SendWarehouse(raw_dir=str(tmp_path), warehouse_dir=str(warehouse), la_code="857")},
+        raise_on_error=False,
+    )
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_the_release_suites_are_asset_checks_of_the_release(tmp_path, monkeypatch):
+    """ARCHITECTURE.md: each GX result is a Dagster asset check. The release's three suites ran inside its step and
+    showed only in its metadata; the UI now lists them as checks of published/send_reporting, passed or failed."""
+    assert release_check_results(tmp_path / "good", monkeypatch) == {
+        "gx_published_counts": True,
+        "gx_published_ees": True,
+        "gx_published_matches_marts": True,
+    }
+    monkeypatch.setattr(SuppressionResult, "published", lambda self, key, value: str(value))  # suppresses nothing
+    failed = release_check_results(tmp_path / "broken", monkeypatch)
+    assert failed["gx_published_counts"] is False
+    assert not (tmp_path / "broken" / "warehouse" / "published").exists()  # not swapped in
