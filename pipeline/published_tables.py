@@ -45,13 +45,14 @@ def _ethnic_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
 ETHNIC_GROUPS = _ethnic_groups()
 
 
-def _attainment_measures() -> str:
-    """`GLD: Good level of development, ...` from the dbt seed the attainment mart takes its measures from."""
+def _attainment_measures(measure_type: str) -> tuple[tuple[str, str], ...]:
+    """The `measure` hint of an attainment table, `GLD: Good level of development; ...`, from the dbt seed the
+    attainment mart takes its measures from (percent_meeting_standard or average_score)."""
     with (REPO_ROOT / "dbt_project" / "seeds" / "attainment_measures.csv").open(newline="") as handle:
-        return "; ".join(f"{row['measure']}: {row['measure_label']}" for row in csv.DictReader(handle))
+        rows = [row for row in csv.DictReader(handle) if row["measure_type"] == measure_type]
+    return (("measure", "; ".join(f"{row['measure']}: {row['measure_label']}" for row in rows)),)
 
 
-ATTAINMENT_MEASURES = (("measure", _attainment_measures()),)
 SEN_PARTS = (("SEN", ("E", "K")),)
 PROVISION_EK = Filter("sen_provision", PROVISION_LABEL, "E = EHC plan, K = SEN support", "SEN", SEN_PARTS)
 PROVISION_EKN = Filter("sen_provision", PROVISION_LABEL, PROVISION_HINT, None, SEN_PARTS)
@@ -408,7 +409,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         # No Total across SEN provision: the cohorts are tiny, and a provision total would force the SEN support
         # cells to be suppressed as complements of the EHC plan ones.
         by=("key_stage", "measure", "sen_provision"),
-        by_hints=ATTAINMENT_MEASURES,
+        by_hints=_attainment_measures("percent_meeting_standard"),
         filters=(Filter("outcome", "Outcome", "Met / Not met the expected standard; Total = pupils with a result"),),
         indicators=(
             Indicator("pupils", "Pupils", "attainment_pupils"),
@@ -445,7 +446,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
         title="Key stage 4: average Attainment 8 score (0-90) and average Progress 8 score by SEN provision",
         time_identifier="Academic year",
         by=("key_stage", "measure", "sen_provision"),
-        by_hints=ATTAINMENT_MEASURES,
+        by_hints=_attainment_measures("average_score"),
         filters=(),
         indicators=(
             Indicator("pupils_with_score", "Pupils with a score", "attainment_pupils_with_score"),

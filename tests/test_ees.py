@@ -327,3 +327,15 @@ def test_a_percentage_another_publisher_gives_has_the_percent_unit_in_the_meta_f
     [spec] = [t for t in PUBLISHED_TABLES if t.name == "send_attainment_standard"]
     units = dict(meta_frame(spec)[["col_name", "indicator_unit"]].values.tolist())
     assert units["england_pct"] == "%" and units["pct_of_pupils"] == "%" and units["pupils"] == ""
+
+
+def test_each_attainment_table_explains_the_measures_it_holds_and_no_other():
+    from pipeline.ees import by_label
+
+    hints = {t.name: by_label(t, "measure")[1] for t in PUBLISHED_TABLES if t.name.startswith("send_attainment")}
+    assert "GLD: Good level of development" in hints["send_attainment_standard"]
+    assert "ATT8" not in hints["send_attainment_standard"]
+    assert (
+        "P8: Average Progress 8 score" in hints["send_attainment_scores"]
+        and "GLD" not in hints["send_attainment_scores"]
+    )
