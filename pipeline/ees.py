@@ -446,9 +446,9 @@ def _same_when_equal(spec: PublishedTable, relation: SameWhenEqual, parts: Seque
                 yield first, key
 
 
-def _mean_thresholds(spec: PublishedTable, parts: Sequence[ModelPart], rules: SuppressionRules):
+def _mean_thresholds(spec: PublishedTable, parts: Sequence[ModelPart]):
     """(count key, count, True when the mean is shown) for every published mean whose number of children is a
-    count of the table: rule 6 shows a mean only over ``rules.average_min_n`` children or more, so a shown mean
+    count of the table: rule 6 shows a mean only over the rules' ``average_min_n`` children or more, so a shown mean
     tells a reader its count is at least that, and a ``c`` mean that it is less, whether the count is shown or not."""
     for indicator in spec.indicators:
         if indicator.kind != MEAN:
@@ -486,7 +486,7 @@ def relation_tables(spec: PublishedTable, parts: Sequence[ModelPart], rules: Sup
     floor = rules.average_min_n
     thresholds = {shown: (RULE_6, f"n={floor if shown else floor - 1}") for shown in (True, False)}
     slacks, ties, used = [], [], {}
-    for key, n, shown in _mean_thresholds(spec, parts, rules):
+    for key, n, shown in _mean_thresholds(spec, parts):
         threshold = thresholds[shown]
         used[threshold] = floor if shown else floor - 1
         slack = (f"{key[0]} {'above' if shown else 'below'} {RULE_6}", *key[1:])
