@@ -23,7 +23,7 @@ from pipeline.warm_imports import import_in_background
 
 DBT_BUILD_RECORD = "state/dbt_build.json"
 # The manifest of the last whole-project build (compiled SQL of every node) and its parse cache: `dbt docs
-# generate --no-compile` starts from them instead of compiling the whole project again (pipeline/docs.py).
+# generate --no-compile` starts from them instead of compiling the whole project again (pipeline/dbt_docs.py).
 BUILT_MANIFEST_DIR = "state/dbt_built"
 BUILT_MANIFEST_FILES = ("manifest.json", "partial_parse.msgpack")
 # dagster-dbt gives every invocation its own target folder (<asset>-<run id>-<hash>: ~27 MB for the demo, compiled

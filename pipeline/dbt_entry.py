@@ -111,7 +111,8 @@ def defer_event_messages() -> None:
 
 def write_manifest_after_build_only() -> None:
     """In `dbt build`: no manifest.json when the project is parsed, only the one dbt writes after the last node (the
-    same manifest, with each node's compiled SQL: what `dbt docs generate --no-compile` starts from, pipeline/docs.py).
+    same manifest, with each node's compiled SQL: what `dbt docs generate --no-compile` starts from,
+    pipeline/dbt_docs.py).
 
     The first write is dbt.parser.manifest.write_manifest called by parse_manifest; the last, dbt.task.runnable's own
     binding of that function, is left as it is. Other commands (`dbt parse`, whose output it is) write as before: the

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipeline.checks.census_totals import census_totals_checks
 from pipeline.dbt import dbt_resource, send_dbt_models
-from pipeline.docs import dbt_docs
+from pipeline.dbt_docs import dbt_docs
 from pipeline.exposures import dbt_exposure_specs
 from pipeline.release import send_reporting
 from pipeline.report.asset import send_report

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Great Expectations for the checks after dbt; dbt's command-line entry point for `dbt docs generate`
-# (pipeline/docs.py), which runs in this process; the publication (its solvers, SciPy and HiGHS) and the report
+# (pipeline/dbt_docs.py), which runs in this process; the publication (its solvers, SciPy and HiGHS) and the report
 # (Altair) and its chart renderer, none of which the definitions import (pipeline/release.py, pipeline/report/).
 AFTER_DBT = (
     "great_expectations",

@@ -23,6 +23,7 @@ from pipeline.dbt import (
     keep_built_manifest,
     prune_run_targets,
 )
+from pipeline.dbt_docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.dbt_project import (
     MANIFEST_KEY,
     PARSE_LOCK,
@@ -31,7 +32,6 @@ from pipeline.dbt_project import (
     manifest_key,
     prepare_dbt_project,
 )
-from pipeline.docs import DOCS_FILES, DOCS_VERSION, docs_are_current, docs_generate_args
 from pipeline.nightly_state import dbt_project_version
 from pipeline.settings import load_settings
 

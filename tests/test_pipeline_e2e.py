@@ -331,10 +331,10 @@ def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):
 
 
 def test_dbt_in_process_leaves_the_warehouse_free_for_other_settings(first_run, pipeline_env, tmp_path, monkeypatch):
-    """`dbt docs generate` runs in the run's process (pipeline/docs.py): after it, the next step opens send.duckdb
+    """`dbt docs generate` runs in the run's process (pipeline/dbt_docs.py): after it, the next step opens send.duckdb
     with its own settings, which DuckDB refuses while dbt-duckdb's connection is open."""
     from pipeline.dbt import BUILT_MANIFEST_DIR
-    from pipeline.docs import dbt_in_process, docs_generate_args
+    from pipeline.dbt_docs import dbt_in_process, docs_generate_args
 
     warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"])
     for name in ("SEND_WAREHOUSE_DIR", "SEND_RAW_DIR", "SEND_PSEUDONYM_KEY"):
@@ -353,7 +353,7 @@ def test_dbt_in_process_leaves_the_warehouse_free_for_other_settings(first_run, 
 def test_a_failed_dbt_in_process_names_its_log(first_run, pipeline_env, tmp_path, monkeypatch):
     import dagster as dg
 
-    from pipeline.docs import dbt_in_process
+    from pipeline.dbt_docs import dbt_in_process
 
     monkeypatch.setenv("SEND_DUCKDB_PATH", str(Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"))
     project = Path(__file__).parents[1] / "dbt_project"
