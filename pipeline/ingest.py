@@ -4,9 +4,8 @@ A source module (pipeline/sources/<source>.py) declares a Contract: the columns 
 satisfy (each a SQL condition that is TRUE when the rule is broken) and the SQL that turns a valid row into a
 warehouse row. This module does the rest, the same way for every source:
 
-* reads the file (CSV - comma-separated, double-quoted - in UTF-8 with or without BOM, or Windows-1252, nothing
-  guessed; or the one sheet of an XLSX that holds rows) with every value as text, so identifiers keep their
-  leading zeros;
+* has the file read by pipeline.extract_reader (CSV or XLSX, every value as text, each row with the line of the
+  file it starts on) and matches its header to the contract's columns (stage_extract: view ``_extract``);
 * loads the rows that break no rule, quarantines the others in ``raw.quarantine`` with file, row number (the line
   of the file the row starts on), column and rule (never the value: a UPN in an error table is itself a leak);
 * records ``raw.file_ledger``: one row per file version (name, sha256, rows read / loaded / quarantined);
@@ -19,22 +18,22 @@ A file that cannot be read at all raises ExtractError naming the file (and row a
 
 from __future__ import annotations
 
-import codecs
-import csv
-import mmap
-import re
-import shutil
-import tempfile
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
 import duckdb
-import numpy as np
-import pandas as pd
 
+from pipeline.extract_reader import (
+    RAW_ROWS,
+    ExtractError,
+    _staging_path,
+    clear_stale_scratch,
+    drop_staged,
+    normalise_header,
+    physical_column,
+    read_raw_rows,
+)
 from pipeline.nightly_state import REMOVED, drop_zone_files, file_sha256_and_lines, first_and_more
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
@@ -83,18 +82,6 @@ CREATE OR REPLACE TEMP MACRO send_bool(v) AS CASE
     WHEN upper(v) IN ('FALSE', 'F', 'N', 'NO', '0') THEN false
 END;
 """
-
-
-STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
-RAW_ROWS = f"{STAGING}._raw_rows"
-ROW_LINES = f"{STAGING}._row_lines"  # the file line of each row of RAW_ROWS, in order, when not rowid + 2
-STAGING_PREFIX = "send-ingest-"  # its folder's name
-IN_MEMORY = ":memory:"
-STAGE_ON_DISK_FROM_BYTES = 64 * 2**20  # a smaller file is staged in memory (attach_staging)
-
-
-class ExtractError(RuntimeError):
-    """A raw file that cannot be read at all. The message names the file (and row/column when known)."""
 
 
 class PseudonymKeyChanged(ExtractError):
@@ -203,414 +190,20 @@ def failures_sql(rules: Sequence[Rule]) -> str:
     return f"list_filter([{items}], lambda x: x IS NOT NULL)"
 
 
-# ---------- file reading ----------
-
-
-def normalise_header(name: str) -> str:
-    return re.sub(r"\s+", "_", str(name).strip().lower())
-
-
-def physical_column(index: int) -> str:
-    """The staged table's name for the file's index-th column (0-based): the header's names are the reader's, not
-    DuckDB's, so a quote or a duplicate in the header cannot break the SQL or be renamed behind our back."""
-    return f"column{index}"
-
-
-def _csv_error(file_name: str, error: Exception) -> ExtractError:
-    # DuckDB quotes the offending line in its message ("Original Line: ..."): keep the line number, drop values.
-    message = str(error)
-    line = re.search(r"[Ll]ine:?\s*(\d+)", message)
-    where = f" at row {line.group(1)}" if line else ""
-    kind = message.splitlines()[0].split(":", 1)[0] if message else type(error).__name__
-    return ExtractError(f"{file_name}: cannot be read as CSV{where} ({kind})")
-
-
-def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
-    """The five bytes Windows-1252 leaves undefined read as Latin-1, so no byte is ever dropped."""
-    return error.object[error.start : error.end].decode("latin-1"), error.end
-
-
-codecs.register_error("send_cp1252_latin1", _latin1_fallback)
-UTF8, CP1252 = "utf-8-sig", "cp1252"  # how a CSV is decoded (utf-8-sig: a BOM is not part of the first name)
-
-
-def open_text(path: Path, encoding: str):
-    """The file as text in ``encoding`` (UTF8 or CP1252), line endings as they are (csv module's newline='')."""
-    errors = "send_cp1252_latin1" if encoding == CP1252 else "strict"
-    return path.open(encoding=encoding, errors=errors, newline="")
-
-
-def transcode_cp1252(path: Path, folder: Path) -> Path:
-    """A UTF-8 copy of a Windows-1252 file (streamed, so a large file is never held in memory)."""
-    target = folder / (path.name + ".utf8")
-    with open_text(path, CP1252) as source, target.open("w", encoding="utf-8", newline="") as out:
-        shutil.copyfileobj(source, out, 1 << 20)
-    return target
-
-
-# CSV as RFC 4180 has it: comma-separated, double quotes, a quote inside quotes doubled. Given, not sniffed: DuckDB's
-# dialect sniffer cost ~15 ms of the ~20 ms it takes to read a small extract (~0.5 s of the demo's 37 files), and it
-# guessed more than the dialect: a first line starting `#` made it skip comment lines (rows lost unseen). Nothing is
-# guessed: the header is read by Python's csv module, every column is text, no line is a comment or skipped. A file
-# separated by something else fails naming the file (stage_extract).
-CSV_DIALECT = {"delim": ",", "quote": '"', "escape": '"'}
-CSV_FIXED = {"auto_detect": False, "header": True, "comment": "", "null_padding": False, "strict_mode": True}
-OTHER_DELIMITERS = (";", "\t", "|")
-
-
-def csv_header(path: Path, encoding: str) -> tuple[list[str], int]:
-    """The header - the first record that is not blank, as Python's csv module splits it (RFC 4180, as DuckDB reads
-    the rest) - and the number of blank lines before it. UnicodeDecodeError when it is not in ``encoding``."""
-    with open_text(path, encoding) as handle:
-        blanks = 0
-        for record in csv.reader(handle):
-            if record:
-                return record, blanks
-            blanks += 1
-    return [], blanks
-
-
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, width: int, skip: int) -> int:
-    """CREATE tables _raw_rows (staging) / _raw_rejects (temp) from a UTF-8 CSV; returns the encoding rejects."""
-    for table in (RAW_ROWS, "_raw_rejects", "_raw_reject_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    columns = {physical_column(i): "VARCHAR" for i in range(width)}
-    options = {**CSV_DIALECT, **CSV_FIXED, "skip": skip, "columns": columns}
-    con.execute(
-        f"""
-        CREATE TABLE {RAW_ROWS} AS
-        SELECT * FROM read_csv($path, encoding = 'utf-8', {", ".join(f"{k} = ${k}" for k in options)},
-                               store_rejects = true, rejects_table = '_raw_rejects', rejects_scan = '_raw_reject_scans')
-        """,
-        {"path": str(path), **options},
-    )
-    return con.execute(
-        "SELECT count(*) FROM _raw_rejects WHERE lower(error_type::VARCHAR) LIKE '%encoding%'"
-    ).fetchone()[0]
-
-
-@dataclass(frozen=True)
-class CsvRead:
-    header: list[str]
-    encoding: str  # UTF8 or CP1252
-    blank_before_header: int
-
-
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> CsvRead:
-    """Read into _raw_rows (all text, file order; staging database) and _raw_rejects (structurally broken lines).
-
-    UTF-8 (with or without BOM) first; a file that is not valid UTF-8 is read as Windows-1252 (the usual export
-    of council finance systems: a `£` is the tell) through a UTF-8 copy in a temporary folder.
-    """
-    failure = None
-    encoding = UTF8
-    try:
-        try:
-            header, blanks = csv_header(path, UTF8)
-        except UnicodeDecodeError:  # in the header itself
-            encoding = CP1252
-        if encoding == UTF8 and header and _load_csv(con, path, len(header), blanks) > 0:
-            encoding = CP1252  # a byte further down is not UTF-8
-        if encoding == CP1252:
-            header, blanks = csv_header(path, CP1252)
-            if header:
-                # beside the staging database (a run killed here leaves it for the next ingest to remove)
-                scratch = tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}cp1252-", dir=scratch_parent(con))
-                with scratch as folder:
-                    _load_csv(con, transcode_cp1252(path, Path(folder)), len(header), blanks)
-    except duckdb.Error as error:
-        failure = _csv_error(file_name, error)
-        if "invalid state" in str(error) and (line := mixed_line_ending(path)):
-            failure = ExtractError(f"{file_name}: row {line} ends its line differently from the rows before it "
-                                   "(CRLF and LF mixed): save the file with one kind of line ending")  # fmt: skip
-    except csv.Error as error:
-        failure = ExtractError(f"{file_name}: row 1 (header) cannot be read as CSV ({error})")
-    if failure is not None:
-        raise failure  # raised here, not in the except block: DuckDB's message (it quotes a line) is not its context
-    return CsvRead(header, encoding, blanks)  # no header: an empty file, which stage_extract names
-
-
-def mixed_line_ending(path: Path) -> int | None:
-    """The first line whose ending (CRLF or LF) differs from the first line's, or None."""
-    if path.stat().st_size == 0:
-        return None
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        first = data.find(b"\n")
-        if first < 0:
-            return None
-        crlf = first > 0 and data[first - 1] == ord("\r")
-        other = re.search(rb"(?<!\r)\n" if crlf else rb"\r\n", data)
-        return data[: other.start()].count(b"\n") + 1 if other else None
-
-
-def csv_record_lines(path: Path, encoding: str, rejected: set[int]) -> tuple[array, dict[int, int]]:
-    """The line each row of the file starts on, as Python's csv module splits the file: the rows DuckDB read, in
-    order, and for each line DuckDB rejected (numbered as DuckDB numbers them: records and blank lines, the header
-    one) the line it starts on. Needed only when a record spans lines or a line is blank (number_csv_rows)."""
-    csv.field_size_limit(2**31 - 1)  # a value of any length (DuckDB rejects one over its maximum line size)
-    rows, rejects, ended, header_seen = array("q"), {}, 0, False
-    with open_text(path, encoding) as handle:
-        reader = csv.reader(handle)
-        for item, record in enumerate(reader, start=1):
-            start, ended = ended + 1, reader.line_num
-            if not record:
-                continue
-            if not header_seen:
-                header_seen = True
-            elif item in rejected:
-                rejects[item] = start
-            else:
-                rows.append(start)
-    return rows, rejects
-
-
-def csv_row_number_sql(structural_rejects: int) -> str:
-    """SQL for the file line of a row of _raw_rows (header = line 1) when every line of the file is one record.
-
-    With no rejected lines the k-th row (rowid k - 1) is on line k + 1; otherwise each rejected line before a row
-    shifts it by one (a correlated count over _reject_thresholds, ~10 s on a 9-million-row file, so only then).
-    """
-    if structural_rejects == 0:
-        return "_raw_rows.rowid + 2"
-    return (
-        "_raw_rows.rowid + 2 + (SELECT count(*) FROM _reject_thresholds t "
-        "WHERE t.first_ordinal_after <= _raw_rows.rowid + 1)"
-    )
-
-
-def number_csv_rows(
-    con: duckdb.DuckDBPyConnection, path: Path, file_name: str, read: CsvRead, lines: int
-) -> tuple[str, str]:
-    """Fill _structural with the rejected lines (file line, column, reason) and return the SQL of each staged row's
-    file line (header = line 1) and what _raw_rows must be joined with for it ("" when nothing).
-
-    When the file has exactly one line per record (the header, each row, each rejected line: ``lines`` counts the
-    file's lines), DuckDB's numbering is the file's. Otherwise (a blank line, a quoted value over several lines)
-    Python's csv module numbers the records again, and the two readers must agree on them; a rejected record over
-    several lines (a quote opened and not closed swallows the lines after it) fails the file naming its row.
-    """
-    names = [normalise_header(h) or physical_column(i) for i, h in enumerate(read.header)]
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _rejected AS
-        SELECT line AS reader_line,
-               coalesce(list_extract($names, TRY_CAST(regexp_extract(column_name, '^column(\\d+)$', 1) AS INTEGER)
-                                              + 1), '*') AS column_name,
-               'csv_' || regexp_replace(lower(error_type::VARCHAR), '[^a-z0-9]+', '_', 'g') AS rule,
-               position(E'\\n' IN trim(csv_line, E'\\r\\n')) > 0 AS spans_lines
-        FROM _raw_rejects
-        """,
-        {"names": names},
-    )
-    rows = con.execute(f"SELECT count(*) FROM {RAW_ROWS}").fetchone()[0]
-    rejected = {r[0] for r in con.execute("SELECT DISTINCT reader_line FROM _rejected").fetchall()}
-    if read.blank_before_header == 0 and lines == 1 + rows + len(rejected):
-        con.execute("INSERT INTO _structural SELECT DISTINCT reader_line, column_name, rule FROM _rejected")
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _reject_thresholds AS
-            SELECT row_number - row_number() OVER (ORDER BY row_number) AS first_ordinal_after
-            FROM (SELECT DISTINCT row_number FROM _structural)
-            """
-        )
-        return csv_row_number_sql(len(rejected)), ""
-    try:
-        starts, reject_starts = csv_record_lines(path, read.encoding, rejected)
-    except csv.Error as error:
-        raise ExtractError(f"{file_name}: cannot be split into rows ({error})") from None
-    if len(starts) != rows or set(reject_starts) != rejected:
-        raise ExtractError(
-            f"{file_name}: its rows cannot be numbered: DuckDB read {rows} rows and {len(rejected)} broken lines, "
-            f"Python's csv module {len(starts) + len(reject_starts)} rows: check its quotes and line endings"
-        )
-    con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (reader_line BIGINT, line BIGINT)")
-    if reject_starts:
-        con.executemany("INSERT INTO _reject_lines VALUES (?, ?)", list(reject_starts.items()))
-    swallowed = con.execute(
-        "SELECT l.line, r.column_name FROM _rejected r JOIN _reject_lines l USING (reader_line) "
-        "WHERE r.spans_lines ORDER BY 1 LIMIT 1"
-    ).fetchone()
-    if swallowed:
-        raise ExtractError(
-            f"{file_name}: row {swallowed[0]}, column {swallowed[1]}: a quoted value is not closed where its row "
-            "ends, so the lines after it cannot be told apart: fix its quotes"
-        )
-    con.execute(
-        "INSERT INTO _structural SELECT DISTINCT l.line, r.column_name, r.rule "
-        "FROM _rejected r JOIN _reject_lines l USING (reader_line)"
-    )
-    con.register("_row_line_frame", pd.DataFrame({"line": np.frombuffer(starts, dtype=np.int64)}))
-    con.execute(f"CREATE OR REPLACE TABLE {ROW_LINES} AS SELECT line FROM _row_line_frame")
-    con.unregister("_row_line_frame")
-    return "_row_lines.line", f" POSITIONAL JOIN {ROW_LINES} AS _row_lines"
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _sheet_rows(workbook, index: int) -> list[list]:
-    return workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
-
-
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> list[str]:
-    """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header.
-
-    An extract has its rows on one sheet: a workbook with rows on more than one (a hidden draft sheet first, a second
-    batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
-    """
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheets = [(name, _sheet_rows(workbook, i)) for i, name in enumerate(workbook.sheet_names)]
-    except Exception as error:  # calamine raises its own error types for corrupt workbooks
-        failure = ExtractError(f"{file_name}: cannot be read as XLSX ({type(error).__name__})")
-    else:
-        failure = None
-    if failure is not None:
-        raise failure  # raised outside the except block: calamine's message may quote a cell
-    filled = [(name, rows) for name, rows in sheets if any(_cell_text(v) for row in rows for v in row)]
-    if not filled:
-        raise ExtractError(f"{file_name}: the workbook has no rows (every sheet is empty)")
-    if len(filled) > 1:
-        names = ", ".join(repr(name) for name, _ in filled)
-        raise ExtractError(f"{file_name}: sheets {names} all hold rows: an extract has its rows on one sheet (move "
-                           "them to one, or delete the others)")  # fmt: skip
-    rows = filled[0][1]
-    header_at = next(i for i, row in enumerate(rows) if any(_cell_text(v) for v in row))
-    header = [_cell_text(v) or "" for v in rows[header_at]]
-    body = [
-        (header_at + 2 + i, [_cell_text(v) for v in row])
-        for i, row in enumerate(rows[header_at + 1 :])
-        if any(_cell_text(v) for v in row)
-    ]
-    columns = [physical_column(i) for i in range(len(header))]
-    frame = pd.DataFrame([cells for _, cells in body], columns=columns, dtype="object")
-    frame.insert(0, "_row_number", [n for n, _ in body])
-    con.execute(f"DROP TABLE IF EXISTS {RAW_ROWS}")
-    con.register("_xlsx_frame", frame)
-    casts = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in columns)
-    con.execute(f"CREATE TABLE {RAW_ROWS} AS SELECT _row_number, {casts} FROM _xlsx_frame")
-    con.unregister("_xlsx_frame")
-    return header
-
-
-NO_FAILURES = '_row_number BIGINT, _failures STRUCT("column" VARCHAR, "rule" VARCHAR)[]'  # _failed, no row broken
-STAGED_TABLES = ("_failed", "_new_periods", "_structural", "_reject_thresholds", "_rejected", "_reject_lines",
-                 "_raw_rejects", "_raw_reject_scans")  # fmt: skip
-
-
-def _staging_path(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The staging database's file while it is attached (IN_MEMORY for one in memory), else None."""
-    row = con.execute(
-        "SELECT coalesce(path, $memory) FROM duckdb_databases() WHERE database_name = $n",
-        {"n": STAGING, "memory": IN_MEMORY},
-    ).fetchone()
-    return row[0] if row else None
-
-
-def attach_staging(con: duckdb.DuckDBPyConnection, on_disk: bool = True) -> None:
-    """Attach a scratch database for the file as read: in a new folder under DuckDB's temp_directory, or in memory.
-
-    On disk, a table in a database file, not a TEMP table: DuckDB compresses it as it writes (low-cardinality text
-    becomes dictionaries), and the contract checks and the load then run per distinct value. Measured on a 9 M-row
-    census: staging +2.6 s, checks -2.8 s, load -3.8 s. The folder is removed by drop_staged; it holds raw
-    identifiers while a file is being ingested, like DuckDB's own spill files beside it. A small file is staged in
-    memory (stage_extract): no file to create, write and remove (~10 ms a file: ~0.3 s of the demo's ingest).
-    """
-    if _staging_path(con) is not None:
-        return
-    if not on_disk:
-        con.execute(f"ATTACH '{IN_MEMORY}' AS {STAGING}")
-        return
-    folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=scratch_parent(con)))
-    con.execute(f"ATTACH $path AS {STAGING}", {"path": str(folder / "staging.duckdb")})
-
-
-def scratch_parent(con: duckdb.DuckDBPyConnection, create: bool = True) -> Path | None:
-    """Where a file's rows as read may be written while it is ingested (the staging database, the UTF-8 copy of a
-    Windows-1252 file): the warehouse's DuckDB temp_directory (internal, beside send.duckdb), or the system's temp
-    folder for a warehouse in memory (DuckDB's temp_directory is then a relative '.tmp')."""
-    spill, warehouse_on_disk = con.execute(
-        "SELECT current_setting('temp_directory'), "
-        "(SELECT path IS NOT NULL FROM duckdb_databases() WHERE database_name = current_database())"
-    ).fetchone()
-    if not (spill and warehouse_on_disk):
-        return None
-    parent = Path(spill)
-    if create:
-        parent.mkdir(parents=True, exist_ok=True)
-    return parent
-
-
-def clear_stale_scratch(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove what a run killed mid-file left under scratch_parent (its folders hold raw identifiers). Safe, as
-    this connection holds send.duckdb's write lock, so no other process is ingesting into this warehouse (its temp
-    directory is its own)."""
-    parent = scratch_parent(con, create=False)
-    if parent is not None:
-        for stale in parent.glob(f"{STAGING_PREFIX}*"):
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop what stage_extract and ingest_file leave in the connection: the _extract view, the temp tables and the
-    staging database (detached, its folder deleted)."""
-    con.execute("DROP VIEW IF EXISTS _extract")
-    for table in STAGED_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    attached = _staging_path(con)
-    if attached is not None:
-        con.execute(f"DETACH {STAGING}")
-        if attached != IN_MEMORY:
-            shutil.rmtree(Path(attached).parent, ignore_errors=True)
+# ---------- the file as the contract names its columns (read by pipeline.extract_reader) ----------
 
 
 def stage_extract(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract, lines: int | None = None
 ) -> tuple[str, ...]:
     """Create temp view _extract(_row_number, <contract columns>) of trimmed text over table _raw_rows (the file as
-    read, in the staging database), plus _structural rejects. A view, not a table: the contract checks and the load
-    read it, and a 9 M-row census is not written a second time (~3 s a file at national scale). ``lines``: the
-    file's line count, when the caller has counted it (file_sha256_and_lines).
+    read by read_raw_rows, in the staging database), plus _structural rejects. A view, not a table: the contract
+    checks and the load read it, and a 9 M-row census is not written a second time (~3 s a file at national scale).
+    ``lines``: the file's line count, when the caller has counted it (file_sha256_and_lines).
 
     Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger).
     """
-    con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
-    if _staging_path(con) is None:
-        clear_stale_scratch(con)
-    attach_staging(con, on_disk=path.stat().st_size >= STAGE_ON_DISK_FROM_BYTES)
-    con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        header = _read_xlsx(con, path, file_name)
-        row_number_sql, joined = "_row_number", ""
-    elif suffix in (".csv", ".txt"):
-        read = _read_csv(con, path, file_name)
-        header = read.header
-        if not header:
-            raise ExtractError(f"{file_name}: the file is empty (no header row)")
-        if len(header) == 1 and (other := next((d for d in OTHER_DELIMITERS if d in header[0]), None)):
-            raise ExtractError(f"{file_name}: row 1 (header) is not separated by commas (it holds {other!r}): "
-                               "export it as CSV with commas, or as XLSX")  # fmt: skip
-        if lines is None:
-            lines = file_sha256_and_lines(path)[1]
-        # Lines DuckDB could not split into the header's columns are quarantined, not loaded; every row keeps its
-        # line in the file.
-        row_number_sql, joined = number_csv_rows(con, path, file_name, read, lines)
-    else:
-        raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
+    header, row_number_sql, joined = read_raw_rows(con, path, file_name, lines)
 
     by_name: dict[str, str] = {}
     twice = []
@@ -646,6 +239,9 @@ def stage_extract(
 
 
 # ---------- the transaction per file ----------
+
+
+NO_FAILURES = '_row_number BIGINT, _failures STRUCT("column" VARCHAR, "rule" VARCHAR)[]'  # _failed, no row broken
 
 
 def empty_load_sql(contract: Contract) -> str:

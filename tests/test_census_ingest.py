@@ -240,10 +240,11 @@ def test_windows_1252_punctuation_and_undefined_bytes_load(tmp_path, con):
 
 
 def test_a_large_file_is_staged_in_a_scratch_database_that_is_removed_afterwards(tmp_path, monkeypatch):
-    from pipeline import ingest as ingest_module
-    from pipeline.ingest import STAGING, drop_staged, stage_extract
+    from pipeline import extract_reader
+    from pipeline.extract_reader import STAGING, drop_staged
+    from pipeline.ingest import stage_extract
 
-    monkeypatch.setattr(ingest_module, "STAGE_ON_DISK_FROM_BYTES", 1)  # every file counts as large
+    monkeypatch.setattr(extract_reader, "STAGE_ON_DISK_FROM_BYTES", 1)  # every file counts as large
     spill = tmp_path / "spill"
     con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
     path = write_csv(tmp_path / "raw" / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
@@ -272,7 +273,8 @@ def test_a_large_file_is_staged_in_a_scratch_database_that_is_removed_afterwards
 
 
 def test_a_small_file_is_staged_in_memory(tmp_path):
-    from pipeline.ingest import STAGING, drop_staged, stage_extract
+    from pipeline.extract_reader import STAGING, drop_staged
+    from pipeline.ingest import stage_extract
 
     spill = tmp_path / "spill"
     con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
@@ -288,10 +290,10 @@ def test_a_small_file_is_staged_in_memory(tmp_path):
 
 
 def test_a_row_neither_loaded_nor_quarantined_fails_the_file(tmp_path, con, monkeypatch):
-    import pipeline.ingest
+    import pipeline.extract_reader
 
     # A bug that gives two lines the same row number: the load (every row less the quarantined ones) loses one.
-    monkeypatch.setattr(pipeline.ingest, "csv_row_number_sql", lambda rejects: "2")
+    monkeypatch.setattr(pipeline.extract_reader, "csv_row_number_sql", lambda rejects: "2")
     write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2, gender="Z")])
     with pytest.raises(RuntimeError, match=r"2 rows read, 1 quarantined, 0 loaded"):
         ingest(tmp_path, con)
@@ -508,12 +510,12 @@ def test_a_workbook_reads_its_one_sheet_of_rows_whatever_its_place_and_a_quote_i
 
 
 def test_a_file_of_one_line_per_row_is_numbered_without_a_second_reading(tmp_path, con, monkeypatch):
-    from pipeline import ingest as engine
+    from pipeline import extract_reader
 
     def second_reading(*args):
         raise AssertionError("the file was read again to number its rows")
 
-    monkeypatch.setattr(engine, "csv_record_lines", second_reading)
+    monkeypatch.setattr(extract_reader, "csv_record_lines", second_reading)
     lines = csv_lines([pupil(1), pupil(2, gender="Q"), pupil(3)])
     write_lines(tmp_path, [lines[0], lines[1], lines[2] + ",surplus", lines[3]], ending="\r\n")
     [result] = ingest(tmp_path, con)
@@ -522,9 +524,9 @@ def test_a_file_of_one_line_per_row_is_numbered_without_a_second_reading(tmp_pat
 
 
 def test_readers_that_disagree_on_the_rows_fail_the_file(tmp_path, con, monkeypatch):
-    from pipeline import ingest as engine
+    from pipeline import extract_reader
 
-    monkeypatch.setattr(engine, "csv_record_lines", lambda path, encoding, rejected: (array("q", [3]), {}))
+    monkeypatch.setattr(extract_reader, "csv_record_lines", lambda path, encoding, rejected: (array("q", [3]), {}))
     write_lines(tmp_path, ["", *csv_lines([pupil(1), pupil(2)])])  # a blank line: numbered by the second reading
     with pytest.raises(ExtractError, match=r"rows cannot be numbered: DuckDB read 2 rows and 0 broken lines"):
         ingest(tmp_path, con)
@@ -540,7 +542,7 @@ def test_file_sha256_and_lines_counts_a_last_line_without_its_newline(tmp_path):
 
 
 def test_csv_record_lines_gives_the_line_each_record_starts_on(tmp_path):
-    from pipeline.ingest import UTF8, csv_record_lines, mixed_line_ending
+    from pipeline.extract_reader import UTF8, csv_record_lines, mixed_line_ending
 
     path = tmp_path / "f.csv"
     path.write_bytes(b'\na,b\n1,2\n\n3,"x\ny"\nbad,line,here\n5,6\n')
@@ -561,7 +563,7 @@ def test_an_empty_file_fails_naming_it(tmp_path, con, data):
 
 
 def test_a_windows_1252_copy_is_written_beside_the_warehouse_and_a_killed_runs_copy_removed(tmp_path, monkeypatch):
-    from pipeline import ingest as engine
+    from pipeline import extract_reader
 
     spill = tmp_path / "spill"
     con = duckdb.connect(str(tmp_path / "send.duckdb"), config={"temp_directory": str(spill)})
@@ -569,9 +571,9 @@ def test_a_windows_1252_copy_is_written_beside_the_warehouse_and_a_killed_runs_c
     killed.parent.mkdir(parents=True)
     killed.write_text("upn\n")
     copies = []
-    transcode = engine.transcode_cp1252
+    transcode = extract_reader.transcode_cp1252
     monkeypatch.setattr(
-        engine, "transcode_cp1252", lambda path, folder: copies.append(folder) or transcode(path, folder)
+        extract_reader, "transcode_cp1252", lambda path, folder: copies.append(folder) or transcode(path, folder)
     )
     rows = [pupil(1) | {"notes": "£5"}, pupil(2) | {"notes": "café"}]
     write_csv(tmp_path / "raw" / "census" / "2023_spring.csv", rows, header=[*HEADER, "notes"], encoding="cp1252")
