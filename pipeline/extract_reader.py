@@ -349,11 +349,11 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> li
     return header
 
 
-STAGED_TABLES = ("_failed", "_new_periods", "_structural", "_reject_thresholds", "_rejected", "_reject_lines",
+STAGED_TABLES = ("_failed", "_structural", "_reject_thresholds", "_rejected", "_reject_lines",
                  "_raw_rejects", "_raw_reject_scans")  # fmt: skip
 
 
-def _staging_path(con: duckdb.DuckDBPyConnection) -> str | None:
+def staging_path(con: duckdb.DuckDBPyConnection) -> str | None:
     """The staging database's file while it is attached (IN_MEMORY for one in memory), else None."""
     row = con.execute(
         "SELECT coalesce(path, $memory) FROM duckdb_databases() WHERE database_name = $n",
@@ -371,7 +371,7 @@ def attach_staging(con: duckdb.DuckDBPyConnection, on_disk: bool = True) -> None
     identifiers while a file is being ingested, like DuckDB's own spill files beside it. A small file is staged in
     memory (read_raw_rows): no file to create, write and remove (~10 ms a file: ~0.3 s of the demo's ingest).
     """
-    if _staging_path(con) is not None:
+    if staging_path(con) is not None:
         return
     if not on_disk:
         con.execute(f"ATTACH '{IN_MEMORY}' AS {STAGING}")
@@ -412,7 +412,7 @@ def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS _extract")
     for table in STAGED_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    attached = _staging_path(con)
+    attached = staging_path(con)
     if attached is not None:
         con.execute(f"DETACH {STAGING}")
         if attached != IN_MEMORY:
@@ -427,7 +427,7 @@ def read_raw_rows(
     be joined with for it ("" when nothing). ``lines``: the file's line count, when the caller has counted it
     (file_sha256_and_lines)."""
     con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
-    if _staging_path(con) is None:
+    if staging_path(con) is None:
         clear_stale_scratch(con)
     attach_staging(con, on_disk=path.stat().st_size >= STAGE_ON_DISK_FROM_BYTES)
     con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")

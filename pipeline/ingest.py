@@ -27,12 +27,12 @@ import duckdb
 from pipeline.extract_reader import (
     RAW_ROWS,
     ExtractError,
-    _staging_path,
     clear_stale_scratch,
     drop_staged,
     normalise_header,
     physical_column,
     read_raw_rows,
+    staging_path,
 )
 from pipeline.nightly_state import REMOVED, drop_zone_files, file_sha256_and_lines, first_and_more
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
@@ -557,7 +557,7 @@ def ingest_source(
             f"{contract.source}/ itself (or out of raw/)"
         )
     ensure_raw_schema(con)
-    if _staging_path(con) is None:  # what a run killed mid-file left (raw identifiers): gone even on a night
+    if staging_path(con) is None:  # what a run killed mid-file left (raw identifiers): gone even on a night
         clear_stale_scratch(con)  # with no file to load
     upgraded = upgrade_pseudonyms(con, contract)
     if upgraded and log:
