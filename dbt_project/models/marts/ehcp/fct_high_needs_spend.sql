@@ -19,6 +19,16 @@ with spend as (
     from {{ ref('stg_finance__high_needs') }}
 ),
 
+-- each amount beside the same line and category's amount the year before (one at most: staging is unique on them)
+with_previous as (
+    select spend.*, previous_year.amount_gbp as previous_gbp
+    from spend
+    left join spend as previous_year
+        on previous_year.start_year = spend.start_year - 1
+        and previous_year.line_code = spend.line_code
+        and previous_year.category = spend.category
+),
+
 aggregated as (
     select
         financial_year,
@@ -31,8 +41,12 @@ aggregated as (
         count(*) as amounts,
         count(amount_gbp) as amounts_reported,
         min(amount_symbol) as first_symbol,
-        max(amount_symbol) as last_symbol
-    from spend
+        max(amount_symbol) as last_symbol,
+        -- like for like: the amounts both years reported (NULL when there is none)
+        sum(amount_gbp) filter (where previous_gbp is not null)
+            - sum(previous_gbp) filter (where amount_gbp is not null) as growth_gbp,
+        sum(previous_gbp) filter (where amount_gbp is not null) as compared_previous_gbp
+    from with_previous
     group by grouping sets (
         (financial_year, time_period, start_year, line_code, category),
         (financial_year, time_period, start_year, line_code),
@@ -54,39 +68,10 @@ cells as (
             when amounts_reported = 0 and first_symbol = last_symbol then first_symbol
             when amounts_reported = 0 then 'x'
         end as amount_symbol,
-        amounts - amounts_reported as amounts_not_reported
+        amounts - amounts_reported as amounts_not_reported,
+        cast(growth_gbp as decimal(18, 2)) as growth_gbp,
+        compared_previous_gbp
     from aggregated
-),
-
-compared as (
-    select
-        this_year.start_year,
-        this_year.line_code,
-        this_year.category,
-        this_year.amount_gbp as this_gbp,
-        previous_year.amount_gbp as previous_gbp
-    from spend as this_year
-    inner join spend as previous_year
-        on previous_year.start_year = this_year.start_year - 1
-        and previous_year.line_code = this_year.line_code
-        and previous_year.category = this_year.category
-    where this_year.amount_gbp is not null and previous_year.amount_gbp is not null
-),
-
-growth as (
-    select
-        start_year,
-        case when grouping(line_code) = 1 then 'Total' else line_code end as line_code,
-        case when grouping(category) = 1 then 'Total' else category end as category,
-        sum(this_gbp) - sum(previous_gbp) as growth_gbp,
-        sum(previous_gbp) as compared_previous_gbp
-    from compared
-    group by grouping sets (
-        (start_year, line_code, category),
-        (start_year, line_code),
-        (start_year, category),
-        (start_year)
-    )
 ),
 
 year_totals as (
@@ -111,8 +96,8 @@ select
     100.0 * cells.amount_gbp / nullif(year_totals.year_total_gbp, 0) as share_of_year_pct,
     previous.financial_year as previous_financial_year,
     previous.amount_gbp as previous_amount_gbp,
-    cast(growth.growth_gbp as decimal(18, 2)) as growth_gbp,
-    100.0 * growth.growth_gbp / nullif(growth.compared_previous_gbp, 0) as growth_pct
+    cells.growth_gbp,
+    100.0 * cells.growth_gbp / nullif(cells.compared_previous_gbp, 0) as growth_pct
 from cells
 left join year_totals
     on year_totals.start_year = cells.start_year
@@ -120,9 +105,5 @@ left join cells as previous
     on previous.start_year = cells.start_year - 1
     and previous.line_code = cells.line_code
     and previous.category = cells.category
-left join growth
-    on growth.start_year = cells.start_year
-    and growth.line_code = cells.line_code
-    and growth.category = cells.category
 cross join {{ ref('int_ehcp_home_la') }} as home_la
 order by cells.start_year, cells.line_code, cells.category
