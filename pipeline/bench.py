@@ -516,7 +516,7 @@ def step_stage(step_key: str) -> str:
         return "dbt"
     if "check" in step_key:
         return "checks"
-    if step_key.startswith("published"):
+    if step_key.startswith("publish"):  # publish_release: the release and its report
         return "publish"
     return "ingest"
 

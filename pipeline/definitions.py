@@ -6,8 +6,7 @@ from pipeline.checks.census_totals import census_totals_checks
 from pipeline.dbt import dbt_resource, send_dbt_models
 from pipeline.dbt_docs import dbt_docs
 from pipeline.exposures import dbt_exposure_specs
-from pipeline.release import send_reporting
-from pipeline.report.asset import send_report
+from pipeline.release import publish_release
 from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
 from pipeline.sensors import raw_drop_zone_sensor
@@ -38,8 +37,7 @@ defs = dg.Definitions(
         dfe_ehcp_2025,
         send_dbt_models,
         dbt_docs,
-        send_reporting,
-        send_report,
+        publish_release,
         *dbt_exposure_specs(),
     ],
     asset_checks=[census_totals_checks],

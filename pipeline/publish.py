@@ -2,17 +2,17 @@
 
 Built from the exact marts with every count suppressed and validated (GX suites published_counts, published_ees
 and published_matches_marts; no identifier column) before anything is written; then written to
-warehouse/releases/.building-<id>/, renamed to releases/<id>/, and swapped in by replacing the symlink
-warehouse/published with os.replace. A reader that opens
-published/send_reporting.duckdb sees the last good release, never half of one, and a failed build leaves it
-byte-identical.
+warehouse/releases/.building-<id>/ with the report built from it (the caller's write_report), renamed to
+releases/<id>/, and swapped in by replacing the symlink warehouse/published with os.replace. A reader that opens
+published/send_reporting.duckdb or published/report/index.html sees the last good release and its report, never half
+of one nor one release's report beside another's data; a failed build (a check, the report) leaves it byte-identical.
 """
 
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,6 +95,7 @@ class Release:
     checks: tuple[SuiteResult, ...]
     suppression: list[dict]
     public_figures: dict = field(default_factory=dict)  # per source: cells known to the attacker, disagreeing
+    report: object = None  # what publish's write_report returned
 
 
 @dataclass(frozen=True)
@@ -467,11 +468,17 @@ def prune_releases(published: Path, keep: int = KEEP_RELEASES) -> None:
 
 
 def publish(
-    internal: duckdb.DuckDBPyConnection, published: Path, la_code: str, quality_dir: Path | None = None
+    internal: duckdb.DuckDBPyConnection,
+    published: Path,
+    la_code: str,
+    quality_dir: Path | None = None,
+    write_report: Callable[[Path], object] | None = None,
 ) -> Release:
     """Build, suppress, check and swap in a new release. `published` is the BI-facing path (a link to
     releases/<id>/). `internal` is a read-write connection to send.duckdb (the pattern is stored there). With
-    `quality_dir`, the checks' results (passed or failed) go to its GX Data Docs."""
+    `quality_dir`, the checks' results (passed or failed) go to its GX Data Docs. `write_report` is called with the
+    new release's folder once its tables are written, before anything is committed or swapped in: it writes the
+    report from them into the folder (its result is Release.report), and when it raises, nothing is published."""
     releases = releases_dir(published)
     releases.mkdir(parents=True, exist_ok=True)
     prune_releases(published)
@@ -498,6 +505,7 @@ def publish(
         write_reporting_db(building / "send_reporting.duckdb", release.frames, release_id, built_at, summary)
         write_ees(building / "ees", release.frames)
         write_parquet(building / "parquet", release.frames, release_id)
+        report = write_report(building) if write_report is not None else None
         final = releases / release_id
         os.replace(building, final)
     except BaseException:
@@ -530,4 +538,4 @@ def publish(
     swap_in(published, final)
     prune_releases(published)
     tables = {t: len(f) for t, f in release.frames.items()}
-    return Release(release_id, published / "send_reporting.duckdb", tables, checks, summary, public_used)
+    return Release(release_id, published / "send_reporting.duckdb", tables, checks, summary, public_used, report)

@@ -1,7 +1,15 @@
-"""Dagster asset for the published release (the logic is in pipeline.publish).
+"""Dagster assets for the published release and its report, made in one step (the logic is in pipeline.publish and
+pipeline.report.build).
 
-pipeline.publish (and the solvers it needs: SciPy, HiGHS) is imported by the step, not with the definitions: a run
-imports it in the background while dbt works (pipeline/warm_imports.py), and the webserver never needs it.
+One step, because publication is atomic (ARCHITECTURE.md): the report is built from the new release's own
+send_reporting.duckdb inside the release's folder before the folder is swapped in, so a reader of
+warehouse/published never finds a release without its report, nor one release's report beside another's data; a
+report that cannot be built stops the release as a failed check does, and the last good release and its report stay
+live.
+
+pipeline.publish (and the solvers it needs: SciPy, HiGHS) and the report's modules (Altair) are imported by the step,
+not with the definitions: a run imports them in the background while dbt works (pipeline/warm_imports.py), and the
+webserver never needs them.
 """
 
 import dagster as dg
@@ -12,6 +20,8 @@ from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
 
 RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
+REPORT_KEY = dg.AssetKey(["published", "report"])
+RELEASE_STEP = "publish_release"  # the step that makes both
 # The GX suites every release is validated with before the swap (pipeline.publish.run_checks), each an asset check
 # of the release: the UI shows them beside census_totals, passed or failed.
 RELEASE_SUITES = {
@@ -43,37 +53,69 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
     ]
 
 
-@dg.asset(
-    key=RELEASE_KEY,
-    group_name="published",
-    kinds={"duckdb"},
-    retry_policy=TRANSIENT_RETRY,
+@dg.multi_asset(
+    name=RELEASE_STEP,
+    specs=[
+        dg.AssetSpec(
+            RELEASE_KEY,
+            group_name="published",
+            kinds={"duckdb"},
+            deps=[
+                *(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
+                dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # the home LA's geography; DfE's public LA figures
+                dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
+            ],
+            description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting), with its EES "
+            "CSVs and Parquet files: suppressed copies of the marts, swapped in atomically with the report only after "
+            "every blocking check passed and the report was built (GX Data Docs of the checks, passed or failed: "
+            "warehouse/quality/, internal).",
+        ),
+        dg.AssetSpec(
+            REPORT_KEY,
+            group_name="published",
+            kinds={"html"},
+            deps=[RELEASE_KEY],
+            description="The SEND needs-assessment document built from the published release only, before the "
+            "release is swapped in: warehouse/published/report/index.html (self-contained HTML, charts as inline SVG; "
+            "a PDF too when WeasyPrint is installed). The analysts' sections come from report/narrative/*.md, their "
+            "placeholders filled from the release. A report that cannot be built stops the release.",
+        ),
+    ],
     check_specs=[
         dg.AssetCheckSpec(f"gx_{suite}", asset=RELEASE_KEY, description=description)
         for suite, description in RELEASE_SUITES.items()
     ],
+    retry_policy=TRANSIENT_RETRY,
     pool=DUCKDB_WRITER_POOL,  # it only reads send.duckdb, but DuckDB refuses a reader while another process writes
-    deps=[
-        *(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
-        dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # the home LA's geography; DfE's public LA figures
-        dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
-    ],
-    description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting): suppressed "
-    "copies of the marts, swapped in atomically only after every blocking check passed (GX Data Docs of the "
-    "checks, passed or failed: warehouse/quality/, internal).",
 )
-def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
+def publish_release(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
     from pipeline.publish import PublicationError, publish
+    from pipeline.report.build import ReportError, build_release_report
+    from pipeline.report.narrative import ReportDataError
 
     settings = warehouse.settings
     with warehouse.connect() as con:
         try:
-            release = publish(con, settings.published_dir, settings.la_code, settings.warehouse_dir / QUALITY_DIR)
+            release = publish(
+                con,
+                settings.published_dir,
+                settings.la_code,
+                settings.warehouse_dir / QUALITY_DIR,
+                write_report=build_release_report,
+            )
         except PublicationError as error:
             yield from suite_check_results(result for _, result in error.checks)  # the failed ones among them
             raise dg.Failure(description=str(error), allow_retries=False) from None
-    context.log.info(f"published release {release.release_id} to {release.path}")
+        except (ReportError, ReportDataError) as error:
+            raise dg.Failure(
+                description=f"nothing published, the last release stays live: the report of the new release "
+                f"cannot be built: {error}",
+                allow_retries=False,
+            ) from None
+    report = release.report
+    context.log.info(f"published release {release.release_id} and its report to {settings.published_dir}")
     yield dg.MaterializeResult(
+        asset_key=RELEASE_KEY,
         check_results=suite_check_results(release.checks),
         metadata={
             "release_id": release.release_id,
@@ -82,5 +124,21 @@ def send_reporting(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
             "checks": dg.MetadataValue.json([r.summary() for r in release.checks]),
             "suppression": dg.MetadataValue.json(release.suppression),
             "public_figures": dg.MetadataValue.json(release.public_figures),
+        },
+    )
+    live = settings.published_dir / report.path.parent.name  # report/, inside the release now live
+    yield dg.MaterializeResult(
+        asset_key=REPORT_KEY,
+        metadata={
+            "path": dg.MetadataValue.path(str(live / report.path.name)),
+            "release_id": report.release_id,
+            "sections": report.sections,
+            "tables": report.tables,
+            "charts": report.charts,
+            "pdf": dg.MetadataValue.path(str(live / report.pdf.name))
+            if report.pdf
+            else "not written (WeasyPrint not installed)",
+            # analyst-written sections without a file in report/narrative/ (shown as "section not written")
+            "narrative_not_written": ", ".join(report.not_written) or "none",
         },
     )

@@ -18,9 +18,8 @@ from pipeline.nightly_state import (
     unread_extracts,
     unread_message,
 )
+from pipeline.release import RELEASE_STEP
 from pipeline.settings import load_settings
-
-RELEASE_STEP = "published__send_reporting"  # the step of the asset published/send_reporting
 
 
 @dg.success_hook(required_resource_keys={"warehouse"})

@@ -95,6 +95,7 @@ def test_the_pipeline_breakdown_names_each_stage(bench):
     assert {"ingest", "dbt", "checks", "publish"} <= set(stages)
     assert sum(stages.values()) == pytest.approx(sum(steps.values()), abs=0.01)
     assert steps["raw__census_pupils"] > 0 and steps["send_dbt_models"] > 0
+    assert stages["publish"] == steps["publish_release"] > 0  # the release and its report, one step
     assert cold["startup_seconds"] > 0 and cold["job_seconds"] > 0
     assert cold["dbt"]["by_kind"]["model"]["count"] >= 3  # staging, intermediate and the two marts at least
     assert cold["dbt"]["by_kind"]["test"]["count"] > 0

@@ -281,11 +281,11 @@ def test_the_schedule_runs_when_the_dbt_project_changed(built):
 
 
 def test_the_nightly_job_records_the_build_after_the_release_step():
-    from pipeline.release import RELEASE_KEY
-    from pipeline.schedules import RELEASE_STEP, nightly_job, record_release_build
+    from pipeline.release import RELEASE_KEY, RELEASE_STEP, publish_release
+    from pipeline.schedules import nightly_job, record_release_build
 
     assert record_release_build in nightly_job.hooks
-    assert RELEASE_KEY.to_python_identifier() == RELEASE_STEP
+    assert publish_release.op.name == RELEASE_STEP and RELEASE_KEY in publish_release.keys
 
 
 def test_the_narrative_the_suites_and_the_report_template_are_part_of_the_code_version(tmp_path):

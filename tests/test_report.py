@@ -11,6 +11,7 @@ Chromium render with a screenshot, and the Dagster asset.
 import json
 import os
 import re
+import shutil
 import sys
 import types
 from collections.abc import Sequence
@@ -24,10 +25,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline import publish as publish_module
+from pipeline.release import RELEASE_KEY, REPORT_KEY, publish_release
 from pipeline.report import build as report_build
 from pipeline.report import charts as report_charts
 from pipeline.report import narrative as nv
-from pipeline.report.asset import REPORT_KEY, send_report
 from pipeline.resources import SendWarehouse
 from pipeline.suppression.rules import DEFAULT_RULES
 
@@ -1424,23 +1426,66 @@ def test_the_report_renders_offline_in_headless_chromium(release, tmp_path):
     assert screenshot.stat().st_size > 100_000
 
 
-def test_the_dagster_asset_builds_the_report_of_the_live_release(release, tmp_path):
-    spec = send_report.specs_by_key[REPORT_KEY]
-    assert REPORT_KEY.path == ["published", "report"] and spec.group_name == "published"
-    assert [d.asset_key.path for d in spec.deps] == [["published", "send_reporting"]]
-    warehouse = SendWarehouse(warehouse_dir=release["env"]["SEND_WAREHOUSE_DIR"])
-    result = dg.materialize([send_report], resources={"warehouse": warehouse})
-    (event,) = result.get_asset_materialization_events()
-    metadata = event.event_specific_data.materialization.metadata
-    assert metadata["release_id"].value == release["built"].release_id
-    assert metadata["charts"].value == len(CHART_IDS) and metadata["sections"].value == len(SECTION_TITLES)
-    assert metadata["narrative_not_written"].value == "none"
-    assert Path(metadata["path"].value) == release["built"].path and release["built"].path.exists()
-    empty = SendWarehouse(warehouse_dir=str(tmp_path / "empty"))
-    failed = dg.materialize([send_report], resources={"warehouse": empty}, raise_on_error=False)
-    assert not failed.success
+def copied_warehouse(release, folder: Path, monkeypatch) -> SendWarehouse:
+    """The release fixture's warehouse copied (its published link is relative), for a test that publishes again."""
+    shutil.copytree(release["env"]["SEND_WAREHOUSE_DIR"], folder, symlinks=True)
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", release["env"]["SEND_PSEUDONYM_KEY"])
+    return SendWarehouse(raw_dir=release["env"]["SEND_RAW_DIR"], warehouse_dir=str(folder), la_code="857")
+
+
+def materialized_metadata(result) -> dict[str, dict]:
+    return {e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+            for e in result.get_asset_materialization_events()}  # fmt: skip
+
+
+def test_the_release_step_publishes_the_report_inside_the_release_it_swaps_in(release, tmp_path, monkeypatch):
+    """ARCHITECTURE.md: publication is atomic, the report included. The report was written after the swap: for a
+    second or two, and for good after a failed report, the live release had no report/index.html."""
+    report_spec = publish_release.specs_by_key[REPORT_KEY]
+    assert [d.asset_key for d in report_spec.deps] == [RELEASE_KEY] and report_spec.group_name == "published"
+    warehouse = copied_warehouse(release, tmp_path / "warehouse", monkeypatch)
+    published = tmp_path / "warehouse" / "published"
+    swaps = []
+    swap_in = publish_module.swap_in
+
+    def swap_in_seen(link, folder):
+        swaps.append(sorted(p.name for p in folder.iterdir()))  # what the release holds as it goes live
+        swap_in(link, folder)
+
+    monkeypatch.setattr(publish_module, "swap_in", swap_in_seen)
+    metadata = materialized_metadata(dg.materialize([publish_release], resources={"warehouse": warehouse}))
+    assert swaps == [["ees", "parquet", "report", "send_reporting.duckdb"]]
+    live = published.resolve()
+    assert metadata["send_reporting"]["release_id"].value == metadata["report"]["release_id"].value == live.name
+    assert Path(metadata["report"]["path"].value) == published / "report" / "index.html"
+    html = (published / "report" / "index.html").read_text(encoding="utf-8")
+    assert f'<meta name="release-id" content="{live.name}">' in html
+    assert metadata["report"]["charts"].value == len(CHART_IDS)
+    assert metadata["report"]["sections"].value == len(SECTION_TITLES)
+    assert metadata["report"]["narrative_not_written"].value == "none"
+
+
+def test_a_report_that_cannot_be_built_publishes_nothing(release, tmp_path, monkeypatch):
+    warehouse = copied_warehouse(release, tmp_path / "warehouse", monkeypatch)
+    published = tmp_path / "warehouse" / "published"
+    live = published.resolve()
+    releases = sorted(p.name for p in live.parent.iterdir())
+    with duckdb.connect(str(tmp_path / "warehouse" / "send.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM publication.suppression_pattern").fetchone()
+
+    def broken(*args, **kwargs):
+        raise report_build.ReportError("a chart the template names is missing")
+
+    monkeypatch.setattr(report_build, "render_html", broken)
+    failed = dg.materialize([publish_release], resources={"warehouse": warehouse}, raise_on_error=False)
+    assert not failed.success and not failed.get_asset_materialization_events()
     (failure,) = [e for e in failed.all_events if e.is_step_failure]
-    assert "no published release" in failure.step_failure_data.error.message
+    assert "nothing published, the last release stays live" in failure.step_failure_data.error.message
+    assert "a chart the template names is missing" in failure.step_failure_data.error.message
+    assert published.resolve() == live and (published / "report" / "index.html").exists()
+    assert sorted(p.name for p in live.parent.iterdir()) == releases  # nor a half-built folder left
+    with duckdb.connect(str(tmp_path / "warehouse" / "send.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM publication.suppression_pattern").fetchone() == stored
 
 
 def test_published_rows_match_every_condition_in_table_order():

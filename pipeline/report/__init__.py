@@ -1,9 +1,10 @@
 """The needs-assessment report, regenerated from the published release (issue 7).
 
 `build_report(published)` reads only `<published>/send_reporting.duckdb` and writes `<published>/report/index.html`
-into the live release folder; `pipeline.report.asset.send_report` is its Dagster asset (published/report).
+into the release folder; `pipeline.release.publish_release` builds it inside each new release before the release is
+swapped in (Dagster asset published/report); `send-pipeline report` rebuilds the live release's.
 
-The names below are imported on first use (PEP 562): importing the asset module for the Dagster definitions does
+The names below are imported on first use (PEP 562): importing pipeline.release for the Dagster definitions does
 not import the report's modules (Altair), which a run imports in the background while dbt works.
 """
 
