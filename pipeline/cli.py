@@ -109,7 +109,7 @@ def check_run_settings(settings: Settings) -> None:
             f"SEND_RAW_DIR: no folder {settings.raw_dir} (the drop zone, raw/<source>/...): run from the project "
             "folder or set SEND_RAW_DIR"
         )
-    from pipeline.nightly_state import unread_extracts, unread_message
+    from pipeline.drop_zone import unread_extracts, unread_message
 
     if unread := unread_extracts(settings.raw_dir):
         raise SettingsError(f"SEND_RAW_DIR: {unread_message(unread)}")
@@ -178,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings.export_for_dbt()
     print(f"raw extracts: {settings.raw_dir}")
     # Before Dagster and dbt are imported (seconds): a night with nothing new costs a hash check.
-    from pipeline.nightly_state import describe, first_and_more, forget_build, nightly_reasons
+    from pipeline.drop_zone import first_and_more
+    from pipeline.nightly_state import describe, forget_build, nightly_reasons
 
     reasons = ["--force"] if args.force else nightly_reasons(settings)
     if not reasons:

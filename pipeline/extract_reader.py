@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.nightly_state import file_sha256_and_lines
+from pipeline.drop_zone import file_sha256_and_lines
 
 STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
 RAW_ROWS = f"{STAGING}._raw_rows"

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
+from pipeline.drop_zone import drop_zone_files, file_sha256_and_lines, first_and_more
 from pipeline.extract_reader import (
     RAW_ROWS,
     ExtractError,
@@ -34,7 +35,7 @@ from pipeline.extract_reader import (
     read_raw_rows,
     staging_path,
 )
-from pipeline.nightly_state import REMOVED, drop_zone_files, file_sha256_and_lines, first_and_more
+from pipeline.nightly_state import REMOVED
 from pipeline.pseudonymise import PSEUDONYM_HEX_DIGITS, hmac_sql
 
 LEDGER_DDL = """

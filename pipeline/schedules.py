@@ -9,15 +9,8 @@ import time
 
 import dagster as dg
 
-from pipeline.nightly_state import (
-    describe,
-    nightly_reasons,
-    recently_written,
-    record_build,
-    settling_message,
-    unread_extracts,
-    unread_message,
-)
+from pipeline.drop_zone import recently_written, settling_message, unread_extracts, unread_message
+from pipeline.nightly_state import describe, nightly_reasons, record_build
 from pipeline.release import RELEASE_STEP
 from pipeline.settings import load_settings
 

@@ -1,7 +1,7 @@
 """A sensor on the raw drop zone: a run when an extract lands, changes or is removed, nothing when a file is only
 touched.
 
-The cursor maps each file (path under raw/) to [size, mtime_ns, sha256] (pipeline.nightly_state.drop_zone_snapshot,
+The cursor maps each file (path under raw/) to [size, mtime_ns, sha256] (pipeline.drop_zone.drop_zone_snapshot,
 the same snapshot `send-pipeline run` compares with the ingest ledger). A file whose size and mtime are unchanged
 keeps its recorded hash (no re-read of a large census on every tick); any other file is hashed again, and only a
 new hash — a new file or new content — or a file gone requests a run. On the first tick (no cursor yet: a new
@@ -25,16 +25,8 @@ import time
 import dagster as dg
 
 from pipeline.abandoned_runs import release_abandoned_runs
-from pipeline.nightly_state import (
-    REMOVED,
-    Snapshot,
-    drop_zone_snapshot,
-    nightly_reasons,
-    settling,
-    settling_message,
-    unread_extracts,
-    unread_message,
-)
+from pipeline.drop_zone import Snapshot, drop_zone_snapshot, settling, settling_message, unread_extracts, unread_message
+from pipeline.nightly_state import REMOVED, nightly_reasons
 from pipeline.schedules import nightly_job
 from pipeline.settings import load_settings
 

@@ -533,7 +533,7 @@ def test_readers_that_disagree_on_the_rows_fail_the_file(tmp_path, con, monkeypa
 
 
 def test_file_sha256_and_lines_counts_a_last_line_without_its_newline(tmp_path):
-    from pipeline.nightly_state import file_sha256_and_lines
+    from pipeline.drop_zone import file_sha256_and_lines
 
     for data, lines in [(b"", 0), (b"a\n", 1), (b"a\nb", 2), (b"a\r\nb\r\n", 2), (b"\n\n", 2)]:
         path = tmp_path / "f.csv"

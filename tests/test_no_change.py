@@ -17,14 +17,12 @@ import duckdb
 import pytest
 
 from pipeline import cli
+from pipeline.drop_zone import SETTLE_SECONDS, drop_zone_hashes, file_sha256
 from pipeline.ingest import ensure_raw_schema
 from pipeline.nightly_state import (
     REMOVED,
-    SETTLE_SECONDS,
     BuildRecord,
     code_version,
-    drop_zone_hashes,
-    file_sha256,
     nightly_reasons,
     read_build_record,
     reasons_to_run,
@@ -255,7 +253,7 @@ def test_an_extract_that_cannot_be_read_is_a_reason_to_run_not_a_traceback_and_i
     """The check before a run hashes raw/: a file it cannot read (no permission) made it fail with a traceback. It
     is now a change (the run's ingest then fails naming the file), and its hash is not cached, so once readable
     again it is hashed again."""
-    import pipeline.nightly_state as state
+    import pipeline.drop_zone as state
 
     census = built["raw"] / "census/2023_spring.csv"
     _copied_in(census, "upn,census_date\nB,2023-01-19\n", SETTLE_SECONDS + 60)

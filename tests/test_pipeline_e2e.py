@@ -14,8 +14,8 @@ import duckdb
 import pytest
 import yaml
 
+from pipeline.drop_zone import SOURCE_FOLDERS
 from pipeline.ees import EES_FOUR_DIGIT_TIME_IDENTIFIERS, EES_TIME_IDENTIFIERS
-from pipeline.nightly_state import SOURCE_FOLDERS
 
 from support import pipeline_env as pipeline_env_for
 from support import send_pipeline

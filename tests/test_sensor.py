@@ -8,8 +8,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipeline.drop_zone import drop_zone_snapshot, file_sha256
 from pipeline.ingest import ensure_raw_schema
-from pipeline.nightly_state import drop_zone_snapshot, file_sha256, record_build
+from pipeline.nightly_state import record_build
 from pipeline.sensors import changed_files, raw_drop_zone_sensor
 from pipeline.settings import load_settings
 

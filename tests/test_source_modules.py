@@ -7,7 +7,7 @@ import pkgutil
 import dagster as dg
 
 import pipeline.sources
-from pipeline.nightly_state import SOURCE_FOLDERS
+from pipeline.drop_zone import SOURCE_FOLDERS
 
 
 def source_assets(package=pipeline.sources) -> dict[str, list[dg.AssetsDefinition]]:

@@ -1,0 +1,138 @@
+"""The drop zone raw/: which files are extracts, in which source's folder, settled or still being copied in, and
+their sha256 (cached by size and mtime, so a national census is not re-read every night).
+
+No Dagster, no dbt, no DuckDB: `send-pipeline run`, the nightly schedule and the drop-zone sensor ask these questions
+before anything heavy is imported (pipeline/nightly_state.py decides from the answers whether a night can be skipped).
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+# The folders of raw/ a source reads (each source's Contract.source; tests/test_pipeline_e2e.py checks the generator
+# writes exactly these).
+SOURCE_FOLDERS = ("attainment", "census", "child_health", "deprivation", "dfe", "disability_register", "ehcna",
+                  "exclusions", "finance", "placements", "population")  # fmt: skip
+
+
+def unread_extracts(raw_dir: Path) -> list[str]:
+    """Extracts under raw/ in no source's folder (raw/Census/..., raw/transport/..., a file at the top): no source
+    would ever read them, so a run with them would lose them without a word."""
+    return [
+        str(path.relative_to(raw_dir))
+        for path in drop_zone_files(raw_dir)
+        if len(path.relative_to(raw_dir).parts) == 1 or path.relative_to(raw_dir).parts[0] not in SOURCE_FOLDERS
+    ]
+
+
+def first_and_more(names: Sequence[str]) -> str:
+    """The first name and how many more, for a one-line message: `census/a.csv and 2 more`."""
+    return names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+
+
+def unread_message(unread: list[str]) -> str:
+    return (
+        f"{first_and_more(unread)} is in no source's folder, so no run would read it: move it into raw/<source>/ "
+        f"({', '.join(SOURCE_FOLDERS)}), or out of raw/; no run until then"
+    )
+
+
+SETTLE_SECONDS = 120  # an extract not written to for this long is taken as completely copied in
+
+
+def settling(mtimes: Mapping[str, int], now_ns: int) -> list[str]:
+    """The files (name -> mtime in ns) written to in the last SETTLE_SECONDS: possibly still being copied in."""
+    return [name for name, mtime in mtimes.items() if now_ns - mtime < SETTLE_SECONDS * 10**9]
+
+
+def settling_message(names: Sequence[str], then: str) -> str:
+    return f"{first_and_more(names)} written to in the last {SETTLE_SECONDS} s (a copy in progress?): {then}"
+
+
+def recently_written(raw_dir: Path, now_ns: int) -> list[str]:
+    """The extracts under raw/ that may still be being copied in (``settling``)."""
+    files = drop_zone_files(raw_dir)
+    return settling({str(path.relative_to(raw_dir)): path.stat().st_mtime_ns for path in files}, now_ns)
+
+
+def drop_zone_files(raw_dir: Path) -> list[Path]:
+    """Every extract under raw/ (hidden files, editors' lock files and README.md are not extracts)."""
+    if not raw_dir.exists():
+        return []
+    files = []
+    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
+        parts = path.relative_to(raw_dir).parts
+        if any(part.startswith((".", "~$")) for part in parts) or parts == ("README.md",):
+            continue
+        files.append(path)
+    return files
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes (the ingest ledger records the same hash)."""
+    return file_sha256_and_lines(path)[0]
+
+
+UNREADABLE = "unreadable"  # the hash of a file that cannot be read: never a ledger's, so the file counts as changed
+
+
+def readable_sha256(path: Path) -> str:
+    """file_sha256, or UNREADABLE (no permission, gone mid-read): the run is then started and the ingest fails
+    naming the file, instead of the check before the run failing with a traceback."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return UNREADABLE
+
+
+def file_sha256_and_lines(path: Path) -> tuple[str, int]:
+    """The sha256 of a file's bytes and its number of lines (LF-terminated, plus a last one without LF), in one
+    read in 1 MiB chunks (the ingest numbers rows by the count: ~0.15 s more a 800 MB census than the hash)."""
+    digest, lines, last = hashlib.sha256(), 0, b"\n"
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")
+
+
+Snapshot = dict[str, list]  # file name under raw/ -> [size, mtime_ns, sha256]
+
+
+def drop_zone_snapshot(raw_dir: Path, previous: Snapshot) -> Snapshot:
+    """Every extract of the drop zone with its size, mtime and sha256. A file whose size and mtime are those of
+    ``previous`` keeps its recorded hash (no re-read of a large census); any other file is hashed."""
+    snapshot: Snapshot = {}
+    for path in drop_zone_files(raw_dir):
+        name = str(path.relative_to(raw_dir))
+        stat = path.stat()
+        known = previous.get(name)
+        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns and known[2] != UNREADABLE
+        snapshot[name] = known if unchanged else [stat.st_size, stat.st_mtime_ns, readable_sha256(path)]
+    return snapshot
+
+
+def drop_zone_hashes(raw_dir: Path, cache_path: Path | None = None) -> dict[str, str]:
+    """File name under raw/ -> sha256. With ``cache_path``, a file whose size and mtime are those cached keeps its
+    cached hash (the cache is rewritten); any other file is hashed."""
+    cache: Snapshot = {}
+    if cache_path is not None and cache_path.exists():
+        try:
+            cache = json.loads(cache_path.read_text())
+        except ValueError:
+            cache = {}
+    fresh = drop_zone_snapshot(raw_dir, cache)
+    if cache_path is not None and fresh != cache:
+        write_json(cache_path, fresh)
+    return {name: entry[2] for name, entry in fresh.items()}
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON by a rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
