@@ -90,8 +90,7 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
 )
 def publish_release(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
     from pipeline.publish import PublicationError, publish
-    from pipeline.report.build import ReportError, build_release_report
-    from pipeline.report.narrative import ReportDataError
+    from pipeline.report import ReportDataError, ReportError, build_release_report
 
     settings = warehouse.settings
     with warehouse.connect() as con:
