@@ -29,7 +29,9 @@ from pipeline import publish as publish_module
 from pipeline.release import RELEASE_KEY, REPORT_KEY, publish_release
 from pipeline.report import build as report_build
 from pipeline.report import charts as report_charts
+from pipeline.report import facts as fx
 from pipeline.report import narrative as nv
+from pipeline.report import sections as report_sec
 from pipeline.resources import SendWarehouse
 from pipeline.suppression.rules import DEFAULT_RULES
 
@@ -299,15 +301,15 @@ def context(node: Node) -> str:
 # ---- hand-made published tables ------------------------------------------------------------------------------
 
 
-def published(name: str, rows: list[dict], **constant) -> nv.Published:
+def published(name: str, rows: list[dict], **constant) -> fx.Published:
     frame = pd.DataFrame([{**constant, **r} for r in rows])
-    return nv.Published(name, frame.assign(_row=range(len(frame))))
+    return fx.Published(name, frame.assign(_row=range(len(frame))))
 
 
 LA = {"geographic_level": "Local authority", "la_name": "Testshire"}
 
 
-def caseload_table(jan_2019: str = "198", apr_2023: str = "305") -> nv.Published:
+def caseload_table(jan_2019: str = "198", apr_2023: str = "305") -> fx.Published:
     rows = []
     for ref, tp, ti, total, needs in (
         ("2019-01-17", "201819", "Academic year", jan_2019, {"ASD": "64", "SEMH": "33", "MSI": "c"}),
@@ -337,47 +339,47 @@ def caseload_table(jan_2019: str = "198", apr_2023: str = "305") -> nv.Published
 
 
 def texts(sentences) -> list[str]:
-    return [nv.sentence_text(s) for s in sentences]
+    return [fx.sentence_text(s) for s in sentences]
 
 
 # ---- facts -----------------------------------------------------------------------------------------------------
 
 
-def cell(text: str, row: int = 0, table: str = "t", column: str = "v") -> nv.Cell:
-    return nv.Cell(table, row, column, text)
+def cell(text: str, row: int = 0, table: str = "t", column: str = "v") -> fx.Cell:
+    return fx.Cell(table, row, column, text)
 
 
 def test_facts_compute_from_published_cells_and_withhold_what_is_suppressed():
-    assert nv.count(cell("1234")).text == "1,234"
-    assert nv.count(cell("66"), cell("20")).text == "86"  # a sum of published cells
-    assert nv.percent(cell("176"), cell("6100")).text == "2.9%"  # 2.885...
-    assert nv.percent(cell("1"), cell("16")).text == "6.3%"  # 6.25 rounds half up, as published figures do
-    assert nv.change(cell("198"), cell("305")).text == "+54.0%"
-    assert nv.change(cell("265"), cell("176")).text == "-33.6%"
-    assert nv.Fact(nv.MONEY_M, (cell("5398875.87"),)).text == "£5.4m"
-    assert nv.Fact(nv.MONEY, (cell("-109699.45"),)).text == "-£109,699"
+    assert fx.count(cell("1234")).text == "1,234"
+    assert fx.count(cell("66"), cell("20")).text == "86"  # a sum of published cells
+    assert fx.percent(cell("176"), cell("6100")).text == "2.9%"  # 2.885...
+    assert fx.percent(cell("1"), cell("16")).text == "6.3%"  # 6.25 rounds half up, as published figures do
+    assert fx.change(cell("198"), cell("305")).text == "+54.0%"
+    assert fx.change(cell("265"), cell("176")).text == "-33.6%"
+    assert fx.Fact(fx.MONEY_M, (cell("5398875.87"),)).text == "£5.4m"
+    assert fx.Fact(fx.MONEY, (cell("-109699.45"),)).text == "-£109,699"
     # a suppressed input is never computed with: the fact shows the symbol and has no value
     for fact in (
-        nv.count(cell("c")),
-        nv.count(cell("12"), cell("c")),
-        nv.percent(cell("c"), cell("68")),
-        nv.percent(cell("28"), cell("c")),
-        nv.change(cell("c"), cell("305")),
+        fx.count(cell("c")),
+        fx.count(cell("12"), cell("c")),
+        fx.percent(cell("c"), cell("68")),
+        fx.percent(cell("28"), cell("c")),
+        fx.change(cell("c"), cell("305")),
     ):
         assert (fact.text, fact.value, fact.available) == ("c", None, False)
-    assert nv.count(cell("x")).text == "x"
+    assert fx.count(cell("x")).text == "x"
     # rule 5: no percentage over fewer than ten children; none over nothing; money is not children
-    assert nv.percent(cell("3"), cell("9")).text == "c"
-    assert nv.percent(cell("9"), cell("10")).text == "90.0%"
-    assert nv.percent(cell("0"), cell("0")).text == "z"
-    assert nv.percent(cell("3.00"), cell("9.00"), rate_rule=False).text == "33.3%"
+    assert fx.percent(cell("3"), cell("9")).text == "c"
+    assert fx.percent(cell("9"), cell("10")).text == "90.0%"
+    assert fx.percent(cell("0"), cell("0")).text == "z"
+    assert fx.percent(cell("3.00"), cell("9.00"), rate_rule=False).text == "33.3%"
 
 
 def test_a_sentence_refuses_a_number_typed_as_plain_text():
     with pytest.raises(ValueError, match="Fact, When or Label"):
-        nv.say("There were 5 requests.")
-    assert nv.say("The SEN2 return and the S251 budget.")  # digits inside code words are words
-    assert nv.sentence_text(nv.say("In ", nv.When("2023", "2023"), ", ", nv.count(cell("27")), " requests.")) == (
+        fx.say("There were 5 requests.")
+    assert fx.say("The SEN2 return and the S251 budget.")  # digits inside code words are words
+    assert fx.sentence_text(fx.say("In ", fx.When("2023", "2023"), ", ", fx.count(cell("27")), " requests.")) == (
         "In 2023, 27 requests."
     )
 
@@ -392,7 +394,7 @@ def test_caseload_sentence_numbers_come_from_the_table():
         texts(sentences)[0]
         == f"EHC plans maintained by Testshire rose from 198 in January 2019 to 305 in April 2023 (+{growth}%)."
     )
-    facts = nv.facts_of(sentences[0])
+    facts = fx.facts_of(sentences[0])
     assert [f.cells[0].text for f in facts[:2]] == ["198", "305"]
     assert facts[2].base[0].text == "198" and facts[2].cells[0].text == "305"
     # the needs: shares of the April total, largest first; the suppressed need named, not counted
@@ -411,10 +413,10 @@ def test_caseload_sentence_with_a_suppressed_input_says_so_and_computes_nothing(
         "is not given."
     )
     assert "%" not in first and "305" not in first
-    assert all(f.symbol == "c" for f in nv.facts_of(sentences[0]))
+    assert all(f.symbol == "c" for f in fx.facts_of(sentences[0]))
 
 
-def timeliness(year: str = "2021", counted_to: str = "2021-12-31") -> nv.Published:
+def timeliness(year: str = "2021", counted_to: str = "2021-12-31") -> fx.Published:
     rows = []
     for stage, timings in {
         "Requests received": {"Not timed": "55", "Total": "55"},
@@ -432,7 +434,7 @@ def timeliness(year: str = "2021", counted_to: str = "2021-12-31") -> nv.Publish
 
 def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others():
     (sentence,) = nv.timeliness_sentences(timeliness())
-    assert nv.sentence_text(sentence) == (
+    assert fx.sentence_text(sentence) == (
         "In 2021: 55 requests for assessment; decisions whether to assess made within 6 weeks: suppressed (c) out of "
         "68; EHC plans issued within 20 weeks: 15 of 36 (41.7%); annual reviews held in time: 3 of 8 (c)."
     )  # 15/36 = 41.67%; 3 of 8 reviews is a percentage of fewer than ten: c
@@ -440,10 +442,10 @@ def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others(
 
 def test_a_year_counted_to_a_day_before_its_end_says_so():
     (sentence,) = nv.timeliness_sentences(timeliness("2023", "2023-06-30"))
-    assert nv.sentence_text(sentence).startswith("In 2023 (to 30 June 2023): 55 requests for assessment;")
+    assert fx.sentence_text(sentence).startswith("In 2023 (to 30 June 2023): 55 requests for assessment;")
 
 
-def placements(rows: list[tuple[str, str, str, str, str]]) -> nv.Published:
+def placements(rows: list[tuple[str, str, str, str, str]]) -> fx.Published:
     return published(
         "send_placements",
         [
@@ -683,21 +685,21 @@ def test_benchmark_follows_a_neighbour_across_its_new_la_codes():
 
 
 def test_new_fact_kinds_show_one_published_cell_as_published_and_a_difference_computes_nothing_from_a_c():
-    assert nv.as_published(nv.RATE, cell("4.0")).text == "4.0%"  # the published decimals kept
-    assert nv.as_published(nv.SCORE, cell("-0.17")).text == "-0.17"
-    assert [nv.as_published(nv.RANK, cell(n)).text for n in ("303", "291", "292", "4", "11", "112", "21")] == [
+    assert fx.as_published(fx.RATE, cell("4.0")).text == "4.0%"  # the published decimals kept
+    assert fx.as_published(fx.SCORE, cell("-0.17")).text == "-0.17"
+    assert [fx.as_published(fx.RANK, cell(n)).text for n in ("303", "291", "292", "4", "11", "112", "21")] == [
         "303rd", "291st", "292nd", "4th", "11th", "112th", "21st"
     ]  # fmt: skip
-    assert nv.as_published(nv.RATE, cell("c")).text == "c" and nv.as_published(nv.SCORE, cell("x")).value is None
-    assert nv.difference(cell("4"), cell("1")).text == "3"
-    assert nv.difference(cell("c"), cell("1")).text == "c" and nv.difference(cell("9"), cell("c")).value is None
-    assert nv.percent(cell("5820"), cell("5820"), minus=(cell("5156"), cell("117"))).text == "9.4%"  # 547 / 5820
-    assert nv.percent(cell("5820"), cell("5820"), minus=(cell("5156"), cell("c"))).text == "c"
+    assert fx.as_published(fx.RATE, cell("c")).text == "c" and fx.as_published(fx.SCORE, cell("x")).value is None
+    assert fx.difference(cell("4"), cell("1")).text == "3"
+    assert fx.difference(cell("c"), cell("1")).text == "c" and fx.difference(cell("9"), cell("c")).value is None
+    assert fx.percent(cell("5820"), cell("5820"), minus=(cell("5156"), cell("117"))).text == "9.4%"  # 547 / 5820
+    assert fx.percent(cell("5820"), cell("5820"), minus=(cell("5156"), cell("c"))).text == "c"
     with pytest.raises(ValueError, match="one published cell"):
-        nv.Fact(nv.RATE, (cell("1.0"), cell("2.0")))
+        fx.Fact(fx.RATE, (cell("1.0"), cell("2.0")))
 
 
-def deprivation(rank_2019: str = "303", place: str = "4", rank_2015: str = "291") -> nv.Published:
+def deprivation(rank_2019: str = "303", place: str = "4", rank_2015: str = "291") -> fx.Published:
     rows = [
         {"time_period": y, "time_identifier": "Calendar year", "rank": r, "districts_ranked": n,
          "rank_in_region_least_deprived": q, "districts_in_region": "40"}
@@ -731,7 +733,7 @@ def test_deprivation_of_an_la_the_extract_does_not_rank_says_why_not_ranks_x():
     ]
 
 
-def child_health(characteristics_unclassified: str = "117") -> tuple[nv.Published, nv.Published, nv.Published]:
+def child_health(characteristics_unclassified: str = "117") -> tuple[fx.Published, fx.Published, fx.Published]:
     levels = {"Local authority": LA, "Regional": {"geographic_level": "Regional"},
               "National": {"geographic_level": "National"}}  # fmt: skip
     rows = []
@@ -745,7 +747,7 @@ def child_health(characteristics_unclassified: str = "117") -> tuple[nv.Publishe
             if cells is not None:
                 rows.append({**geo, "region_name": "East Midlands", "time_period": tp, "period": period,
                              "indicator": indicator, "value": cells[0], "count": cells[1]})  # fmt: skip
-    health = nv.Published("send_child_health", pd.DataFrame(rows).assign(_row=range(len(rows))))
+    health = fx.Published("send_child_health", pd.DataFrame(rows).assign(_row=range(len(rows))))
     census = [
         ("ethnicity", "Total", "5820"), ("ethnicity", "WBRI", "5156"), ("ethnicity", "WOTH", "162"),
         ("ethnic_group", "Unclassified", characteristics_unclassified), ("ethnic_group", "Total", "5820"),
@@ -804,7 +806,7 @@ def test_child_health_with_a_suppressed_census_cell_computes_nothing_from_it():
     assert said[-1] == "Where a count behind the local authority's pupil figures is suppressed (c), so is the figure."
 
 
-def exclusions(suspended_and_excluded: str, excluded: str) -> nv.Published:
+def exclusions(suspended_and_excluded: str, excluded: str) -> fx.Published:
     rows = []
     for year, cells in (
         ("202021", {"E": ("9", "c", "0", "20"), "K": ("27", "c", "0", "55"), "Total": ("36", "c", "0", "75")}),
@@ -830,12 +832,12 @@ def test_exclusions_count_the_children_suspended_and_those_permanently_excluded(
 
 def test_exclusions_with_a_suppressed_count_say_so_and_compute_nothing_from_it():
     (first, *_) = nv.exclusions_sentences(exclusions(suspended_and_excluded="c", excluded="9"))
-    assert nv.sentence_text(first) == (
+    assert fx.sentence_text(first) == (
         "In 2021/22, 51 children with SEND were suspended at least once (117 suspensions); how many of them were "
         "also permanently excluded is suppressed (c), and the number of other children with SEND permanently "
         "excluded is suppressed (c)."
     )
-    assert [f.text for f in nv.facts_of(first)] == ["51", "117"]  # 9 is not shown, nor anything taken from it
+    assert [f.text for f in fx.facts_of(first)] == ["51", "117"]  # 9 is not shown, nor anything taken from it
 
 
 def attainment(ehcp_met: str = "c", ehcp_pct: str = "c", ehcp_average: str = "28.7"):
@@ -900,9 +902,9 @@ def test_a_chart_leaves_a_suppressed_value_out_and_marks_it():
     ]
     chart = report_charts.primary_need_chart(published("send_primary_need", rows, **LA))
     plotted = {r["need"]: r for r in chart.rows}
-    assert plotted[nv.need_label("MLD")]["value"] == 188
+    assert plotted[fx.need_label("MLD")]["value"] == 188
     for code in ("MSI", "SLD"):
-        assert plotted[nv.need_label(code)]["value"] is None and plotted[nv.need_label(code)]["sym"] == "c"
+        assert plotted[fx.need_label(code)]["value"] is None and plotted[fx.need_label(code)]["sym"] == "c"
     numbers = [v for r in chart.rows for v in r.values() if isinstance(v, int | float) and not isinstance(v, bool)]
     assert numbers == [188]  # nothing else numeric is embedded in the data
     svg = chart.svg
@@ -1078,7 +1080,7 @@ def test_a_missing_analyst_section_shows_a_visible_note_and_keeps_its_place(rele
             (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     db = release["published"] / report_build.REPORTING_DB
     narrative = report_build.release_narrative(db, folder)
-    html = report_build.render_html(release["release"], report_build.report_sections(release["release"], narrative))
+    html = report_build.render_html(release["release"], report_sec.report_sections(release["release"], narrative))
     sections = report_sections(parse(html))
     assert list(sections) == list(SECTION_TITLES)
     missing = sections["joint-commissioning-with-health"]
@@ -1200,7 +1202,7 @@ def test_every_chart_is_valid_vega_lite(release):
     import altair as alt
     import jsonschema
 
-    charts = [c for s in report_build.report_sections(release["release"]) for c in s.charts]
+    charts = [c for s in report_sec.report_sections(release["release"]) for c in s.charts]
     assert sorted(c.key for c in charts) == sorted(CHART_IDS)
     for chart in charts:
         alt.TopLevelSpec.validate(chart.spec)
@@ -1211,7 +1213,7 @@ def test_every_chart_is_valid_vega_lite(release):
 
 def test_charts_plot_only_published_cells_and_draw_nothing_suppressed(release):
     reader = release["reader"]
-    sections = report_build.report_sections(release["release"])
+    sections = report_sec.report_sections(release["release"])
     charts = {c.key: c for s in sections for c in s.charts}
     assert sorted(charts) == sorted(CHART_IDS)
     gaps = 0
@@ -1305,7 +1307,7 @@ def test_sentences_reproduce_the_seed_figures(release):
 
 
 def fact_texts(row: tuple) -> list[str]:
-    return [p.text if isinstance(p, nv.Fact) else "" for p in row]
+    return [p.text if isinstance(p, fx.Fact) else "" for p in row]
 
 
 def test_the_new_sections_reproduce_the_seed_figures_the_release_publishes(release):
@@ -1313,9 +1315,9 @@ def test_the_new_sections_reproduce_the_seed_figures_the_release_publishes(relea
     # 5.2 deprivation
     seed = FIGURES["deprivation_5_2"]
     said = " ".join(texts(nv.deprivation_sentences(t["send_deprivation"])))
-    assert f"ranks {nv.ordinal(seed['rank_2019'])} of {seed['of']} local authority districts" in said
-    assert f"It is the {nv.ordinal(seed['place_in_region_least_deprived'])} least deprived" in said
-    assert nv.ordinal(seed["rank_2010"]) in said and nv.ordinal(seed["rank_2015"]) in said
+    assert f"ranks {fx.ordinal(seed['rank_2019'])} of {seed['of']} local authority districts" in said
+    assert f"It is the {fx.ordinal(seed['place_in_region_least_deprived'])} least deprived" in said
+    assert fx.ordinal(seed["rank_2010"]) in said and fx.ordinal(seed["rank_2015"]) in said
     # 5.3 child health: LA / region / England, the LA's pupil cells computed from the census tables
     health = FIGURES["child_health_5_3"]
     rows = {r.indicator: r for r in nv.child_health_rows(t["send_child_health"], t["send_characteristics"],
@@ -1344,7 +1346,7 @@ def test_the_new_sections_reproduce_the_seed_figures_the_release_publishes(relea
     # 6.6 exclusions: what the release publishes is said; what it suppresses is named, not computed
     seed = FIGURES["exclusions_6_6"]
     (first, *_) = nv.exclusions_sentences(t["send_exclusions"])
-    said = nv.sentence_text(first)
+    said = fx.sentence_text(first)
     assert said.startswith(f"In 2021/22, {seed['send_suspended']} children with SEND were suspended at least once")
     exclusions = t["send_exclusions"]
     both = exclusions.cell("children_suspended_and_permanently_excluded", time_period="202122", sen_provision="Total")
@@ -1493,14 +1495,14 @@ def test_published_rows_match_every_condition_in_table_order():
         {"year": ["2023", "2022", "2023", "2023", None], "need": ["ASD", "ASD", "SLCN", "ASD", "ASD"],
          "pupils": ["10", "9", "c", "12", "7"]}
     )  # fmt: skip
-    table = nv.Published("t", frame)
+    table = fx.Published("t", frame)
     assert table.rows(year="2023", need="ASD")["pupils"].tolist() == ["10", "12"]
     assert table.rows(need="ASD", year="2023")["_row"].tolist() == [0, 3]  # either order of the conditions
     assert table.rows(year="2023")["pupils"].tolist() == ["10", "c", "12"]
     assert table.rows(year="2021").empty and table.rows(year="2022", need="SLCN").empty
     assert len(table.rows()) == 5  # no condition: every row, the blank year too
-    with pytest.raises(nv.ReportDataError, match="t: no column phase"):
+    with pytest.raises(fx.ReportDataError, match="t: no column phase"):
         table.rows(phase="Primary")
-    with pytest.raises(nv.ReportDataError, match="t: no column phase"):
+    with pytest.raises(fx.ReportDataError, match="t: no column phase"):
         table.cells("phase", year="2023")  # the column read, not only a column matched
     assert [c.text for c in table.cells("pupils", year="2023")] == ["10", "c", "12"]

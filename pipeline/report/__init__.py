@@ -17,7 +17,7 @@ _EXPORTS = {
     "ReportError": "pipeline.report.build",
     "build_release_report": "pipeline.report.build",
     "build_report": "pipeline.report.build",
-    "ReportDataError": "pipeline.report.narrative",
+    "ReportDataError": "pipeline.report.facts",
 }
 __all__ = sorted(_EXPORTS)
 

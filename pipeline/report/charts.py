@@ -17,7 +17,7 @@ import pandas as pd
 import vl_convert
 from altair.utils import schemapi
 
-from pipeline.report.narrative import (
+from pipeline.report.facts import (
     COUNT,
     DIGIT,
     MONEY,
@@ -29,18 +29,20 @@ from pipeline.report.narrative import (
     Published,
     characteristic_label,
     count,
-    geography_name,
     group_label,
-    measure_label,
     need_label,
-    need_vs_england,
-    neighbour_codes,
     on_date,
     percent,
     setting_label,
+    table_period,
+)
+from pipeline.report.narrative import (
+    geography_name,
+    measure_label,
+    need_vs_england,
+    neighbour_codes,
     standard_facts,
     standard_measures,
-    table_period,
 )
 
 WIDTH = 680
