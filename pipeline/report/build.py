@@ -3,9 +3,10 @@
 Reads `<published>/send_reporting.duckdb` (schema `reporting`, opened read-only; never the internal send.duckdb),
 builds each section's tables, charts and sentences from the published text cells (pipeline.report.sections), renders
 them to HTML and writes `<published>/report/index.html`: self-contained (CSS and SVG charts inline, no script, no
-external URL), inside the live release folder it was built from. `published` is a link swapped by pipeline.publish,
-so it is resolved once: the report is read from and written into that one release, built in a temporary folder
-beside it and moved into place with `os.replace`. A PDF copy is written too when WeasyPrint is installed (optional).
+external URL), inside the release folder it was built from: a new release's before it is swapped in
+(pipeline/release.py), the live one's for `send-pipeline report`. A `published` link swapped by pipeline.publish is
+resolved once: the report is read from and written into that one release, built in a temporary folder beside it and
+moved into place with `os.replace`. A PDF copy is written too when WeasyPrint is installed (optional).
 
 Every number in a computed section is a published cell or is computed from published cells, and says which: a
 table cell or a number in a sentence carries `data-kind` (count, money, money_m, percent, change; rate, score, rank
