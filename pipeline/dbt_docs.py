@@ -22,7 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.dbt import BUILT_MANIFEST_DIR, BUILT_MANIFEST_FILES, built_manifest, send_dbt_models
+from pipeline.dbt_assets import BUILT_MANIFEST_DIR, BUILT_MANIFEST_FILES, built_manifest, send_dbt_models
 from pipeline.nightly_state import dbt_project_version
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import DUCKDB_WRITER_POOL

@@ -24,7 +24,7 @@ from pipeline.settings import load_settings
 
 def dbt_executable() -> str:
     """The dbt beside this interpreter (a venv's scripts are not on PATH unless the venv is activated): this
-    project's `send-dbt` (pipeline/dbt_entry.py: dbt with less garbage collection) when installed, else `dbt`."""
+    project's `send-dbt` (pipeline/send_dbt.py: dbt with less garbage collection) when installed, else `dbt`."""
     for name in ("send-dbt", "dbt"):
         candidate = Path(sys.executable).with_name(name)
         if candidate.exists():

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipeline.checks.census_totals import census_totals_checks
-from pipeline.dbt import dbt_resource, send_dbt_models
+from pipeline.dbt_assets import dbt_resource, send_dbt_models
 from pipeline.dbt_docs import dbt_docs
 from pipeline.exposures import dbt_exposure_specs
 from pipeline.release import publish_release

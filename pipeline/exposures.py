@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from pipeline.dbt import SendDbtTranslator
+from pipeline.dbt_assets import SendDbtTranslator
 from pipeline.dbt_project import dbt_project
 
 

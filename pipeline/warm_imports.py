@@ -9,7 +9,7 @@ step that needs the module imports it itself and reports the error where it belo
 
 The modules' objects (~200 k, long-lived) are imported with the cyclic garbage collector paused and then frozen
 (`collector_paused`), as `send-pipeline run` does for its own imports (pipeline/cli.py) and `send-dbt` for dbt's
-(pipeline/dbt_entry.py): otherwise every later full collection of the run walks them again (~0.25 s of a demo run).
+(pipeline/send_dbt.py): otherwise every later full collection of the run walks them again (~0.25 s of a demo run).
 Freezing also keeps whatever else the run holds at that moment out of later collections: a few MB at most, freed at
 the end of the process.
 """

@@ -14,7 +14,7 @@ from unittest import mock
 
 from dagster_dbt import DbtCliResource
 
-from pipeline.dbt import (
+from pipeline.dbt_assets import (
     SendDbtCliResource,
     build_args,
     built_manifest,

@@ -333,7 +333,7 @@ def test_the_dbt_docs_describe_the_built_marts(first_run, pipeline_env):
 def test_dbt_in_process_leaves_the_warehouse_free_for_other_settings(first_run, pipeline_env, tmp_path, monkeypatch):
     """`dbt docs generate` runs in the run's process (pipeline/dbt_docs.py): after it, the next step opens send.duckdb
     with its own settings, which DuckDB refuses while dbt-duckdb's connection is open."""
-    from pipeline.dbt import BUILT_MANIFEST_DIR
+    from pipeline.dbt_assets import BUILT_MANIFEST_DIR
     from pipeline.dbt_docs import dbt_in_process, docs_generate_args
 
     warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"])

@@ -10,7 +10,7 @@
 -- the staged extract - differs from the one stored with its rows, or when its residence was worked out for another
 -- home LA. A term no extract holds any more (its file removed, or its rows corrected into another term) is deleted
 -- after the build (post_hook), as a rebuild would not have it. `dbt build --full-refresh` rebuilds every term (the
--- nightly job does that when the dbt project or SEND_LA_CODE changed, pipeline/dbt.py).
+-- nightly job does that when the dbt project or SEND_LA_CODE changed, pipeline/dbt_assets.py).
 --
 -- One model, not a de-duplicated table and a profiled one: at national scale (18 M registrations) writing the
 -- de-duplicated rows with every staging column first cost ~17 s of ~31 s.

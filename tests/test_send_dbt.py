@@ -1,4 +1,4 @@
-"""`send-dbt` (pipeline/dbt_entry.py): dbt's command line with its imports frozen out of the garbage collector."""
+"""`send-dbt` (pipeline/send_dbt.py): dbt's command line with its imports frozen out of the garbage collector."""
 
 import gc
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 import dbt.cli.main
 import pytest
 
-from pipeline import dbt_entry
+from pipeline import send_dbt
 from pipeline.dbt_project import dbt_executable
 
 
@@ -38,13 +38,13 @@ def test_dbt_runs_with_its_imports_frozen_and_the_collector_on(monkeypatch):
     gc.unfreeze()
     try:
         with pytest.raises(SystemExit) as exited:
-            dbt_entry.main()
+            send_dbt.main()
     finally:
         gc.unfreeze()
         gc.enable()
     assert exited.value.code == 3  # dbt's exit code
     assert seen["frozen"] > 0 and seen["enabled"]
-    assert seen["set"][0] == dbt_entry.YOUNG_THRESHOLD
+    assert seen["set"][0] == send_dbt.YOUNG_THRESHOLD
 
 
 def test_the_pipeline_runs_dbt_through_send_dbt_when_installed():
@@ -68,14 +68,14 @@ def test_dbt_itself_is_run_where_send_dbt_is_not_installed(tmp_path, monkeypatch
 
 def test_send_dbt_sets_up_its_patches_before_dbt_runs(monkeypatch):
     seen = []
-    monkeypatch.setattr(dbt_entry, "skip_unwritten_debug_events", lambda: seen.append("skipping"))
-    monkeypatch.setattr(dbt_entry, "defer_event_messages", lambda: seen.append("deferring"))
-    monkeypatch.setattr(dbt_entry, "write_manifest_after_build_only", lambda: seen.append("manifest"))
+    monkeypatch.setattr(send_dbt, "skip_unwritten_debug_events", lambda: seen.append("skipping"))
+    monkeypatch.setattr(send_dbt, "defer_event_messages", lambda: seen.append("deferring"))
+    monkeypatch.setattr(send_dbt, "write_manifest_after_build_only", lambda: seen.append("manifest"))
     monkeypatch.setattr(dbt.cli.main, "cli", lambda: seen.append("dbt") or 0)
     monkeypatch.setattr(gc, "set_threshold", lambda *t: None)
     try:
         with pytest.raises(SystemExit):
-            dbt_entry.main()
+            send_dbt.main()
     finally:
         gc.unfreeze()
         gc.enable()
@@ -91,8 +91,8 @@ def _event_manager(monkeypatch, level, name):
     from dbt_common.events.logger import LineFormat, LoggerConfig
 
     _patched_by_send_dbt_put_back(monkeypatch)
-    dbt_entry.skip_unwritten_debug_events()
-    dbt_entry.defer_event_messages()
+    send_dbt.skip_unwritten_debug_events()
+    send_dbt.defer_event_messages()
     stream = io.StringIO()
     manager = EventManager()
     manager.add_logger(LoggerConfig(name=name, level=level, line_format=LineFormat.Json, output_stream=stream))
@@ -141,7 +141,7 @@ def test_nobody_reads_debug_events(levels, callbacks, expected):
     from types import SimpleNamespace
 
     loggers = [SimpleNamespace(level=level) for level in levels]
-    assert dbt_entry.nobody_reads_debug_events(loggers, callbacks, ("known",)) is expected
+    assert send_dbt.nobody_reads_debug_events(loggers, callbacks, ("known",)) is expected
 
 
 def _counting_messages_built(monkeypatch) -> list:
@@ -158,7 +158,7 @@ def test_an_event_builds_its_message_when_first_read_or_written(monkeypatch):
 
     built = _counting_messages_built(monkeypatch)
     _patched_by_send_dbt_put_back(monkeypatch)
-    dbt_entry.defer_event_messages()
+    send_dbt.defer_event_messages()
     event = Note(msg="a statement")
     assert built == []
     assert event.msg == "a statement" and event.to_dict() == {"msg": "a statement"}
@@ -172,7 +172,7 @@ def test_a_malformed_event_fails_when_first_read(monkeypatch):
     from dbt_common.events.types import Note
 
     _patched_by_send_dbt_put_back(monkeypatch)
-    dbt_entry.defer_event_messages()
+    send_dbt.defer_event_messages()
     event = Note(msg="a statement", no_such_field=1)  # dbt raises here under pytest (a warning outside it)...
     with pytest.raises(Exception, match="Unable to parse logging event"):
         assert event.msg  # ...deferred, on the first read
@@ -198,7 +198,7 @@ def test_dbt_build_writes_its_manifest_after_the_last_node_only(monkeypatch):
     dbts_own = manifest.write_manifest
     written = []
     monkeypatch.setattr(manifest, "write_manifest", lambda parsed, target_path, which=None: written.append(target_path))
-    dbt_entry.write_manifest_after_build_only()
+    send_dbt.write_manifest_after_build_only()
     for command in ("build", "parse", "docs"):
         with click.Context(click.Command(command)):
             manifest.write_manifest(None, command)
@@ -209,9 +209,9 @@ def test_dbt_build_writes_its_manifest_after_the_last_node_only(monkeypatch):
 def test_the_write_after_the_last_node_stays_dbts_own_in_a_new_process():
     # dbt imports dbt.task.runnable only when a command runs: imported after the patch, it would bind the patch
     code = (
-        "from pipeline import dbt_entry\n"
+        "from pipeline import send_dbt\n"
         "import dbt.cli.main\n"
-        "dbt_entry.write_manifest_after_build_only()\n"
+        "send_dbt.write_manifest_after_build_only()\n"
         "import dbt.task.runnable as runnable, dbt.parser.manifest as manifest\n"
         "print(runnable.write_manifest is not manifest.write_manifest)\n"
     )
@@ -226,7 +226,7 @@ def test_a_dbt_child_ends_when_its_run_is_killed_outright(tmp_path):
     pid_file = tmp_path / "child.pid"
     # SIGTERM ignored, as a process that starts dbt may have it (inherited across exec): the child must still end
     child = f"import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); " \
-            f"from pipeline.dbt_entry import die_with_parent; import os, time; die_with_parent(); " \
+            f"from pipeline.send_dbt import die_with_parent; import os, time; die_with_parent(); " \
             f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"  # fmt: skip
     parent = subprocess.Popen(
         [sys.executable, "-c", f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); "
