@@ -95,6 +95,9 @@ BAD_ROWS = [
     ({"count": "1600.5"}, "count", "count_not_a_whole_number"),
     ({"denominator": "many"}, "denominator", "denominator_not_a_whole_number"),
     ({"denominator": "1000"}, "denominator", "denominator_below_count"),
+    ({"area_type": ""}, "area_type", "required"),
+    ({"indicator": ""}, "indicator", "required"),
+    ({"period": ""}, "period", "required"),
 ]
 
 

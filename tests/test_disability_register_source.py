@@ -110,6 +110,9 @@ def test_no_identifier_postcode_name_or_birth_date_is_stored(tmp_path, con):
 
 BAD_ROWS = [
     ({"register_id": ""}, "register_id", "required"),
+    ({"snapshot_date": ""}, "snapshot_date", "required"),
+    ({"dob": "31/02/2012"}, "dob", "not_a_date"),
+    ({"gender": ""}, "gender", "required"),
     ({"snapshot_date": "30/02/2023"}, "snapshot_date", "not_a_date"),
     ({"upn": ("B" if upn(3)[0] == "A" else "A") + upn(3)[1:]}, "upn", "upn_check_letter_invalid"),
     ({"upn": "A85720012200"}, "upn", "upn_not_13_characters_letter_then_digits"),

@@ -197,11 +197,38 @@ BAD_ROWS = [
     ("annual_review", 0, {"due_date": "2022-05-29"}, "due_date", "before_plan_start_date"),
     ("annual_review", 0, {"review_date": "2022-05-01"}, "review_date", "before_plan_start_date"),
     ("annual_review", 0, {"due_date": "2024-05-30"}, "due_date", "duplicate_in_file"),
+    ("person", 0, {"person_id": ""}, "person_id", "required"),
+    ("person", 0, {"dob": ""}, "dob", "required"),
+    ("person", 0, {"sex": ""}, "sex", "required"),
+    ("request", 0, {"request_id": ""}, "request_id", "required"),
+    ("request", 0, {"request_id": "R2"}, "request_id", "duplicate_in_file"),
+    ("request", 0, {"person_id": ""}, "person_id", "required"),
+    ("request", 0, {"received_date": "2022-02-30"}, "received_date", "not_a_date"),
+    ("request", 0, {"request_outcome": ""}, "request_outcome", "required"),
+    ("request", 0, {"request_outcome_date": "2022-02-30"}, "request_outcome_date", "not_a_date"),
+    ("assessment", 0, {"assessment_id": ""}, "assessment_id", "required"),
+    ("assessment", 0, {"assessment_id": "A2"}, "assessment_id", "duplicate_in_file"),
+    ("assessment", 0, {"request_id": ""}, "request_id", "required"),
+    ("assessment", 0, {"assessment_outcome": ""}, "assessment_outcome", "required"),
+    ("assessment", 0, {"assessment_outcome": "Q"}, "assessment_outcome", "code_not_allowed"),
+    ("assessment", 0, {"assessment_outcome_date": "2022-05-32"}, "assessment_outcome_date", "not_a_date"),
+    ("assessment", 0, {"assessment_outcome": "A"}, "assessment_outcome_date", "given_while_decision_pending"),
+    ("plan", 0, {"plan_id": ""}, "plan_id", "required"),
+    ("plan", 0, {"plan_id": "E2"}, "plan_id", "duplicate_in_file"),
+    ("plan", 0, {"assessment_id": ""}, "assessment_id", "required"),
+    ("plan", 0, {"start_date": ""}, "start_date", "required"),
+    ("plan", 0, {"start_date": "2022-05-32"}, "start_date", "not_a_date"),
+    ("plan", 1, {"cease_date": "2023-02-30"}, "cease_date", "not_a_date"),
+    ("plan", 0, {"primary_need": "DYS"}, "primary_need", "code_not_allowed"),
+    ("annual_review", 0, {"plan_id": ""}, "plan_id", "required"),
+    ("annual_review", 0, {"due_date": ""}, "due_date", "required"),
+    ("annual_review", 0, {"due_date": "2023-05-32"}, "due_date", "not_a_date"),
+    ("annual_review", 0, {"review_date": "2023-05-32"}, "review_date", "not_a_date"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("module", "index", "change", "column", "rule"), BAD_ROWS, ids=[f"{r[0]}-{r[4]}" for r in BAD_ROWS]
+    ("module", "index", "change", "column", "rule"), BAD_ROWS, ids=[f"{r[0]}-{r[3]}-{r[4]}" for r in BAD_ROWS]
 )
 def test_a_bad_row_is_quarantined_with_its_rule(tmp_path, con, module, index, change, column, rule):
     modules = good_set()
@@ -222,6 +249,17 @@ def test_a_bad_row_is_quarantined_with_its_rule(tmp_path, con, module, index, ch
     for value in change.values():
         if len(value) > 2:
             assert value not in stored
+
+
+def test_a_plan_of_an_assessment_that_decided_not_to_issue_is_quarantined(tmp_path, con):
+    modules = good_set()
+    modules["assessment"][1]["assessment_outcome"] = "N"  # A2 (plan E2's): decided not to issue a plan
+    write_set(tmp_path, modules)
+    results = ingest(tmp_path, con)
+    assert [(r.rows_loaded, r.rows_quarantined) for r in results["assessment"]] == [(2, 0)]
+    assert [r for r in quarantine(con) if r[0] == "ehcna/plan_2023-06-30.csv"] == [
+        ("ehcna/plan_2023-06-30.csv", 3, "assessment_id", "assessment_did_not_decide_to_issue")
+    ]
 
 
 def test_a_quarantined_parent_takes_its_children_with_it(tmp_path, con):

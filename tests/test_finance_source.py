@@ -147,6 +147,8 @@ BAD_ROWS = [
     ({"financial_year": "2022"}, "financial_year", "not_a_financial_year"),
     ({"category": "biscuits"}, "category", "category_not_recognised"),
     ({"category": ""}, "category", "required"),
+    ({"financial_year": ""}, "financial_year", "required"),
+    ({"line_code": ""}, "line_code", "required"),
 ]
 
 

@@ -107,6 +107,9 @@ BAD_ROWS = [
     ({"la_code": "999"}, "la_code", "old_la_code_unknown"),
     ({"year": "21"}, "year", "year_not_yyyy"),
     ({"year": ""}, "year", "required"),
+    ({"la_code": ""}, "la_code", "required"),
+    ({"sex": ""}, "sex", "required"),
+    ({"population": ""}, "population", "required"),
 ]
 
 
