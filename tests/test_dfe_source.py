@@ -255,6 +255,66 @@ def test_a_value_that_is_neither_number_nor_symbol_is_quarantined(raw, con, valu
     assert value == "" or value not in stored
 
 
+# Each leading-column rule of the contract, broken on the home LA's row: (change, column, rule).
+LEADING_BAD_ROWS = [
+    ({"time_period": ""}, "time_period", "required"),
+    ({"time_period": "2023/24"}, "time_period", "time_period_not_yyyy_or_yyyyyy"),
+    ({"time_identifier": ""}, "time_identifier", "required"),
+    ({"time_identifier": "Financial year"}, "time_identifier", "code_not_allowed"),
+    ({"geographic_level": ""}, "geographic_level", "required"),
+    ({"geographic_level": "Ward"}, "geographic_level", "code_not_allowed"),
+    ({"country_code": ""}, "country_code", "required"),
+    ({"country_code": "W92000004"}, "country_code", "not_england"),
+    ({"region_code": ""}, "region_code", "required_for_regional_and_la_rows"),
+    ({"region_code": "E10000018"}, "region_code", "region_code_not_e12_or_e13"),
+    ({"new_la_code": ""}, "new_la_code", "required_for_la_rows"),
+    ({"new_la_code": "857"}, "new_la_code", "new_la_code_not_gss_code"),
+    ({"old_la_code": ""}, "old_la_code", "required_for_la_rows"),
+    ({"old_la_code": "E06000017"}, "old_la_code", "old_la_code_not_3_digits"),
+    ({"la_name": ""}, "la_name", "required_for_la_rows"),
+    ({"breakdown_topic": ""}, "breakdown_topic", "required"),
+    ({"breakdown": ""}, "breakdown", "required"),
+]
+
+
+@pytest.mark.parametrize("dfe_file", DFE_FILES, ids=[f.stem for f in DFE_FILES])
+def test_every_rule_of_every_file_quarantines_the_row_that_breaks_it(tmp_path, con, dfe_file):
+    """One good row (the home LA's latest total, as published), then a row per leading-column rule broken, a row
+    with every measure blank and one with every measure neither a number nor a symbol: each bad row is quarantined
+    with exactly the rules it breaks, and together they break every rule of the file's contract."""
+    published = REFERENCE_DIR / dfe_file.file_name
+    with published.open(encoding="utf-8-sig", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    records = [dict(zip(header, row, strict=True)) for row in rows]
+    latest = max(r["time_period"] for r in records)
+    total = SUBSET_TOTALS[dfe_file.stem]
+    good = home_total(records, latest, total)
+    measures = header[len(header) - len(dfe_file.measures) :]
+    # each bad row beside the (column, rule) pairs it breaks
+    broken = [({**good, **change}, {(column, rule)}) for change, column, rule in LEADING_BAD_ROWS]
+    broken.append(({**good, **dict.fromkeys(measures, "")}, {(m.lower(), "blank_not_an_ees_symbol") for m in measures}))
+    broken.append((
+        {**good, **dict.fromkeys(measures, "n/a")},
+        {(m.lower(), f"not_a_{'percentage' if is_percentage(m) else 'count'}_or_ees_symbol") for m in measures},
+    ))  # fmt: skip
+    bad = [row for row, _ in broken]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows([header, *([r[c] for c in header] for r in [good, *bad])])
+    path = tmp_path / "dfe" / "ehcp_2025" / dfe_file.file_name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(BOM + buffer.getvalue().encode("utf-8"))
+    [result] = ingest_source(con, dfe_contract(dfe_file), tmp_path)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (1 + len(bad), 1, len(bad))
+    expected = {(line, column, rule) for line, (_, rules) in enumerate(broken, start=3) for column, rule in rules}
+    quarantined = con.execute("SELECT row_number, column_name, rule FROM raw.quarantine").fetchall()
+    assert sorted(quarantined) == sorted(expected)
+    assert {(column, rule) for _, column, rule in expected} == {
+        (r.column, r.name) for r in dfe_contract(dfe_file).rules
+    }
+    stored = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    assert not [v for change, _, _ in LEADING_BAD_ROWS for v in change.values() if len(v) >= 4 and v in stored]
+
+
 def _rename(old, new):
     return lambda header, rows: header.__setitem__(header.index(old), new)
 
