@@ -5,7 +5,16 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteError, cells, expand, load_suite, run_suite
+from pipeline.checks.gx import (
+    CELL_COLUMN,
+    CELL_VALUE,
+    EXPECTATIONS_DIR,
+    SuiteError,
+    cells,
+    expand,
+    load_suite,
+    run_suite,
+)
 
 
 def totals(mart, independent):
@@ -171,3 +180,84 @@ def test_expand_fills_a_list_placeholder_with_every_column_once():
         {"type": "t", "kwargs": {"column_set": ["time_period", "la_name"], "exact_match": False}}
     ]
     assert spec[0]["kwargs"]["column_set"] == ["{ees_column}"]  # the suite itself is left as it was
+
+
+# ---------- every expectation of every suite: a case where it fails ----------
+
+EES = {"ees_column": ["t.time_identifier", "t.reference_date"], "ees_time_identifier": ["April", "Academic year"]}
+
+
+def ees_cells(time_identifier="April", reference_date="2023-04-01"):
+    """The cells of one published row as publication validates them (named <table>.<column>)."""
+    frame = pd.DataFrame({"time_identifier": [time_identifier], "reference_date": [reference_date]})
+    named = cells(frame, ["time_identifier", "reference_date"])
+    return named.assign(**{CELL_COLUMN: "t." + named[CELL_COLUMN]})
+
+
+# (suite, expectation, its column in the suite file, the data that breaks it, placeholder columns, index columns)
+BREAKING = [
+    ("census_totals", "expect_table_row_count_to_be_between", None, totals([735, 805], [735, 805]).iloc[0:0], {}, ()),
+    ("census_totals", "expect_column_values_to_not_be_null", "mart_total",
+     totals([735, None], [735, 805]).astype({"mart_total": "Int64"}), {}, ()),
+    ("census_totals", "expect_column_values_to_not_be_null", "independent_total",
+     totals([735, 805], [735, None]).astype({"independent_total": "Int64"}), {}, ()),
+    ("census_totals", "expect_column_pair_values_to_be_equal", "mart_total", totals([735, 804], [735, 805]), {}, ()),
+    ("published_counts", "expect_column_values_to_not_be_null", "{count_column}",
+     pd.DataFrame({"pupils": ["12", None]}), {"count_column": ["pupils"]}, ()),
+    ("published_counts", "expect_column_values_to_not_be_in_set", "{count_column}",
+     pd.DataFrame({"pupils": ["12", "4"]}), {"count_column": ["pupils"]}, ()),
+    ("published_counts", "expect_column_values_to_match_regex", "{count_column}",
+     pd.DataFrame({"pupils": ["12", "1,204"]}), {"count_column": ["pupils"]}, ()),
+    ("published_counts", "expect_column_values_to_not_be_null", "{percent_column}",
+     pd.DataFrame({"pct": ["12.5", None]}), {"percent_column": ["pct"]}, ()),
+    ("published_counts", "expect_column_values_to_match_regex", "{percent_column}",
+     pd.DataFrame({"pct": ["12.5", "100.1"]}), {"percent_column": ["pct"]}, ()),
+    ("published_ees", "expect_column_distinct_values_to_contain_set", "column_name",
+     ees_cells().iloc[[0]], EES, (CELL_COLUMN,)),
+    ("published_ees", "expect_column_values_to_not_be_null", "cell_value", ees_cells(reference_date=None), EES,
+     (CELL_COLUMN,)),
+    ("published_ees", "expect_column_values_to_not_match_regex", "cell_value", ees_cells(reference_date=" "), EES,
+     (CELL_COLUMN,)),
+    ("published_ees", "expect_column_values_to_be_in_set", "cell_value", ees_cells(time_identifier="Month"), EES,
+     (CELL_COLUMN,)),
+    ("published_ees", "expect_column_values_to_match_regex", "cell_value", ees_cells(reference_date="01/04/2023"),
+     EES, (CELL_COLUMN,)),
+    ("published_ees", "expect_table_row_count_to_be_between", None, ees_cells().iloc[0:0], EES, (CELL_COLUMN,)),
+    ("published_matches_marts", "expect_column_values_to_not_be_null", "exact",
+     pd.DataFrame({"published": [176, 629], "exact": [176, None]}).astype({"exact": "Int64"}), {}, ()),
+    ("published_matches_marts", "expect_column_pair_values_to_be_equal", "published",
+     pd.DataFrame({"published": [176, 630], "exact": [176, 629]}), {}, ()),
+]  # fmt: skip
+
+
+def suite_column(kwargs: dict) -> str | None:
+    return kwargs.get("column") or kwargs.get("column_A")
+
+
+def test_every_expectation_of_every_suite_has_a_case_that_breaks_it():
+    in_files = {
+        (path.stem, e["type"], suite_column(e["kwargs"]))
+        for path in EXPECTATIONS_DIR.glob("*.json")
+        for e in json.loads(path.read_text())["expectations"]
+    }
+    cases = [(suite, expectation, column) for suite, expectation, column, *_ in BREAKING]
+    assert len(in_files) == 17 and sorted(cases) == sorted(in_files)
+
+
+@pytest.mark.parametrize(
+    ("suite", "expectation", "column", "frame", "columns", "index"),
+    BREAKING,
+    ids=[f"{b[0]}-{b[1].removeprefix('expect_')}-{b[2]}" for b in BREAKING],
+)
+def test_each_expectation_fails_on_the_data_that_breaks_it(suite, expectation, column, frame, columns, index):
+    good = {
+        "census_totals": lambda: totals([735, 805], [735, 805]),
+        "published_counts": lambda: pd.DataFrame({"pupils": ["12", "c"], "pct": ["12.5", "c"]}),
+        "published_ees": lambda: ees_cells(),
+        "published_matches_marts": lambda: pd.DataFrame({"published": [176, 629], "exact": [176, 629]}),
+    }[suite]()
+    assert run_suite(suite, good, columns, index).success
+    result = run_suite(suite, frame, columns, index)
+    assert not result.success
+    filled = columns.get(column.strip("{}"), [column])[0] if column and column.startswith("{") else column
+    assert (expectation, filled) in {(o.expectation, o.column) for o in result.failures}, result.summary()
