@@ -177,6 +177,30 @@ def test_a_pattern_the_attacker_can_break_blocks_publication(tmp_path, monkeypat
     assert not list((tmp_path / "releases").glob(".building-*"))
 
 
+def test_a_public_figure_that_pins_a_suppressed_cell_blocks_publication(tmp_path, monkeypatch):
+    """The guard in suppress_release: when other publishers' figures leave a suppressed cell no room (here DfE
+    publishes the SEN total, 4, of two small needs: each is 0 to 4 whatever we hide), nothing is published."""
+    from pipeline.suppression.model import Cell, Table
+
+    published = tmp_path / "published"
+    first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
+    before = sha(first.path)
+    needs = [0] * len(NEEDS)
+    needs[NEEDS.index("SLD")], needs[NEEDS.index("MSI")] = 1, 3
+    internal = internal_warehouse(tmp_path / "b.duckdb", needs=needs)
+    exact = publish_module.exact_frames(internal, publish_module.home_geography(internal, "857"))
+    tables = publish_module.release_tables(publish_module.release_parts(exact))
+    sen_total = ("pupils", "new_la_code=E06000017", "sen_provision=SEN", "time_identifier=Spring term",
+                 "time_period=202122")  # fmt: skip
+    assert tables.values[sen_total] == 4  # the cell of our release that DfE's figure is
+    dfe = Table("public:dfe", (Cell(sen_total, 4, True),), public=True)
+    monkeypatch.setattr(publish_module, "public_tables", lambda *args: ([dfe], {}))
+    with pytest.raises(PublicationError, match=r"^2 suppressed cell\(s\) cannot be protected: .*need=(MSI|SLD)"):
+        publish(internal, published, "857")
+    assert sha(first.path) == before
+    assert not list((tmp_path / "releases").glob(".building-*"))
+
+
 def test_the_release_carries_the_intervals_of_the_guards_attacker(tmp_path):
     from pipeline.suppression import verify
 
