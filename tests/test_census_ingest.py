@@ -522,6 +522,27 @@ def test_a_workbook_with_rows_on_two_sheets_fails_naming_them(tmp_path, con):
         ingest(tmp_path, con)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("2023_spring.pdf", b"%PDF-1.7\n", r"census/2023_spring\.pdf: unsupported file type .\.pdf."),
+        ("2023_spring.xlsx", b"PK\x03\x04 not a workbook", r"census/2023_spring\.xlsx: cannot be read as XLSX"),
+        ("2023_spring.xlsx", None, r"census/2023_spring\.xlsx: the workbook has no rows"),
+    ],
+    ids=["not-csv-txt-or-xlsx", "corrupt-xlsx", "empty-workbook"],
+)
+def test_a_file_that_is_not_an_extract_fails_naming_it_and_loads_nothing(tmp_path, con, name, content, message):
+    path = tmp_path / "census" / name
+    if content is None:
+        workbook_with_sheets(path, {"Sheet1": [], "Sheet2": []})
+    else:
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+    with pytest.raises(ExtractError, match=message):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone() == (0,)
+
+
 def test_a_workbook_reads_its_one_sheet_of_rows_whatever_its_place_and_a_quote_in_a_header(tmp_path, con):
     header = [*HEADER, 'notes "x"']
     rows = [header, list(pupil(1).values()) + ["a"], list(pupil(2, gender="Q").values()) + ["b"]]

@@ -136,6 +136,7 @@ def test_run_starts_with_a_valid_environment(run_env):
         ("SEND_PSEUDONYM_KEY", "", "SEND_PSEUDONYM_KEY"),
         ("SEND_DBT_PROJECT_DIR", "no_such_project", "SEND_DBT_PROJECT_DIR"),
         ("SEND_LA_CODE", "999", "SEND_LA_CODE"),
+        ("SEND_LA_CODE", "E06000017", "SEND_LA_CODE must be a 3-digit old LA code"),
     ],
 )
 def test_run_fails_at_once_naming_an_invalid_setting(run_env, monkeypatch, capsys, variable, value, named):
