@@ -83,8 +83,8 @@ def test_a_file_ingested_after_the_last_build_is_a_reason():
 
 def test_no_build_record_or_no_ledger_is_a_reason():
     files = {"census/2023_spring.csv": "a1"}
-    assert reasons_to_run(files, files, None, "code-1")
-    assert reasons_to_run(files, None, BuildRecord("code-1", files), "code-1")
+    assert reasons_to_run(files, files, None, "code-1") == ["no successful build is recorded for this warehouse"]
+    assert reasons_to_run(files, None, BuildRecord("code-1", files), "code-1") == ["the warehouse has no ingest ledger"]
 
 
 # ---------- a warehouse whose current release was built from its drop zone ----------
