@@ -1,6 +1,8 @@
 """pipeline.ees and pipeline.published_tables: the published tables, Total rows and the rule-5 percentages (pure
 pandas)."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -113,6 +115,23 @@ def test_means_follow_rule_6():
 def test_a_declaration_that_cannot_be_published_is_refused(changes, message):
     with pytest.raises(ValueError, match=message):
         need_table(**changes)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Filter("provision", "Provision", total_key="SEN"), "total_key 'SEN' needs a hierarchy defining it"),
+        (lambda: Indicator("p", "P", kind=PERCENT), "percent indicator p needs a numerator"),
+        (lambda: Indicator("m", "M", kind=MEAN), "mean indicator m needs n_column"),
+        (lambda: need_table(indicators=(Indicator("pupils", "Pupils", "pupils"), Indicator("e", "E", kind=PUBLIC),
+                                        Indicator("p", "P", kind=PERCENT, numerator="pupils", denominator="e"))),
+         "t.p: numerator and denominator must be of one kind"),
+    ],
+    ids=["total_key-without-hierarchy", "percent-without-numerator", "mean-without-n", "percent-of-two-kinds"],
+)  # fmt: skip
+def test_an_indicator_or_filter_that_cannot_be_published_is_refused(build, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()
 
 
 def test_a_non_additive_public_figure_is_not_summed_into_totals_and_keeps_its_decimals():

@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -14,6 +16,9 @@ from pipeline.suppression import (
     table_from_frame,
     two_way_table,
 )
+from pipeline.suppression.attacker import Attacker, intervals
+from pipeline.suppression.derived import suppress_average
+from pipeline.suppression.rules import SuppressionRules
 
 
 def test_cell_key_sorts_filters_and_leaves_totals_out():
@@ -202,3 +207,38 @@ def test_publish_frame_shows_the_pattern_as_text():
     shown = published["pupils"] != "c"
     assert published.loc[shown, "pupils"].astype(int).tolist() == frame.loc[shown, "pupils"].tolist()
     assert (published["pupils"] == "c").sum() == len(result.reasons)
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: Cell((), 1), TableError, "a cell key is a non-empty tuple of text"),
+        (lambda: Cell(("pupils", 3), 1), TableError, "a cell key is a non-empty tuple of text"),
+        (lambda: Constraint(("t",), ()), TableError, "has no parts"),
+        (lambda: Table("", ()), TableError, "a table needs a name"),
+        (lambda: Table("t", (), public=True, hidden=True), TableError, "a public table cannot be hidden"),
+        (lambda: Table("t", (Cell(("a",), 1), Cell(("a",), 1))), TableError, "cell a appears twice"),
+        (lambda: TableSet([Table("a", (Cell(("k",), 1),)), Table("h", (Cell(("k",), 1),), hidden=True)]), TableError,
+         "cell k is in a hidden table and also published"),
+        (lambda: two_way_table("t", "pupils", "need", ["A", "B"], "phase", ["P"], [[1]]), TableError,
+         "counts are not 2 rows of 1 columns"),
+        (lambda: two_way_table("t", "pupils", "need", ["A", "A"], "phase", ["P"], [[1], [2]]), TableError,
+         "repeated row or column label"),
+        (lambda: hierarchy_table("h", "pupils", "need", {"SEN": {}}), TableError, "an inner node has no children"),
+        (lambda: table_from_frame("t", pd.DataFrame({"year": ["Total"], "need": ["A"], "pupils": [3]}), count="pupils",
+                                  filters=["need"], by=["year"]), TableError, "column 'year': a 'by' column cannot"),
+        (lambda: TableSet([]).table("missing"), KeyError, "missing"),
+        (lambda: SuppressionRules(protection_width=-1), ValueError, "protection_width cannot be negative"),
+        (lambda: SuppressionRules(total_weight=0.5), ValueError, "total_weight must be >= 1"),
+        (lambda: suppress_average(12.5, -1), ValueError, "a count of children cannot be negative"),
+        (lambda: intervals([], {("a",): 1}, [("a",)]), ValueError, "cell a is both published and suppressed"),
+        (lambda: intervals([Constraint(("t",), (("a",), ("b",)))], {("t",): 3}, [("a",)]), ValueError,
+         "names cell b, which is neither published nor suppressed"),
+        (lambda: intervals([], {}, [("a",)], targets=[("b",)]), ValueError, "a target cell is not among the unknown"),
+        (lambda: Attacker([], {}, [("a",)]).interval(("b",)), ValueError, "a target cell is not among the unknown"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)  # fmt: skip
+def test_a_model_that_is_not_a_release_is_refused_naming_what_is_wrong(build, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        build()
