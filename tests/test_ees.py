@@ -2,6 +2,7 @@
 pandas)."""
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from pipeline.ees import (
     Filter,
     Indicator,
     PublishedTable,
+    Within,
     column_descriptions,
     ees_frame,
     indicator_description,
@@ -255,6 +257,16 @@ def test_progress_8_pupils_are_within_attainment_8_pupils_and_the_rest_is_a_hidd
     mart.loc[1, "pupils_with_score"] = 14
     with pytest.raises(TableError, match="counts more children than"):
         relation_tables(*_parts("send_attainment_scores", mart))
+
+
+def test_a_relation_naming_a_column_that_is_not_a_count_is_refused():
+    exclusions = pd.DataFrame({"time_period": 202021, "sen_provision": ["E", "K"], "children_suspended": [9, 27],
+                               "children_permanently_excluded": [0, 1], "suspensions": [20, 60],
+                               "children_suspended_and_permanently_excluded": [0, 0]})  # fmt: skip
+    spec, parts = _parts("send_exclusions", exclusions)
+    typo = replace(spec, relations=(Within("children_suspend", "children_suspended_and_permanently_excluded"),))
+    with pytest.raises(TableError, match="relation .*children_suspend'.* names a column that is not a count"):
+        relation_tables(typo, parts)
 
 
 def test_children_suspended_and_excluded_are_within_both_and_a_cohort_assessed_in_each_subject_is_one():

@@ -174,6 +174,12 @@ def test_reconciliation_frames_count_staging_once_for_every_mart():
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0  # cleaned up
 
 
+def test_an_expectation_with_two_placeholders_is_an_error():
+    spec = [{"type": "t", "kwargs": {"column_A": "{count_column}", "column_B": "{percent_column}"}}]
+    with pytest.raises(SuiteError, match=r"one placeholder per expectation, got \['count_column', 'percent_column'\]"):
+        expand(spec, {"count_column": ["a"], "percent_column": ["b"]})
+
+
 def test_expand_fills_a_list_placeholder_with_every_column_once():
     spec = [{"type": "t", "kwargs": {"column_set": ["{ees_column}"], "exact_match": False}}]
     assert expand(spec, {"ees_column": ["time_period", "la_name"]}) == [
