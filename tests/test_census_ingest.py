@@ -146,6 +146,19 @@ def test_rerun_on_same_files_loads_nothing_twice(tmp_path, con):
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 1
 
 
+def test_a_large_file_is_named_in_the_log_before_its_ingest_starts(tmp_path, con, monkeypatch):
+    import pipeline.ingest
+
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(1)])
+    large = write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(2), pupil(3)])
+    monkeypatch.setattr(pipeline.ingest, "ANNOUNCE_FROM_BYTES", large.stat().st_size)  # the 2022 file is smaller
+    logged = []
+    ingest_source(con, census_contract(KEY), tmp_path, log=logged.append)
+    assert [line.split(":")[0] for line in logged] == ["[1/2] census/2022_spring.csv", "[2/2] census/2023_spring.csv",
+                                                       "[2/2] census/2023_spring.csv"]  # fmt: skip
+    assert "MiB, hashing and (if new) checking and loading" in logged[1] and "loaded 2" in logged[2]
+
+
 def test_a_corrected_file_replaces_its_earlier_rows(tmp_path, con):
     path = tmp_path / "census" / "2023_spring.csv"
     write_csv(path, [pupil(1), pupil(2, gender="Q")])
