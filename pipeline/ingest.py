@@ -574,12 +574,13 @@ def ingest_source(
     if removed and log:
         log(f"removed from raw/, their rows deleted: {', '.join(removed)}")
     for i, (path, file_name) in enumerate(zip(files, names, strict=True), start=1):
+        which = f"[{i}/{len(files)}] {file_name}"
         if log and (size := path.stat().st_size) >= ANNOUNCE_FROM_BYTES:  # seconds to minutes: say which file
-            log(f"[{i}/{len(files)}] {file_name}: {size / 2**20:,.0f} MiB, hashing and (if new) checking and loading")
+            log(f"{which}: {size / 2**20:,.0f} MiB, hashing and (if new) checking and loading")
         result = ingest_file(con, contract, path, file_name, reload=file_name in reload)
         if log:
             log(
-                f"[{i}/{len(files)}] {file_name}: {result.status}, read {result.rows_read}, "
+                f"{which}: {result.status}, read {result.rows_read}, "
                 f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
                 + (f", extra columns ignored: {', '.join(result.extra_columns)}" if result.extra_columns else "")
                 + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
