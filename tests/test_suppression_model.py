@@ -235,6 +235,8 @@ def test_publish_frame_shows_the_pattern_as_text():
         (lambda: intervals([Constraint(("t",), (("a",), ("b",)))], {("t",): 3}, [("a",)]), ValueError,
          "names cell b, which is neither published nor suppressed"),
         (lambda: intervals([], {}, [("a",)], targets=[("b",)]), ValueError, "a target cell is not among the unknown"),
+        (lambda: intervals([], {}, [("a",)], targets=[("a",), ("b",)]), ValueError,
+         "a target cell is not among the unknown"),
         (lambda: Attacker([], {}, [("a",)]).interval(("b",)), ValueError, "a target cell is not among the unknown"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
