@@ -14,6 +14,7 @@ from pipeline.checks.gx import (
     expand,
     load_suite,
     run_suite,
+    validate,
 )
 
 
@@ -119,6 +120,17 @@ def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):
     )
     with pytest.raises(SuiteError, match="failed to load"):
         load_suite("typo", directory=tmp_path)
+
+
+def test_a_validation_with_more_results_than_expectations_is_an_error(tmp_path):
+    """GX 1.x does not promise one result per expectation: an expectation listed twice (here a column named twice
+    for a placeholder) whose metric cannot be computed (the column is missing) gets two failed results, and its
+    second copy is then validated again: a third. The summary would count 3 outcomes of a 2-expectation suite."""
+    expectation = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "{count_column}"}}
+    (tmp_path / "twice.json").write_text(json.dumps({"name": "twice", "expectations": [expectation]}))
+    suite = load_suite("twice", {"count_column": ["pupils", "pupils"]}, directory=tmp_path)
+    with pytest.raises(SuiteError, match=r"^twice: 2 expectations but 3 results$"):
+        validate(pd.DataFrame({"other": [7]}), suite)
 
 
 def test_data_docs_keep_every_run_of_a_check_passed_or_failed_and_prune_old_runs(tmp_path, monkeypatch):
