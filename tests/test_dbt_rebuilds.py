@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from dagster_dbt import DbtCliResource
 
 from pipeline.dbt_assets import (
@@ -132,6 +133,33 @@ def test_a_second_process_waits_for_the_parse_of_the_first(tmp_path):
                 fcntl.flock(lock, fcntl.LOCK_UN)
         out, _ = second.communicate(timeout=120)
     assert second.returncode == 0 and out.strip() == str(manifest)
+
+
+def broken_project_copy(tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the dbt project with a Jinja syntax error in one model; the copy and the model's path in it."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(load_settings().dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = "models/marts/census/fct_send_provision.sql"
+    (project / model).write_text((project / model).read_text() + "\n{{ config(materialized='table' }}\n")
+    return project, model
+
+
+def test_a_failed_dbt_parse_names_the_project_and_the_broken_model(tmp_path, monkeypatch):
+    """`dbt parse` of a project with a broken model: a RuntimeError naming the project folder and the model's file,
+    without the pseudonym key, and no manifest key written (the next start parses again)."""
+    import pipeline.dbt_project as dbt_project_module
+
+    project, model = broken_project_copy(tmp_path)
+    key = "never-in-a-message-0123456789"
+    environ = {"SEND_DBT_PROJECT_DIR": str(project), "SEND_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+               "SEND_PSEUDONYM_KEY": key}  # fmt: skip
+    with mock.patch.dict(os.environ, environ):
+        monkeypatch.setattr(dbt_project_module, "dbt_project", dbt_project_module._project())
+        with pytest.raises(RuntimeError, match=f"^dbt parse failed in {re.escape(str(project))}:") as failed:
+            prepare_dbt_project()
+    assert f"Compilation Error in model fct_send_provision ({model})" in str(failed.value)
+    assert key not in str(failed.value)
+    assert not (project / "target" / MANIFEST_KEY).exists()
 
 
 def test_docs_start_from_the_kept_build_manifest_of_the_same_version_only(tmp_path):
