@@ -162,6 +162,35 @@ def test_a_failed_dbt_parse_names_the_project_and_the_broken_model(tmp_path, mon
     assert not (project / "target" / MANIFEST_KEY).exists()
 
 
+def test_a_failed_docs_build_fails_the_step_naming_the_model_and_the_log_and_keeps_the_old_docs(tmp_path):
+    """The dbt docs asset over a project with a broken model: a dg.Failure (not retried: dbt's failures are
+    deterministic) naming the command, the model's file and dbt's log, without the pseudonym key; the docs the
+    last good project made stay where they are."""
+    import dagster as dg
+
+    from pipeline.dbt_docs import dbt_docs
+    from pipeline.resources import SendWarehouse
+
+    project, model = broken_project_copy(tmp_path)
+    warehouse, key = tmp_path / "warehouse", "never-in-a-message-0123456789"
+    docs = warehouse / "docs"
+    docs.mkdir(parents=True)
+    for name in (*DOCS_FILES, DOCS_VERSION):
+        (docs / name).write_text("the last good docs")
+    environ = {"SEND_DBT_PROJECT_DIR": str(project), "SEND_PSEUDONYM_KEY": key}
+    with mock.patch.dict(os.environ, environ), pytest.raises(dg.Failure) as failed:
+        dg.materialize([dbt_docs], resources={"warehouse": SendWarehouse(warehouse_dir=str(warehouse))})
+    message = failed.value.description
+    assert message.startswith("dbt docs generate --static failed: ")
+    assert f"({model})" in message and key not in message
+    assert message.endswith(f"(dbt log: {warehouse / '.docs-building' / 'dbt.log'})")
+    assert (warehouse / ".docs-building" / "dbt.log").exists()
+    assert failed.value.allow_retries is False
+    assert {p.name: p.read_text() for p in docs.iterdir()} == dict.fromkeys(
+        (*DOCS_FILES, DOCS_VERSION), "the last good docs"
+    )
+
+
 def test_docs_start_from_the_kept_build_manifest_of_the_same_version_only(tmp_path):
     target, kept, building = tmp_path / "target", tmp_path / "kept", tmp_path / "building"
     target.mkdir()
