@@ -157,3 +157,12 @@ def test_the_default_folder_is_dagsters(tmp_path):
     assert default_base_dir({"DAGSTER_HOME": str(tmp_path)}) == str(tmp_path / "history" / "runs")
     with pytest.raises(dg.DagsterInvariantViolationError, match="DAGSTER_HOME"):
         default_base_dir({})
+
+
+def test_a_storage_configured_with_no_folder_and_no_dagster_home_says_which_to_set(monkeypatch):
+    """dagster.yaml's event_log_storage without base_dir, in a process without DAGSTER_HOME: an error naming both,
+    not a TypeError from os.path.join(None, ...)."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with pytest.raises(dg.DagsterInvariantViolationError) as failed:
+        PooledSqliteEventLogStorage.from_config_value(None, {})
+    assert "set base_dir in dagster.yaml or the DAGSTER_HOME environment variable" in str(failed.value)
