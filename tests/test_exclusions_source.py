@@ -216,6 +216,27 @@ def test_asset_loads_the_folder_and_fails_on_an_empty_one(tmp_path, monkeypatch)
         dg.materialize([exclusions], resources={"warehouse": empty})
 
 
+def test_asset_fails_without_retries_naming_the_file_and_column_or_the_missing_key(tmp_path, monkeypatch):
+    """ingest_asset's wrappers (pipeline/sources/asset_support.py): a file the contract cannot read and a missing
+    pseudonym key are dg.Failure that no retry can fix, with the error's own message and no child's value."""
+    rows = [event(1), event(2)]
+    write_csv(tmp_path / "raw" / FILE, rows, header=[c for c in HEADER if c != "sessions"])
+    warehouse = SendWarehouse(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "warehouse"))
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", KEY.decode())
+    with pytest.raises(dg.Failure) as unreadable:
+        dg.materialize([exclusions], resources={"warehouse": warehouse})
+    assert unreadable.value.description == f"{FILE}: row 1 (header) is missing required column(s) sessions"
+    assert unreadable.value.allow_retries is False
+
+    monkeypatch.delenv("SEND_PSEUDONYM_KEY")
+    with pytest.raises(dg.Failure) as no_key:
+        dg.materialize([exclusions], resources={"warehouse": warehouse})
+    assert no_key.value.description.startswith("SEND_PSEUDONYM_KEY is not set or shorter than 16 bytes")
+    assert no_key.value.allow_retries is False
+    for failure in (unreadable.value, no_key.value):
+        assert not any(row["upn"] in failure.description for row in rows)
+
+
 def test_dbt_source_carries_the_asset_key():
     folder = REPO / "dbt_project" / "models" / "staging" / "exclusions"
     [source] = yaml.safe_load((folder / "_exclusions__sources.yml").read_text())["sources"]
