@@ -4,6 +4,7 @@ atomic swap; a failed check leaves the previous release byte-identical."""
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -636,8 +637,8 @@ def test_a_bi_tool_cannot_open_the_release_read_write_and_lock_out_other_readers
     assert seen.stdout.split() == ["refused", "1"], seen.stderr
 
 
-def release_check_results(tmp_path, monkeypatch) -> dict[str, bool]:
-    """Materialize the release asset over a hand-built internal warehouse: its check results, by name."""
+def materialize_release(tmp_path, monkeypatch, raise_on_error: bool = False):
+    """Materialize the release asset over a hand-built internal warehouse."""
     import dagster as dg
 
     from pipeline.release import publish_release
@@ -653,11 +654,16 @@ def release_check_results(tmp_path, monkeypatch) -> dict[str, bool]:
         "pipeline.report.build.build_release_report",
         lambda folder: BuiltReport(folder / "report" / "index.html", folder.name, 0, 0, 0, None),
     )
-    result = dg.materialize(
+    return dg.materialize(
         [publish_release],
         resources={"warehouse": SendWarehouse(raw_dir=str(tmp_path), warehouse_dir=str(warehouse), la_code="857")},
-        raise_on_error=False,
+        raise_on_error=raise_on_error,
     )
+
+
+def release_check_results(tmp_path, monkeypatch) -> dict[str, bool]:
+    """The release asset's check results, by name (materialize_release)."""
+    result = materialize_release(tmp_path, monkeypatch)
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
@@ -673,3 +679,20 @@ def test_the_release_suites_are_asset_checks_of_the_release(tmp_path, monkeypatc
     failed = release_check_results(tmp_path / "broken", monkeypatch)
     assert failed["gx_published_counts"] is False
     assert not (tmp_path / "broken" / "warehouse" / "published").exists()  # not swapped in
+
+
+def test_a_release_that_fails_a_check_fails_its_step_without_retries_naming_the_check(tmp_path, monkeypatch):
+    """publish_release turns a PublicationError into a dg.Failure that no retry can fix, with the error's message:
+    which suite failed and how many rows, never a cell's value."""
+    import dagster as dg
+
+    monkeypatch.setattr(SuppressionResult, "published", lambda self, key, value: str(value))  # suppresses nothing
+    with pytest.raises(dg.Failure) as failed:
+        materialize_release(tmp_path, monkeypatch, raise_on_error=True)
+    assert failed.value.allow_retries is False
+    prefix, failures = failed.value.description.split(": ", 1)
+    assert prefix == "release not published, previous release left in place"
+    # each failed suite by table, suite, expectation, column and number of rows: no other word, hence no value
+    part = r"[a-z_]+: published_counts: \d+ of \d+ expectations failed: expect_[a-z_]+\([a-z_]+\) unexpected=\d+"
+    assert re.fullmatch(rf"{part}( \| {part})*", failures), failures
+    assert "send_primary_need: published_counts: " in failures
