@@ -236,6 +236,22 @@ def test_a_run_stops_at_once_while_a_run_the_daemon_launched_is_in_progress(run_
         cli.main(["run", "--force"])
 
 
+def test_report_without_a_published_release_says_where_it_looked_and_exits_1(run_env, capsys):
+    assert cli.main(["report"]) == 1
+    looked = (run_env / "warehouse" / "published").resolve() / "send_reporting.duckdb"
+    assert capsys.readouterr().err == f"send-pipeline: no published release at {looked}: run the pipeline first\n"
+
+
+def test_bench_refusing_a_folder_it_did_not_make_says_why_and_exits_1(run_env, capsys):
+    work = run_env / "warehouse" / "bench" / "work-rutland"
+    work.mkdir(parents=True)
+    (work / "keep.txt").write_text("not the bench's")
+    assert cli.main(["bench"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"send-pipeline bench: {work} exists and is not a bench work folder") and err.count("\n") == 1
+    assert (work / "keep.txt").read_text() == "not the bench's"
+
+
 def test_env_example_documents_every_setting_the_settings_module_reads():
     """ARCHITECTURE.md: "A .env.example documents them" - each variable pipeline/settings.py reads (SEND_DUCKDB_PATH
     is set by it for dbt, not by a user), and nothing it does not read; the README's Configuration table names them
