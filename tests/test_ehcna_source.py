@@ -649,3 +649,25 @@ def test_the_asset_materializes_every_module_and_fails_without_a_complete_set(tm
     assert not failed.success
     failure = next(e for e in failed.all_events if e.is_step_failure)
     assert "annual_review" in failure.step_failure_data.error.message
+
+
+def test_the_asset_fails_without_retries_on_a_broken_header_or_a_missing_key(tmp_path, monkeypatch):
+    """The asset's wrappers: an ExtractError (a file of the set with a broken header) and a missing pseudonym key are
+    dg.Failure that no retry can fix, with the error's own message and no child's value."""
+    raw = tmp_path / "raw"
+    paths = write_set(raw, good_set())
+    rows = good_set()["person"]
+    write_csv(paths["person"], rows, [h for h in HEADERS["person"] if h != "dob"])
+    warehouse = SendWarehouse(raw_dir=str(raw), warehouse_dir=str(tmp_path / "warehouse"))
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", KEY.decode())
+    with pytest.raises(dg.Failure) as broken:
+        dg.materialize([ehcna_extracts], resources={"warehouse": warehouse})
+    assert broken.value.description == "ehcna/person_2023-06-30.csv: row 1 (header) is missing required column(s) dob"
+    monkeypatch.delenv("SEND_PSEUDONYM_KEY")
+    with pytest.raises(dg.Failure) as no_key:
+        dg.materialize([ehcna_extracts], resources={"warehouse": warehouse})
+    assert no_key.value.description.startswith("SEND_PSEUDONYM_KEY is not set or shorter than 16 bytes")
+    for failure in (broken.value, no_key.value):
+        assert failure.allow_retries is False
+        identifying = [row[c] for row in rows for c in ("upn", "dob", "postcode") if row[c]]
+        assert not any(value in failure.description for value in identifying)
