@@ -86,8 +86,8 @@ def prepare_dbt_project(force: bool = False) -> Path:
         if not force and manifest_is_current(dbt_project.manifest_path, key):
             return dbt_project.manifest_path
         parsed = subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir), "--profiles-dir",
-             str(dbt_project.profiles_dir), "--target-path", str(target)],
+            [dbt_executable(), "parse", "--quiet", "--no-use-colors", "--project-dir", str(dbt_project.project_dir),
+             "--profiles-dir", str(dbt_project.profiles_dir), "--target-path", str(target)],
             cwd=dbt_project.project_dir, capture_output=True, text=True,
         )  # fmt: skip
         if parsed.returncode != 0:

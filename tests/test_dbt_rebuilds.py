@@ -159,6 +159,7 @@ def test_a_failed_dbt_parse_names_the_project_and_the_broken_model(tmp_path, mon
             prepare_dbt_project()
     assert f"Compilation Error in model fct_send_provision ({model})" in str(failed.value)
     assert key not in str(failed.value)
+    assert "\x1b[" not in str(failed.value)  # no terminal colour codes in an error a log or the UI shows
     assert not (project / "target" / MANIFEST_KEY).exists()
 
 
