@@ -27,7 +27,8 @@ The raw extracts, warehouse and Dagster instance of a bench live in a work folde
 ``SEND_DBT_PROJECT_DIR`` (default: the repository's), a fresh ``DAGSTER_HOME`` with the repository's instance
 settings, ``SEND_PSEUDONYM_KEY`` from the environment or a random one for the bench, and ``SEND_LA_CODE`` from the
 environment (default 857: at every scale the generator writes Rutland's extracts for the sources other than the
-census, so the home LA stays Rutland). A bench interrupted (Ctrl-C, SIGTERM) kills the process it is measuring.
+census and the LD health checks, so the home LA stays Rutland). A bench interrupted (Ctrl-C, SIGTERM) kills the
+process it is measuring.
 
 This module imports only the standard library at the top, so the baselines can use its helpers without loading
 anything they would then be charged for.

@@ -19,6 +19,7 @@ from pipeline.sources.disability_register import disability_register
 from pipeline.sources.ehcna import ehcna_extracts
 from pipeline.sources.exclusions import exclusions
 from pipeline.sources.finance import finance_high_needs
+from pipeline.sources.health_checks import ld_health_checks
 from pipeline.sources.placements import placements
 from pipeline.sources.population import population_estimates
 
@@ -34,6 +35,7 @@ defs = dg.Definitions(
         attainment_results,
         deprivation_ranks,
         child_health_indicators,
+        ld_health_checks,
         dfe_ehcp_2025,
         send_dbt_models,
         dbt_docs,

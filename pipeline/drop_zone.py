@@ -14,7 +14,7 @@ from pathlib import Path
 # The folders of raw/ a source reads (each source's Contract.source; tests/test_pipeline_e2e.py checks the generator
 # writes exactly these).
 SOURCE_FOLDERS = ("attainment", "census", "child_health", "deprivation", "dfe", "disability_register", "ehcna",
-                  "exclusions", "finance", "placements", "population")  # fmt: skip
+                  "exclusions", "finance", "health_checks", "placements", "population")  # fmt: skip
 
 
 def unread_extracts(raw_dir: Path) -> list[str]:
