@@ -1,7 +1,9 @@
-"""The EHCP, placements, disability register, wider services, EHCNA timeliness and high needs spend marts (issue 4).
+"""The EHCP, placements, disability register, wider services, EHCNA timeliness, LD health checks and high needs spend
+marts (issue 4; 7.2).
 
 One pipeline run for the module: the generated Rutland extracts of every source these marts read (EHCNA / SEN2,
-placements, disability register, finance, and the real DfE release for the geography) are materialized through
+placements, disability register, LD health checks, finance, and the real DfE release for the geography) are
+materialized through
 their Dagster assets into a tmp warehouse, then `dbt build` builds the marts and runs their dbt tests. Each mart
 is checked against the seed figures in tests/fixtures/figures.yaml, and each mart is rebuilt from a copy of the
 warehouse in which one raw row was changed, to show the figure moves with the data (nothing is a constant).
@@ -23,15 +25,17 @@ from pipeline.generate.dfe import copy_dfe_release
 from pipeline.generate.disability_register import generate_disability_register
 from pipeline.generate.ehcna import generate_ehcna
 from pipeline.generate.finance import FINANCIAL_YEARS, generate_finance, year_amounts
+from pipeline.generate.health_checks import generate_health_checks
 from pipeline.generate.placements import generate_placements
 from pipeline.resources import SendWarehouse
 from pipeline.sources.dfe import dfe_ehcp_2025
 from pipeline.sources.disability_register import disability_register
 from pipeline.sources.ehcna import ehcna_extracts
 from pipeline.sources.finance import finance_high_needs
+from pipeline.sources.health_checks import ld_health_checks
 from pipeline.sources.placements import placements
 
-from support import dbt, dbt_test_failures
+from support import dbt, dbt_statuses, dbt_test_failures
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
@@ -42,6 +46,7 @@ MARTS = (
     "fct_wider_services",
     "fct_disability_register",
     "fct_ehcna_timeliness",
+    "fct_ld_health_checks",
     "fct_high_needs_spend",
 )
 GEOGRAPHY = ("new_la_code", "old_la_code", "la_name")
@@ -49,19 +54,20 @@ GEOGRAPHY = ("new_la_code", "old_la_code", "la_name")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """Generate, ingest through the source assets, `dbt build` the six marts (and their tests); the warehouse path."""
+    """Generate, ingest through the source assets, `dbt build` the marts (and their tests); the warehouse path."""
     root = tmp_path_factory.mktemp("marts_ehcp")
     raw = root / "raw"
     generate_ehcna(raw, 2023)
     generate_placements(raw, 2023)
     generate_disability_register(raw, 2023)
     generate_finance(raw, 2023)
+    generate_health_checks(raw, seed=2023)
     copy_dfe_release(raw)
     warehouse = SendWarehouse(raw_dir=str(raw), warehouse_dir=str(root / "warehouse"), la_code="857")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEND_PSEUDONYM_KEY", KEY)
         result = dg.materialize(
-            [ehcna_extracts, placements, disability_register, finance_high_needs, dfe_ehcp_2025],
+            [ehcna_extracts, placements, disability_register, finance_high_needs, ld_health_checks, dfe_ehcp_2025],
             resources={"warehouse": warehouse},
         )
     assert result.success
@@ -82,7 +88,7 @@ def marts(built):
 
 
 # One raw row changed per mart (each touches a different row, so no change moves another mart's figure); the
-# copy of the warehouse holding all six is rebuilt once and each mart's test checks its own figure moved.
+# copy of the warehouse holding all of them is rebuilt once and each mart's test checks its own figure moved.
 CHANGES = {
     "fct_ehcp_caseload": """
         UPDATE raw.ehcna_plans SET primary_need = 'SEMH'
@@ -126,6 +132,14 @@ CHANGES = {
               AND NOT (aiming_high_positive_activities OR aiming_high_short_breaks OR parent_support))
         RETURNING 1
     """,
+    # a young person aged 18 to 25 (read from staging) whose 2022-23 health check is taken off
+    "fct_ld_health_checks": """
+        UPDATE raw.ld_health_checks SET health_check_date = NULL
+        WHERE financial_year = '2022-23' AND person_id = (
+            SELECT min(person_id) FROM staging.stg_health_checks__young_people
+            WHERE financial_year = '2022-23' AND age_band = '18 to 25' AND had_health_check)
+        RETURNING 1
+    """,
     "fct_high_needs_spend": """
         UPDATE raw.finance_high_needs SET amount_gbp = amount_gbp + 1000.01
         WHERE financial_year = '2022-23' AND line_code = '1.2.3' AND category = 'out-of-county'
@@ -136,7 +150,7 @@ CHANGES = {
 
 @pytest.fixture(scope="module")
 def changed(built, tmp_path_factory):
-    """A copy of the warehouse with one raw row of each mart's sources changed, and the six marts rebuilt."""
+    """A copy of the warehouse with one raw row of each mart's sources changed, and the marts rebuilt."""
     tmp = tmp_path_factory.mktemp("changed")
     copy = tmp / "send.duckdb"
     shutil.copyfile(built, copy)
@@ -408,6 +422,70 @@ def test_disability_register_moves_when_a_plan_is_taken_off(changed):
     assert after["0-18"] == [seed["aged_0_18"][0], seed["aged_0_18"][1] - 1]
     assert after["Total"] == [seed["total"][0], seed["total"][1] - 1]
     assert after["19-25"] == seed["aged_19_25"]
+
+
+# ---------- 7.2 health assessments: fct_ld_health_checks ----------
+
+
+def health_checks(con) -> dict[tuple[str, str], tuple[int, int, float]]:
+    return {
+        (year, band): (people, done, pct)
+        for year, band, people, done, pct in rows(
+            con,
+            "SELECT financial_year, age_band, people_on_register, health_checks_done, pct_health_checks_done "
+            "FROM marts.fct_ld_health_checks",
+        )
+    }
+
+
+def test_ld_health_checks_reproduce_the_seed_7_2(marts):
+    got = health_checks(marts)
+    people, done, pct = got[("2022-23", "Total")]
+    assert int(Decimal(pct).quantize(Decimal(1))) == FIGURES["ehcna_timescales_7_1"]["health_assessments_ld_pct"]
+    assert pct == pytest.approx(100 * done / people)
+    years = sorted({year for year, _ in got})
+    assert years == ["2020-21", "2021-22", "2022-23"]
+    for year in years:
+        bands = [got[(year, band)] for band in ("14 to 17", "18 to 25")]
+        assert got[(year, "Total")][:2] == tuple(sum(b[i] for b in bands) for i in (0, 1))
+        assert all(d <= p for p, d, _ in bands)
+    assert rows(marts, "SELECT DISTINCT time_period, time_identifier FROM marts.fct_ld_health_checks "
+                       "WHERE financial_year = '2022-23'") == [(202223, "Financial year")]  # fmt: skip
+
+
+def test_ld_health_checks_move_when_a_check_is_taken_off(marts, changed):
+    before, after = health_checks(marts), health_checks(changed)
+    for band in ("18 to 25", "Total"):
+        people, done, _ = before[("2022-23", band)]
+        assert after[("2022-23", band)][:2] == (people, done - 1)
+    assert after[("2022-23", "14 to 17")] == before[("2022-23", "14 to 17")]
+    assert round(after[("2022-23", "Total")][2]) != FIGURES["ehcna_timescales_7_1"]["health_assessments_ld_pct"]
+
+
+def test_ld_health_checks_dbt_tests_fail_on_a_total_that_does_not_add_up_or_more_checks_than_people(built, tmp_path):
+    copy = tmp_path / "send.duckdb"
+    shutil.copyfile(built, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE marts.fct_ld_health_checks SET people_on_register = people_on_register + 1 "
+                    "WHERE financial_year = '2022-23' AND age_band = 'Total'")  # fmt: skip
+    first = dbt(copy, tmp_path, "test", "--select", "fct_ld_health_checks")
+    assert first.returncode != 0
+    assert set(dbt_test_failures(copy, tmp_path)) == {"fct_ld_health_checks_total_is_sum_of_age_bands"}
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE marts.fct_ld_health_checks SET people_on_register = people_on_register - 1 "
+                    "WHERE financial_year = '2022-23' AND age_band = 'Total'")  # fmt: skip
+        # one check more than the band's young people, added to the Total too (which still adds up)
+        [(extra,)] = rows(con, "SELECT people_on_register - health_checks_done + 1 FROM marts.fct_ld_health_checks "
+                               "WHERE financial_year = '2021-22' AND age_band = '14 to 17'")  # fmt: skip
+        con.execute(
+            "UPDATE marts.fct_ld_health_checks SET health_checks_done = health_checks_done + $extra "
+            "WHERE financial_year = '2021-22' AND age_band IN ('14 to 17', 'Total')",
+            {"extra": extra},
+        )
+    second = dbt(copy, tmp_path, "test", "--select", "fct_ld_health_checks")
+    assert second.returncode != 0
+    assert set(dbt_test_failures(copy, tmp_path)) == {"fct_ld_health_checks_done_at_most_on_register"}
+    assert "pass" in dbt_statuses(tmp_path, "test").values()
 
 
 # ---------- 9 high needs spend: fct_high_needs_spend ----------
