@@ -3,9 +3,9 @@ and what a reader knows of its counts) and the figures other publishers already 
 (PUBLIC_FIGURES, known to the suppression attacker). The types they are made of, and how a mart becomes its EES
 frame, are in pipeline.ees.
 
-A new published table is one PublishedTable here (its mart in dbt_project/models/marts/, the mart as an asset
-dependency of the release in pipeline/release.py): the release, its checks, its suppression model, the EES and
-Parquet files and every column's description follow from it.
+A new published table is one PublishedTable here (its mart in dbt_project/models/marts/, and in the exposures of
+dbt_project/models/exposures.yml): the release and its dependency on the mart (pipeline/release.py reads this list),
+its checks, its suppression model, the EES and Parquet files and every column's description follow from it.
 """
 
 import csv
@@ -291,6 +291,38 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                        annual_reviews_due - annual_reviews_in_time FROM mart
             )
             SELECT time_period, {iso_date("counted_to")}, stage, timeliness, events FROM stages
+        """,
+    ),
+    PublishedTable(
+        name="send_ld_health_checks",
+        mart="fct_ld_health_checks",
+        title="Young people aged 14 to 25 on a GP learning disability register, and whether they had their annual "
+        "health check in the financial year",
+        time_identifier="Financial year",
+        filters=(
+            Filter("age_band", "Age band", "age in completed years on 31 March, the last day of the financial year"),
+            Filter(
+                "health_check",
+                "Annual health check",
+                "Had a health check or No health check in the financial year",
+            ),
+        ),
+        indicators=(
+            Indicator("young_people", "Young people on a GP learning disability register", "ld_register_young_people"),
+            Indicator(
+                "pct_of_age_band",
+                "Percentage of the age band's young people on the register",
+                kind=PERCENT,
+                numerator="young_people",
+                of_total="health_check",
+            ),
+        ),  # fmt: skip
+        query="""
+            SELECT time_period, age_band, 'Had a health check' AS health_check, health_checks_done AS young_people
+            FROM mart WHERE age_band <> 'Total'
+            UNION ALL
+            SELECT time_period, age_band, 'No health check', people_on_register - health_checks_done
+            FROM mart WHERE age_band <> 'Total'
         """,
     ),
     PublishedTable(

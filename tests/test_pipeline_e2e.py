@@ -146,6 +146,41 @@ def test_published_release_is_suppressed_and_has_no_identifiers(first_run, pipel
         assert "c" in cells  # MSI 3 and SLD 5 in January 2022 are suppressed
 
 
+def test_the_ld_health_checks_table_hides_a_small_count_and_a_complement_in_each_of_its_totals(
+    marts, first_run, pipeline_env
+):
+    """Seed 7.2 in the demo release: the figure (80%) is published, every count of 1 to 5 is c, and in each total it
+    is part of (its age band, and its outcome across the bands) another part is c too, so no subtraction gives it."""
+    exact = {}
+    for year, band, people, done in marts.execute(
+        "SELECT time_period, age_band, people_on_register, health_checks_done FROM marts.fct_ld_health_checks"
+    ).fetchall():
+        exact |= {(str(year), band, "Had a health check"): done, (str(year), band, "No health check"): people - done,
+                  (str(year), band, "Total"): people}  # fmt: skip
+    with duckdb.connect(str(published_path(pipeline_env)), read_only=True) as reader:
+        rows = reader.execute(
+            "SELECT time_period, age_band, health_check, young_people, pct_of_age_band "
+            "FROM reporting.send_ld_health_checks"
+        ).fetchall()
+    shown = {(year, band, check): n for year, band, check, n, _ in rows}
+    assert shown.keys() == exact.keys()
+    assert all(text == "c" or int(text) == exact[key] for key, text in shown.items())
+    [pct] = [p for y, b, c, _, p in rows if (y, b, c) == ("202223", "Total", "Had a health check")]
+    assert round(float(pct)) == FIGURES["ehcna_timescales_7_1"]["health_assessments_ld_pct"]
+    small = [key for key, n in exact.items() if 1 <= n <= 5]
+    assert all(shown[key] == "c" for key in small)
+    bands, checks = ("14 to 17", "18 to 25"), ("Had a health check", "No health check")
+    parts = [(year, band, check) for year, band, check in small if band in bands and check in checks]
+    assert parts  # the demo has one: 2022-23, aged 14 to 17, no health check
+    for year, band, check in parts:
+        for total, others in (
+            ((year, band, "Total"), [(year, band, c) for c in checks if c != check]),
+            ((year, "Total", check), [(year, b, check) for b in bands if b != band]),
+        ):
+            assert shown[total] == "c" or any(shown[other] == "c" for other in others), (year, band, check, total)
+    assert shown[("202223", "Total", "Total")] != "c" and shown[("202223", "Total", "Had a health check")] != "c"
+
+
 def test_second_run_on_the_same_files_loads_nothing_twice(first_run, pipeline_env):
     warehouse = Path(pipeline_env["SEND_WAREHOUSE_DIR"]) / "send.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:

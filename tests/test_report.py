@@ -67,6 +67,7 @@ SECTION_TITLES = {  # every section of the seed, in its order, then the comparis
     "wider-services": "Wider services",
     "disability-register": "Disability register",
     "timescales": "Statutory timescales",
+    "health-assessments": "Health assessments",
     "attainment": "Attainment of pupils with SEN",
     "expenditure": "High needs expenditure",
     "voice-of-children-and-parent-carers": "The voice of children and their parents and carers",
@@ -443,6 +444,53 @@ def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others(
 def test_a_year_counted_to_a_day_before_its_end_says_so():
     (sentence,) = nv.timeliness_sentences(timeliness("2023", "2023-06-30"))
     assert fx.sentence_text(sentence).startswith("In 2023 (to 30 June 2023): 55 requests for assessment;")
+
+
+def health_checks(cells: dict[tuple[str, str], tuple[str, str, str, str]]) -> fx.Published:
+    """(financial year, age band) -> (had a check, no check, total, the release's percentage of the first)."""
+    rows = []
+    for (year, band), (done, not_done, total, pct) in cells.items():
+        rows += [
+            {"time_period": year, "time_identifier": "Financial year", "age_band": band, "health_check": check,
+             "young_people": n, "pct_of_age_band": p}
+            for check, n, p in (("Had a health check", done, pct), ("No health check", not_done, "x"),
+                                ("Total", total, "100.0"))
+        ]  # fmt: skip
+    return published("send_ld_health_checks", rows, **LA)
+
+
+def test_health_check_sentences_give_the_published_percentage_and_name_a_suppressed_count():
+    checks = health_checks({
+        ("202122", "14 to 17"): ("15", "6", "21", "71.4"),
+        ("202122", "18 to 25"): ("26", "9", "35", "74.3"),
+        ("202122", "Total"): ("41", "15", "56", "73.2"),
+        ("202223", "14 to 17"): ("c", "c", "22", "c"),
+        ("202223", "18 to 25"): ("c", "c", "38", "c"),
+        ("202223", "Total"): ("48", "12", "60", "80.0"),
+    })  # fmt: skip
+    assert texts(nv.health_check_sentences(checks)) == [
+        "48 of 60 young people aged 14 to 25 on a GP learning disability register (80.0%) had their annual health "
+        "check in 2022-23.",
+        "By age at the end of the year: aged 14 to 17, how many of the 22 had one is suppressed (c); aged 18 to 25, "
+        "how many of the 38 had one is suppressed (c).",
+        "In earlier years: 41 of 56 (73.2%) in 2021-22.",
+    ]
+    [first, *_] = nv.health_check_sentences(checks)
+    assert [f.kind for f in fx.facts_of(first)] == ["count", "count", "rate"]  # the release's percentage, as published
+
+
+def test_health_check_sentences_with_a_suppressed_total_compute_nothing_from_it():
+    checks = health_checks({("202223", "14 to 17"): ("c", "c", "c", "c"), ("202223", "Total"): ("c", "c", "c", "c")})
+    assert texts(nv.health_check_sentences(checks)) == [
+        "In 2022-23, the number of young people aged 14 to 25 on a GP learning disability register, and how many of "
+        "them had their annual health check, is suppressed (c).",
+        "By age at the end of the year: aged 14 to 17, how many are on the register is suppressed (c).",
+    ]
+    only_checks = health_checks({("202223", "Total"): ("c", "c", "60", "c")})
+    assert texts(nv.health_check_sentences(only_checks)) == [
+        "In 2022-23, 60 young people aged 14 to 25 were on a GP learning disability register; how many of them had "
+        "their annual health check is suppressed (c)."
+    ]
 
 
 def placements(rows: list[tuple[str, str, str, str, str]]) -> fx.Published:
@@ -1304,6 +1352,30 @@ def test_sentences_reproduce_the_seed_figures(release):
     assert post16[0].startswith(
         f"At 31 December 2022, {FIGURES['post16_6_5']['in_college_or_alternative']} young people"
     )
+
+
+def test_the_health_assessments_section_reproduces_the_seed_7_2_from_the_release(release):
+    checks = release["release"]["send_ld_health_checks"]
+    figure = FIGURES["ehcna_timescales_7_1"]["health_assessments_ld_pct"]
+    [first, *_] = nv.health_check_sentences(checks)
+    said = fx.sentence_text(first)
+    match = re.fullmatch(
+        r"(\d+) of (\d+) young people aged 14 to 25 on a GP learning disability register \((\d+\.\d)%\) had their "
+        r"annual health check in 2022-23\.",
+        said,
+    )
+    assert match, said
+    done, everyone, pct = match.groups()
+    assert fmt_decimal(Decimal(pct), 0) == figure
+    assert fmt_decimal(Decimal(done) * 100 / Decimal(everyone), 1) == Decimal(pct)
+    published = checks.cell(
+        "pct_of_age_band", time_period="202223", age_band="Total", health_check="Had a health check"
+    )
+    assert published.text == pct  # the release's own percentage, as published
+    section = report_sections(release["tree"])["health-assessments"]
+    assert said in " ".join(section.text().split())
+    [table] = [n for n in section.walk() if n.tag == "table"]
+    assert table.attrs["data-source"] == "send_ld_health_checks"
 
 
 def fact_texts(row: tuple) -> list[str]:

@@ -769,6 +769,63 @@ def _share(part: Cell, whole: Cell, what: Sentence) -> Sentence:
     return say(*what, ": ", count(part), " of ", count(whole), " (", percent(part, whole), ")")
 
 
+HEALTH_CHECK_DONE = "Had a health check"
+
+
+def health_check_cells(checks: Published, year: str, band: str = "Total") -> tuple[Cell, Cell, Cell]:
+    """The young people of an age band who had their annual health check in a financial year, everyone of the band
+    on the register, and the published percentage of the first in the second."""
+    done = checks.cell("young_people", time_period=year, age_band=band, health_check=HEALTH_CHECK_DONE)
+    everyone = checks.cell("young_people", time_period=year, age_band=band, health_check="Total")
+    pct = checks.cell("pct_of_age_band", time_period=year, age_band=band, health_check=HEALTH_CHECK_DONE)
+    return done, everyone, pct
+
+
+def _checked_share(done: Cell, everyone: Cell, pct: Cell) -> Sentence:
+    """`X of Y (Z%)` with the release's own percentage, or what the release withholds."""
+    if everyone.symbol:
+        return say("how many are on the register is ", suppressed_words(count(everyone)))
+    if done.symbol:
+        return say("how many of the ", count(everyone), " had one is ", suppressed_words(count(done)))
+    return say(count(done), " of ", count(everyone), " (", as_published(RATE, pct), ")")
+
+
+def health_check_sentences(checks: Published) -> list[Sentence]:
+    """Seed 7.2: young people aged 14 to 25 on a GP learning disability register who had their annual health check
+    in the latest financial year, by age band, and in the years before; the percentages as the release publishes
+    them, a suppressed count named as suppressed."""
+    years = checks.distinct("time_period")
+    latest = years[-1]
+    when = table_period(checks, latest)
+    done, everyone, pct = health_check_cells(checks, latest)
+    young_people = say(" young people aged ", Label("14 to 25"))
+    register = " on a GP learning disability register"
+    if everyone.symbol:
+        first = say("In ", when, ", the number of", *young_people, register, ", and how many of them had their "
+                    "annual health check, is ", suppressed_words(count(everyone)), ".")  # fmt: skip
+    elif done.symbol:
+        first = say("In ", when, ", ", count(everyone), *young_people, " were", register, "; how many of them had "
+                    "their annual health check is ", suppressed_words(count(done)), ".")  # fmt: skip
+    else:
+        first = say(count(done), " of ", count(everyone), *young_people, register, " (", as_published(RATE, pct),
+                    ") had their annual health check in ", when, ".")  # fmt: skip
+    out = [first]
+    bands = [b for b in checks.distinct("age_band", time_period=latest) if b != "Total"]
+    if bands:
+        parts: list[Part] = []
+        for band in bands:
+            parts += [*(("; ",) if parts else ()), "aged ", Label(band), ", "]
+            parts += _checked_share(*health_check_cells(checks, latest, band))
+        out.append(say("By age at the end of the year: ", *parts, "."))
+    earlier = [
+        say(*_checked_share(*health_check_cells(checks, year)), " in ", table_period(checks, year))
+        for year in years[:-1]
+    ]
+    if earlier:
+        out.append(say("In earlier years: ", *_join(earlier), "."))
+    return out
+
+
 def spend_sentences(spend: Published) -> list[Sentence]:
     years = spend.distinct("time_period")
     first, latest = years[0], years[-1]

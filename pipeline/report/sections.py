@@ -24,6 +24,7 @@ from pipeline.report.tables import (
     child_health_table,
     deprivation_table,
     exclusions_table,
+    health_checks_table,
     parent_carer_table,
     placements_table,
     population_table,
@@ -261,6 +262,20 @@ def report_sections(release: Release, narrative: Narrative | None = None) -> lis
             nv.timeliness_sentences(t["send_ehcna_timeliness"]),
             [timeliness_table(t["send_ehcna_timeliness"], years)],
             [ch.timeliness_chart(t["send_ehcna_timeliness"], years)],
+        ),
+        Section(
+            "health-assessments",
+            "Health assessments",
+            "Young people aged fourteen to twenty-five on a GP learning disability register, and how many had their "
+            "learning disability annual health check in the financial year: NHS England's scheme offers everyone on "
+            "the register a health check every year from the age of fourteen.",
+            nv.health_check_sentences(t["send_ld_health_checks"]),
+            [health_checks_table(t["send_ld_health_checks"])],
+            [],
+            [
+                "From the integrated care board's extract of the young people living in the local authority's area "
+                "on a GP learning disability register; age bands by age on the last day of the financial year."
+            ],
         ),
         Section(
             "attainment",

@@ -11,6 +11,7 @@ from pipeline.report.facts import (
     MONEY,
     PROVISION_LABELS,
     RANK,
+    RATE,
     SETTING_ORDER,
     Cell,
     Fact,
@@ -442,6 +443,26 @@ def timeliness_table(timeliness: Published, years: Sequence[str]) -> ReportTable
         header,
         tuple(rows),
         "send_ehcna_timeliness",
+    )
+
+
+def health_checks_table(checks: Published) -> ReportTable:
+    """Seed 7.2: each financial year and age band, young people on a GP learning disability register, how many had
+    their annual health check, and the release's percentage."""
+    rows = []
+    for year in checks.distinct("time_period"):
+        bands = [b for b in checks.distinct("age_band", time_period=year) if b != "Total"] + ["Total"]
+        for band in bands:
+            done, everyone, pct = nv.health_check_cells(checks, year, band)
+            rows.append((table_period(checks, year), Label("All aged 14 to 25" if band == "Total" else band),
+                         count(everyone), count(done), as_published(RATE, pct)))  # fmt: skip
+    return ReportTable(
+        "table-health-checks",
+        say("Learning disability annual health checks of young people aged ", Label("14 to 25")),
+        ("Financial year", "Age band", "On a GP learning disability register", "Had an annual health check", "%"),
+        tuple(rows),
+        "send_ld_health_checks",
+        labels=2,
     )
 
 
