@@ -5,10 +5,12 @@ test checks frozen into a plain table (a view would carry rows added upstream in
 passes on it. Then, for each dbt test, one row is added to the relation it checks that breaks that test's rule
 alone: a copy of a row the test's `where` keeps, with a NULL in each column a not-null test names, repeated as it
 is for a unique test, with a value no other row or parent has (one per test) in the column an accepted-values or
-relationships test checks. `dbt test` on that copy must report every test failed (warned, for a test of severity
+relationships test checks, with one more in the first column a total_is_sum_of_parts test sums (a part, not its
+total), and with the change an expression_is_true test declares in its `meta: breaking_row` (no rule can turn any
+expression false). `dbt test` on that copy must report every test failed (warned, for a test of severity
 warn), and each not_null_columns test must name every column it lists. A test no row can break (a `where` that
-keeps nothing, accepted values that hold anything, a relationship to the column itself) fails here, and so does a
-kind of dbt test this file does not know how to break.
+keeps nothing, accepted values that hold anything, a relationship to the column itself, an expression its declared
+row does not break) fails here, and so does a kind of dbt test this file does not know how to break.
 """
 
 import json
@@ -19,7 +21,8 @@ import pytest
 
 from support import dbt, dbt_statuses, dbt_test_failures, generated_and_published
 
-KINDS = ("not_null_columns", "not_null", "unique", "unique_combination", "accepted_values", "relationships")
+KINDS = ("not_null_columns", "not_null", "unique", "unique_combination", "accepted_values", "relationships",
+         "total_is_sum_of_parts", "expression_is_true")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,15 @@ def break_row(con: duckdb.DuckDBPyConnection, manifest: dict, test: dict, n: int
     kind = test["test_metadata"]["name"]
     kwargs = test["test_metadata"]["kwargs"]
     relation = checked_relation(manifest, test)
-    if kind == "not_null_columns":
+    where = test["config"].get("where") or "true"
+    if kind == "total_is_sum_of_parts":  # a part counted again, one more: its group's total no longer adds up
+        first = kwargs["columns"][0]
+        changes = {first: f"{first} + 1"}
+        where = f"({where}) AND {kwargs['part_column']} <> '{kwargs.get('total_value', 'Total')}'"
+    elif kind == "expression_is_true":
+        changes = test["config"].get("meta", {}).get("breaking_row")
+        assert changes, f"{test['name']}: an expression_is_true test declares its breaking row (meta: breaking_row)"
+    elif kind == "not_null_columns":
         changes = {column: "NULL" for column in kwargs["columns"]}
     elif kind == "not_null":
         changes = {kwargs["column_name"]: "NULL"}
@@ -97,9 +108,7 @@ def break_row(con: duckdb.DuckDBPyConnection, manifest: dict, test: dict, n: int
         raise AssertionError(f"{test['name']}: no way to break a dbt test of kind {kind}")
     replace = f"REPLACE ({', '.join(f'{v} AS {c}' for c, v in changes.items())})" if changes else ""
     source = relation.replace('."', '."_original_', 1)
-    added = con.execute(
-        f"INSERT INTO {relation} SELECT * {replace} FROM {source} WHERE {test['config'].get('where') or 'true'} LIMIT 1"
-    ).fetchone()[0]
+    added = con.execute(f"INSERT INTO {relation} SELECT * {replace} FROM {source} WHERE {where} LIMIT 1").fetchone()[0]
     assert added == 1, f"{test['name']}: no row of {relation} that its where keeps"
 
 
