@@ -14,6 +14,11 @@ def write_csv(path: Path, rows: list[dict], header: list[str], encoding: str = "
     return path
 
 
+# Every stored column of the quarantine that could carry a value of the file, as one text: all but the file's sha256
+# and the time the row was recorded (a timestamp such as 00:51:42.251203 holds the text "2.25" by chance).
+QUARANTINE_TEXT = "SELECT * EXCLUDE (file_sha256, recorded_at) FROM raw.quarantine"
+
+
 def quarantine(con) -> list[tuple]:
     """(file, row, column, rule) of every quarantined cell, in row order."""
     return con.execute(

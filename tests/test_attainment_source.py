@@ -31,7 +31,7 @@ from pipeline.sources.attainment import attainment_contract, attainment_results
 from pipeline.upn import check_letter
 
 import source_support
-from source_support import quarantine
+from source_support import QUARANTINE_TEXT, quarantine
 
 KEY = b"test-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
@@ -140,7 +140,7 @@ def test_bad_row_is_quarantined_with_its_rule_never_its_value(tmp_path, con, cha
     assert (FILE, 3, column, rule) in quarantine(con)
     assert {r[1] for r in quarantine(con)} == {3}
     assert con.execute("SELECT count(*) FROM raw.attainment_results").fetchone()[0] == 2
-    text = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    text = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     for value in change.values():
         if len(value.strip()) >= 4:
             assert value not in text

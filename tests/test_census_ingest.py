@@ -14,7 +14,7 @@ from pipeline.sources.census import census_contract
 from pipeline.upn import check_letter
 
 import source_support
-from source_support import quarantine
+from source_support import QUARANTINE_TEXT, quarantine
 
 KEY = b"test-key-0123456789abcdef"
 HEADER = [
@@ -105,7 +105,7 @@ def test_bad_row_is_quarantined_with_its_rule(tmp_path, con, change, column, rul
     assert ("census/2023_spring.csv", 3, column, rule) in quarantine(con)
     assert {r[1] for r in quarantine(con)} == {3}
     # the quarantine names the problem, never the value
-    stored = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    stored = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     assert bad["upn"] not in stored or not bad["upn"]  # (an empty UPN is in every text)
 
 

@@ -31,6 +31,7 @@ from pipeline.sources.dfe import (
     is_percentage,
 )
 
+from source_support import QUARANTINE_TEXT
 from support import dbt
 
 REPO = Path(__file__).resolve().parent.parent
@@ -251,7 +252,7 @@ def test_a_value_that_is_neither_number_nor_symbol_is_quarantined(raw, con, valu
     assert (result.rows_loaded, result.rows_quarantined) == (len(rows) - 1, 1)
     quarantined = con.execute("SELECT file_name, row_number, column_name, rule FROM raw.quarantine").fetchall()
     assert quarantined == [("dfe/ehcp_2025/caseload.csv", line, "ehcplans", rule)]
-    stored = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    stored = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     assert value == "" or value not in stored
 
 
@@ -311,7 +312,7 @@ def test_every_rule_of_every_file_quarantines_the_row_that_breaks_it(tmp_path, c
     assert {(column, rule) for _, column, rule in expected} == {
         (r.column, r.name) for r in dfe_contract(dfe_file).rules
     }
-    stored = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    stored = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     assert not [v for change, _, _ in LEADING_BAD_ROWS for v in change.values() if len(v) >= 4 and v in stored]
 
 

@@ -24,6 +24,7 @@ from pipeline.sources.census import census_contract
 from pipeline.sources.ehcna import ehcna_contracts, ehcna_extracts, ingest_ehcna
 from pipeline.upn import check_letter
 
+from source_support import QUARANTINE_TEXT
 from support import dbt
 
 KEY = b"test-key-0123456789abcdef"
@@ -245,7 +246,7 @@ def test_a_bad_row_is_quarantined_with_its_rule(tmp_path, con, module, index, ch
     assert ledger == (result.rows_read, result.rows_loaded, result.rows_quarantined)
     assert result.rows_quarantined >= 1
     # the quarantine names the problem, never the value
-    stored = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    stored = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     for value in change.values():
         if len(value) > 2:
             assert value not in stored

@@ -18,7 +18,7 @@ from pipeline.sources.exclusions import exclusions, exclusions_contract
 from pipeline.upn import check_letter, is_valid_upn
 
 import source_support
-from source_support import quarantine
+from source_support import QUARANTINE_TEXT, quarantine
 
 KEY = b"test-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def test_bad_row_is_quarantined_with_its_rule_never_its_value(tmp_path, con, cha
     assert (FILE, 3, column, rule) in quarantine(con)
     assert {r[1] for r in quarantine(con)} == {3}
     assert con.execute("SELECT count(*) FROM raw.exclusions").fetchone()[0] == 2
-    text = " ".join(str(v) for row in con.execute("SELECT * FROM raw.quarantine").fetchall() for v in row)
+    text = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     for value in change.values():
         if len(value.strip()) >= 4:
             assert value not in text
