@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pipeline.ingest as ingest
+from pipeline.drop_zone import SOURCE_FOLDERS
 from pipeline.ingest import MACROS, Rule, is_bool, matches, one_of, regex_as_globs, sql_list
 from pipeline.sources import (
     attainment,
@@ -25,6 +26,7 @@ from pipeline.sources import (
     ehcna,
     exclusions,
     finance,
+    health_checks,
     placements,
     population,
 )
@@ -178,8 +180,14 @@ def contracts() -> list:
         attainment.attainment_contract(KEY), census.census_contract(KEY), child_health.child_health_contract(),
         deprivation.deprivation_contract(), *dfe.dfe_contracts(), disability_register.disability_register_contract(KEY),
         *ehcna.ehcna_contracts(KEY), exclusions.exclusions_contract(KEY), finance.finance_contract(),
-        placements.placements_contract(KEY), population.population_contract(),
+        health_checks.health_checks_contract(KEY), placements.placements_contract(KEY),
+        population.population_contract(),
     ]  # fmt: skip
+
+
+def test_the_contracts_are_every_sources():
+    """The patterns and code lists below are read from these contracts: a source left out would go unchecked."""
+    assert {c.source for c in contracts()} == set(SOURCE_FOLDERS)
 
 
 PATTERNS = contract_patterns()
