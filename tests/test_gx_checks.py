@@ -1,5 +1,6 @@
 """The Great Expectations suites really fail on bad data (a broken engine or harness must not pass)."""
 
+import copy
 import json
 
 import pandas as pd
@@ -13,6 +14,7 @@ from pipeline.checks.gx import (
     cells,
     expand,
     load_suite,
+    repeated_expectations,
     run_suite,
     validate,
 )
@@ -122,13 +124,38 @@ def test_a_suite_with_an_expectation_gx_cannot_load_is_an_error(tmp_path):
         load_suite("typo", directory=tmp_path)
 
 
-def test_a_validation_with_more_results_than_expectations_is_an_error(tmp_path):
-    """GX 1.x does not promise one result per expectation: an expectation listed twice (here a column named twice
-    for a placeholder) whose metric cannot be computed (the column is missing) gets two failed results, and its
-    second copy is then validated again: a third. The summary would count 3 outcomes of a 2-expectation suite."""
+def test_a_suite_listing_an_expectation_twice_is_an_error(tmp_path):
+    """In the file, or made by a placeholder given the same column twice: GX would validate the copy again."""
     expectation = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "{count_column}"}}
-    (tmp_path / "twice.json").write_text(json.dumps({"name": "twice", "expectations": [expectation]}))
-    suite = load_suite("twice", {"count_column": ["pupils", "pupils"]}, directory=tmp_path)
+    other = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "pct"}}
+    (tmp_path / "twice.json").write_text(json.dumps({"name": "twice", "expectations": [expectation, other]}))
+    with pytest.raises(SuiteError, match=r'twice\.json: .* more than once: .*"column": "pupils"\}\) x2$'):
+        load_suite("twice", {"count_column": ["pupils", "pupils"]}, directory=tmp_path)
+    (tmp_path / "same.json").write_text(json.dumps({"name": "same", "expectations": [other, dict(other)]}))
+    with pytest.raises(SuiteError, match=r"same\.json: .* more than once"):
+        load_suite("same", directory=tmp_path)
+    assert len(load_suite("twice", {"count_column": ["pupils"]}, directory=tmp_path).expectations) == 2
+
+
+def test_repeated_expectations_compare_type_and_every_kwarg():
+    one = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "a", "value_set": ["1", "2"]}}
+    reordered = {"type": one["type"], "kwargs": {"value_set": ["1", "2"], "column": "a"}}
+    assert repeated_expectations([one, reordered]) == [
+        'expect_column_values_to_be_in_set({"column": "a", "value_set": ["1", "2"]}) x2'
+    ]
+    assert repeated_expectations([one, {**one, "kwargs": {"column": "a", "value_set": ["1"]}}]) == []
+    assert repeated_expectations([one, {**one, "type": "expect_column_values_to_not_be_in_set"}]) == []
+
+
+def test_a_validation_with_more_results_than_expectations_is_an_error():
+    """GX 1.x does not promise one result per expectation: an expectation listed twice whose metric cannot be
+    computed (the column is missing) gets two failed results, and its second copy is then validated again: a third.
+    The summary would count 3 outcomes of a 2-expectation suite. load_suite refuses such a suite; validate takes any
+    suite, so it checks the count too."""
+    import great_expectations as gx
+
+    expectation = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "pupils"}}
+    suite = gx.ExpectationSuite(name="twice", expectations=[expectation, copy.deepcopy(expectation)])
     with pytest.raises(SuiteError, match=r"^twice: 2 expectations but 3 results$"):
         validate(pd.DataFrame({"other": [7]}), suite)
 

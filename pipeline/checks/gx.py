@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,10 +117,23 @@ def load_suite(name: str, columns: dict[str, list[str]] | None = None, directory
     path = directory / f"{name}.json"
     spec = json.loads(path.read_text())
     wanted = expand(spec["expectations"], columns or {})
+    if repeated := repeated_expectations(wanted):
+        raise SuiteError(f"{path}: expectation(s) listed more than once: {'; '.join(repeated)}")
     suite = gx.ExpectationSuite(name=spec["name"], expectations=wanted, meta=spec.get("meta"))
     if len(suite.expectations) != len(wanted):
         raise SuiteError(f"{path}: {len(wanted) - len(suite.expectations)} expectation(s) failed to load")
     return suite
+
+
+def repeated_expectations(expectations: list[dict]) -> list[str]:
+    """Each expectation (type and kwargs) listed more than once, as "type(kwargs)": GX validates such a copy again
+    and reports more results than the suite has expectations (see ``validate``), so a suite must not hold one."""
+    keys = Counter(json.dumps({"type": e["type"], "kwargs": e.get("kwargs", {})}, sort_keys=True) for e in expectations)
+    return [
+        f"{spec['type']}({json.dumps(spec['kwargs'], sort_keys=True)}) x{n}"
+        for key, n in keys.items()
+        if n > 1 and (spec := json.loads(key))
+    ]
 
 
 @cache
