@@ -97,6 +97,7 @@ CHART_IDS = (
     "chart-wider-services",
     "chart-register",
     "chart-timeliness",
+    "chart-health-checks",
     "chart-attainment",
     "chart-spend",
     "chart-benchmark-growth",
@@ -994,6 +995,34 @@ def test_a_line_chart_breaks_at_a_suppressed_year():
     assert sorted(d.count("M") for d in paths) == [1, 2]  # SEN support unbroken; EHC plans in two pieces
     spec = json.dumps(chart.spec)
     assert '"invalid": "break-paths-show-domains"' in spec  # a null is a gap, never drawn as zero
+
+
+def test_the_health_checks_chart_plots_the_published_percentages_and_leaves_a_suppressed_band_out():
+    checks = health_checks({
+        ("202021", "14 to 17"): ("12", "9", "21", "57.1"),
+        ("202021", "18 to 25"): ("21", "10", "31", "67.7"),
+        ("202021", "Total"): ("33", "19", "52", "63.5"),
+        ("202122", "14 to 17"): ("15", "6", "21", "71.4"),
+        ("202122", "18 to 25"): ("26", "9", "35", "74.3"),
+        ("202122", "Total"): ("41", "15", "56", "73.2"),
+        ("202223", "14 to 17"): ("c", "c", "22", "c"),
+        ("202223", "18 to 25"): ("c", "c", "38", "c"),
+        ("202223", "Total"): ("48", "12", "60", "80.0"),
+    })  # fmt: skip
+    chart = report_charts.health_checks_chart(checks)
+    plotted = {(r["age_band"], r["year"]): (r["value"], r["sym"], r["kind"], r["cells"]) for r in chart.rows}
+    years = ("2020-21", "2021-22", "2022-23")
+    assert [plotted["All aged 14 to 25", y][0] for y in years] == [63.5, 73.2, 80.0]
+    assert [plotted["Aged 14 to 17", y][:2] for y in years] == [(57.1, ""), (71.4, ""), (None, "c")]
+    assert [plotted["Aged 18 to 25", y][:2] for y in years] == [(67.7, ""), (74.3, ""), (None, "c")]
+    assert {kind for _, _, kind, _ in plotted.values()} == {"rate"}  # the release's percentages, none recomputed
+    assert plotted["All aged 14 to 25", "2022-23"][3] == next(
+        c.ref for c in nv.health_check_cells(checks, "202223")[2:]
+    )  # names the published cell it plots
+    groups = re.findall(r'class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', chart.svg, flags=re.S)
+    assert sorted(d.count("M") for d in re.findall(r' d="([^"]+)"', "".join(groups))) == [1, 1, 1]
+    marks = re.findall(r'class="mark-text role-mark[^"]*"[^>]*>(.*?)</g>', chart.svg, flags=re.S)
+    assert sorted(re.findall(r">([^<]+)</text>", "".join(marks))) == ["c", "c"]
 
 
 # ---- writing ------------------------------------------------------------------------------------------------

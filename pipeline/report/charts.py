@@ -27,6 +27,7 @@ from pipeline.report.facts import (
     SETTING_ORDER,
     Fact,
     Published,
+    as_published,
     characteristic_label,
     count,
     group_label,
@@ -38,6 +39,7 @@ from pipeline.report.facts import (
 )
 from pipeline.report.narrative import (
     geography_name,
+    health_check_cells,
     measure_label,
     need_vs_england,
     neighbour_codes,
@@ -120,7 +122,7 @@ def point(fact: Fact, **fields: str) -> dict:
 
 def _unvalidated(build):
     """Run a chart builder with Altair's check of every schema object as it is made (its DEBUG_MODE) off: ~0.15 s of
-    a report's 16 charts. The test suite validates every chart of the demo report (tests/test_report.py)."""
+    a report's 17 charts. The test suite validates every chart of the demo report (tests/test_report.py)."""
 
     @wraps(build)
     def unvalidated_build(*args, **kwargs):
@@ -131,7 +133,7 @@ def _unvalidated(build):
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict:
-    """The chart's Vega-Lite spec, not validated against the schema here (~0.1 s of a report for 16 charts): the
+    """The chart's Vega-Lite spec, not validated against the schema here (~0.1 s of a report for 17 charts): the
     test suite validates every chart of the demo report (tests/test_report.py)."""
     return chart.configure(**CONFIG).to_dict(validate=False)
 
@@ -510,6 +512,32 @@ def register_chart(register: Published, year: str | None = None) -> Chart:
         "chart-register",
         "Children and young people on the disability register",
         "Bars by age band: everyone on the register and those with an EHC plan.",
+        spec,
+    )
+
+
+def health_checks_chart(checks: Published) -> Chart:
+    """Seed 7.2 over the financial years: the published percentage of each age band (and of everyone aged 14 to 25)
+    who had their annual health check; a suppressed percentage breaks its line, marked c."""
+    years = checks.distinct("time_period")
+    bands = dict.fromkeys(b for y in years for b in checks.distinct("age_band", time_period=y) if b != "Total")
+    labels = {"Total": "All aged 14 to 25", **{b: f"Aged {b}" for b in bands}}
+    rows = [
+        point(
+            as_published(RATE, health_check_cells(checks, year, band)[2]),
+            year=table_period(checks, year).text,
+            age_band=label,
+        )
+        for band, label in labels.items()
+        for year in years
+    ]
+    palette = ("#1d4f91", "#e07b39", "#2e7d32", "#7b1fa2")
+    colours = dict(zip(labels.values(), palette, strict=False)) if len(labels) <= len(palette) else None
+    spec = lines(rows, "year", "age_band", value_title="% who had a health check", kind=RATE, colours=colours)
+    return Chart(
+        "chart-health-checks",
+        "Young people on a learning disability register who had their annual health check",
+        "Lines over the financial years of the percentage who had a health check: everyone and each age band.",
         spec,
     )
 

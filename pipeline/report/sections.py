@@ -271,7 +271,7 @@ def report_sections(release: Release, narrative: Narrative | None = None) -> lis
             "the register a health check every year from the age of fourteen.",
             nv.health_check_sentences(t["send_ld_health_checks"]),
             [health_checks_table(t["send_ld_health_checks"])],
-            [],
+            [ch.health_checks_chart(t["send_ld_health_checks"])],
             [
                 "From the integrated care board's extract of the young people living in the local authority's area "
                 "on a GP learning disability register; age bands by age on the last day of the financial year."
