@@ -7,6 +7,7 @@ measurements fail when they should.
 """
 
 import csv
+import importlib
 import json
 import os
 import re
@@ -27,7 +28,9 @@ from pipeline.bench import (
     _require_success,
     compare_marts,
     dbt_node_timings,
+    default_seeds_dir,
     evaluate_targets,
+    marts_document,
     measure,
     pipeline_marts,
     read_marts_document,
@@ -291,6 +294,30 @@ def test_compare_marts_flags_duplicate_keys_and_other_columns(work_dir):
     renamed["marts"]["fct_send_primary_need"]["columns"][-1] = "children"
     assert len(compare_marts([pipeline, renamed])) == 1
     assert MART_COLUMNS["fct_send_primary_need"][-1] == "pupils"
+
+
+def test_compare_marts_refuses_fewer_than_two_implementations():
+    """One result agrees with nothing: an empty list of differences would read as agreement."""
+    only = marts_document("pipeline", [], [])
+    for documents in ([only], []):
+        with pytest.raises(ValueError, match="^need at least two implementations to compare$"):
+            compare_marts(documents)
+    assert compare_marts([only, {**only, "implementation": "pandas"}]) == []
+
+
+@pytest.mark.parametrize("name", BASELINE_NAMES)
+def test_each_baseline_refuses_a_drop_zone_without_census_csv_files(tmp_path, monkeypatch, name):
+    """No census CSV (a hidden one and other files are not extracts): the baseline stops rather than count nobody."""
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", KEY)  # so the required-work baseline would get as far as reading
+    baseline = importlib.import_module(f"pipeline.bench_baselines.{name}_census_marts")
+    census = tmp_path / "raw" / "census"
+    census.mkdir(parents=True)
+    (census / ".2023_spring.csv").write_text(",".join(CENSUS_HEADER) + "\n")  # hidden: not an extract
+    (census / "2023_spring.txt").write_text(",".join(CENSUS_HEADER) + "\n")
+    (census / "2022_spring.csv").mkdir()
+    for raw in (tmp_path / "raw", tmp_path / "nowhere"):  # a census folder without CSV files; no folder at all
+        with pytest.raises(SystemExit, match=f"^no census CSV files in {re.escape(str(raw / 'census'))}$"):
+            baseline.census_marts(raw, default_seeds_dir())
 
 
 def test_measure_counts_the_memory_of_grandchildren(tmp_path):
