@@ -1047,6 +1047,17 @@ def test_load_release_refuses_a_missing_or_mixed_release(tmp_path):
     assert report_build.load_release(tiny_release(tmp_path / "one") / report_build.REPORTING_DB).release_id == "r1"
 
 
+def test_load_release_refuses_a_release_without_a_published_table(tmp_path):
+    folder = tiny_release(tmp_path / "short")
+    missing = report_build.TABLES[-1]
+    with duckdb.connect(str(folder / report_build.REPORTING_DB)) as con:
+        con.execute(f"DROP TABLE reporting.{missing}")
+    db = folder / report_build.REPORTING_DB
+    with pytest.raises(report_build.ReportError, match=f"^the release at {re.escape(str(db))} has no table "
+                                                       f"reporting\\.{missing}$"):  # fmt: skip
+        report_build.load_release(db)
+
+
 def test_write_report_replaces_a_previous_report_and_leaves_no_temporary_folder(tmp_path):
     release = tmp_path / "releases" / "r1"
     release.mkdir(parents=True)
@@ -1055,6 +1066,43 @@ def test_write_report_replaces_a_previous_report_and_leaves_no_temporary_folder(
     assert first == second == release / "report" / "index.html"
     assert second.read_text() == "<p>second</p>"
     assert sorted(p.name for p in release.iterdir()) == ["report"]
+
+
+def test_a_report_folder_that_keeps_being_replaced_fails_the_build_and_leaves_no_temporary_folder(
+    tmp_path, monkeypatch
+):
+    """Another build swaps its report in each time this one moves the old one aside: after five tries, give up."""
+    release = tmp_path / "releases" / "r1"
+    release.mkdir(parents=True)
+    report_build.write_report(release, "<p>first</p>", pdf=False)
+    target = release / report_build.REPORT_DIR
+    replace, moves = os.replace, []
+
+    def replace_while_another_build_swaps_in(source, destination):
+        replace(source, destination)  # the real move: the old report goes aside
+        moves.append(Path(destination).name)
+        if Path(source) == target:  # ... and the other build's report takes its place at once
+            target.mkdir()
+            (target / report_build.REPORT_FILE).write_text("<p>theirs</p>")
+
+    monkeypatch.setattr(report_build.os, "replace", replace_while_another_build_swaps_in)
+    with pytest.raises(report_build.ReportError, match=f"^could not move the report into {re.escape(str(target))}: "
+                                                       "it keeps being replaced$"):  # fmt: skip
+        report_build.write_report(release, "<p>second</p>", pdf=False)
+    assert len(moves) == 5 and all(m.startswith(".report-old-") for m in moves)
+    assert sorted(p.name for p in release.iterdir()) == ["report"]  # no building or old folder left behind
+    assert (target / report_build.REPORT_FILE).read_text() == "<p>theirs</p>"
+
+
+def test_a_report_that_cannot_be_moved_into_place_fails_the_build_and_leaves_no_temporary_folder(tmp_path):
+    """`report` is a file, not a folder: the move fails (not a folder to replace) and is not retried."""
+    release = tmp_path / "releases" / "r1"
+    release.mkdir(parents=True)
+    (release / report_build.REPORT_DIR).write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match=re.escape(str(release / report_build.REPORT_DIR))):
+        report_build.write_report(release, "<p>x</p>", pdf=False)
+    assert sorted(p.name for p in release.iterdir()) == ["report"]
+    assert (release / report_build.REPORT_DIR).read_text() == "not a folder"
 
 
 def test_pdf_only_when_weasyprint_is_installed(tmp_path, monkeypatch):

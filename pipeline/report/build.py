@@ -191,8 +191,9 @@ def write_pdf(html: str, path: Path) -> bool:
 
 def swap_in(building: Path, target: Path) -> None:
     """Move the finished report folder into place. A first build is one os.replace; a rebuild moves the old folder
-    aside first (a directory cannot replace a non-empty one) and removes it after."""
-    old = None
+    aside first (a directory cannot replace a non-empty one) and removes it after (every one moved aside, when
+    another build swapped its report in meanwhile)."""
+    olds = []
     try:
         for _ in range(5):
             try:
@@ -204,11 +205,12 @@ def swap_in(building: Path, target: Path) -> None:
             old = target.with_name(f".{target.name}-old-{uuid.uuid4().hex[:8]}")
             try:
                 os.replace(target, old)
+                olds.append(old)
             except FileNotFoundError:
-                old = None
+                pass
         raise ReportError(f"could not move the report into {target}: it keeps being replaced")
     finally:
-        if old is not None:
+        for old in olds:
             shutil.rmtree(old, ignore_errors=True)
 
 
