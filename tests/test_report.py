@@ -748,6 +748,60 @@ def test_new_fact_kinds_show_one_published_cell_as_published_and_a_difference_co
         fx.Fact(fx.RATE, (cell("1.0"), cell("2.0")))
 
 
+def two_years() -> fx.Published:
+    return published("t", [
+        {"time_period": "2023", "time_identifier": "Calendar year", "need": "ASD", "pupils": "10"},
+        {"time_period": "2023", "time_identifier": "Calendar year", "need": "ASD", "pupils": "12"},
+        {"time_period": "2022", "time_identifier": "Calendar year", "need": "MLD", "pupils": "c"},
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: fx.Fact("ratio", (cell("1"),)), ValueError, "unknown fact kind 'ratio'"),
+        (lambda: fx.Fact(fx.PERCENT, (cell("1"),)), ValueError,
+         "a percent fact needs a base exactly when it is a percentage or a change"),
+        (lambda: fx.Fact(fx.COUNT, (cell("1"),), (cell("2"),)), ValueError,
+         "a count fact needs a base exactly when it is a percentage or a change"),
+        (lambda: fx.Fact(fx.SCORE, ()), ValueError, "a score fact is one published cell"),
+        (lambda: fx.Fact(fx.RANK, (cell("3"),), minus=(cell("1"),)), ValueError, "a rank fact is one published cell"),
+        (lambda: fx.Fact(fx.MONEY, (cell("9"),), minus=(cell("1"),)), ValueError,
+         "only a count or a percentage subtracts cells"),
+        (lambda: fx.Fact(fx.CHANGE, (cell("12"),), (cell("9"),), minus=(cell("1"),)), ValueError,
+         "only a count or a percentage subtracts cells"),
+        (lambda: fx.count(cell("4"), None), fx.ReportDataError, "a count is missing one of its published cells"),
+        (lambda: fx.difference(None, cell("1")), fx.ReportDataError,
+         "a difference is missing one of its published cells"),
+        (lambda: fx.difference(cell("4"), None), fx.ReportDataError,
+         "a difference is missing one of its published cells"),
+        (lambda: fx.difference(cell("4"), [cell("1"), None]), fx.ReportDataError,
+         "a difference is missing one of its published cells"),
+        (lambda: fx.as_published(fx.RATE, None), fx.ReportDataError, "a rate is missing its published cell"),
+        (lambda: two_years().find("pupils", time_period="2023", need="ASD"), fx.ReportDataError,
+         "t: 2 rows where one was expected (time_period=2023, need=ASD)"),
+        (lambda: two_years().cell("pupils", time_period="2021", need="ASD"), fx.ReportDataError,
+         "t: no row time_period=2021, need=ASD for pupils"),
+        (lambda: two_years().latest(need="SLCN"), fx.ReportDataError, "t: no rows need=SLCN"),
+        (lambda: fx.table_period(two_years(), "2021"), fx.ReportDataError, "t: no rows for time_period=2021"),
+    ],
+    ids=["unknown-kind", "percent-no-base", "count-with-base", "score-no-cell", "rank-minus", "money-minus",
+         "change-minus", "count-none", "difference-none", "difference-minus-none", "difference-minus-part-none",
+         "as-published-none", "find-two", "cell-none", "latest-none", "table-period-none"],
+)  # fmt: skip
+def test_a_fact_or_a_cell_the_release_cannot_give_is_refused_naming_what_is_missing(build, error, message):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        build()
+
+
+def test_the_lookups_refused_above_answer_when_the_release_holds_the_cell():
+    table = two_years()
+    assert table.find("pupils", time_period="2022").text == "c"
+    assert table.cell("pupils", need="MLD").ref == "t:2:pupils"
+    assert table.latest(need="MLD") == "2022" and table.latest() == "2023"
+    assert fx.table_period(table, "2022") == fx.When("2022", "2022")
+
+
 def deprivation(rank_2019: str = "303", place: str = "4", rank_2015: str = "291") -> fx.Published:
     rows = [
         {"time_period": y, "time_identifier": "Calendar year", "rank": r, "districts_ranked": n,

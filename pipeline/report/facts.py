@@ -363,8 +363,8 @@ def count(*cells: Cell) -> Fact:
 
 def difference(cells: Sequence[Cell] | Cell, minus: Sequence[Cell] | Cell) -> Fact:
     """A count of published cells less others (children permanently excluded less those also suspended)."""
-    cells = (cells,) if isinstance(cells, Cell) else tuple(cells)
-    minus = (minus,) if isinstance(minus, Cell) else tuple(minus)
+    cells = (cells,) if cells is None or isinstance(cells, Cell) else tuple(cells)  # None: a cell not found
+    minus = (minus,) if minus is None or isinstance(minus, Cell) else tuple(minus)
     if any(c is None for c in (*cells, *minus)):
         raise ReportDataError("a difference is missing one of its published cells")
     return Fact(COUNT, cells, minus=minus)
