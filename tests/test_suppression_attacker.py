@@ -194,3 +194,28 @@ def test_a_total_free_above_is_unbounded_and_a_negative_part_is_inconsistent():
     # total = 5 published: b would have to be -5
     with pytest.raises(InconsistentRelease, match="no count"):
         intervals(constraints, {total: 5, a: 10}, [b])
+
+
+def test_a_solver_that_stops_before_an_answer_fails_the_attack_rather_than_guess(monkeypatch):
+    """HiGHS stopped by a limit (here a time limit of 0 s) has no optimum, and no proof there is none: the attacker
+    raises, after solving once more from scratch, instead of reading "no answer" as unbounded or infeasible.
+
+    The code sets no limit of its own: the test gives every HiGHS model the attacker builds a time limit of 0 s (a
+    subclass of the binding it constructs); the solver and its status are real."""
+    import highspy
+
+    from pipeline.suppression import attacker as attacker_module
+
+    class HighsWithNoTime(highspy._Highs):
+        def __init__(self):
+            super().__init__()
+            self.setOptionValue("time_limit", 0.0)
+
+    monkeypatch.setattr(attacker_module.highspy, "_Highs", HighsWithNoTime)
+    tables = table_3x3()
+    cells = [k(need="A", phase="P"), k(need="A", phase="Sp"), k(need="B", phase="P"), k(need="B", phase="Sp")]
+    known = {key: value for key, value in tables.values.items() if key not in cells}
+    with pytest.raises(RuntimeError, match=r"^the solver did not finish \(Time limit reached\)$"):
+        intervals(tables.constraints, known, cells)
+    monkeypatch.undo()
+    assert intervals(tables.constraints, known, cells)[k(need="B", phase="Sp")] == Interval(6, 21)
