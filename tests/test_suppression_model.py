@@ -104,7 +104,7 @@ def test_constraints_must_name_known_distinct_cells():
         TableSet([Table("a", (Cell(("t",), 1),), (Constraint(("t",), (("p",),)),))])
     with pytest.raises(TableError, match="repeats"):
         Constraint(("t",), (("p",), ("p",)))
-    with pytest.raises(TableError):
+    with pytest.raises(TableError, match="^two tables of a release share a name$"):
         TableSet([Table("a", ()), Table("a", ())])
 
 

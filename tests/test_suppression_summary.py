@@ -91,5 +91,5 @@ def test_key_text_round_trip(key):
 
 @pytest.mark.parametrize("text", ["[]", "[1]", '"x"', "{}"])
 def test_key_from_text_rejects_non_keys(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a stored cell key is a non-empty JSON array of text$"):
         key_from_text(text)

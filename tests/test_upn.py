@@ -77,8 +77,9 @@ def test_temporary_upn_letter_in_last_position():
 
 
 def test_check_letter_rejects_bad_input():
+    message = r"^expected 11 digits then a digit or \(temporary UPN\) a check-alphabet letter$"
     for bad in ("80120000500", "8012000050011", "80120000500a", "8012X0005001"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=message):
             check_letter(bad)
 
 
@@ -88,9 +89,11 @@ def test_make_upns_layout_and_parts():
     assert upns.tolist() == ["M857200115001", "X801200000001"]
     check, number = make_upn_parts([857, 801], [2001, 2000], [15, 0], [1, 1])
     assert [chr(c) + f"{n:012d}" for c, n in zip(check, number, strict=True)] == upns.tolist()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^la_codes out of range 0\.\.999$"):
         make_upns([1000], [1], [1], [1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^estabs out of range 0\.\.9999$"):
+        make_upns([857], [-1], [1], [1])
+    with pytest.raises(ValueError, match=r"^serials out of range 0\.\.999$"):
         make_upns([857], [1], [1], [1000])
 
 
