@@ -175,6 +175,18 @@ def test_cut_keeps_matching_lines_as_published_bytes():
         cut_lines(published[len(BOM) :], "Total")
 
 
+def test_cut_refuses_a_file_it_cannot_cut_line_by_line():
+    header = BOM + b"time_period,la_name,breakdown_topic,breakdown,n\r\n"
+    no_topic = header.replace(b"breakdown_topic", b"topic") + b"2024,York,Total,Total,5\r\n"
+    with pytest.raises(SubsetError, match="^caseload.csv: header has no breakdown_topic/breakdown columns$"):
+        cut_lines(no_topic, "Total", "caseload.csv")
+    split = b'2024,York,Total,Total,5\r\n2024,"Bristol,\r\nCity of",Total,Total,5\r\n'  # a quoted line break
+    with pytest.raises(SubsetError, match="^caseload.csv: row 3 has 2 fields, the header 5$"):
+        cut_lines(header + split, "Total", "caseload.csv")
+    with pytest.raises(SubsetError, match="^caseload.csv: row 2 has 6 fields, the header 5$"):
+        cut_lines(header + b"2024,York,Total,Total,5,6\r\n", "Total", "caseload.csv")
+
+
 # ---------- ingest ----------
 
 

@@ -625,7 +625,7 @@ def test_another_seed_moves_the_dates_but_keeps_the_figures(tmp_path):
 def test_in_time_count_rounds_to_the_percentage():
     assert in_time_count(245, 89) == 218  # 88.98% -> 89%
     assert in_time_count(8, 50) == 4
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^no count of 3 reviews rounds to 50%$"):
         in_time_count(3, 50)  # 1/3 = 33%, 2/3 = 67%: nothing rounds to 50
 
 

@@ -14,7 +14,7 @@ import pytest
 from pipeline.generate import census_plan, generate_census
 from pipeline.generate.attainment import cohorts_beyond_census_floor
 from pipeline.generate.calibration import SEN_YEAR_GROUP_FLOOR
-from pipeline.generate.census import NC_YEARS, _meet_year_group_floors
+from pipeline.generate.census import NC_YEARS, _meet_year_group_floors, apportion
 from pipeline.upn import is_valid_upn
 
 HEADER = (
@@ -87,8 +87,18 @@ def test_same_seed_same_bytes_different_seed_different(generated, tmp_path):
 
 
 def test_unknown_scale_rejected(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^unknown scale 'galaxy': expected one of rutland, county, national$"):
         generate_census(tmp_path, scale="galaxy")
+    assert not (tmp_path / "census").exists()
+
+
+def test_apportion_keeps_seed_figures_and_refuses_a_split_it_cannot_make():
+    assert apportion({"a": 3, "b": 5}, 8) == {"a": 3, "b": 5}  # integer weights summing to the total: unchanged
+    assert apportion({"a": 1, "b": 1, "c": 1}, 4) == {"a": 2, "b": 1, "c": 1}  # ties to the earlier key
+    assert apportion({"a": 0, "b": 0}, 0) == {"a": 0, "b": 0}
+    for weights, total in (({"a": 1, "b": 2}, -1), ({"a": 0, "b": 0}, 3), ({}, 1)):
+        with pytest.raises(ValueError, match="^cannot apportion$"):
+            apportion(weights, total)
 
 
 @pytest.mark.parametrize(

@@ -296,3 +296,8 @@ def test_county_and_national_scale_the_counts_by_the_census_roll(scale):
     latest = scaled[2022].values()
     assert pct(sum(c for _, c in latest), sum(p for p, _ in latest)) == pct(48, 60)
     assert [len(r) for r in registers(scale).values()] == [sum(p for p, _ in b.values()) for b in scaled.values()]
+
+
+def test_an_unknown_scale_has_no_plan():
+    with pytest.raises(ValueError, match="^unknown scale 'galaxy': expected one of rutland, county, national$"):
+        plan("galaxy")

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pytest
 import yaml
 
 from pipeline.generate.census import generate_census
-from pipeline.generate.placements import generate_placements
+from pipeline.generate.placements import generate_placements, weighted_pick
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
@@ -429,3 +430,13 @@ def test_dbt_tests_fail_on_a_repeated_placement_and_an_unknown_setting(staged, t
     assert any("unique_combination_stg_placements__placements" in line for line in failed), failed
     assert any("accepted_values_stg_placements__placements_setting_type" in line for line in failed), failed
     assert len(failed) == 2, failed
+
+
+def test_weighted_pick_takes_exactly_the_count_asked_and_refuses_more_than_there_are():
+    rng = np.random.default_rng(1)
+    assert weighted_pick(rng, np.array([1.0, 0.0, 5.0]), 3).tolist() == [0, 1, 2]
+    assert weighted_pick(rng, np.array([1.0, 0.0, 5.0]), 0).tolist() == []
+    with pytest.raises(ValueError, match="^cannot pick 4 of 3$"):
+        weighted_pick(rng, np.array([1.0, 0.0, 5.0]), 4)
+    with pytest.raises(ValueError, match="^cannot pick -1 of 3$"):
+        weighted_pick(rng, np.ones(3), -1)
