@@ -6,11 +6,13 @@ from array import array
 from pathlib import Path
 
 import duckdb
+import jinja2
 import pytest
 
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.pseudonymise import pseudonym
-from pipeline.sources.census import census_contract
+from pipeline.settings import REPO_ROOT
+from pipeline.sources.census import CENSUS_MONTHS, CENSUS_TERM_MONTHS, census_contract
 from pipeline.upn import check_letter
 
 import source_support
@@ -75,6 +77,7 @@ BAD_ROWS = [
     ({"laestab": "857200"}, "laestab", "laestab_not_7_digits"),
     ({"census_date": ""}, "census_date", "required"),
     ({"census_date": "2023-13-19"}, "census_date", "not_a_date"),
+    ({"census_date": "2023-03-16"}, "census_date", "census_date_not_in_a_census_month"),
     ({"phase": ""}, "phase", "required"),
     ({"phase": "MIDDLE"}, "phase", "code_not_allowed"),
     ({"ncyear_actual": ""}, "ncyear_actual", "required"),
@@ -107,6 +110,23 @@ def test_bad_row_is_quarantined_with_its_rule(tmp_path, con, change, column, rul
     # the quarantine names the problem, never the value
     stored = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     assert bad["upn"] not in stored or not bad["upn"]  # (an empty UPN is in every text)
+
+
+def test_a_row_dated_outside_the_census_months_is_quarantined_and_dbt_gives_every_loaded_month_a_term(tmp_path, con):
+    """A census_date in March would reach dbt with no census_term (its not_null test would stop every census mart)."""
+    write_csv(tmp_path / "census" / "2022_census.csv", [pupil(m, census_date=f"2022-{m:02d}-15") for m in range(1, 13)])
+    [result] = ingest(tmp_path, con)
+    loaded = [m for (m,) in con.execute("SELECT month(census_date) FROM raw.census_pupils ORDER BY 1").fetchall()]
+    assert loaded == list(CENSUS_MONTHS) == [1, 2, 5, 6, 9, 10, 11]
+    others = [m for m in range(1, 13) if m not in CENSUS_MONTHS]
+    rule = "census_date_not_in_a_census_month"
+    assert sorted(quarantine(con)) == [("census/2022_census.csv", m + 1, "census_date", rule) for m in others]
+    assert result.rows_quarantined == len(others)
+    macros = (REPO_ROOT / "dbt_project" / "macros" / "census_periods.sql").read_text()
+    term_sql = jinja2.Environment().from_string(macros + "{{ census_term('census_date') }}").render()
+    terms = con.execute(f"SELECT month(census_date), {term_sql} FROM (SELECT make_date(2022, m, 15) AS census_date "
+                        "FROM range(1, 13) AS t(m))").fetchall()  # fmt: skip
+    assert {m: term for m, term in terms if term} == {m: t for t, months in CENSUS_TERM_MONTHS.items() for m in months}
 
 
 def test_structural_errors_are_quarantined_and_later_rows_keep_their_line_numbers(tmp_path, con):

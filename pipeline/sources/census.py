@@ -52,6 +52,13 @@ FSM_FROM_DATES = Derived(
 )
 
 
+# The months of each census term: dbt's census_term macro (dbt_project/macros/census_periods.sql) gives these the
+# term and any other month none, so a row dated in another month is quarantined here rather than reach the marts
+# without a term (the censuses are taken on the third Thursday of January and May and the first of October).
+CENSUS_TERM_MONTHS = {"Spring": (1, 2), "Summer": (5, 6), "Autumn": (9, 10, 11)}
+CENSUS_MONTHS = tuple(sorted(m for months in CENSUS_TERM_MONTHS.values() for m in months))
+
+
 def census_rules() -> tuple[Rule, ...]:
     provision = "upper(sen_provision)"
     need = "upper(sen_primary_need)"
@@ -62,6 +69,8 @@ def census_rules() -> tuple[Rule, ...]:
         matches("laestab", "[0-9]{7}", "laestab_not_7_digits"),
         required("census_date"),
         is_date("census_date"),
+        Rule("census_date", "census_date_not_in_a_census_month",
+             f"month(send_date(census_date)) NOT IN ({', '.join(map(str, CENSUS_MONTHS))})"),
         required("phase"),
         one_of("phase", PHASES),
         required("ncyear_actual"),
