@@ -33,7 +33,7 @@ from pipeline.ees import (
     public_frame,
     relation_tables,
 )
-from pipeline.published_tables import PUBLIC_FIGURES, PUBLISHED_TABLES
+from pipeline.published_tables import DATE_COLUMNS, PUBLIC_FIGURES, PUBLISHED_TABLES
 from pipeline.stored_keys import upgrade_stored_keys
 from pipeline.suppression import (
     EARLIER_RELEASES,
@@ -283,6 +283,15 @@ def release_cells(frames: dict[str, pd.DataFrame], columns: dict[str, list[str]]
     return pd.concat(parts, ignore_index=True) if parts else cells(pd.DataFrame(), [])
 
 
+DATE_CELL = "date_column"  # in the EES check's cells: True where the cell's column is a date
+
+
+def with_date_flag(named_cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells named <table>.<column> with DATE_CELL: the column is one of DATE_COLUMNS or is named *_date."""
+    column = named_cells[CELL_COLUMN].astype(str).str.rsplit(".", n=1).str[-1]
+    return named_cells.assign(**{DATE_CELL: column.isin(DATE_COLUMNS) | column.str.endswith("_date")})
+
+
 def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResult], ...]:
     """Every blocking check of the release, as (what was validated, result); raises PublicationError naming the
     failures.
@@ -323,7 +332,7 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
     named = [f"{table}.{column}" for table, columns in required.items() for column in columns]
     ees = run_suite(
         "published_ees",
-        release_cells(frames, required),
+        with_date_flag(release_cells(frames, required)),
         {"ees_column": named, "ees_time_identifier": list(EES_TIME_IDENTIFIERS)},
         index_columns=(CELL_COLUMN,),
     )

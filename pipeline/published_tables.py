@@ -60,9 +60,17 @@ PROVISION_EKN = Filter("sen_provision", PROVISION_LABEL, PROVISION_HINT, None, S
 NOT_THE_LAS_FIGURE = "geographic_level = 'Local authority' AND exception_note IS NOT NULL"
 
 
+# The published date columns (text YYYY-MM-DD): the release's EES check (expectations/published_ees.json) checks
+# the cells of these and of any column named *_date.
+DATE_COLUMNS = ("counted_to", "extract_date", "reference_date")
+
+
 def iso_date(column: str) -> str:
     """SQL of a date column as published text, `2023-04-01`: a table's query runs over the mart as pandas read it,
-    where a DATE has become a timestamp that would print with a midnight time."""
+    where a DATE has become a timestamp that would print with a midnight time. The column must be one of
+    DATE_COLUMNS, so the release's checks know it is a date."""
+    if column not in DATE_COLUMNS:
+        raise ValueError(f"{column}: a published date column must be listed in DATE_COLUMNS (its cells are checked)")
     return f"strftime({column}, '%Y-%m-%d') AS {column}"
 
 

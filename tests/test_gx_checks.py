@@ -18,6 +18,7 @@ from pipeline.checks.gx import (
     run_suite,
     validate,
 )
+from pipeline.publish import with_date_flag
 
 
 def totals(mart, independent):
@@ -77,7 +78,8 @@ def test_expand_applies_placeholder_per_column():
 
 def ees_check(frame: pd.DataFrame, ees_columns: list[str]):
     """As publication runs the EES suite: over the cells of the EES columns, failures naming their columns."""
-    return run_suite("published_ees", cells(frame, ees_columns), {"ees_column": ees_columns}, (CELL_COLUMN,))
+    named = with_date_flag(cells(frame, ees_columns))
+    return run_suite("published_ees", named, {"ees_column": ees_columns}, (CELL_COLUMN,))
 
 
 @pytest.mark.parametrize("blank", ["", "  ", None])
@@ -236,7 +238,7 @@ def ees_cells(time_identifier="April", reference_date="2023-04-01"):
     """The cells of one published row as publication validates them (named <table>.<column>)."""
     frame = pd.DataFrame({"time_identifier": [time_identifier], "reference_date": [reference_date]})
     named = cells(frame, ["time_identifier", "reference_date"])
-    return named.assign(**{CELL_COLUMN: "t." + named[CELL_COLUMN]})
+    return with_date_flag(named.assign(**{CELL_COLUMN: "t." + named[CELL_COLUMN]}))
 
 
 # (suite, expectation, its column in the suite file, the data that breaks it, placeholder columns, index columns)

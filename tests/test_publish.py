@@ -505,6 +505,37 @@ def test_a_time_identifier_ees_does_not_know_or_a_date_with_a_time_blocks_the_re
         check_frames({"send_ehcp_caseload": caseload(reference_date="2023-04-01 00:00:00")})
 
 
+def test_every_published_date_is_checked_whatever_its_name(monkeypatch):
+    """counted_to is a date not named *_date: DATE_COLUMNS makes the EES check read it as one."""
+    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_ehcna_timeliness")
+    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
+
+    def timeliness(**changes):
+        return pd.DataFrame({
+            **RUTLAND_SPRING_2023, "time_period": ["2023"], "time_identifier": ["Calendar year"],
+            "counted_to": ["2023-06-30"], "stage": ["EHC plans issued"], "timeliness": ["Within 20 weeks"],
+            "events": ["40"], "pct_of_stage": ["80.0"],
+        }).assign(**changes)  # fmt: skip
+
+    assert all(result.success for _, result in check_frames({"send_ehcna_timeliness": timeliness()}))
+    with pytest.raises(PublicationError, match=r"match_regex\(cell_value in send_ehcna_timeliness\.counted_to\)"):
+        check_frames({"send_ehcna_timeliness": timeliness(counted_to="2023-06-30 00:00:00")})
+
+
+def test_with_date_flag_marks_the_listed_date_columns_and_any_named_date():
+    named = pd.DataFrame({"column_name": ["a.counted_to", "b.extract_date", "c.snapshot_date", "d.stage", "e.date"],
+                          "cell_value": ["x"] * 5})  # fmt: skip
+    assert list(publish_module.with_date_flag(named)["date_column"]) == [True, True, True, False, False]
+
+
+def test_a_date_column_is_published_only_when_listed_as_one():
+    from pipeline.published_tables import DATE_COLUMNS, iso_date
+
+    assert iso_date("counted_to") == "strftime(counted_to, '%Y-%m-%d') AS counted_to" and "counted_to" in DATE_COLUMNS
+    with pytest.raises(ValueError, match="^decided_on: a published date column must be listed in DATE_COLUMNS"):
+        iso_date("decided_on")
+
+
 def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path, monkeypatch):
     """White = WBRI + WIRI. With WIRI (3) suppressed and MOTH its complement in the ethnicity partition alone,
     a published White group and WBRI would give WIRI back: the model knows groups are sums of their codes."""
