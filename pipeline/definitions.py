@@ -5,7 +5,6 @@ import dagster as dg
 from pipeline.checks.census_totals import census_totals_checks
 from pipeline.dbt_assets import dbt_resource, send_dbt_models
 from pipeline.dbt_docs import dbt_docs
-from pipeline.exposures import dbt_exposure_specs
 from pipeline.release import publish_release
 from pipeline.resources import SendWarehouse
 from pipeline.schedules import nightly_job, nightly_schedule
@@ -40,7 +39,6 @@ defs = dg.Definitions(
         send_dbt_models,
         dbt_docs,
         publish_release,
-        *dbt_exposure_specs(),
     ],
     asset_checks=[census_totals_checks],
     jobs=[nightly_job],

@@ -18,6 +18,7 @@ import yaml
 
 from pipeline.generate.dfe import REFERENCE_DIR, copy_dfe_release
 from pipeline.ingest import ingest_source
+from pipeline.release import RELEASE_KEY, REPORT_KEY
 from pipeline.sources.dfe import dfe_contracts
 
 from support import dbt
@@ -482,6 +483,9 @@ def test_exposures_declare_the_bi_release_and_the_report(built):
     assert {n.split(".")[-1] for n in release["depends_on"]["nodes"]} == published_marts()
     report = exposures["send_needs_assessment_report"]
     assert report["type"] == "analysis"
+    # each is a Dagster asset already (the lineage in Dagster's UI ends at them, not at a copy of the exposure)
+    assert release["meta"]["dagster_asset_key"] == RELEASE_KEY.path
+    assert report["meta"]["dagster_asset_key"] == REPORT_KEY.path
     # the report is made from the whole release, so of every mart it publishes, the issue-9 ones included
     assert {n.split(".")[-1] for n in report["depends_on"]["nodes"]} == published_marts()
     assert {"fct_send_exclusions", "fct_send_attainment", "fct_deprivation", "fct_child_health", MART} <= (
