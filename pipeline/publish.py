@@ -24,15 +24,13 @@ from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteResult, cells, run_
 from pipeline.ees import (
     EES_TIME_IDENTIFIERS,
     GEOGRAPHY_COLUMNS,
-    ModelPart,
     column_descriptions,
     ees_frame,
     meta_frame,
-    model_parts,
     percent_texts,
     public_frame,
-    relation_tables,
 )
+from pipeline.published_model import ModelPart, model_parts, relation_tables
 from pipeline.published_tables import DATE_COLUMNS, PUBLIC_FIGURES, PUBLISHED_TABLES
 from pipeline.stored_keys import upgrade_stored_keys
 from pipeline.suppression import (
@@ -138,7 +136,7 @@ def release_parts(frames: dict[str, pd.DataFrame]) -> list[tuple[str, ModelPart]
 
 def release_tables(parts: list[tuple[str, ModelPart]]) -> TableSet:
     """The whole release as one set of additive tables (a population published twice is one cell), with each
-    published table's relations as hidden tables (``ees.relation_tables``)."""
+    published table's relations as hidden tables (``published_model.relation_tables``)."""
     tables = [
         table_from_frame(
             part.name,

@@ -18,11 +18,10 @@ from pipeline.ees import (
     column_descriptions,
     ees_frame,
     indicator_description,
-    model_parts,
     percent_texts,
-    relation_tables,
     with_totals,
 )
+from pipeline.published_model import model_parts, relation_tables
 from pipeline.published_tables import PUBLISHED_TABLES
 from pipeline.suppression.model import TableError
 from pipeline.suppression.rules import SuppressionRules
