@@ -23,7 +23,7 @@ RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
 REPORT_KEY = dg.AssetKey(["published", "report"])
 RELEASE_STEP = "publish_release"  # the step that makes both
 # The GX suites every release is validated with before the swap (pipeline.publish.run_checks), each an asset check
-# of the release: the UI shows them beside census_totals, passed or failed.
+# of the release: the UI shows them beside gx_census_totals, passed or failed.
 RELEASE_SUITES = {
     "published_counts": "GX suite published_counts: every count cell of the release is 0, a whole number of 6 or "
     "more, or a symbol (c, x, z, low), never 1 to 5; every percentage is 0-100 or a symbol. Blocks the swap when it "
