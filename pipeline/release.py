@@ -1,7 +1,7 @@
 """Dagster assets for the published release and its report, made in one step (the logic is in pipeline.publish and
 pipeline.report.build).
 
-One step, because publication is atomic (ARCHITECTURE.md): the report is built from the new release's own
+One step, because publication is atomic, the report included: the report is built from the new release's own
 send_reporting.duckdb inside the release's folder before the folder is swapped in, so a reader of
 warehouse/published never finds a release without its report, nor one release's report beside another's data; a
 report that cannot be built stops the release as a failed check does, and the last good release and its report stay

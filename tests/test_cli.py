@@ -253,9 +253,8 @@ def test_bench_refusing_a_folder_it_did_not_make_says_why_and_exits_1(run_env, c
 
 
 def test_env_example_documents_every_setting_the_settings_module_reads():
-    """ARCHITECTURE.md: "A .env.example documents them" - each variable pipeline/settings.py reads (SEND_DUCKDB_PATH
-    is set by it for dbt, not by a user), and nothing it does not read; the README's Configuration table names them
-    too."""
+    """.env.example documents the settings: each variable pipeline/settings.py reads (SEND_DUCKDB_PATH is set by it
+    for dbt, not by a user), and nothing it does not read; the README's Configuration table names them too."""
     import re
 
     read = set(re.findall(r'env\.get\("(SEND_\w+)"', (REPO_ROOT / "pipeline" / "settings.py").read_text()))

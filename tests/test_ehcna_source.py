@@ -30,7 +30,8 @@ from support import dbt
 KEY = b"test-key-0123456789abcdef"
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 TABLES = ("ehcna_persons", "ehcna_requests", "ehcna_assessments", "ehcna_plans", "ehcna_annual_reviews")
-# The contract (SOURCES.md, plus primary_need on the plan), written out here rather than imported.
+# The contract (the brief's SOURCES.md, not in this repository, plus primary_need on the plan: the docstring of
+# pipeline/sources/ehcna.py), written out here rather than imported.
 HEADERS = {
     "person": ["person_id", "upn", "dob", "sex", "ethnicity", "postcode"],
     "request": ["request_id", "person_id", "received_date", "request_outcome", "request_outcome_date"],

@@ -699,7 +699,7 @@ def release_check_results(tmp_path, monkeypatch) -> dict[str, bool]:
 
 
 def test_the_release_suites_are_asset_checks_of_the_release(tmp_path, monkeypatch):
-    """ARCHITECTURE.md: each GX result is a Dagster asset check. The release's three suites ran inside its step and
+    """Each GX result is a Dagster asset check. The release's three suites ran inside its step and
     showed only in its metadata; the UI now lists them as checks of published/send_reporting, passed or failed."""
     assert release_check_results(tmp_path / "good", monkeypatch) == {
         "gx_published_counts": True,

@@ -1644,7 +1644,7 @@ def materialized_metadata(result) -> dict[str, dict]:
 
 
 def test_the_release_step_publishes_the_report_inside_the_release_it_swaps_in(release, tmp_path, monkeypatch):
-    """ARCHITECTURE.md: publication is atomic, the report included. The report was written after the swap: for a
+    """Publication is atomic, the report included. The report was written after the swap: for a
     second or two, and for good after a failed report, the live release had no report/index.html."""
     report_spec = publish_release.specs_by_key[REPORT_KEY]
     assert [d.asset_key for d in report_spec.deps] == [RELEASE_KEY] and report_spec.group_name == "published"
