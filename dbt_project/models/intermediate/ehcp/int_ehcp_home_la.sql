@@ -1,7 +1,8 @@
--- The home local authority's DfE geography, for the geography columns of the EHCP marts: old_la_code from
--- configuration (var la_code = SEND_LA_CODE), new_la_code and la_name from DfE's own published rows (the latest
--- time period's, should an authority have been renamed). Always exactly one row: when DfE publishes no row for
--- the configured code, new_la_code and la_name are NULL and their not_null tests fail, instead of every mart
+-- The home local authority's DfE geography, for the geography columns of every mart under marts/ehcp (this
+-- model's children in dbt docs' lineage; not only the EHC plan marts): old_la_code from configuration (var
+-- la_code = SEND_LA_CODE), new_la_code and la_name from DfE's own published rows (the latest time period's, should
+-- an authority have been renamed). Always exactly one row: when DfE publishes no row for the configured code,
+-- new_la_code and la_name are NULL and their not_null tests fail, instead of every mart
 -- silently coming out empty.
 with configured as (
     select cast('{{ var("la_code") }}' as varchar) as old_la_code
