@@ -60,7 +60,7 @@ GIB = 1024**3
 MIB = 1024**2
 
 # The census marts as dbt builds them (dbt_project/models/marts/census): the columns computed from the census files,
-# in order, the first three the key. The marts also carry the home LA's geography (SEND_LA_CODE and a seed) and
+# in order, the first three the key. The marts also carry the home LA's geography (int_home_la_geography) and
 # shares and England figures derived from these counts or seeds; those are not compared.
 MART_COLUMNS: dict[str, tuple[str, ...]] = {
     "fct_send_primary_need": (

@@ -108,20 +108,19 @@ def identifier_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def home_geography(con: duckdb.DuckDBPyConnection, la_code: str) -> dict[str, str]:
-    """Region and codes of the home LA as DfE publishes them on its latest period's row (as the la_geography seed
-    that names the census marts' LA: an LA whose GSS code DfE changed has one code in the release, not two)."""
+    """Region and codes of the home LA from the dbt model int_home_la_geography (DfE's latest published row for the
+    LA, else the la_geography seed's): the one the marts' geography columns come from, so an LA that DfE renamed or
+    recoded has one name and one code in the release, not two."""
+    columns = ("region_code", "region_name", "new_la_code", "old_la_code", "la_name")
     row = con.execute(
-        """
-        SELECT region_code, region_name, new_la_code, old_la_code, la_name
-        FROM staging.stg_dfe__ehcp_caseload
-        WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
-        ORDER BY time_period DESC, new_la_code LIMIT 1
-        """,
+        f"SELECT {', '.join(columns)} FROM intermediate.int_home_la_geography WHERE old_la_code = $la_code",
         {"la_code": la_code},
     ).fetchone()
-    if row is None:
-        raise PublicationError(f"LA {la_code} is not in the DfE release: cannot name its geography")
-    return dict(zip(("region_code", "region_name", "new_la_code", "old_la_code", "la_name"), row, strict=True))
+    if row is None or None in row:
+        raise PublicationError(
+            f"LA {la_code} is not in the DfE release nor in the la_geography seed: cannot name its geography"
+        )
+    return dict(zip(columns, row, strict=True))
 
 
 def exact_frames(con: duckdb.DuckDBPyConnection, geography: dict[str, str]) -> dict[str, pd.DataFrame]:

@@ -62,7 +62,8 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
             kinds={"duckdb"},
             deps=[
                 *(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
-                dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # the home LA's geography; DfE's public LA figures
+                dg.AssetKey(["intermediate", "int_home_la_geography"]),  # the home LA's geography
+                dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # DfE's public LA figures
                 dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
             ],
             description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting), with its EES "

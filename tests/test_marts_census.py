@@ -1,10 +1,11 @@
 """Census and population marts (needs assessment 5.1, 6.1, 6.2, 6.4): each reproduces its seed figures from the
 generated Rutland extracts, and the same check fails once one source row changes.
 
-One warehouse per module: the Rutland census (2015-2023) and population extracts are generated, ingested with the
-real contracts and built with `dbt build` (the marts and everything upstream, their dbt tests included). A copy
-then has a few raw rows changed - each mart's change chosen so that it touches that mart's seed figures only - and
-the marts are rebuilt with `dbt run`. Expected figures come from tests/fixtures/figures.yaml or, for percentages
+One warehouse per module: the Rutland census (2015-2023) and population extracts are generated and ingested with
+the real contracts, with DfE's caseload file (the home LA's geography, int_home_la_geography, comes from it), and
+built with `dbt build` (the marts and everything upstream, their dbt tests included). A copy then has a few raw
+rows changed - each mart's change chosen so that it touches that mart's seed figures only - and the marts are
+rebuilt with `dbt run`. Expected figures come from tests/fixtures/figures.yaml or, for percentages
 the seed prints but figures.yaml does not transcribe, from the seed text written literally below.
 """
 
@@ -20,10 +21,12 @@ import pytest
 import yaml
 
 from pipeline.generate.census import generate_census
+from pipeline.generate.dfe import copy_dfe_release
 from pipeline.generate.population import generate_population
 from pipeline.ingest import ingest_source
 from pipeline.settings import REPO_ROOT
 from pipeline.sources.census import census_contract
+from pipeline.sources.dfe import DFE_FILES_BY_STEM, dfe_contract
 from pipeline.sources.population import NEW_TO_OLD_LA_CODE, population_contract
 
 from support import dbt, dbt_statuses, dbt_test_failures
@@ -55,10 +58,12 @@ def built(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("marts_census")
     generate_census(root / "raw", "rutland", 2023)
     generate_population(root / "raw", 2023)
+    copy_dfe_release(root / "raw")
     db = root / "send.duckdb"
     with duckdb.connect(str(db)) as con:
         results = ingest_source(con, census_contract(KEY), root / "raw")
         results += ingest_source(con, population_contract(), root / "raw")
+        results += ingest_source(con, dfe_contract(DFE_FILES_BY_STEM["caseload"]), root / "raw")
     assert results and all(r.rows_quarantined == 0 for r in results)
     build = run_dbt(db, root, "build", *(f"+{mart}" for mart in MARTS))
     assert build.returncode == 0, build.stdout[-4000:]

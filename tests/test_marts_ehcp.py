@@ -575,7 +575,7 @@ def test_every_mart_carries_the_home_la_from_configuration(marts):
 def test_another_la_code_changes_the_geography_and_an_unknown_one_fails_the_checks(built, tmp_path):
     copy = tmp_path / "send.duckdb"
     shutil.copyfile(built, copy)
-    other = dbt(copy, tmp_path, "run", "--select", "int_ehcp_home_la", "fct_disability_register", la_code="855")
+    other = dbt(copy, tmp_path, "run", "--select", "int_home_la_geography", "fct_disability_register", la_code="855")
     assert other.returncode == 0, other.stdout[-3000:]
     with duckdb.connect(str(copy), read_only=True) as con:
         geography = rows(con, "SELECT DISTINCT old_la_code, la_name FROM marts.fct_disability_register")
@@ -583,9 +583,11 @@ def test_another_la_code_changes_the_geography_and_an_unknown_one_fails_the_chec
     names = caseload[caseload.old_la_code == "855"].sort_values("time_period").la_name
     assert geography == [("855", names.iloc[-1])]
 
-    unknown = dbt(copy, tmp_path, "build", "--select", "int_ehcp_home_la", la_code="999")
+    unknown = dbt(copy, tmp_path, "build", "--select", "int_home_la_geography", la_code="999")
     assert unknown.returncode != 0
-    assert dbt_test_failures(copy, tmp_path) == {"not_null_int_ehcp_home_la": {"new_la_code", "la_name"}}
+    assert dbt_test_failures(copy, tmp_path) == {
+        "not_null_int_home_la_geography": {"new_la_code", "la_name", "region_code", "region_name"}
+    }
 
 
 def test_every_column_of_the_marts_and_intermediates_is_described(marts):
@@ -593,12 +595,13 @@ def test_every_column_of_the_marts_and_intermediates_is_described(marts):
     for yml in (
         REPO / "dbt_project" / "models" / "marts" / "ehcp" / "_marts_ehcp__models.yml",
         REPO / "dbt_project" / "models" / "intermediate" / "ehcp" / "_int_ehcp__models.yml",
+        REPO / "dbt_project" / "models" / "intermediate" / "geography" / "_int_geography__models.yml",
     ):
         for model in yaml.safe_load(yml.read_text())["models"]:
             assert model.get("description", "").strip(), model["name"]
             assert all(c.get("description", "").strip() for c in model["columns"]), model["name"]
             documented[model["name"]] = [c["name"] for c in model["columns"]]
-    assert set(MARTS) | {"int_ehcp_home_la", "int_ehcp_reporting_periods"} == set(documented)
+    assert set(MARTS) | {"int_home_la_geography", "int_ehcp_reporting_periods"} == set(documented)
     for name, columns in documented.items():
         schema = "marts" if name.startswith("fct_") else "intermediate"
         actual = [r[0] for r in rows(marts, f"DESCRIBE {schema}.{name}")]

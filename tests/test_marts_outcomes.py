@@ -1,12 +1,12 @@
 """The outcomes marts (needs assessment 6.6 exclusions and 8 attainment by SEN status, issue 9).
 
 One pipeline run for the module: the generated Rutland Spring censuses of 2021 and 2022 and the exclusions and
-attainment extracts linked to them are materialized through their Dagster assets into a tmp warehouse, then
-`dbt build` builds the two marts (and everything upstream, with their dbt tests). Each mart is checked against the
-seed figures in tests/fixtures/figures.yaml, and rebuilt from a copy of the warehouse in which one raw row was
-changed, to show the figure moves with the data. Every attainment cell of the seed is reproduced: the generated
-Spring 2022 census holds at least each cohort's pupils of its year group and SEN status (calibration
-SEN_YEAR_GROUP_FLOOR, tested in tests/test_generate_census.py).
+attainment extracts linked to them (and the real DfE release, for the home LA's geography) are materialized
+through their Dagster assets into a tmp warehouse, then `dbt build` builds the two marts (and everything upstream,
+with their dbt tests). Each mart is checked against the seed figures in tests/fixtures/figures.yaml, and rebuilt
+from a copy of the warehouse in which one raw row was changed, to show the figure moves with the data. Every
+attainment cell of the seed is reproduced: the generated Spring 2022 census holds at least each cohort's pupils of
+its year group and SEN status (calibration SEN_YEAR_GROUP_FLOOR, tested in tests/test_generate_census.py).
 """
 
 import shutil
@@ -20,10 +20,12 @@ import yaml
 
 from pipeline.generate.attainment import generate_attainment
 from pipeline.generate.census import generate_census, spring_census_date
+from pipeline.generate.dfe import copy_dfe_release
 from pipeline.generate.exclusions import generate_exclusions
 from pipeline.resources import SendWarehouse
 from pipeline.sources.attainment import attainment_results
 from pipeline.sources.census import census_pupils
+from pipeline.sources.dfe import dfe_ehcp_2025
 from pipeline.sources.exclusions import exclusions
 from pipeline.suppression.derived import suppress_average
 
@@ -44,10 +46,13 @@ def built(tmp_path_factory) -> Path:
     generate_census(raw, "rutland", 2023, years=[2021, 2022])
     generate_exclusions(raw, 2023)
     generate_attainment(raw, 2023)
+    copy_dfe_release(raw)
     warehouse = SendWarehouse(raw_dir=str(raw), warehouse_dir=str(root / "warehouse"), la_code="857")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEND_PSEUDONYM_KEY", KEY)
-        result = dg.materialize([census_pupils, exclusions, attainment_results], resources={"warehouse": warehouse})
+        result = dg.materialize(
+            [census_pupils, exclusions, attainment_results, dfe_ehcp_2025], resources={"warehouse": warehouse}
+        )
     assert result.success
     path = root / "warehouse" / "send.duckdb"
     with duckdb.connect(str(path), read_only=True) as con:

@@ -28,7 +28,7 @@ HOME_LA = {"new_la_code": "E06000017", "old_la_code": "857", "la_name": "Rutland
 def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
     """A send.duckdb with every mart the release publishes, small but shaped as dbt builds them."""
     con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA intermediate")
     spring = {"census_term": "Spring"}
     england = [20_000 * (i + 1) for i in range(len(NEEDS))]
     need = pd.DataFrame({"time_period": 202122, **spring, **HOME_LA, "primary_need": NEEDS, "pupils": needs,
@@ -64,6 +64,7 @@ def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
         "marts.fct_send_primary_need": need, "marts.fct_send_provision": provision,
         "marts.fct_school_residence": residence, "marts.fct_send_characteristics": characteristics,
         "marts.fct_send_trend": trend, "staging.stg_dfe__ehcp_caseload": la,
+        "intermediate.int_home_la_geography": pd.DataFrame([HOME_LA]),
     }  # fmt: skip
     for name, frame in tables.items():
         con.register("_frame", frame)
@@ -394,21 +395,19 @@ def test_a_blank_ees_cell_or_an_empty_table_is_named_by_table_and_column():
     assert "send_provision." not in str(e.value)  # the table with rows has every cell
 
 
-def test_the_home_las_codes_are_those_of_dfes_latest_period(tmp_path):
-    """Buckinghamshire (825) is E06000060 on DfE's rows of 2020/21-2022/23 and E10000002 before and after: the
-    release names it as the la_geography seed and the census marts do (DfE's latest period), not the code that sorts
-    first, else one release carried both codes for the same LA."""
+def test_the_release_names_the_home_la_as_int_home_la_geography_does(tmp_path):
+    """The release's geography columns are the row of the dbt model every mart's geography comes from (DfE's latest
+    row for the LA, else the la_geography seed's: tests/test_home_la_geography.py), never a query of DfE's rows of
+    its own, so one release cannot name the LA two ways; a code that model cannot name stops the release."""
     con = internal_warehouse(tmp_path / "send.duckdb")
-    con.execute("DELETE FROM staging.stg_dfe__ehcp_caseload")
-    con.execute("""INSERT INTO staging.stg_dfe__ehcp_caseload BY NAME
-                   SELECT unnest([201920, 202122, 202425]) AS time_period, 'Local authority' AS geographic_level,
-                          'E12000008' AS region_code, 'South East' AS region_name,
-                          unnest(['E10000002', 'E06000060', 'E10000002']) AS new_la_code, '825' AS old_la_code,
-                          'Buckinghamshire' AS la_name""")
-    assert publish_module.home_geography(con, "825")["new_la_code"] == "E10000002"
-    # the seed the census marts take their codes from says the same
-    with (Path(__file__).parent.parent / "dbt_project" / "seeds" / "la_geography.csv").open(newline="") as handle:
-        assert {r["old_la_code"]: r["new_la_code"] for r in csv.DictReader(handle)}["825"] == "E10000002"
+    renamed = {"new_la_code": "E06000099", "la_name": "Rutland County"}
+    con.execute("UPDATE intermediate.int_home_la_geography SET new_la_code = $new_la_code, la_name = $la_name", renamed)
+    assert publish_module.home_geography(con, "857") == {**HOME_LA, **renamed}  # DfE's staging rows say Rutland
+    with pytest.raises(PublicationError, match=r"^LA 925 is not in the DfE release nor in the la_geography seed: "):
+        publish_module.home_geography(con, "925")  # no row for the code
+    con.execute("UPDATE intermediate.int_home_la_geography SET new_la_code = NULL, la_name = NULL")
+    with pytest.raises(PublicationError, match=r"^LA 857 is not in the DfE release nor in the la_geography seed: "):
+        publish_module.home_geography(con, "857")  # the model's row for a code neither knows
 
 
 def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):

@@ -70,5 +70,5 @@ select
     100.0 * counted.children_with_ehcp / nullif(counted.children, 0) as pct_with_ehcp,
     100.0 * counted.children / nullif(counted.children_on_register, 0) as pct_of_register
 from counted
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by counted.snapshot_date, counted.display_order

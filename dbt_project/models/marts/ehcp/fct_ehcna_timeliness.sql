@@ -101,5 +101,5 @@ select
     cast(counted.annual_reviews_in_time as integer) as annual_reviews_in_time,
     100.0 * counted.annual_reviews_in_time / nullif(counted.annual_reviews_due, 0) as annual_reviews_in_time_pct
 from counted
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by counted.time_period

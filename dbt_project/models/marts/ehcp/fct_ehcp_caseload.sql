@@ -110,5 +110,5 @@ select
     100.0 * counted.ehcps_maintained / nullif(counted.ehcps_maintained_all_needs, 0) as ehcps_maintained_pct,
     cast(counted.requests_received as integer) as requests_received
 from counted
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by counted.period_type, counted.period_start, counted.display_order

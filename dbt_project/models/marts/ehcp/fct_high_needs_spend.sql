@@ -105,5 +105,5 @@ left join cells as previous
     on previous.start_year = cells.start_year - 1
     and previous.line_code = cells.line_code
     and previous.category = cells.category
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by cells.start_year, cells.line_code, cells.category

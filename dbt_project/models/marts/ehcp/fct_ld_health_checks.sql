@@ -52,5 +52,5 @@ select
     cast(counted.health_checks_done as integer) as health_checks_done,
     100.0 * counted.health_checks_done / nullif(counted.people_on_register, 0) as pct_health_checks_done
 from counted
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by counted.time_period, counted.display_order

@@ -63,6 +63,6 @@ from cells
 inner join children_on_date
     on children_on_date.extract_date = cells.extract_date
     and children_on_date.has_ehcp = cells.has_ehcp
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by cells.extract_date, cells.has_ehcp desc, cells.setting_group, cells.setting_type, cells.in_county desc,
     cells.age_group

@@ -71,5 +71,5 @@ select
     cast(counted.children_with_ehcp as integer) as children_with_ehcp,
     100.0 * counted.children_with_ehcp / nullif(counted.children, 0) as pct_with_ehcp
 from counted
-cross join {{ ref('int_ehcp_home_la') }} as home_la
+cross join {{ ref('int_home_la_geography') }} as home_la
 order by counted.snapshot_date, counted.display_order
