@@ -18,8 +18,7 @@ from packaging import version
 
 from pipeline.dbt_project import dbt_executable, dbt_project, prepare_dbt_project
 from pipeline.nightly_state import dbt_project_version
-from pipeline.resources import SendWarehouse
-from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
+from pipeline.resources import DUCKDB_WRITER_POOL, SendWarehouse
 from pipeline.warm_imports import import_in_background
 
 DBT_BUILD_RECORD = "state/dbt_build.json"

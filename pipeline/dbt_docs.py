@@ -24,8 +24,7 @@ import dagster as dg
 
 from pipeline.dbt_assets import BUILT_MANIFEST_DIR, BUILT_MANIFEST_FILES, built_manifest, send_dbt_models
 from pipeline.nightly_state import dbt_project_version
-from pipeline.resources import SendWarehouse
-from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
+from pipeline.resources import DUCKDB_WRITER_POOL, SendWarehouse
 
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 DOCS_VERSION = ".dbt_project_version"

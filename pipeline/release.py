@@ -16,8 +16,7 @@ import dagster as dg
 
 from pipeline.checks.gx import QUALITY_DIR
 from pipeline.published_tables import PUBLISHED_TABLES
-from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
-from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
+from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
 
 RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
 REPORT_KEY = dg.AssetKey(["published", "report"])

@@ -15,6 +15,7 @@ from pipeline.settings import Settings, load_settings
 # zone, a full disk freed later) is retried; a contract or check failure raises dg.Failure(allow_retries=False).
 # dbt is not retried: its failures are deterministic.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+DUCKDB_WRITER_POOL = "send_duckdb_writer"  # pool limit 1 (dagster_home/dagster.yaml): DuckDB has one writer
 
 
 class SendWarehouse(dg.ConfigurableResource):

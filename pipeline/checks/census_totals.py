@@ -8,8 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from pipeline.checks.gx import QUALITY_DIR, run_suite, write_data_docs
-from pipeline.resources import SendWarehouse
-from pipeline.sources.asset_support import DUCKDB_WRITER_POOL
+from pipeline.resources import DUCKDB_WRITER_POOL, SendWarehouse
 
 CENSUS_MARTS = ("fct_send_primary_need", "fct_send_provision")
 STAGING_KEY = dg.AssetKey(["staging", "stg_census__pupils"])

@@ -6,12 +6,11 @@ from typing import TypeVar
 import dagster as dg
 
 from pipeline.ingest import Contract, ExtractError, FileResult, Rule, ingest_source
-from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
+from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
 from pipeline.settings import SettingsError
 from pipeline.upn import UPN_TEXT_SHAPE_REGEX, check_letter_sql
 
 T = TypeVar("T")
-DUCKDB_WRITER_POOL = "send_duckdb_writer"  # pool limit 1 (dagster_home/dagster.yaml): DuckDB has one writer
 
 
 def raw_source_asset(table: str, group: str, description: str):

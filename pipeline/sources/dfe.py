@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from pipeline.ingest import Contract, ExtractError, Rule, ingest_source, matches, normalise_header, one_of, required
-from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
-from pipeline.sources.asset_support import DUCKDB_WRITER_POOL, ingest_metadata, not_retried
+from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
+from pipeline.sources.asset_support import ingest_metadata, not_retried
 
 SOURCE = "dfe"
 RELEASE = "ehcp_2025"

@@ -78,10 +78,9 @@ from pipeline.ingest import (
 )
 from pipeline.postcode import postcode_district_sql
 from pipeline.pseudonymise import hmac_pads, hmac_sql
-from pipeline.resources import TRANSIENT_RETRY, SendWarehouse
+from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
 from pipeline.settings import pseudonym_key
 from pipeline.sources.asset_support import (
-    DUCKDB_WRITER_POOL,
     configured_or_fail,
     ingest_metadata,
     not_retried,
