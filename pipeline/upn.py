@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.ingest import Rule
+
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _ALPHABET_BYTES = np.frombuffer(CHECK_ALPHABET.encode("ascii"), dtype=np.uint8)
 # value of a character in positions 2..13: digits are their value; a letter (temporary UPN, last position
@@ -189,3 +191,21 @@ def check_letter_sql(upn: str) -> str:
     last = f"13 * instr('{_LAST_CHARACTER_VALUES}', substr({upn}, 13, 1)) + 10"
     total = f"(list_transform([{number}], lambda {n}: {weighted})[1] + {last}) % 23"
     return f"substr('{CHECK_ALPHABET}', {total} + 1, 1)"
+
+
+def upn_rules(column: str = "upn") -> tuple[Rule, ...]:
+    """A UPN column's shape and DfE check letter (an empty value passes: say `required` where it is).
+
+    Both read the text as sent, not upper() of it (~0.2 s of CPU each time on a national census's 9 M UPNs): a text
+    matches UPN_TEXT_SHAPE_REGEX when its upper case matches UPN_SHAPE_REGEX, and check_letter_sql reads either case.
+    Measured there (one thread, the contract's yes/no question): shape ~0.5 s of CPU, check letter ~2.1 s, against
+    ~0.7 s and ~3.4 s over the upper-cased UPN."""
+    shape = f"regexp_full_match({column}, '{UPN_TEXT_SHAPE_REGEX}')"
+    return (
+        Rule(column, "upn_not_13_characters_letter_then_digits", f"{column} IS NOT NULL AND NOT {shape}"),
+        Rule(
+            column,
+            "upn_check_letter_invalid",
+            f"{shape} AND upper(substr({column}, 1, 1)) <> {check_letter_sql(column)}",
+        ),
+    )

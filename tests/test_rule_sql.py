@@ -30,8 +30,7 @@ from pipeline.sources import (
     placements,
     population,
 )
-from pipeline.sources.asset_support import upn_rules
-from pipeline.upn import CHECK_ALPHABET, UPN_SHAPE_REGEX, check_letter, is_valid_upn
+from pipeline.upn import CHECK_ALPHABET, UPN_SHAPE_REGEX, check_letter, is_valid_upn, upn_rules
 
 KEY = b"test-key-0123456789abcdef"
 # every code point but the surrogates, as one-character text

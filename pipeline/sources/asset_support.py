@@ -5,10 +5,9 @@ from typing import TypeVar
 
 import dagster as dg
 
-from pipeline.ingest import Contract, ExtractError, FileResult, Rule, ingest_source
+from pipeline.ingest import Contract, ExtractError, FileResult, ingest_source
 from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
 from pipeline.settings import SettingsError
-from pipeline.upn import UPN_TEXT_SHAPE_REGEX, check_letter_sql
 
 T = TypeVar("T")
 
@@ -72,21 +71,3 @@ def ingest_asset(
         results = ingest_or_fail(con, contract, context, warehouse)
         rows = con.execute(f"SELECT count(*) FROM {contract.target_table}").fetchone()[0]
     return dg.MaterializeResult(metadata=ingest_metadata(results, rows))
-
-
-def upn_rules(column: str = "upn") -> tuple[Rule, ...]:
-    """A UPN column's shape and DfE check letter (an empty value passes: say `required` where it is).
-
-    Both read the text as sent, not upper() of it (~0.2 s of CPU each time on a national census's 9 M UPNs): a text
-    matches UPN_TEXT_SHAPE_REGEX when its upper case matches UPN_SHAPE_REGEX, and check_letter_sql reads either case.
-    Measured there (one thread, the contract's yes/no question): shape ~0.5 s of CPU, check letter ~2.1 s, against
-    ~0.7 s and ~3.4 s over the upper-cased UPN."""
-    shape = f"regexp_full_match({column}, '{UPN_TEXT_SHAPE_REGEX}')"
-    return (
-        Rule(column, "upn_not_13_characters_letter_then_digits", f"{column} IS NOT NULL AND NOT {shape}"),
-        Rule(
-            column,
-            "upn_check_letter_invalid",
-            f"{shape} AND upper(substr({column}, 1, 1)) <> {check_letter_sql(column)}",
-        ),
-    )

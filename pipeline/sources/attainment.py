@@ -34,7 +34,8 @@ from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
 from pipeline.sources import academic_year
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset
+from pipeline.upn import upn_rules
 
 MEASURES_BY_KEY_STAGE: dict[str, tuple[str, ...]] = {
     "EYFS": ("GLD",),

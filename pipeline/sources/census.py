@@ -14,7 +14,8 @@ from pipeline.ingest import Contract, Derived, Rule, is_bool, is_date, matches, 
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset
+from pipeline.upn import upn_rules
 
 PHASES = ("PRIMARY", "SECONDARY", "SPECIAL", "AP", "NURSERY", "ALL-THROUGH", "POST16")
 NC_YEARS = ("E1", "E2", "N1", "N2", "R", *(str(y) for y in range(1, 15)), "X")

@@ -42,7 +42,8 @@ from pipeline.postcode import POSTCODE_REGEX, postcode_district_sql
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset
+from pipeline.upn import upn_rules
 
 # Disability codes of the DfE children in need census (the coding children's social care systems hold).
 DISABILITY_CODES: dict[str, str] = {

@@ -84,9 +84,9 @@ from pipeline.sources.asset_support import (
     configured_or_fail,
     ingest_metadata,
     not_retried,
-    upn_rules,
 )
 from pipeline.sources.census import ETHNICITIES, SEN_NEEDS
+from pipeline.upn import upn_rules
 
 SOURCE = "ehcna"
 EXTRACT_SCOPE = "full_history"

@@ -37,8 +37,9 @@ from pipeline.ingest import Contract, Rule, is_bool, is_date, one_of, required
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
-from pipeline.sources.asset_support import ingest_asset, raw_source_asset, upn_rules
+from pipeline.sources.asset_support import ingest_asset, raw_source_asset
 from pipeline.sources.census import SEN_NEEDS
+from pipeline.upn import upn_rules
 
 # The placement types a case-management system records (SEN2 placement categories, as codes).
 SETTING_TYPES: dict[str, str] = {
