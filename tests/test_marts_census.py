@@ -27,7 +27,8 @@ from pipeline.ingest import ingest_source
 from pipeline.settings import REPO_ROOT
 from pipeline.sources.census import census_contract
 from pipeline.sources.dfe import DFE_FILES_BY_STEM, dfe_contract
-from pipeline.sources.population import NEW_TO_OLD_LA_CODE, population_contract
+from pipeline.sources.la_codes import NEW_TO_OLD_LA_CODE
+from pipeline.sources.population import population_contract
 
 from support import dbt, dbt_statuses, dbt_test_failures
 

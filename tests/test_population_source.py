@@ -15,12 +15,8 @@ import yaml
 from pipeline.generate.population import generate_population
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.resources import SendWarehouse
-from pipeline.sources.population import (
-    NEW_TO_OLD_LA_CODE,
-    OLD_TO_NEW_LA_CODE,
-    population_contract,
-    population_estimates,
-)
+from pipeline.sources.la_codes import NEW_TO_OLD_LA_CODE, OLD_TO_NEW_LA_CODE
+from pipeline.sources.population import population_contract, population_estimates
 
 import source_support
 from source_support import quarantine

@@ -25,8 +25,7 @@ import dagster as dg
 from pipeline.ingest import Contract, Rule, matches, required
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.sources.population import GSS_CODE_REGEX, OLD_LA_CODE_REGEX
-from pipeline.sources.population import MACROS as LA_CODE_MACROS
+from pipeline.sources.la_codes import GSS_CODE_REGEX, LA_CODE_MACROS, OLD_LA_CODE_REGEX
 
 REGION_CODE_REGEX = "E12[0-9]{6}"
 WHOLE_NUMBER_REGEX = "[1-9][0-9]{0,5}"
@@ -46,7 +45,7 @@ def deprivation_rules() -> tuple[Rule, ...]:
         required("la_code"),
         matches("la_code", f"{GSS_CODE_REGEX}|{OLD_LA_CODE_REGEX}", "la_code_not_ons_or_dfe_code"),
         Rule("la_code", "old_la_code_unknown",
-             f"regexp_full_match(la_code, '{OLD_LA_CODE_REGEX}') AND send_population_old_la_code(la_code) IS NULL"),
+             f"regexp_full_match(la_code, '{OLD_LA_CODE_REGEX}') AND send_old_la_code(la_code) IS NULL"),
         matches("region_code", REGION_CODE_REGEX, "region_code_not_e12"),
         required("rank"),
         Rule("rank", "rank_not_a_positive_whole_number", "rank IS NOT NULL AND send_deprivation_whole(rank) IS NULL"),
@@ -60,8 +59,8 @@ def deprivation_rules() -> tuple[Rule, ...]:
 
 LOAD_SELECT = """
     CAST(year AS INTEGER) AS year,
-    send_population_new_la_code(la_code) AS new_la_code,
-    send_population_old_la_code(la_code) AS old_la_code,
+    send_new_la_code(la_code) AS new_la_code,
+    send_old_la_code(la_code) AS old_la_code,
     la_name,
     upper(region_code) AS region_code,
     send_deprivation_whole(rank) AS rank,

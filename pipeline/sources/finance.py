@@ -24,6 +24,7 @@ import dagster as dg
 from pipeline.ingest import Contract, Rule, one_of, required, sql_list
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
+from pipeline.sources.financial_year import FINANCIAL_YEAR_MACROS
 
 # S251 lines this source accepts: 1.0.2 high needs place funding within the Individual Schools Budget, and the
 # high needs block lines 1.2.1 .. 1.2.13. Labels as the S251 return words them (for the generator and docs).
@@ -84,20 +85,6 @@ CREATE OR REPLACE TEMP MACRO send_gbp(v) AS CASE
         THEN -TRY_CAST(send_gbp_digits(v) AS DECIMAL(18, 2))
 END;
 CREATE OR REPLACE TEMP MACRO send_gbp_symbol(v) AS CASE WHEN lower(v) IN ({sql_list(SYMBOLS)}) THEN lower(v) END;
-"""
-# A financial year as a council's systems write it (2022-23, 2022/23, 2022-2023, 2022/2023, 202223) -> 2022-23; the
-# LD health checks source reads its financial_year with the same macros.
-FINANCIAL_YEAR_MACROS = """
-CREATE OR REPLACE TEMP MACRO send_financial_year_start(v) AS CASE
-    WHEN regexp_full_match(v, '(19|20)[0-9]{2}[-/]?[0-9]{2}')
-         AND TRY_CAST(right(v, 2) AS INTEGER) = (TRY_CAST(left(v, 4) AS INTEGER) + 1) % 100
-        THEN TRY_CAST(left(v, 4) AS INTEGER)
-    WHEN regexp_full_match(v, '(19|20)[0-9]{2}[-/](19|20)[0-9]{2}')
-         AND TRY_CAST(right(v, 4) AS INTEGER) = TRY_CAST(left(v, 4) AS INTEGER) + 1
-        THEN TRY_CAST(left(v, 4) AS INTEGER)
-END;
-CREATE OR REPLACE TEMP MACRO send_financial_year(v) AS
-    send_financial_year_start(v)::VARCHAR || '-' || lpad(((send_financial_year_start(v) + 1) % 100)::VARCHAR, 2, '0');
 """
 MACROS += FINANCIAL_YEAR_MACROS
 

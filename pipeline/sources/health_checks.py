@@ -38,7 +38,7 @@ from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.sources.finance import FINANCIAL_YEAR_MACROS
+from pipeline.sources.financial_year import FINANCIAL_YEAR_MACROS
 
 MIN_AGE, MAX_AGE = 14, 25  # on 31 March, the last day of the financial year
 
