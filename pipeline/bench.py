@@ -52,6 +52,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.settings import dbt_project_dir, seeds_dir
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCALES = ("rutland", "county", "national")
 POLL_SECONDS = 0.05
@@ -108,11 +110,6 @@ def census_csv_files(raw_dir: Path) -> list[Path]:
         p for p in folder.glob("*") if p.is_file() and p.suffix.lower() == ".csv" and not p.name.startswith((".", "~$"))
     )
     return sorted(files, key=lambda p: (p.stem, p.suffix))
-
-
-def default_seeds_dir() -> Path:
-    """The dbt seeds (code lists) of the dbt project the pipeline builds: SEND_DBT_PROJECT_DIR or the repo's."""
-    return Path(os.environ.get("SEND_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve() / "seeds"
 
 
 def _plain(value: object) -> object:
@@ -175,7 +172,7 @@ def baseline_main(
     parser.add_argument("--seeds-dir", type=Path, default=None, help="dbt seeds folder with the code lists")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    document, pupils = census_marts(args.raw_dir, args.seeds_dir or default_seeds_dir())
+    document, pupils = census_marts(args.raw_dir, args.seeds_dir or seeds_dir())
     document["pupil_rows"] = pupils
     document["seconds"] = round(time.perf_counter() - started, 3)
     write_marts_document(document, args.out)
@@ -766,7 +763,7 @@ def run_bench(
     if cold.returncode == 0:
         documents.append(pipeline_marts(warehouse_dir / "send.duckdb", "pipeline_cold"))
 
-    seeds = str(default_seeds_dir())
+    seeds = str(seeds_dir(env))
     for label, name in BASELINES:
         out = results_dir / f"{name}.json"
         measured[label] = step(
@@ -809,7 +806,7 @@ def run_bench(
         "warehouse_bytes": duckdb_file.stat().st_size if duckdb_file.exists() else None,
         "code": code_version(),
         "la_code": env.get("SEND_LA_CODE", "857"),
-        "dbt_project_dir": str(Path(env.get("SEND_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve()),
+        "dbt_project_dir": str(dbt_project_dir(env)),
         "rss_limit_gib": rss_limit_gib,
         "generate": generate.summary(),
         "dbt_parse": dbt_parse.summary(),

@@ -115,7 +115,7 @@ def check_run_settings(settings: Settings) -> None:
         raise SettingsError(f"SEND_RAW_DIR: {unread_message(unread)}")
     if not (settings.dbt_project_dir / "dbt_project.yml").is_file():
         raise SettingsError(f"SEND_DBT_PROJECT_DIR: no dbt_project.yml in {settings.dbt_project_dir}")
-    seed = settings.dbt_project_dir / "seeds" / "la_geography.csv"
+    seed = settings.seeds_dir / "la_geography.csv"
     if seed.is_file():
         with seed.open(newline="") as handle:
             authorities = {row["old_la_code"]: row for row in csv.DictReader(handle)}

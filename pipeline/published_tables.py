@@ -24,7 +24,7 @@ from pipeline.ees import (
     SameWhenEqual,
     Within,
 )
-from pipeline.settings import REPO_ROOT
+from pipeline.settings import seeds_dir
 
 # Child health indicators whose Fingertips period "2020/21" is a financial year (April to March), not an academic
 # year: children in relative low income families ("financial year ending 2021" in the seed's table 5.3).
@@ -34,7 +34,7 @@ FINANCIAL_YEAR_INDICATORS_SQL = ", ".join(f"'{i}'" for i in FINANCIAL_YEAR_INDIC
 
 def _ethnic_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Ethnic group -> its ethnicity codes, from the dbt seed the census marts group by."""
-    with (REPO_ROOT / "dbt_project" / "seeds" / "ethnicity_groups.csv").open(newline="") as handle:
+    with (seeds_dir() / "ethnicity_groups.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     groups: dict[str, list[str]] = {}
     for row in rows:
@@ -48,7 +48,7 @@ ETHNIC_GROUPS = _ethnic_groups()
 def _attainment_measures(measure_type: str) -> tuple[tuple[str, str], ...]:
     """The `measure` hint of an attainment table, `GLD: Good level of development; ...`, from the dbt seed the
     attainment mart takes its measures from (percent_meeting_standard or average_score)."""
-    with (REPO_ROOT / "dbt_project" / "seeds" / "attainment_measures.csv").open(newline="") as handle:
+    with (seeds_dir() / "attainment_measures.csv").open(newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["measure_type"] == measure_type]
     return (("measure", "; ".join(f"{row['measure']}: {row['measure_label']}" for row in rows)),)
 

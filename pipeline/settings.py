@@ -38,6 +38,10 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
+    def seeds_dir(self) -> Path:
+        return self.dbt_project_dir / "seeds"  # as seeds_dir() below
+
+    @property
     def duckdb_path(self) -> Path:
         return self.warehouse_dir / "send.duckdb"
 
@@ -78,9 +82,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raw_dir=Path(env.get("SEND_RAW_DIR", "raw")).resolve(),
         warehouse_dir=Path(env.get("SEND_WAREHOUSE_DIR", "warehouse")).resolve(),
         la_code=la_code,
-        dbt_project_dir=Path(env.get("SEND_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve(),
+        dbt_project_dir=dbt_project_dir(env),
         duckdb_memory_limit=duckdb_memory_limit(env),
     )
+
+
+def dbt_project_dir(env: Mapping[str, str] | None = None) -> Path:
+    """SEND_DBT_PROJECT_DIR, or the repository's dbt_project/. Read alone, without load_settings' checks of the other
+    variables, by code that needs only the project (pipeline.published_tables reads seeds when it is imported)."""
+    env = os.environ if env is None else env
+    return Path(env.get("SEND_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve()
+
+
+def seeds_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The seeds (code lists) of the dbt project the pipeline builds: every reader of a seed finds it here."""
+    return dbt_project_dir(env) / "seeds"
 
 
 def duckdb_memory_limit(env: Mapping[str, str]) -> str:

@@ -28,7 +28,6 @@ from pipeline.bench import (
     _require_success,
     compare_marts,
     dbt_node_timings,
-    default_seeds_dir,
     evaluate_targets,
     marts_document,
     measure,
@@ -36,6 +35,7 @@ from pipeline.bench import (
     read_marts_document,
     run_bench,
 )
+from pipeline.settings import seeds_dir
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 KEY = "test-key-not-secret-0123456789"
@@ -317,7 +317,7 @@ def test_each_baseline_refuses_a_drop_zone_without_census_csv_files(tmp_path, mo
     (census / "2022_spring.csv").mkdir()
     for raw in (tmp_path / "raw", tmp_path / "nowhere"):  # a census folder without CSV files; no folder at all
         with pytest.raises(SystemExit, match=f"^no census CSV files in {re.escape(str(raw / 'census'))}$"):
-            baseline.census_marts(raw, default_seeds_dir())
+            baseline.census_marts(raw, seeds_dir())
 
 
 def test_measure_counts_the_memory_of_grandchildren(tmp_path):
@@ -430,12 +430,11 @@ def test_targets_are_judged_against_the_issue_limits():
 def test_the_required_work_baseline_pseudonymises_and_keeps_its_rows_on_disk(small_census, tmp_path, monkeypatch):
     import duckdb
 
-    from pipeline.bench import default_seeds_dir
     from pipeline.bench_baselines import duckdb_required_census_marts as required
     from pipeline.pseudonymise import pseudonym
 
     monkeypatch.setenv("SEND_PSEUDONYM_KEY", KEY)
-    _, pupils = required.census_marts(small_census, default_seeds_dir(), tmp_path)
+    _, pupils = required.census_marts(small_census, seeds_dir(), tmp_path)
     with duckdb.connect(str(tmp_path / required.DATABASE), read_only=True) as con:
         stored = {r[0] for r in con.execute("SELECT pupil FROM registrations").fetchall()}
         assert con.execute("SELECT count(*) FROM pupils").fetchone()[0] == pupils == 7  # 2022: the corrected file

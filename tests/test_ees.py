@@ -1,7 +1,11 @@
 """pipeline.ees and pipeline.published_tables: the published tables, Total rows and the rule-5 percentages (pure
 pandas)."""
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import replace
 
 import pandas as pd
@@ -23,6 +27,7 @@ from pipeline.ees import (
 )
 from pipeline.published_model import model_parts, relation_tables
 from pipeline.published_tables import PUBLISHED_TABLES
+from pipeline.settings import REPO_ROOT
 from pipeline.suppression.model import TableError
 from pipeline.suppression.rules import SuppressionRules
 
@@ -369,3 +374,20 @@ def test_each_attainment_table_explains_the_measures_it_holds_and_no_other():
         "P8: Average Progress 8 score" in hints["send_attainment_scores"]
         and "GLD" not in hints["send_attainment_scores"]
     )
+
+
+def test_the_published_tables_and_the_report_read_the_seeds_of_the_dbt_project_built(tmp_path):
+    """SEND_DBT_PROJECT_DIR names the dbt project the pipeline builds: the published tables' hints and the report's
+    code lists come from its seeds (pipeline.settings.seeds_dir), as its marts do, not from the repository's."""
+    seeds = tmp_path / "dbt_project" / "seeds"
+    shutil.copytree(REPO_ROOT / "dbt_project" / "seeds", seeds)
+    with (seeds / "ethnicity_groups.csv").open("a") as handle:
+        handle.write("ZZZZ,Zed group\n")
+    code = (
+        "from pipeline.published_tables import ETHNIC_GROUPS\n"
+        "from pipeline.report.facts import seed_rows\n"
+        "print(*dict(ETHNIC_GROUPS)['Zed group'], seed_rows('ethnicity_groups')[-1]['ethnicity'])\n"
+    )
+    env = {**os.environ, "SEND_DBT_PROJECT_DIR": str(tmp_path / "dbt_project")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["ZZZZ", "ZZZZ"]

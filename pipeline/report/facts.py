@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.ees import EES_MONTHS
-from pipeline.settings import load_settings
+from pipeline.settings import seeds_dir
 from pipeline.sources.placements import SETTING_TYPES
 from pipeline.suppression.rules import DEFAULT_RULES, LOW, SYMBOLS
 
@@ -59,7 +59,7 @@ class ReportDataError(LookupError):
 @functools.cache
 def seed_rows(seed: str) -> tuple[dict[str, str], ...]:
     """Rows of a dbt seed (a code list, not data) from the project the pipeline builds; none if it is missing."""
-    path = load_settings().dbt_project_dir / "seeds" / f"{seed}.csv"
+    path = seeds_dir() / f"{seed}.csv"
     if not path.exists():
         return ()
     with path.open(newline="", encoding="utf-8") as handle:
