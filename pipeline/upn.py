@@ -129,31 +129,6 @@ def make_upns(la_codes, estabs, years, serials) -> np.ndarray:
     return chars.view("S13").ravel().astype("U13")
 
 
-def valid_upn_mask(upns) -> np.ndarray:
-    """Vectorised :func:`is_valid_upn` over a sequence/array of strings; returns a bool array."""
-    arr = np.asarray(upns, dtype=str).ravel()
-    n = arr.shape[0]
-    width = arr.dtype.itemsize // 4
-    if n == 0 or width < 13:
-        return np.zeros(n, dtype=bool)
-    codes = arr.view(np.uint32).reshape(n, width)
-    ok = codes[:, 12] != 0  # at least 13 characters
-    if width > 13:
-        ok &= codes[:, 13] == 0  # and not more
-    ok &= (codes[:, :13] < 128).all(axis=1)
-    chars = np.where(codes[:, :13] < 128, codes[:, :13], 0).astype(np.uint8)
-    value = np.full(256, -1, dtype=np.int16)  # character -> value in positions 2..12 (digits only)
-    value[48:58] = np.arange(10)
-    last_value = value.copy()  # position 13 may also be a letter (temporary UPN)
-    last_value[_ALPHABET_BYTES] = np.arange(23)
-    total = np.zeros(n, dtype=np.int32)
-    for pos in range(1, 13):  # 0-based index of positions 2..13, weight pos + 1
-        v = (last_value if pos == 12 else value)[chars[:, pos]]
-        ok &= v >= 0
-        total += (pos + 1) * v
-    return ok & (chars[:, 0] == _ALPHABET_BYTES[total % 23])
-
-
 # ------------------------------------------------------------------------------------------------------------
 # The same rule as SQL, so the census ingest checks millions of UPNs set-based in DuckDB.
 
