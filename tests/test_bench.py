@@ -296,6 +296,14 @@ def test_compare_marts_flags_duplicate_keys_and_other_columns(work_dir):
     assert MART_COLUMNS["fct_send_primary_need"][-1] == "pupils"
 
 
+def test_a_marts_document_refuses_a_row_of_another_width():
+    """A baseline whose SELECT lost or gained a column would otherwise be compared column by column out of step."""
+    width = len(MART_COLUMNS["fct_send_provision"])
+    assert marts_document("duckdb", [], [["x"] * width])["marts"]["fct_send_provision"]["rows"] == [["x"] * width]
+    with pytest.raises(ValueError, match=f"^duckdb: fct_send_provision row has {width - 1} values, expected {width}$"):
+        marts_document("duckdb", [], [["x"] * (width - 1)])
+
+
 def test_compare_marts_refuses_fewer_than_two_implementations():
     """One result agrees with nothing: an empty list of differences would read as agreement."""
     only = marts_document("pipeline", [], [])

@@ -898,6 +898,17 @@ def test_child_health_computes_the_las_pupil_cells_from_the_census_tables():
     assert [c.table for c in (*share.cells, *share.base)] == ["send_characteristics"] * 2
 
 
+def test_every_census_derived_health_indicator_has_its_cells_and_another_is_refused():
+    """The child-health contract's census-derived indicators each have a computation here; an indicator added to
+    that list without one stops the report rather than show nothing for the LA."""
+    _, characteristics, need = child_health()
+    for indicator in nv.HEALTH_CENSUS_INDICATORS:
+        counted, share = nv.census_health_cells(indicator, "202122", characteristics, need)
+        assert counted.available and share.available
+    with pytest.raises(fx.ReportDataError, match="^no census-derived cell for the indicator pupils_with_asthma$"):
+        nv.census_health_cells("pupils_with_asthma", "202122", characteristics, need)
+
+
 def test_child_health_with_a_suppressed_census_cell_computes_nothing_from_it():
     said = texts(nv.child_health_sentences(*child_health(characteristics_unclassified="c")))
     minority = next(s for s in said if s.startswith("School children from minority ethnic groups"))
