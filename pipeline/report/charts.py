@@ -58,6 +58,7 @@ CONFIG = {
 }
 PROVISION_COLOURS = {"EHC plan": "#1d4f91", "SEN support": "#6fa8dc"}
 PLACE_COLOURS = {"In county": "#1d4f91", "Out of county": "#e07b39"}
+SERIES_PALETTE = ("#1d4f91", "#e07b39", "#2e7d32", "#7b1fa2")  # lines of up to four series (geographies, age bands)
 
 
 @dataclass(frozen=True)
@@ -531,8 +532,7 @@ def health_checks_chart(checks: Published) -> Chart:
         for band, label in labels.items()
         for year in years
     ]
-    palette = ("#1d4f91", "#e07b39", "#2e7d32", "#7b1fa2")
-    colours = dict(zip(labels.values(), palette, strict=False)) if len(labels) <= len(palette) else None
+    colours = dict(zip(labels.values(), SERIES_PALETTE, strict=False)) if len(labels) <= len(SERIES_PALETTE) else None
     spec = lines(rows, "year", "age_band", value_title="% who had a health check", kind=RATE, colours=colours)
     return Chart(
         "chart-health-checks",
@@ -684,8 +684,7 @@ def benchmark_timely_chart(benchmark: Published) -> Chart:
 
 def _geo_colours(rows: list[dict]) -> dict[str, str]:
     names = list(dict.fromkeys(r["geography"] for r in rows))
-    palette = ("#1d4f91", "#e07b39", "#2e7d32", "#7b1fa2")
-    return dict(zip(names, palette, strict=False))
+    return dict(zip(names, SERIES_PALETTE, strict=False))
 
 
 def attainment_chart(standard: Published, year: str | None = None) -> Chart:
