@@ -25,7 +25,7 @@ import dagster as dg
 from pipeline.ingest import Contract, Rule, matches, required
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.sources.la_codes import GSS_CODE_REGEX, LA_CODE_MACROS, OLD_LA_CODE_REGEX
+from pipeline.sources.la_codes import LA_CODE_MACROS, la_code_rules
 
 REGION_CODE_REGEX = "E12[0-9]{6}"
 WHOLE_NUMBER_REGEX = "[1-9][0-9]{0,5}"
@@ -42,10 +42,7 @@ def deprivation_rules() -> tuple[Rule, ...]:
     return (
         required("year"),
         matches("year", "(19|20)[0-9]{2}", "year_not_yyyy"),
-        required("la_code"),
-        matches("la_code", f"{GSS_CODE_REGEX}|{OLD_LA_CODE_REGEX}", "la_code_not_ons_or_dfe_code"),
-        Rule("la_code", "old_la_code_unknown",
-             f"regexp_full_match(la_code, '{OLD_LA_CODE_REGEX}') AND send_old_la_code(la_code) IS NULL"),
+        *la_code_rules(),
         matches("region_code", REGION_CODE_REGEX, "region_code_not_e12"),
         required("rank"),
         Rule("rank", "rank_not_a_positive_whole_number", "rank IS NOT NULL AND send_deprivation_whole(rank) IS NULL"),

@@ -7,7 +7,7 @@ GSS code maps to (NULL for an area that is not a DfE local authority: a district
 Pure: SQL text.
 """
 
-from pipeline.ingest import sql_list
+from pipeline.ingest import Rule, matches, required, sql_list
 
 # ONS GSS code -> DfE old (3-digit) LA code of every English upper-tier local authority since 2009 (source: the
 # DfE "LA name and codes" list, as used by explore-education-statistics). A trailing * marks a GSS code retired
@@ -83,3 +83,14 @@ CREATE OR REPLACE TEMP MACRO send_new_la_code(code) AS CASE
     WHEN regexp_full_match(upper(code), '{GSS_CODE_REGEX}') THEN upper(code)
 END;
 """
+
+
+def la_code_rules(column: str = "la_code") -> tuple[Rule, ...]:
+    """An area code column as population and deprivation files give it: required, a GSS or a 3-digit code, and a
+    3-digit code an English local authority's (LA_CODE_MACROS must be loaded)."""
+    return (
+        required(column),
+        matches(column, f"{GSS_CODE_REGEX}|{OLD_LA_CODE_REGEX}", f"{column}_not_ons_or_dfe_code"),
+        Rule(column, f"old_{column}_unknown",
+             f"regexp_full_match({column}, '{OLD_LA_CODE_REGEX}') AND send_old_la_code({column}) IS NULL"),
+    )  # fmt: skip

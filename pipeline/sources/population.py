@@ -25,7 +25,7 @@ import dagster as dg
 from pipeline.ingest import Contract, Rule, matches, one_of, required, sql_list
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.sources.la_codes import GSS_CODE_REGEX, LA_CODE_MACROS, OLD_LA_CODE_REGEX
+from pipeline.sources.la_codes import LA_CODE_MACROS, la_code_rules
 
 SEXES = ("M", "F", "1", "2", "MALE", "FEMALE")
 MALE = ("M", "1", "MALE")
@@ -47,10 +47,7 @@ def population_rules() -> tuple[Rule, ...]:
     return (
         required("year"),
         matches("year", "(19|20)[0-9]{2}", "year_not_yyyy"),
-        required("la_code"),
-        matches("la_code", f"{GSS_CODE_REGEX}|{OLD_LA_CODE_REGEX}", "la_code_not_ons_or_dfe_code"),
-        Rule("la_code", "old_la_code_unknown",
-             f"regexp_full_match(la_code, '{OLD_LA_CODE_REGEX}') AND send_old_la_code(la_code) IS NULL"),
+        *la_code_rules(),
         required("age"),
         Rule("age", "age_not_0_to_90", "age IS NOT NULL AND send_population_age(age) IS NULL"),
         required("sex"),
