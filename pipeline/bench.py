@@ -52,9 +52,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.settings import dbt_project_dir, seeds_dir
+from pipeline.settings import REPO_ROOT, dbt_project_dir, seeds_dir
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SCALES = ("rutland", "county", "national")
 POLL_SECONDS = 0.05
 WORK_MARKER = ".send-bench-work"  # a work folder is only ever deleted when it carries this marker
