@@ -159,6 +159,9 @@ class FileResult:
     rows_quarantined: int = 0
     extra_columns: tuple[str, ...] = ()
     superseded_files: tuple[str, ...] = ()
+    # periods this file's earlier version held that no file holds now (a correction changed in place to another
+    # period): a file before it that lost rows to it must be loaded again (ingest_source)
+    gave_back_periods: bool = False
 
 
 # ---------- rule builders (pure: they return SQL text) ----------
@@ -377,6 +380,26 @@ def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_nam
     return tuple(earlier)
 
 
+def periods_held(
+    con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str | None, among: list | None = None
+) -> list:
+    """The periods (contract.period_column) the rows of one file hold, or (file_name None) of any file, restricted
+    to ``among`` when given; [] for a contract without periods."""
+    if not contract.period_column:
+        return []
+    period, params = contract.period_column, {}
+    conditions = [f"{period} IS NOT NULL"]
+    if file_name is not None:
+        conditions.append("source_file = $file_name")
+        params["file_name"] = file_name
+    if among is not None:
+        conditions.append(f"{period} IN (SELECT unnest($among))")
+        params["among"] = among
+    where = " AND ".join(conditions)
+    rows = con.execute(f"SELECT DISTINCT {period} FROM {contract.target_table} WHERE {where}", params).fetchall()
+    return [row[0] for row in rows]
+
+
 def key_check(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[int | None, int | None]:
     """(the key check of the contract's key, the one stored), both None for a contract that pseudonymises nothing."""
     if "hmac_ipad" not in contract.params:
@@ -431,6 +454,7 @@ def ingest_file(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _failed ({NO_FAILURES})")
         meta = {"source": contract.source, "file_name": file_name, "sha256": sha256}
         ensure_target_table(con, contract)
+        held_before = periods_held(con, contract, file_name)
         con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
         con.execute(
             "DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name",
@@ -469,6 +493,7 @@ def ingest_file(
                 f"but {stored} stored"
             )
         superseded = replace_periods(con, contract, file_name)
+        gave_back = bool(held_before) and len(periods_held(con, contract, None, among=held_before)) < len(held_before)
         con.execute(
             """
             INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined,
@@ -493,7 +518,9 @@ def ingest_file(
         raise
     finally:
         drop_staged(con)
-    return FileResult(file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded)
+    return FileResult(
+        file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded, gave_back
+    )
 
 
 def upgrade_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[str, ...]:
@@ -636,4 +663,14 @@ def ingest_source(
                 + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
             )
         results.append(result)
+    if any(result.gave_back_periods for result in results):
+        # a file changed in place to other periods gave back periods an earlier file had lost to it: the files
+        # holding fewer rows than they loaded are loaded again (each keeps what a later file does not replace)
+        again = lost_rows(con, contract)
+        for i, (path, file_name) in enumerate(zip(files, names, strict=True)):
+            if file_name in again:
+                results[i] = ingest_file(con, contract, path, file_name, reload=True)
+                if log:
+                    log(f"{file_name}: loaded again, a later file no longer holds its period(s): "
+                        f"loaded {results[i].rows_loaded}")  # fmt: skip
     return results

@@ -94,6 +94,22 @@ def test_a_correction_removed_gives_the_original_back(tmp_path, con):
     assert census_rows(con) == cold_build(raw, tmp_path)
 
 
+def test_a_correction_changed_in_place_to_another_census_gives_the_original_back(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 1
+    correction = raw / "census" / "2023_spring_v2.csv"
+    write_csv(correction, [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 2: the correction replaces the Spring census
+    write_csv(correction, [pupil(4, census_date="2023-10-05")])
+    ingest(raw, con)  # night 3: the correction's name reused for the Autumn census: Spring is the original's again
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert con.execute("SELECT source_file, count(*) FROM raw.census_pupils GROUP BY ALL ORDER BY ALL").fetchall() == [
+        ("census/2023_spring.csv", 3),
+        ("census/2023_spring_v2.csv", 1),
+    ]
+
+
 def ehcna_state(con) -> dict[str, list[tuple]]:
     tables = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in TABLES}
     return {**tables, "quarantine": quarantine(con)}
