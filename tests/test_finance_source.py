@@ -63,6 +63,7 @@ WRITTEN_AMOUNTS = [  # as a finance export writes them -> the pounds and pence t
     ("1234.5", Decimal("1234.50")),
     ("£ 0.10", Decimal("0.10")),
     ("( 7 )", Decimal("-7.00")),
+    ("1 234 567.89", Decimal("1234567.89")),
     ("£9,999,999,999,999,999.99", Decimal("9999999999999999.99")),
 ]
 
@@ -71,7 +72,7 @@ def test_a_good_file_loads_every_written_form_exact_to_the_penny(tmp_path, con):
     rows = [line(amount_gbp=text, category="other") for text, _ in WRITTEN_AMOUNTS]
     write_csv(tmp_path / FILE, rows)
     [result] = ingest(tmp_path, con)
-    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (8, 8, 0)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (len(WRITTEN_AMOUNTS),) * 2 + (0,)
     assert amounts(con) == [(expected, None) for _, expected in WRITTEN_AMOUNTS]
     assert all(type(amount) is Decimal for amount, _ in amounts(con))
     column_type = con.execute(
@@ -135,6 +136,8 @@ def test_symbols_c_x_z_are_missing_never_zero(tmp_path, con):
 BAD_ROWS = [
     ({"amount_gbp": "£1,2x4"}, "amount_gbp", "amount_not_pounds_or_symbol"),
     ({"amount_gbp": "£1,23"}, "amount_gbp", "amount_not_pounds_or_symbol"),
+    ({"amount_gbp": "1 2345"}, "amount_gbp", "amount_not_pounds_or_symbol"),
+    ({"amount_gbp": "1,234 567"}, "amount_gbp", "amount_not_pounds_or_symbol"),
     ({"amount_gbp": "1.234"}, "amount_gbp", "amount_not_pounds_or_symbol"),
     ({"amount_gbp": "(-£5)"}, "amount_gbp", "amount_not_pounds_or_symbol"),
     ({"amount_gbp": "£99,999,999,999,999,999.00"}, "amount_gbp", "amount_not_pounds_or_symbol"),

@@ -96,12 +96,13 @@ def test_a_good_file_loads_pseudonymised_with_birth_month(tmp_path, con):
 
 
 def test_amounts_as_councils_print_them_and_symbols_read_as_missing_never_zero(tmp_path, con):
-    amounts = ["£45,230.50", "12 000", "9999.5", "£0", "0", "c", "X", "z", ""]
+    amounts = ["£45,230.50", "12 000", "9999.5", "£0", "0", "c", "X", "z", "", "1 250 000"]
     write_csv(tmp_path / FILE, [placement(i, annual_cost_gbp=a) for i, a in enumerate(amounts, start=1)])
     [result] = ingest(tmp_path, con)
     assert result.rows_loaded == len(amounts)
     got = [r[0] for r in con.execute("SELECT annual_cost_gbp FROM raw.placements ORDER BY source_row").fetchall()]
-    assert got == [Decimal("45230.50"), Decimal("12000"), Decimal("9999.50"), 0, 0, None, None, None, None]
+    assert got == [Decimal("45230.50"), Decimal("12000"), Decimal("9999.50"), 0, 0, None, None, None, None,
+                   Decimal("1250000")]  # fmt: skip
 
 
 def test_no_identifier_name_or_birth_date_is_stored(tmp_path, con):
@@ -145,6 +146,12 @@ BAD_ROWS = [
     ({"annual_cost_gbp": "£1.234"}, "annual_cost_gbp", "annual_cost_not_an_amount"),
     ({"annual_cost_gbp": "123456789012345"}, "annual_cost_gbp", "annual_cost_not_an_amount"),
     ({"annual_cost_gbp": "-£4,500.00"}, "annual_cost_gbp", "annual_cost_negative"),
+    ({"annual_cost_gbp": "(£4,500.00)"}, "annual_cost_gbp", "annual_cost_negative"),
+    # a decimal comma or a mis-grouped number is not read as another amount (12,5 was 125.00; 1,250,50 125050.00)
+    ({"annual_cost_gbp": "12,5"}, "annual_cost_gbp", "annual_cost_not_an_amount"),
+    ({"annual_cost_gbp": "1,250,50"}, "annual_cost_gbp", "annual_cost_not_an_amount"),
+    ({"annual_cost_gbp": "£1,2345.00"}, "annual_cost_gbp", "annual_cost_not_an_amount"),
+    ({"annual_cost_gbp": "12 00"}, "annual_cost_gbp", "annual_cost_not_an_amount"),
 ]
 
 

@@ -10,9 +10,10 @@ How the text becomes money (macros below, in ``Contract.macros``, so the rules a
 * ``financial_year``: ``2022-23`` (also ``2022/23``, ``2022-2023``, ``2022/2023`` and the EES ``202223``); the
   second year must follow the first. Stored as ``2022-23``; it is the period: a corrected file for the same
   financial year replaces the earlier one, whatever its name.
-* ``amount_gbp``: an optional ``£``, thousands separators (``1,234,567``), at most two decimals, negative numbers
-  in brackets ``(£1,234.00)`` or with a minus sign ``-£1,234`` / ``£-1,234``. Cast straight from text to
-  DECIMAL(18,2), never through a float, so every amount is exact to the penny.
+* ``amount_gbp``: an optional ``£``, thousands separators (``1,234,567`` or ``1 234 567``), at most two decimals,
+  negative numbers in brackets ``(£1,234.00)`` or with a minus sign ``-£1,234`` / ``£-1,234``
+  (``pipeline/sources/amounts.py``). Cast straight from text to DECIMAL(18,2), never through a float, so every
+  amount is exact to the penny.
 * The symbols ``c`` (confidential), ``x`` (not available) and ``z`` (not applicable) are *missing*, not zero:
   ``amount_gbp`` is NULL and the symbol is kept in ``amount_symbol``. An empty amount is quarantined
   (``required``): an export that means "not reported" says so with a symbol.
@@ -23,6 +24,7 @@ import dagster as dg
 
 from pipeline.ingest import Contract, Rule, one_of, required, sql_list
 from pipeline.resources import SendWarehouse
+from pipeline.sources.amounts import AMOUNT_MACROS
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
 from pipeline.sources.financial_year import FINANCIAL_YEAR_MACROS
 
@@ -67,26 +69,7 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 
-SYMBOLS = ("c", "x", "z")  # EES symbols: confidential, not available, not applicable -- missing, never zero
-
-# One number: plain digits or comma-grouped thousands, then at most two decimals.
-_NUMBER = r"([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?"
-_SPACE = r"[\s\x{00A0}]*"  # spaces (or a non-breaking space) may follow the sign or the pound sign
-SIGNED_AMOUNT_REGEX = rf"(-{_SPACE}£?|£{_SPACE}-?)?{_SPACE}{_NUMBER}"
-BRACKETED_AMOUNT_REGEX = rf"\({_SPACE}£?{_SPACE}{_NUMBER}{_SPACE}\)"
-
-MACROS = rf"""
-CREATE OR REPLACE TEMP MACRO send_gbp_digits(v) AS
-    regexp_replace(v, '[£,()\s\x{{00A0}}]', '', 'g');
-CREATE OR REPLACE TEMP MACRO send_gbp(v) AS CASE
-    WHEN regexp_full_match(v, '{SIGNED_AMOUNT_REGEX}')
-        THEN TRY_CAST(send_gbp_digits(v) AS DECIMAL(18, 2))
-    WHEN regexp_full_match(v, '{BRACKETED_AMOUNT_REGEX}')
-        THEN -TRY_CAST(send_gbp_digits(v) AS DECIMAL(18, 2))
-END;
-CREATE OR REPLACE TEMP MACRO send_gbp_symbol(v) AS CASE WHEN lower(v) IN ({sql_list(SYMBOLS)}) THEN lower(v) END;
-"""
-MACROS += FINANCIAL_YEAR_MACROS
+MACROS = AMOUNT_MACROS + FINANCIAL_YEAR_MACROS
 
 
 def _category_sql(column: str) -> str:

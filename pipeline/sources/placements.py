@@ -23,8 +23,9 @@ Columns (matched case-insensitively after trimming; extra columns are ignored an
 * ``in_county`` -- required Y/N: the setting lies in the local authority's own area.
 * ``start_date`` -- required date, not before the date of birth; ``end_date`` -- optional (empty: open), not
   before start_date.
-* ``annual_cost_gbp`` -- optional amount; ``£``, thousands separators and spaces accepted; ``c``, ``x``, ``z``
-  read as missing (NULL), never 0; a negative amount is rejected.
+* ``annual_cost_gbp`` -- optional amount as finance reads one (``pipeline/sources/amounts.py``: ``£``, thousands
+  grouped by commas or spaces, at most two decimals; a decimal comma or a mis-grouped number is rejected, never read
+  as another amount); ``c``, ``x``, ``z`` read as missing (NULL), never 0; a negative amount is rejected.
 
 What counts as "at the extract date" (current) is decided in dbt staging: start_date <= extract_date and
 (end_date empty or >= extract_date). The setting groups the needs assessment reports (special school, post-16
@@ -37,6 +38,7 @@ from pipeline.ingest import Contract, Rule, is_bool, is_date, one_of, required
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import SendWarehouse
 from pipeline.settings import pseudonym_key
+from pipeline.sources.amounts import AMOUNT_MACROS
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
 from pipeline.sources.census import SEN_NEEDS
 from pipeline.upn import upn_rules
@@ -57,16 +59,14 @@ SETTING_TYPES: dict[str, str] = {
     "OTHER": "Other arrangements (education otherwise than at school, hospital education, not in education)",
 }
 
-# Amounts as finance and case systems print them: "£12,345.00", "12345", " 1 200 ". The symbols c, x and z
-# (suppressed, not available, not applicable) are a missing amount, never 0.
-MACROS = r"""
-CREATE OR REPLACE TEMP MACRO placements_amount_digits(v) AS regexp_replace(v, '[£,\s]', '', 'g');
-CREATE OR REPLACE TEMP MACRO placements_amount(v) AS CASE
-    WHEN lower(v) IN ('c', 'x', 'z') THEN NULL
-    WHEN regexp_full_match(placements_amount_digits(v), '-?[0-9]+(\.[0-9]{1,2})?')
-        THEN try_cast(placements_amount_digits(v) AS DECIMAL(12, 2))
-END;
+# Amounts as finance and case systems print them ("£12,345.00", "12345", "12 000": pipeline/sources/amounts.py,
+# finance's parser); the symbols c, x and z (suppressed, not available, not applicable) are a missing amount, never 0.
+MACROS = (
+    AMOUNT_MACROS
+    + """
+CREATE OR REPLACE TEMP MACRO placements_amount(v) AS TRY_CAST(send_gbp(v) AS DECIMAL(12, 2));
 """
+)
 
 
 def placements_rules() -> tuple[Rule, ...]:
@@ -103,7 +103,7 @@ def placements_rules() -> tuple[Rule, ...]:
         Rule(
             "annual_cost_gbp",
             "annual_cost_not_an_amount",
-            "annual_cost_gbp IS NOT NULL AND lower(annual_cost_gbp) NOT IN ('c', 'x', 'z') "
+            "annual_cost_gbp IS NOT NULL AND send_gbp_symbol(annual_cost_gbp) IS NULL "
             "AND placements_amount(annual_cost_gbp) IS NULL",
         ),
         Rule("annual_cost_gbp", "annual_cost_negative", "placements_amount(annual_cost_gbp) < 0"),
