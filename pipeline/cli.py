@@ -60,8 +60,8 @@ def _summarise(result, settings: Settings) -> int:
             meta = {k: v.value for k, v in materialization.metadata.items()}
             print(
                 f"census: {meta['files']} file(s), {meta['files_loaded']} loaded, {meta['files_unchanged']} "
-                f"unchanged; rows loaded {meta['rows_loaded']}, quarantined {meta['rows_quarantined']} "
-                "(reasons in raw.quarantine)"
+                f"unchanged; rows quarantined {meta['rows_quarantined']} (reasons in raw.quarantine; rows "
+                "loaded per file in raw.file_ledger)"
             )
         public = materialization.metadata.get("public_figures")
         if materialization.asset_key.path == ["published", "send_reporting"] and public is not None:

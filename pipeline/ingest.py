@@ -656,9 +656,9 @@ def ingest_source(
             log(f"{which}: {size / 2**20:,.0f} MiB, hashing and (if new) checking and loading")
         result = ingest_file(con, contract, path, file_name, reload=file_name in reload)
         if log:
+            # never the rows read or loaded: a run log is read more widely than the ledger (ingest_metadata)
             log(
-                f"{which}: {result.status}, read {result.rows_read}, "
-                f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
+                f"{which}: {result.status}, rows quarantined {result.rows_quarantined}"
                 + (f", extra columns ignored: {', '.join(result.extra_columns)}" if result.extra_columns else "")
                 + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
             )
@@ -671,6 +671,5 @@ def ingest_source(
             if file_name in again:
                 results[i] = ingest_file(con, contract, path, file_name, reload=True)
                 if log:
-                    log(f"{file_name}: loaded again, a later file no longer holds its period(s): "
-                        f"loaded {results[i].rows_loaded}")  # fmt: skip
+                    log(f"{file_name}: loaded again, a later file no longer holds its period(s)")
     return results

@@ -19,6 +19,16 @@ def write_csv(path: Path, rows: list[dict], header: list[str], encoding: str = "
 QUARANTINE_TEXT = "SELECT * EXCLUDE (file_sha256, recorded_at) FROM raw.quarantine"
 
 
+# What a source asset's materialization shows in Dagster (pipeline.sources.asset_support.ingest_metadata): files and
+# quarantined rows, never a count of rows read or loaded (with the published figures it could give a `c` away).
+INGEST_METADATA_KEYS = {"files", "files_loaded", "files_unchanged", "rows_quarantined", "row_counts"}
+
+
+def assert_ingest_metadata(meta: dict, quarantined: int) -> None:
+    assert set(meta) == INGEST_METADATA_KEYS, set(meta) ^ INGEST_METADATA_KEYS
+    assert meta["rows_quarantined"] == quarantined
+
+
 def quarantine(con) -> list[tuple]:
     """(file, row, column, rule) of every quarantined cell, in row order."""
     return con.execute(

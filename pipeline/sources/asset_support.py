@@ -24,15 +24,21 @@ def raw_source_asset(table: str, group: str, description: str):
     )
 
 
-def ingest_metadata(results: Iterable[FileResult], rows_in_table: int) -> dict:
+ROW_COUNTS_AT = "raw.file_ledger in send.duckdb (restricted): rows read, loaded and quarantined per file"
+
+
+def ingest_metadata(results: Iterable[FileResult]) -> dict:
+    """What a source asset's materialization shows in Dagster: files and quarantined rows, never a count of rows
+    loaded. The UI's metadata and run logs are read more widely than send.duckdb, and a source's row count is a
+    total of what the release publishes by year or group: with all but one published, it gives the suppressed one
+    away (a red team's finding: the requests file's 517 rows less the published years' 515 = a `c` of 2)."""
     results = list(results)
     return {
         "files": len(results),
         "files_loaded": sum(r.status == "loaded" for r in results),
         "files_unchanged": sum(r.status == "unchanged" for r in results),
-        "rows_loaded": sum(r.rows_loaded for r in results),
         "rows_quarantined": sum(r.rows_quarantined for r in results),
-        "rows_in_table": rows_in_table,
+        "row_counts": ROW_COUNTS_AT,
     }
 
 
@@ -69,5 +75,4 @@ def ingest_asset(
     contract = configured_or_fail(make_contract)
     with warehouse.connect() as con:
         results = ingest_or_fail(con, contract, context, warehouse)
-        rows = con.execute(f"SELECT count(*) FROM {contract.target_table}").fetchone()[0]
-    return dg.MaterializeResult(metadata=ingest_metadata(results, rows))
+    return dg.MaterializeResult(metadata=ingest_metadata(results))

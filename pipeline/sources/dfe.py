@@ -277,5 +277,4 @@ def dfe_ehcp_2025(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
                 results = ingest_source(con, dfe_contract(dfe_file), raw_dir, log=context.log.info)
             except ExtractError as error:  # names file and column, never a value
                 raise not_retried(error) from None
-            rows = con.execute(f"SELECT count(*) FROM raw.{dfe_file.table}").fetchone()[0]
-            yield dg.MaterializeResult(asset_key=["raw", dfe_file.table], metadata=ingest_metadata(results, rows))
+            yield dg.MaterializeResult(asset_key=["raw", dfe_file.table], metadata=ingest_metadata(results))

@@ -428,7 +428,4 @@ def ehcna_extracts(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
         except ExtractError as error:
             raise not_retried(error) from None
         for module in MODULES:
-            total = con.execute(f"SELECT count(*) FROM raw.{module.table}").fetchone()[0]
-            yield dg.MaterializeResult(
-                asset_key=["raw", module.table], metadata=ingest_metadata(results[module.name], total)
-            )
+            yield dg.MaterializeResult(asset_key=["raw", module.table], metadata=ingest_metadata(results[module.name]))
