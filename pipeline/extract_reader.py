@@ -4,8 +4,8 @@ read_raw_rows reads one file into table _raw_rows of a scratch DuckDB database (
 for every source:
 
 * CSV - comma-separated, double-quoted (RFC 4180), given to DuckDB's reader rather than sniffed - in UTF-8 with or
-  without BOM, or Windows-1252 (through a UTF-8 copy), nothing guessed; the header is the first line that is not
-  blank, read by Python's csv module;
+  without BOM, or Windows-1252 (through a UTF-8 copy; a file mixing the two fails), nothing guessed; the header is
+  the first line that is not blank, read by Python's csv module;
 * XLSX: the one sheet of the workbook that holds rows, the header on its first non-empty row;
 * every value as text, so identifiers keep their leading zeros;
 * lines that cannot be split into the header's columns go to temp table _structural (file line, column, rule), to
@@ -143,8 +143,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
     """Read into _raw_rows (all text, file order; staging database) and _raw_rejects (structurally broken lines).
 
     UTF-8 (with or without BOM) first; a file that is not valid UTF-8 is read as Windows-1252 (the usual export
-    of council finance systems: a `£` is the tell) through a UTF-8 copy in a temporary folder.
+    of council finance systems: a `£` is the tell) through a UTF-8 copy in a temporary folder, unless it holds UTF-8
+    characters too (not_utf8_among_utf8: it then fails naming the first row that is not UTF-8). A UTF-16 file (its
+    BOM) fails saying so.
     """
+    with path.open("rb") as handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # UTF-32 LE too (its BOM starts FF FE)
+            raise ExtractError(f"{file_name}: is UTF-16 encoded: save it as CSV UTF-8 (or as XLSX)")
     failure = None
     encoding = UTF8
     try:
@@ -156,6 +161,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
             encoding = CP1252  # a byte further down is not UTF-8
         if encoding == CP1252:
             header, blanks = csv_header(path, CP1252)
+            if (mixed := not_utf8_among_utf8(path, header)) is not None:
+                raise mixed_encoding_error(file_name, *mixed)
             if header:
                 # beside the staging database (a run killed here leaves it for the next ingest to remove)
                 scratch = tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}cp1252-", dir=scratch_parent(con))
@@ -171,6 +178,60 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
     if failure is not None:
         raise failure  # raised here, not in the except block: DuckDB's message (it quotes a line) is not its context
     return CsvRead(header, encoding, blanks)  # no header: an empty file, which read_raw_rows names
+
+
+# A non-ASCII character decoded from valid UTF-8: anything but ASCII and the lone surrogates U+DC80-U+DCFF, which the
+# surrogateescape error handler makes of the bytes that are not UTF-8.
+_UTF8_CHARACTER = re.compile("[\u0080-\udc7f\udd00-\U0010ffff]")
+_NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def not_utf8_among_utf8(path: Path, header: list[str]) -> tuple[int, str | None] | None:
+    """The row (file line) and column (header name, None when not found) of the first byte that is not UTF-8, when
+    the file also holds UTF-8 beyond ASCII (a valid multi-byte sequence, a BOM): a UTF-8 file with a Windows-1252
+    byte pasted in, which read whole as Windows-1252 would turn every UTF-8 character into mojibake ('–' -> 'â€“').
+    None for a file with no UTF-8 beyond ASCII (Windows-1252) or no byte that is not UTF-8.
+
+    Only for a file that is not valid UTF-8 (the Windows-1252 fallback): one more streamed pass over it.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    first_bad, utf8_seen, fed = None, False, 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            text_starts_at = fed - len(decoder.getstate()[0])  # the bytes held back from the chunk before
+            fed += len(chunk)
+            text = decoder.decode(chunk)
+            if first_bad is None and (bad := _NOT_UTF8_BYTE.search(text)):
+                first_bad = text_starts_at + len(text[: bad.start()].encode("utf-8", "surrogateescape"))
+            utf8_seen = utf8_seen or _UTF8_CHARACTER.search(text) is not None
+            if first_bad is not None and utf8_seen:
+                break
+        else:
+            text = decoder.decode(b"", final=True)
+            if first_bad is None and (bad := _NOT_UTF8_BYTE.search(text)):
+                first_bad = fed - len(text.encode("utf-8", "surrogateescape")) + bad.start()
+    if first_bad is None or not utf8_seen:
+        return None
+    line, line_so_far = 1, b""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(min(1 << 20, first_bad - handle.tell())), b""):
+            line += chunk.count(b"\n")
+            line_so_far = line_so_far + chunk if b"\n" not in chunk else chunk[chunk.rfind(b"\n") + 1 :]
+    # the column: its line up to the byte split as CSV (right for a row on one line; a value over several lines
+    # may name another column, or none)
+    csv.field_size_limit(2**31 - 1)
+    fields = next(csv.reader([line_so_far.decode(CP1252, "send_cp1252_latin1") + "x"]), [""])
+    index = len(fields) - 1
+    names = [normalise_header(h) or physical_column(i) for i, h in enumerate(header)]
+    return line, names[index] if index < len(names) else None
+
+
+def mixed_encoding_error(file_name: str, line: int, column: str | None) -> ExtractError:
+    where = f"row {line}" + (" (header)" if line == 1 else "") + (f", column {column}" if column else "")
+    return ExtractError(
+        f"{file_name}: {where} is not UTF-8, while other rows hold UTF-8 characters: the file mixes two encodings "
+        "(a value pasted from another file?), so neither reads it right: save the file in one encoding (CSV UTF-8)"
+    )
 
 
 def mixed_line_ending(path: Path) -> int | None:

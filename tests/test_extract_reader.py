@@ -1,0 +1,61 @@
+"""Reading a CSV or XLSX extract (pipeline/extract_reader.py): files as councils' tools write them, read whole or
+failing with an error naming the file, the row and the column (never a value). Census files, as in
+test_census_ingest."""
+
+import codecs
+
+import pytest
+
+from pipeline.ingest import ExtractError
+
+from test_census_ingest import HEADER, csv_lines, ingest, pupil, upn, write_lines
+
+
+def failure_of(tmp_path, con) -> str:
+    with pytest.raises(ExtractError) as failure:
+        ingest(tmp_path, con)
+    assert failure.value.__context__ is None and failure.value.__cause__ is None  # no line of the file as context
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone() == (0,)
+    return str(failure.value)
+
+
+# ---------- encodings ----------
+
+
+def test_a_utf8_file_with_a_windows_1252_byte_fails_naming_its_row_and_column_not_read_as_mojibake(tmp_path, con):
+    """A `£` pasted from a Windows-1252 file into a UTF-8 one: read whole as Windows-1252, every UTF-8 character
+    would load as mojibake ('–' -> 'â€“'); read as UTF-8, the byte cannot be. Neither is right."""
+    lines = csv_lines([pupil(n) | {"notes": "Top-up – maintained"} for n in range(1, 6)], [*HEADER, "notes"])
+    path = write_lines(tmp_path, lines)
+    data = path.read_bytes().split(b"\n")
+    data[3] = data[3].replace("Top-up –".encode(), b"\xa35", 1)  # row 4: '£5' in Windows-1252
+    path.write_bytes(b"\n".join(data))
+    message = failure_of(tmp_path, con)
+    assert "2023_spring.csv: row 4, column notes is not UTF-8, while other rows hold UTF-8 characters" in message
+    assert "save the file in one encoding" in message and upn(3) not in message
+
+
+def test_a_windows_1252_header_over_utf8_rows_fails_naming_the_header(tmp_path, con):
+    lines = csv_lines([pupil(1) | {"cost £": "café"}], [*HEADER, "cost £"])
+    path = write_lines(tmp_path, lines)
+    path.write_bytes(path.read_bytes().replace("cost £".encode(), "cost £".encode("cp1252")))
+    assert "row 1 (header), column cost_£ is not UTF-8" in failure_of(tmp_path, con)
+
+
+def test_a_windows_1252_file_without_utf8_is_still_read_as_windows_1252(tmp_path, con):
+    lines = csv_lines([pupil(n) | {"notes": "£5 – “quoted”"} for n in (1, 2)], [*HEADER, "notes"])
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
+def test_a_utf16_file_fails_saying_so_not_that_its_columns_are_missing(tmp_path, con, bom):
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    text = "\r\n".join(csv_lines([pupil(1)])) + "\r\n"
+    path.write_bytes(bom + text.encode("utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"))
+    message = failure_of(tmp_path, con)
+    assert message == "census/2023_spring.csv: is UTF-16 encoded: save it as CSV UTF-8 (or as XLSX)"
