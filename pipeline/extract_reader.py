@@ -150,7 +150,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
     with path.open("rb") as handle:
         if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # UTF-32 LE too (its BOM starts FF FE)
             raise ExtractError(f"{file_name}: is UTF-16 encoded: save it as CSV UTF-8 (or as XLSX)")
-    failure = None
+    failure, header, blanks = None, [], 0
     encoding = UTF8
     try:
         try:
@@ -173,6 +173,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
         if "invalid state" in str(error) and (line := mixed_line_ending(path)):
             failure = ExtractError(f"{file_name}: row {line} ends its line differently from the rows before it "
                                    "(CRLF and LF mixed): save the file with one kind of line ending")  # fmt: skip
+        elif "invalid state" in str(error) and (stray := stray_carriage_return(path, header)):
+            line, column = stray
+            where = f"row {line}" + (f", column {column}" if column else "")
+            failure = ExtractError(f"{file_name}: {where} holds a carriage return (CR) that does not end its line "
+                                   "(in a value that is not quoted, or a line ending CR CR LF): remove it, or quote "
+                                   "the value")  # fmt: skip
     except csv.Error as error:
         failure = ExtractError(f"{file_name}: row 1 (header) cannot be read as CSV ({error})")
     if failure is not None:
@@ -217,13 +223,17 @@ def not_utf8_among_utf8(path: Path, header: list[str]) -> tuple[int, str | None]
         for chunk in iter(lambda: handle.read(min(1 << 20, first_bad - handle.tell())), b""):
             line += chunk.count(b"\n")
             line_so_far = line_so_far + chunk if b"\n" not in chunk else chunk[chunk.rfind(b"\n") + 1 :]
-    # the column: its line up to the byte split as CSV (right for a row on one line; a value over several lines
-    # may name another column, or none)
+    return line, column_at(line_so_far, header)
+
+
+def column_at(line_before: bytes, header: list[str]) -> str | None:
+    """The column (header name) a byte of a line is in, given the line up to it: that part split as CSV (right for a
+    row on one line; in a value over several lines it may name another column, or none)."""
     csv.field_size_limit(2**31 - 1)
-    fields = next(csv.reader([line_so_far.decode(CP1252, "send_cp1252_latin1") + "x"]), [""])
+    fields = next(csv.reader([line_before.decode(CP1252, "send_cp1252_latin1") + "x"]), [""])
     index = len(fields) - 1
     names = [normalise_header(h) or physical_column(i) for i, h in enumerate(header)]
-    return line, names[index] if index < len(names) else None
+    return names[index] if index < len(names) else None
 
 
 def mixed_encoding_error(file_name: str, line: int, column: str | None) -> ExtractError:
@@ -245,6 +255,20 @@ def mixed_line_ending(path: Path) -> int | None:
         crlf = first > 0 and data[first - 1] == ord("\r")
         other = re.search(rb"(?<!\r)\n" if crlf else rb"\r\n", data)
         return data[: other.start()].count(b"\n") + 1 if other else None
+
+
+def stray_carriage_return(path: Path, header: list[str]) -> tuple[int, str | None] | None:
+    """The row (file line) and column of the first carriage return that is not followed by a line feed (a CR in a
+    value that is not quoted, a line ending CR CR LF), or None. For the error message only (a CR in a quoted value
+    is allowed)."""
+    if path.stat().st_size == 0:
+        return None
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        stray = re.search(rb"\r(?!\n)", data)
+        if stray is None:
+            return None
+        line_start = data.rfind(b"\n", 0, stray.start()) + 1
+        return data[: stray.start()].count(b"\n") + 1, column_at(data[line_start : stray.start()], header)
 
 
 def csv_record_lines(path: Path, encoding: str, rejected: set[int]) -> tuple[array, dict[int, int]]:

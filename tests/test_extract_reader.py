@@ -59,3 +59,20 @@ def test_a_utf16_file_fails_saying_so_not_that_its_columns_are_missing(tmp_path,
     path.write_bytes(bom + text.encode("utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"))
     message = failure_of(tmp_path, con)
     assert message == "census/2023_spring.csv: is UTF-16 encoded: save it as CSV UTF-8 (or as XLSX)"
+
+
+# ---------- line endings ----------
+
+
+@pytest.mark.parametrize(
+    ("ending", "broken", "column"),
+    [("\n", lambda line: line.replace(",ENG,", ",EN\rG,"), "first_language"), ("\r\n", lambda line: line + "\r", None)],
+    ids=["cr-in-a-value", "cr-cr-lf"],
+)
+def test_a_stray_carriage_return_fails_naming_its_row(tmp_path, con, ending, broken, column):
+    lines = csv_lines([pupil(n) for n in range(1, 7)])
+    lines[5] = broken(lines[5])  # row 6
+    write_lines(tmp_path, lines, ending=ending)
+    message = failure_of(tmp_path, con)
+    assert "2023_spring.csv: row 6" + (f", column {column}" if column else "") in message
+    assert "holds a carriage return (CR) that does not end its line" in message and upn(5) not in message
