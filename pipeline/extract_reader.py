@@ -6,7 +6,9 @@ for every source:
 * CSV - comma-separated, double-quoted (RFC 4180), given to DuckDB's reader rather than sniffed - in UTF-8 with or
   without BOM, or Windows-1252 (through a UTF-8 copy; a file mixing the two fails), nothing guessed; the header is
   the first line that is not blank, read by Python's csv module;
-* XLSX: the one sheet of the workbook that holds rows, the header on its first non-empty row;
+* XLSX: the one sheet of the workbook that holds rows, the header on its first non-empty row, cells as stored
+  (an error cell as its text, #N/A); a row with a formula never calculated, or a value right of the header, goes
+  to _structural;
 * every value as text, so identifiers keep their leading zeros;
 * lines that cannot be split into the header's columns go to temp table _structural (file line, column, rule), to
   be quarantined; every row keeps the line of the file it starts on (blank lines and values over several lines
@@ -391,38 +393,141 @@ def _sheet_rows(workbook, index: int) -> list[list]:
     return workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
 
 
+# A cell of a worksheet's XML (any namespace prefix): its attributes, and its content when it has any.
+_XLSX_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+# What calamine reads as an empty cell when it is not: a formula (<f>), an error cell (t="e").
+_XLSX_MARK = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=\"e\"")
+
+
+def column_letters(index: int) -> str:
+    """A sheet column's letters from its 0-based index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - ord("A") + 1
+    return index - 1
+
+
+def _sheet_part(archive, index: int) -> str:
+    """The name in the XLSX archive of the XML of the workbook's index-th sheet (workbook order, as calamine's)."""
+    from xml.etree import ElementTree
+
+    relationship = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    sheets = ElementTree.fromstring(archive.read("xl/workbook.xml")).iter()
+    ids = [e.get(relationship) for e in sheets if e.tag.rsplit("}", 1)[-1] == "sheet"]
+    targets = {
+        e.get("Id"): e.get("Target") for e in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter()
+    }
+    target = targets[ids[index]]
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+
+def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
+    """What calamine reads as an empty cell of the workbook's index-th sheet when the cell is not empty, by (sheet
+    row, 0-based column): error cells (a failed VLOOKUP's #N/A, #REF!, ...) with their text, which the contract's
+    rules then judge as they would the text in a CSV, and formulas with no calculated value (as a script writes
+    them: Excel never opened the file), which cannot be read. The sheet's XML is searched for formulas and error
+    cells (C speed), and only the cells found are parsed."""
+    import zipfile
+    from xml.sax.saxutils import unescape
+
+    errors: dict[tuple[int, int], str] = {}
+    uncalculated: set[tuple[int, int]] = set()
+    with zipfile.ZipFile(path) as archive:
+        data = archive.read(_sheet_part(archive, index))
+    end = 0
+    for mark in _XLSX_MARK.finditer(data):
+        if mark.start() < end:
+            continue  # in the cell just parsed
+        cell = _XLSX_CELL.match(data, data.rfind(b"<", 0, mark.start() + (mark.group().startswith(b"<") is False)))
+        if cell is None:
+            continue  # a <f...> not in a cell (no such thing in a worksheet), or an attribute t="e" of another tag
+        end = cell.end()
+        attributes, content = cell.group(1), cell.group(2) or b""
+        reference = re.search(rb'\br="([A-Z]+)([0-9]+)"', attributes)
+        kind = re.search(rb'\bt="(\w+)"', attributes)
+        value = re.search(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", content, re.S)
+        kind = kind.group(1) if kind else b"n"
+        if reference is None:
+            raise ExtractError("a formula or error cell without its reference")  # named by the caller
+        at = (int(reference.group(2)), _column_index(reference.group(1)))
+        if kind == b"e":
+            errors[at] = unescape(value.group(1).decode()) if value else "#ERROR"
+        elif re.search(rb"<(?:\w+:)?f[\s>/]", content) and kind != b"str" and not (value and value.group(1)):
+            uncalculated.add(at)  # t="str" with an empty value: a formula whose result is the empty text
+    return errors, uncalculated
+
+
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> list[str]:
     """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header.
 
     An extract has its rows on one sheet: a workbook with rows on more than one (a hidden draft sheet first, a second
     batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
+    Cells are read as stored, not as shown (a percentage cell showing 4.0% is 0.04); an error cell as its text
+    (#N/A); a row with a formula that has no calculated value, or with a value in a column to the right of the
+    header's last name, goes to _structural (xlsx_formula_not_calculated, xlsx_too_many_columns), to be quarantined.
     """
     from python_calamine import CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheets = [(name, _sheet_rows(workbook, i)) for i, name in enumerate(workbook.sheet_names)]
+        sheets = [(i, name, _sheet_rows(workbook, i)) for i, name in enumerate(workbook.sheet_names)]
     except Exception as error:  # calamine raises its own error types for corrupt workbooks
         failure = ExtractError(f"{file_name}: cannot be read as XLSX ({type(error).__name__})")
     else:
         failure = None
     if failure is not None:
         raise failure  # raised outside the except block: calamine's message may quote a cell
-    filled = [(name, rows) for name, rows in sheets if any(_cell_text(v) for row in rows for v in row)]
+    try:
+        unread = {i: xlsx_unread_cells(path, i) for i, _, _ in sheets}
+    except Exception as error:  # a workbook calamine reads but whose XML is not as the standard has it
+        failure = ExtractError(f"{file_name}: its formulas and error cells cannot be read ({type(error).__name__})")
+    if failure is not None:
+        raise failure
+    filled = [
+        (i, name, rows)
+        for i, name, rows in sheets
+        if any(_cell_text(v) for row in rows for v in row) or unread[i][0] or unread[i][1]
+    ]
     if not filled:
         raise ExtractError(f"{file_name}: the workbook has no rows (every sheet is empty)")
     if len(filled) > 1:
-        names = ", ".join(repr(name) for name, _ in filled)
+        names = ", ".join(repr(name) for _, name, _ in filled)
         raise ExtractError(f"{file_name}: sheets {names} all hold rows: an extract has its rows on one sheet (move "
                            "them to one, or delete the others)")  # fmt: skip
-    rows = filled[0][1]
-    header_at = next(i for i, row in enumerate(rows) if any(_cell_text(v) for v in row))
-    header = [_cell_text(v) or "" for v in rows[header_at]]
-    body = [
-        (header_at + 2 + i, [_cell_text(v) for v in row])
-        for i, row in enumerate(rows[header_at + 1 :])
-        if any(_cell_text(v) for v in row)
-    ]
+    index, _, rows = filled[0]
+    errors, uncalculated = unread[index]
+    width = max((len(row) for row in rows), default=0)
+    rows = [[_cell_text(v) for v in row] + [None] * (width - len(row)) for row in rows]
+    for (row, column), text in errors.items():
+        if row <= len(rows) and column < width:
+            rows[row - 1][column] = text
+    marked = {row for row, _ in uncalculated}
+    header_at = next(i for i, row in enumerate(rows) if any(row) or i + 1 in marked)
+    named = [i for i, name in enumerate(rows[header_at]) if name]
+    header = [name or "" for name in rows[header_at][: named[-1] + 1]] if named else []
+    if header_at + 1 in marked:
+        column = min(c for r, c in uncalculated if r == header_at + 1)
+        raise ExtractError(f"{file_name}: row {header_at + 1} (header), column {column_letters(column)}: a formula "
+                           "with no calculated value: open the workbook in Excel and save it")  # fmt: skip
+    structural = [(r, normalise_header(header[c]) if c < len(header) and header[c] else column_letters(c),
+                   "xlsx_formula_not_calculated") for r, c in uncalculated if r > header_at + 1]  # fmt: skip
+    body = []
+    for number, cells in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        beyond = [c for c in range(len(header), width) if cells[c] is not None]
+        structural += [(number, column_letters(c), "xlsx_too_many_columns") for c in beyond]
+        if number not in marked and not beyond and any(cells):
+            body.append((number, cells[: len(header)]))
+    if structural:
+        con.executemany("INSERT INTO _structural VALUES (?, ?, ?)", sorted(set(structural)))
     columns = [physical_column(i) for i in range(len(header))]
     frame = pd.DataFrame([cells for _, cells in body], columns=columns, dtype="object")
     frame.insert(0, "_row_number", [n for n, _ in body])

@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.ingest import ExtractError
 
-from test_census_ingest import HEADER, csv_lines, ingest, pupil, upn, write_lines
+from source_support import quarantine
+from test_census_ingest import HEADER, csv_lines, ingest, loaded_rows, pupil, upn, write_lines
 
 
 def failure_of(tmp_path, con) -> str:
@@ -76,3 +77,45 @@ def test_a_stray_carriage_return_fails_naming_its_row(tmp_path, con, ending, bro
     message = failure_of(tmp_path, con)
     assert "2023_spring.csv: row 6" + (f", column {column}" if column else "") in message
     assert "holds a carriage return (CR) that does not end its line" in message and upn(5) not in message
+
+
+# ---------- XLSX cells ----------
+
+
+def census_workbook(tmp_path, rows: list[list], header: list[str] = HEADER):
+    from test_census_ingest import workbook_with_sheets
+
+    return workbook_with_sheets(tmp_path / "census" / "2023_spring.xlsx", {"Pupils": [header, *rows]})
+
+
+def test_an_xlsx_error_cell_is_read_as_its_text_so_the_contract_quarantines_it_not_as_an_empty_value(tmp_path, con):
+    """A failed VLOOKUP's #N/A (saved by Excel as an error cell) was read as empty: an optional column silently NULL,
+    pupil_premium silently false. As its text, the contract's rules judge it as they would in a CSV."""
+    rows = [list(pupil(1).values()), list(pupil(2, ethnicity="#N/A", pupil_premium="#N/A").values())]
+    census_workbook(tmp_path, rows)  # openpyxl writes '#N/A' as an error cell (t="e")
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+    assert [r[1:] for r in quarantine(con)] == [(3, "ethnicity", "code_not_allowed"),
+                                                (3, "pupil_premium", "not_true_or_false")]  # fmt: skip
+    assert loaded_rows(con) == [2]
+
+
+def test_an_xlsx_formula_without_a_calculated_value_is_quarantined_naming_its_column(tmp_path, con):
+    """A formula written by a script (never calculated by Excel) has no stored value: it was read as empty."""
+    rows = [list(pupil(n).values()) for n in (1, 2, 3)]
+    rows[1][HEADER.index("ethnicity")] = '=VLOOKUP("x",Z1:Z2,1,FALSE)'
+    census_workbook(tmp_path, rows)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert [r[1:] for r in quarantine(con)] == [(3, "ethnicity", "xlsx_formula_not_calculated")]
+    assert loaded_rows(con) == [2, 4]
+
+
+def test_an_xlsx_value_in_a_column_without_a_header_is_quarantined_as_a_csv_row_too_long_is(tmp_path, con):
+    rows = [list(pupil(n).values()) for n in (1, 2, 3)]
+    rows[2] += ["", upn(9)]  # column R: past the header's last column (P)
+    census_workbook(tmp_path, rows)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+    assert [r[1:] for r in quarantine(con)] == [(4, "R", "xlsx_too_many_columns")]
+    assert loaded_rows(con) == [2, 3]
