@@ -348,6 +348,13 @@ def number_csv_rows(
         starts, reject_starts = csv_record_lines(path, read.encoding, rejected)
     except csv.Error as error:
         raise ExtractError(f"{file_name}: cannot be split into rows ({error})") from None
+    broken_name = next((i for i, name in enumerate(read.header) if "\n" in name or "\r" in name), None)
+    if rows == 0 and starts and broken_name is not None:
+        # DuckDB (strict mode) reads no row of a CRLF file whose header has a line break in a quoted name
+        raise ExtractError(
+            f"{file_name}: row {read.blank_before_header + 1} (header), column {names[broken_name]}: its name holds a "
+            "line break, which the reader cannot take in a file whose lines end CRLF: remove the line break"
+        )
     if len(starts) != rows or set(reject_starts) != rejected:
         raise ExtractError(
             f"{file_name}: its rows cannot be numbered: DuckDB read {rows} rows and {len(rejected)} broken lines, "

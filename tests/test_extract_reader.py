@@ -119,3 +119,13 @@ def test_an_xlsx_value_in_a_column_without_a_header_is_quarantined_as_a_csv_row_
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
     assert [r[1:] for r in quarantine(con)] == [(4, "R", "xlsx_too_many_columns")]
     assert loaded_rows(con) == [2, 3]
+
+
+def test_a_header_name_over_two_lines_in_a_crlf_file_fails_naming_the_header_and_its_column(tmp_path, con):
+    """Excel writes a header cell with Alt+Enter as "Notes<LF>(free text)" in a CRLF file; DuckDB read no row of it,
+    and the file failed as 'its rows cannot be numbered'."""
+    lines = csv_lines([pupil(n) | {"notes": "x"} for n in (1, 2, 3)], [*HEADER, "notes"])
+    lines[0] = lines[0].replace(",notes", ',"Notes\n(free text)"')
+    write_lines(tmp_path, lines, ending="\r\n")
+    message = failure_of(tmp_path, con)
+    assert "2023_spring.csv: row 1 (header), column notes_(free_text): its name holds a line break" in message
