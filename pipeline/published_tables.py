@@ -589,4 +589,52 @@ PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
         """,
         match=("time_period", "time_identifier", "primary_need"),
     ),
+    # DfE's LA rows of the same SEN2 return count the same requests and plans by calendar year (the release's own
+    # benchmark table republishes them): our timeliness table's cells with them known, one entry per DfE file (a
+    # file not loaded adds nothing and leaves the others). A year our extract counts to
+    # a date before 31 December (year to date) disagrees with DfE's whole year and is left out, counted.
+    PublicFigures(
+        name="dfe_sen2_requests",
+        table="send_ehcna_timeliness",
+        source="DfE, Education, health and care plans (SEN2): the local authority's requests for an EHC needs "
+        "assessment, by calendar year",
+        query="""
+            SELECT time_period::VARCHAR AS time_period, 'Requests received' AS stage, 'Not timed' AS timeliness,
+                   requests_received_in_year AS value
+            FROM staging.stg_dfe__ehcp_requests
+            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+              AND breakdown_topic = 'All requests for EHC needs assessments' AND requests_received_in_year IS NOT NULL
+        """,
+        match=("time_period", "stage", "timeliness"),
+    ),
+    PublicFigures(
+        name="dfe_sen2_plans_issued",
+        table="send_ehcna_timeliness",
+        source="DfE, Education, health and care plans (SEN2): the local authority's new EHC plans issued, and those "
+        "issued within 20 weeks (exceptions included), by calendar year",
+        query="""
+            SELECT time_period::VARCHAR AS time_period, 'EHC plans issued' AS stage, timeliness, value
+            FROM (UNPIVOT (SELECT time_period, plans_issued_den AS "Total",
+                                  plans_issued_within_20_weeks AS "Within 20 weeks"
+                           FROM staging.stg_dfe__ehcp_timeliness_20_week
+                           WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+                             AND breakdown_topic = 'All EHC plans issued')
+                  ON "Total", "Within 20 weeks" INTO NAME timeliness VALUE value)
+            WHERE value IS NOT NULL
+        """,
+        match=("time_period", "stage", "timeliness"),
+    ),
+    PublicFigures(
+        name="dfe_sen2_new_plans",
+        table="send_ehcna_timeliness",
+        source="DfE, Education, health and care plans (SEN2): the local authority's new EHC plans, by calendar year",
+        query="""
+            SELECT time_period::VARCHAR AS time_period, 'EHC plans issued' AS stage, 'Total' AS timeliness,
+                   new_ehc_plans AS value
+            FROM staging.stg_dfe__ehcp_newplans
+            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+              AND breakdown_topic = 'New EHC plans' AND new_ehc_plans IS NOT NULL
+        """,
+        match=("time_period", "stage", "timeliness"),
+    ),
 )

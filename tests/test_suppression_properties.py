@@ -105,11 +105,13 @@ def check_release(tables: TableSet, rules: SuppressionRules = DEFAULT_RULES):
     informed = independent_widths(tables, result.suppressed, ranges, result.suppressed - set(ranges) - tables.hidden)
     narrow = {key for key, width in informed.items() if key in ranges and width < rules.informed_width}
     alone = independent_widths(tables, everything, ranges, everything - set(ranges) - tables.hidden, narrow)
+    # what the public figures alone leave a cell (every cell of ours hidden) is the most any pattern can give it
+    public_alone = independent_widths(tables, everything) if tables.public else {}
     for key, width in widths.items():
         if key in tables.hidden and key not in ranges:
             continue  # a hidden count that is not small is never published and needs no protection
         if key not in result.unresolved:
-            assert width >= rules.protection_width, key
+            assert width >= min(rules.protection_width, public_alone.get(key, math.inf)), key
             if key in ranges:
                 assert informed[key] >= min(
                     rules.informed_width, ranges[key][1] - ranges[key][0], alone.get(key, math.inf)

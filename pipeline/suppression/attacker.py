@@ -442,6 +442,37 @@ class InformedRequirement:
         return relaxed if interval.protects(relaxed) else self._alone_width(key, exact=True)
 
 
+class PublicAlone:
+    """How wide the figures others publish (``tables.public``: DfE's for the same population, our earlier releases'
+    shown counts) leave a cell of ours on their own, every cell of ours unknown. No pattern of ours can make a cell
+    wider than that, so the plain attacker's requirement is ``rules.protection_width`` or that width, whichever is
+    less: DfE's plans issued and those issued within 20 weeks already give the later ones away; a public total of 4
+    leaves its parts 0 to 4 whatever we hide. Without this, such a cell could never be protected and blocked every
+    release. (The informed requirement already allows for them: ``InformedRequirement``'s rules alone know the public
+    figures.) Solved only for a cell the plain attacker finds narrower than the protection width, and only when a
+    figure is public."""
+
+    def __init__(self, tables: TableSet, rules: SuppressionRules) -> None:
+        self.tables, self.rules = tables, rules
+        self._attacker: Attacker | None = None
+        self._widths: dict[CellKey, float] = {}
+
+    def width(self, key: CellKey) -> float:
+        if not self.tables.public:
+            return self.rules.protection_width
+        if key not in self._widths:
+            if self._attacker is None:
+                known = {k: self.tables.values[k] for k in self.tables.public}
+                self._attacker = Attacker(self.tables.constraints, known, self.tables.private_keys)
+            alone = self._attacker.interval(key).width
+            self._widths[key] = min(self.rules.protection_width, alone)
+        return self._widths[key]
+
+    def protects(self, key: CellKey, interval: Interval) -> bool:
+        """The plain attacker's ``interval`` for ``key`` is wide enough."""
+        return interval.protects(self.rules.protection_width) or interval.protects(self.width(key))
+
+
 @dataclass(frozen=True)
 class Verification:
     """The guard over a whole pattern: rule 2/4 (every primary cell suppressed) and rule 3 (no cell pinned, by an
@@ -460,7 +491,8 @@ def verify(
     tables: TableSet, suppressed: Iterable[CellKey], rules: SuppressionRules = DEFAULT_RULES, *, integer: bool = False
 ) -> Verification:
     """Check a suppression pattern against the whole release: is every primary cell suppressed, is every
-    suppressed cell's attacker interval at least ``rules.protection_width`` wide, and does the informed attacker
+    suppressed cell's attacker interval at least ``rules.protection_width`` wide (or as wide as the figures others
+    publish alone leave it: ``PublicAlone``), and does the informed attacker
     (who also knows which cells the primary rule suppresses: ``informed_bounds``, and so that every other
     suppressed cell is 0 or 6+: ``complement_floors``) leave every such cell an interval at least
     ``rules.informed_width`` wide, or as wide as the rules alone leave it (``InformedRequirement``)?"""
@@ -476,6 +508,7 @@ def verify(
     sided = attacker.with_bounds({**bounds, **complement_sides(tables, floors, rules)})
     informed = attacker.with_bounds(bounds, zero_or_at_least=floors)
     requirement = InformedRequirement(tables, bounds, rules)
+    public_alone = PublicAlone(tables, rules)
 
     def informed_pins(key: CellKey) -> bool:
         interval = sided.interval(key)
@@ -488,7 +521,7 @@ def verify(
         k
         for k, interval in found.items()
         if not (k in tables.hidden and k not in bounds)  # a hidden count that is not small needs no protection
-        and (not interval.protects(rules.protection_width) or (k in bounds and informed_pins(k)))
+        and (not public_alone.protects(k, interval) or (k in bounds and informed_pins(k)))
     )
     missing = tuple(k for k in primary_suppression(tables, rules) if k not in suppressed)
     return Verification(found, pinned, missing)

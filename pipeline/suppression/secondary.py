@@ -35,6 +35,7 @@ from pipeline.suppression.attacker import (
     Attacker,
     InformedRequirement,
     Interval,
+    PublicAlone,
     attack,
     complement_floors,
     complement_sides,
@@ -317,6 +318,7 @@ def secondary_suppression(
     pattern |= tables.hidden  # never published: always unknown
     bounds = informed_bounds(tables, pattern, rules)  # primary cells: the range the rules give them
     requirement = InformedRequirement(tables, bounds, rules)
+    public_alone = PublicAlone(tables, rules)
     # the informed protection LP keeps primary cells in their range and every other cell of ours on its side of
     # "0 or 6+" (it may become a complement, which the informed reader knows is 0 or 6+)
     sides = {
@@ -348,8 +350,8 @@ def secondary_suppression(
             if key in tables.hidden and key not in bounds:  # a hidden count that is not small: nothing to protect
                 protected.add(key)
                 continue
-            if not attacker.interval(key).protects(rules.protection_width):
-                complements = protector.complements(key, frozenset(pattern))
+            if not public_alone.protects(key, attacker.interval(key)):
+                complements = protector.complements(key, frozenset(pattern), width=public_alone.width(key))
                 if not complements:
                     unresolved.add(key)
                     continue
