@@ -129,6 +129,50 @@ def test_a_row_dated_outside_the_census_months_is_quarantined_and_dbt_gives_ever
     assert {m: term for m, term in terms if term} == {m: t for t, months in CENSUS_TERM_MONTHS.items() for m in months}
 
 
+def test_the_period_a_census_file_replaces_is_the_census_dbt_gives_its_date(con):
+    """The contract's period of a census_date is dbt's census_time_period and census_term of it, for every month
+    (a census month gives both; any other month neither), in years whose academic-year code wraps a century too."""
+    macros = (REPO_ROOT / "dbt_project" / "macros" / "census_periods.sql").read_text()
+    dbt_period = (
+        jinja2.Environment()
+        .from_string(
+            macros + "({{ census_time_period('census_date') }})::VARCHAR || '/' || {{ census_term('census_date') }}"
+        )
+        .render()
+    )
+    dates = (
+        "SELECT make_date(y, m, d) AS census_date "
+        "FROM range(1999, 2002) AS y(y), range(1, 13) AS m(m), (VALUES (1), (19), (28)) AS d(d)"
+    )
+    period = census_contract(KEY).period_column
+    pairs = con.execute(f"SELECT census_date, {dbt_period}, {period} FROM ({dates})").fetchall()
+    assert len(pairs) == 3 * 12 * 3 and {theirs for _, theirs, _ in pairs} >= {"199899/Spring", "199900/Autumn", None}
+    assert [(day, theirs, ours) for day, theirs, ours in pairs if ours != theirs] == []
+
+
+def test_a_correction_dated_another_day_of_the_term_replaces_the_original_and_other_terms_stay(tmp_path, con):
+    """The original says 26 January 2023, its correction 19 January: the same Spring 2023 census (dbt counts both
+    files' rows in it), so the correction's rows alone remain; Autumn 2022 (the same academic year) and Spring 2022
+    stay."""
+    write_csv(
+        tmp_path / "census" / "2023_spring.csv",
+        [pupil(1, census_date="2023-01-26"), pupil(2, census_date="2023-01-26")],
+    )
+    write_csv(tmp_path / "census" / "2022_autumn.csv", [pupil(4, census_date="2022-10-06")])
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(5, census_date="2022-01-20")])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "census" / "2023_spring (corrected).csv", [pupil(1, census_date="2023-01-19")])
+    results = {r.file_name: r for r in ingest(tmp_path, con)}
+    assert results["census/2023_spring (corrected).csv"].superseded_files == ("census/2023_spring.csv",)
+    rows = con.execute("SELECT source_file, census_date::VARCHAR, count(*) FROM raw.census_pupils GROUP BY ALL "
+                       "ORDER BY ALL").fetchall()  # fmt: skip
+    assert rows == [
+        ("census/2022_autumn.csv", "2022-10-06", 1),
+        ("census/2022_spring.csv", "2022-01-20", 1),
+        ("census/2023_spring (corrected).csv", "2023-01-19", 1),
+    ]
+
+
 def test_structural_errors_are_quarantined_and_later_rows_keep_their_line_numbers(tmp_path, con):
     path = write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3), pupil(4)])
     lines = path.read_text().splitlines()

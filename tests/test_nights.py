@@ -54,6 +54,20 @@ def test_an_original_edited_after_its_correction_does_not_overrule_the_correctio
     assert {row[0] for row in census_rows(con)} == {"census/2023_spring (corrected).csv"}
 
 
+def test_a_correction_dated_another_day_of_the_term_replaces_the_original_as_a_rebuild_does(tmp_path, con):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(n, census_date="2023-01-26") for n in (1, 2, 3)])
+    write_csv(raw / "census" / "2023_summer.csv", [pupil(n, census_date="2023-05-18") for n in (1, 2)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(n, census_date="2023-01-19") for n in (1, 2)])
+    ingest(raw, con)  # night 2: the correction, dated a week earlier, removes pupil 3 from Spring 2023
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert con.execute("SELECT source_file, count(*) FROM raw.census_pupils GROUP BY ALL ORDER BY ALL").fetchall() == [
+        ("census/2023_spring (corrected).csv", 2),
+        ("census/2023_summer.csv", 2),
+    ]
+
+
 def test_a_file_pseudonymised_under_another_key_is_refused(tmp_path, con):
     raw = tmp_path / "raw"
     write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])

@@ -6,6 +6,12 @@ SOURCES.md, which is not in this repository), one row per pupil per census, file
 birth is reduced to its month, FSM start and end dates (given instead of, or beside, ``fsm_eligible``) to
 eligibility on the census date, postcode-level data is not kept, and codes are upper-cased. Recoding (AUT -> ASD,
 legacy provision S -> E) and the "count C and M only" rule belong to dbt staging, so raw keeps what was sent.
+
+The period a file replaces is its census: the academic year and term its rows' ``census_date`` falls in
+(CENSUS_PERIOD_SQL, e.g. ``202223/Spring`` for any day of January or February 2023), not the date itself nor the
+file's name. A corrected extract (``2023_spring (corrected).csv``, after ``2023_spring.csv`` in file order) replaces
+the rows of every earlier file for the censuses it holds, even when it is dated another day of the term; the earlier
+file's rows for other censuses stay.
 """
 
 import dagster as dg
@@ -58,6 +64,24 @@ FSM_FROM_DATES = Derived(
 # without a term (the censuses are taken on the third Thursday of January and May and the first of October).
 CENSUS_TERM_MONTHS = {"Spring": (1, 2), "Summer": (5, 6), "Autumn": (9, 10, 11)}
 CENSUS_MONTHS = tuple(sorted(m for months in CENSUS_TERM_MONTHS.values() for m in months))
+
+# The census a loaded row belongs to, its time_period and census_term as dbt's census_time_period and census_term
+# macros give them from census_date, as text ('202223/Spring' for 19 January 2023): the period a file replaces, so a
+# corrected extract dated another day of the same term replaces the original (tests/test_census_ingest.py renders
+# the macros and compares every month).
+CENSUS_TIME_PERIOD_SQL = (
+    "CASE WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100 "
+    "ELSE (year(census_date) - 1) * 100 + year(census_date) % 100 END"
+)
+CENSUS_TERM_SQL = (
+    "CASE "
+    + " ".join(
+        f"WHEN month(census_date) IN ({', '.join(map(str, months))}) THEN '{term}'"
+        for term, months in CENSUS_TERM_MONTHS.items()
+    )
+    + " END"
+)
+CENSUS_PERIOD_SQL = f"(({CENSUS_TIME_PERIOD_SQL})::VARCHAR || '/' || {CENSUS_TERM_SQL})"
 
 
 def census_rules() -> tuple[Rule, ...]:
@@ -143,7 +167,7 @@ def census_contract(key: bytes) -> Contract:
         rules=census_rules(),
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
-        period_column="census_date",
+        period_column=CENSUS_PERIOD_SQL,
         derived=(FSM_FROM_DATES,),
     )  # fmt: skip
 
