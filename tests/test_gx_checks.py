@@ -194,7 +194,8 @@ def test_reconciliation_frames_count_staging_once_for_every_mart():
     # Spring 2023: pupils a (E), b (K, registered twice: counted once), c (N), d (K, subsidiary only: not counted)
     con.execute(
         """
-        CREATE TABLE staging.stg_census__pupils AS SELECT * FROM (VALUES
+        CREATE TABLE staging.stg_census__pupils AS SELECT *, '8572001' AS laestab, 'census/x.csv' AS source_file,
+            row_number() OVER () + 1 AS source_row FROM (VALUES
             ('a', DATE '2023-01-19', 'C', 'E'), ('b', DATE '2023-01-19', 'C', 'K'),
             ('b', DATE '2023-01-19', 'M', 'K'), ('c', DATE '2023-01-19', 'C', 'N'),
             ('d', DATE '2023-01-19', 'S', 'K'), ('a', DATE '2022-10-06', 'C', 'E')
@@ -213,6 +214,37 @@ def test_reconciliation_frames_count_staging_once_for_every_mart():
     assert rows["fct_send_provision"] == [[202223, "Autumn", None, 1], [202223, "Spring", 1, 2]]
     assert not run_suite("census_totals", frames["fct_send_provision"]).success
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0  # cleaned up
+
+
+def test_a_pupil_registered_twice_counts_by_the_registration_the_marts_keep():
+    """Two C/M registrations of a pupil in one census: the pupil counts by the first by enrol status (C before M),
+    laestab, source file and row (int_census_pupils_profiled's rule), not as SEN when either is E or K. One pupil a
+    census (the Spring of a year), so each census's total shows which registration counted."""
+    import duckdb
+
+    from pipeline.checks.census_totals import INDEPENDENT_SEN_TOTALS
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    # census year: the two registrations (enrol_status, laestab, source_file, source_row, provision), first one first
+    cases = {
+        2016: [("C", "8572001", "census/a.csv", 2, "N"), ("C", "8572001", "census/a.csv", 3, "K")],  # same school
+        2017: [("C", "8572001", "census/a.csv", 2, "K"), ("C", "8572001", "census/a.csv", 3, "N")],
+        2018: [("C", "8572002", "census/a.csv", 3, "N"), ("M", "8572001", "census/a.csv", 2, "E")],
+        2019: [("C", "8572001", "census/a.csv", 3, "E"), ("C", "8572002", "census/a.csv", 2, "N")],
+        2020: [("C", "8572001", "census/a.csv", 3, "N"), ("C", "8572001", "census/b.csv", 2, "K")],
+    }
+    # inserted last first: the table's order is not the rule's
+    rows = [(year, *registration) for year, registrations in cases.items() for registration in reversed(registrations)]
+    con.execute(
+        "CREATE TABLE staging.stg_census__pupils (pupil_id VARCHAR, census_date DATE, enrol_status VARCHAR, "
+        "laestab VARCHAR, source_file VARCHAR, source_row BIGINT, sen_provision VARCHAR)"
+    )
+    con.executemany("INSERT INTO staging.stg_census__pupils VALUES ('pupil', make_date(?, 1, 21), ?, ?, ?, ?, ?)", rows)
+    counted = con.execute(f"SELECT time_period, independent_total FROM ({INDEPENDENT_SEN_TOTALS}) ORDER BY 1")
+    first_is_sen = [int(registrations[0][-1] in ("E", "K")) for registrations in cases.values()]
+    assert counted.fetchall() == [((y - 1) * 100 + y % 100, sen) for y, sen in zip(cases, first_is_sen, strict=True)]
+    assert first_is_sen == [0, 1, 0, 1, 0]  # N before K in a file, and K before N, both counted by the first
 
 
 def test_an_expectation_with_two_placeholders_is_an_error():

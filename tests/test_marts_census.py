@@ -344,9 +344,12 @@ def pick_row(con, where: str) -> tuple[str, int]:
     return row
 
 
+ROW = "source_file = $file AND source_row = $row"
+
+
 def update_row(con, row: tuple[str, int], assignments: str) -> None:
     con.execute(
-        f"UPDATE raw.census_pupils SET {assignments} WHERE source_file = $file AND source_row = $row",
+        f"UPDATE raw.census_pupils SET {assignments} WHERE {ROW}",
         {"file": row[0], "row": row[1]},
     )
 
@@ -557,6 +560,63 @@ def test_a_pupil_registered_twice_in_a_census_counts_once_by_the_registration_ru
     assert kept[second] == "000 Not followed"  # the lowest laestab (0000002, NC year X) of its three C registrations
     changed = set(before) ^ set(after)  # the second pupil's row before and after; no other row moved
     assert len(changed) == 2 and all(second in row for row in changed)
+
+
+def test_a_pupil_registered_twice_at_one_school_counts_by_the_earlier_row_in_the_marts_and_the_gx_check(
+    built, marts, tmp_path
+):
+    """Two C registrations at the same school in one file tie on enrol_status, laestab and file: the earlier row
+    counts (source_row, the last key), in the marts and in the blocking GX census_totals check alike, so the release
+    is not blocked. One pupil without SEN gets a later SEN support row, one on SEN support a later row without SEN."""
+    from pipeline.checks.census_totals import reconciliation_frames
+    from pipeline.checks.gx import run_suite
+
+    db = tmp_path / "send.duckdb"
+    shutil.copy(built, db)
+    with duckdb.connect(str(db)) as con:
+        not_sen = pick_row(con, "year(census_date) = 2023 AND sen_provision = 'N'")
+        on_support = pick_row(con, "year(census_date) = 2023 AND sen_provision = 'K' AND sen_primary_need <> 'NSA'")
+        for (file, row), later in (
+            (not_sen, "'K' AS sen_provision, 'MLD'"),
+            (on_support, "'N' AS sen_provision, NULL"),
+        ):
+            key = {"file": file, "row": row}
+            con.execute(
+                f"""INSERT INTO raw.census_pupils
+                    SELECT * REPLACE ({later} AS sen_primary_need,
+                        (SELECT max(source_row) + 1 FROM raw.census_pupils WHERE source_file = $file) AS source_row)
+                    FROM raw.census_pupils WHERE {ROW}""",
+                key,
+            )
+            # the earlier row moved after the later one in the table: a table's order is no rule
+            con.execute(f"CREATE OR REPLACE TEMP TABLE earlier AS SELECT * FROM raw.census_pupils WHERE {ROW}", key)
+            con.execute(f"DELETE FROM raw.census_pupils WHERE {ROW}", key)
+            con.execute("INSERT INTO raw.census_pupils SELECT * FROM earlier")
+    rebuilt = run_dbt(
+        db, tmp_path, "build", "int_census_pupils_profiled", "fct_send_provision", "fct_send_primary_need"
+    )
+    assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        # each pupil's provision in the earlier row, then the provision the model kept, then its registrations
+        kept = [
+            con.execute(
+                """SELECT earlier.sen_provision, kept.sen_provision,
+                          (SELECT count(*) FROM raw.census_pupils AS r WHERE r.pupil_id = earlier.pupil_id
+                           AND r.census_date = earlier.census_date)
+                   FROM raw.census_pupils AS earlier JOIN intermediate.int_census_pupils_profiled AS kept
+                       ON kept.pupil_id = earlier.pupil_id AND kept.time_period = $tp AND kept.census_term = 'Spring'
+                   WHERE earlier.source_file = $file AND earlier.source_row = $row""",
+                {"file": file, "row": row, "tp": SPRING_2023},
+            ).fetchall()
+            for file, row in (not_sen, on_support)
+        ]
+        frames = reconciliation_frames(con)
+        sen = "SELECT sum(pupils) FROM marts.fct_send_provision WHERE time_period = $tp"
+        assert con.execute(sen, {"tp": SPRING_2023}).fetchone() == marts.execute(sen, {"tp": SPRING_2023}).fetchone()
+    assert kept == [[("N", "N", 2)], [("K", "K", 2)]]  # the earlier row of each of the two registrations
+    for mart, frame in frames.items():
+        assert (frame["mart_total"] == frame["independent_total"]).all(), (mart, frame)
+        assert run_suite("census_totals", frame).success, mart
 
 
 def test_an_unknown_home_la_fails_the_build_instead_of_emptying_the_marts(built, tmp_path):

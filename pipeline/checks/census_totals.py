@@ -1,7 +1,8 @@
 """Blocking Great Expectations check on the census marts: their totals reconcile with staging.
 
 The independent side is counted straight from staging.stg_census__pupils with its own SQL (not through the
-intermediate model the marts use), so a bug in the marts' path cannot agree with itself.
+intermediate model the marts use), so a bug in the marts' path cannot agree with itself. It applies the marts' rule
+for a pupil registered twice in a census (one registration counts: INDEPENDENT_SEN_TOTALS), written apart.
 """
 
 import dagster as dg
@@ -13,22 +14,34 @@ from pipeline.resources import DUCKDB_WRITER_POOL, SendWarehouse
 CENSUS_MARTS = ("fct_send_primary_need", "fct_send_provision")
 STAGING_KEY = dg.AssetKey(["staging", "stg_census__pupils"])
 
+# A pupil is counted once per census, by the provision of one registration: of the pupil's C and M registrations in
+# the census, the first by enrol status (C before M), then laestab, then source file and row (a file and row is one
+# registration, so the order is total). int_census_pupils_profiled keeps the same registration (its comment states
+# the rule); this is the rule written again, with arg_min instead of its window, so the two agree: counting a pupil
+# as SEN when any registration is E or K disagreed with the marts whenever the first one was N. One aggregate over
+# every C/M registration (~2x the distinct count it replaces on 18 M synthetic rows, ~1.3 s more on 2 threads).
 INDEPENDENT_SEN_TOTALS = """
-SELECT
-    CASE WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100
-         ELSE (year(census_date) - 1) * 100 + year(census_date) % 100 END AS time_period,
-    CASE WHEN month(census_date) <= 2 THEN 'Spring' WHEN month(census_date) <= 6 THEN 'Summer'
-         ELSE 'Autumn' END AS census_term,
-    count(DISTINCT pupil_id) FILTER (WHERE sen_provision IN ('E', 'K')) AS independent_total
-FROM staging.stg_census__pupils
-WHERE enrol_status IN ('C', 'M')
+WITH pupils AS (
+    SELECT
+        CASE WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100
+             ELSE (year(census_date) - 1) * 100 + year(census_date) % 100 END AS time_period,
+        CASE WHEN month(census_date) <= 2 THEN 'Spring' WHEN month(census_date) <= 6 THEN 'Summer'
+             ELSE 'Autumn' END AS census_term,
+        pupil_id,
+        arg_min(sen_provision, (enrol_status, laestab, source_file, source_row)) AS counted_provision
+    FROM staging.stg_census__pupils
+    WHERE enrol_status IN ('C', 'M')
+    GROUP BY ALL
+)
+SELECT time_period, census_term, count(*) FILTER (WHERE counted_provision IN ('E', 'K')) AS independent_total
+FROM pupils
 GROUP BY ALL
 """
 
 
 def reconciliation_frames(con, marts=CENSUS_MARTS) -> dict[str, pd.DataFrame]:
     """Per mart, one row per census found on either side: the mart's total and the independent total (counted
-    once from staging for all the marts: at national scale it is a distinct count over 18 M registrations)."""
+    once from staging for all the marts: at national scale it aggregates 18 M registrations)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _independent_sen_totals AS {INDEPENDENT_SEN_TOTALS}")
     try:
         return {

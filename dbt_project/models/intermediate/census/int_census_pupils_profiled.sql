@@ -1,8 +1,11 @@
 -- One row per pupil per census, with every characteristic the census marts break pupils down by, recoded to the
 -- values of the pupil_characteristic_codes seed, and whether the pupil lives in the home local authority (var
 -- la_code, from SEND_LA_CODE). Only C (single) and M (main dual) registrations count; S is the same pupil at a
--- second school, and a pupil with two C/M registrations in a census keeps one (C before M, then the lower laestab,
--- then the file). Adds the DfE period (time_period, census_term) and the primary/secondary age group.
+-- second school, and a pupil with two C/M registrations in a census keeps one, the first by enrol_status (C before
+-- M), then laestab (the lower), then the file and the row in it (source_file, source_row: the earlier): a total order
+-- (a file and row is one registration), so the same extract keeps the same registration - and with it the pupil's SEN
+-- provision - on every build. pipeline/checks/census_totals.py counts SEN pupils by the same rule, written apart.
+-- Adds the DfE period (time_period, census_term) and the primary/secondary age group.
 --
 -- Incremental by census term: a new census adds its term's rows and leaves the earlier terms' rows as they are;
 -- a corrected extract (new content for a term already built) replaces that term's rows (delete+insert on the
@@ -84,14 +87,14 @@ deduplicated as (
     select * from to_build
     anti join registered_twice using (time_period, census_term, pupil_id)
     union all
-    -- one row per pupil: the first by enrol_status (C before M), then school and file. An inner join, not a semi
+    -- one row per pupil: the first by enrol_status (C before M), then school, file and row. An inner join, not a semi
     -- join: DuckDB builds the semi join's hash table on the 18 M rows (9 s at national scale), the inner join's
     -- on the few registered twice
     select to_build.* from to_build
     inner join registered_twice using (time_period, census_term, pupil_id)
     qualify row_number() over (
         partition by time_period, census_term, pupil_id
-        order by enrol_status, laestab, source_file
+        order by enrol_status, laestab, source_file, source_row
     ) = 1
 )
 

@@ -17,5 +17,6 @@ select
     fsm_eligible,
     pupil_premium,
     home_la_code,
-    source_file
+    source_file,
+    source_row
 from {{ source('census', 'census_pupils') }}
