@@ -16,6 +16,9 @@ import dagster as dg
 PID_TAG = "send/pid"
 HOST_TAG = "send/host"
 IN_PROGRESS = (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING)
+# A run that will write send.duckdb or is writing it: queued (or created, not yet queued), starting, started, or
+# being canceled (its step still runs until it stops).
+PENDING = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS, dg.DagsterRunStatus.CANCELING)
 
 
 def run_tags() -> dict[str, str]:
@@ -67,3 +70,9 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
     """Each run of the instance still in progress (abandoned ones released first), as `<run id> (<launched by>)`."""
     statuses = [*IN_PROGRESS, dg.DagsterRunStatus.CANCELING]
     return [f"{run.run_id} ({launched_by(run)})" for run in instance.get_runs(dg.RunsFilter(statuses=statuses))]
+
+
+def job_runs_pending(instance: dg.DagsterInstance, job_name: str) -> list[str]:
+    """Each run of ``job_name`` queued, starting, started or being canceled, as `<run id> (<launched by>)`."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=list(PENDING)))
+    return [f"{run.run_id} ({launched_by(run)})" for run in runs]

@@ -3,13 +3,19 @@
 The job's success hook records, once the release step has published, what the release was built from
 (pipeline/nightly_state.py); the schedule compares tonight's drop zone, ingest ledger and code with that record
 and returns a SkipReason when nothing changed, as `send-pipeline run` does.
+
+While a nightly run is queued or in progress (one the drop-zone sensor or the UI launched), the schedule and the
+sensor skip before they open anything: that run builds the release from the drop zone and the code as it finds them,
+a second one would only repeat it, and reading send.duckdb's ledger while the run writes it can fail the run's dbt
+step (DuckDB: one writing process, and no reader beside it).
 """
 
 import time
 
 import dagster as dg
 
-from pipeline.drop_zone import recently_written, settling_message, unread_extracts, unread_message
+from pipeline.abandoned_runs import job_runs_pending, release_abandoned_runs
+from pipeline.drop_zone import first_and_more, recently_written, settling_message, unread_extracts, unread_message
 from pipeline.nightly_state import describe, nightly_reasons, record_build
 from pipeline.release import RELEASE_STEP
 from pipeline.settings import load_settings
@@ -38,6 +44,32 @@ nightly_job = dg.define_asset_job(
 )
 
 
+def release_killed_cli_runs(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext) -> None:
+    """Mark failed (and free the writer slot of) each run of `send-pipeline run` on this host whose process died."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+        return
+    for run_id in release_abandoned_runs(instance):
+        context.log.info(f"run {run_id} of send-pipeline run had been killed mid-run: marked failed, slot freed")
+
+
+def nightly_run_pending(
+    context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext, then: str
+) -> dg.SkipReason | None:
+    """A SkipReason while a run of the nightly job is queued, starting, started or being canceled, else None.
+
+    Asks the Dagster instance only: call it before anything opens send.duckdb, and after release_killed_cli_runs (a
+    killed run left STARTED would skip every tick). ``then``: what happens instead."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+        return None
+    if pending := job_runs_pending(instance, nightly_job.name):
+        return dg.SkipReason(f"nightly run {first_and_more(pending)} is queued or in progress: {then}")
+    return None
+
+
 def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunRequest | dg.SkipReason:
     """A run request naming why, or a SkipReason when there is no reason to run, or when an extract may still be
     being copied in (``settling``: written to in the last SETTLE_SECONDS; read half way, its figures would be
@@ -60,6 +92,9 @@ def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunR
     description="Every night at 2am: the nightly job, unless nothing changed since the current release was built.",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
+    release_killed_cli_runs(context)
+    if busy := nightly_run_pending(context, "not run again tonight; that run builds the release"):
+        return busy
     settings = load_settings()
     if unread := unread_extracts(settings.raw_dir):
         return dg.SkipReason(unread_message(unread))

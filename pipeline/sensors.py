@@ -14,7 +14,11 @@ the next tick sees the change again. The run key names the changed versions and 
 (the last completed tick), so an extract removed and put back as it was gets a run of its own, while the same tick
 evaluated twice still requests one run.
 
-Each tick also releases the runs of `send-pipeline run` on this host whose process was killed outright
+While a nightly run is queued or in progress, the tick requests nothing and keeps its cursor (it opens nothing: reading
+send.duckdb's ledger while that run writes it can fail the run's dbt step), so the changes made meanwhile, however
+many, are seen together once the run has finished and get one run.
+
+Each tick first releases the runs of `send-pipeline run` on this host whose process was killed outright
 (pipeline/abandoned_runs.py): left STARTED, such a run would keep every daemon run QUEUED (one run at a time).
 """
 
@@ -24,21 +28,10 @@ import time
 
 import dagster as dg
 
-from pipeline.abandoned_runs import release_abandoned_runs
 from pipeline.drop_zone import Snapshot, drop_zone_snapshot, settling, settling_message, unread_extracts, unread_message
 from pipeline.nightly_state import REMOVED, nightly_reasons
-from pipeline.schedules import nightly_job
+from pipeline.schedules import nightly_job, nightly_run_pending, release_killed_cli_runs
 from pipeline.settings import load_settings
-
-
-def release_killed_cli_runs(context: dg.SensorEvaluationContext) -> None:
-    """Mark failed (and free the writer slot of) each run of `send-pipeline run` on this host whose process died."""
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
-        return
-    for run_id in release_abandoned_runs(instance):
-        context.log.info(f"run {run_id} of send-pipeline run had been killed mid-run: marked failed, slot freed")
 
 
 def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
@@ -56,6 +49,8 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
 )
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     release_killed_cli_runs(context)
+    if busy := nightly_run_pending(context, "changes are looked at once it has finished"):  # cursor kept
+        return busy
     settings = load_settings()
     if unread := unread_extracts(settings.raw_dir):  # cursor kept: the change is seen once the file is moved
         return dg.SkipReason(unread_message(unread))

@@ -75,3 +75,31 @@ def dbt_test_failures(database: Path, work: Path) -> dict[str, set[str]]:
                 columns = {row[0] for row in con.execute(result["compiled_code"]).fetchall()}
             failures[node["name"]] = columns
     return failures
+
+
+def nightly_run(instance, status, tags=None):
+    """A run of the nightly job recorded in ``instance`` with ``status``; a QUEUED one as the daemon's run queue
+    records it (enqueued, with the origin of the code location it runs from)."""
+    import dagster as dg
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    origin = RemoteJobOrigin(
+        RemoteRepositoryOrigin(
+            InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="pipeline.definitions")), "__repository__"
+        ),
+        "nightly",
+    )
+    queued = status == dg.DagsterRunStatus.QUEUED
+    run = instance.add_run(
+        dg.DagsterRun(
+            job_name="nightly",
+            status=dg.DagsterRunStatus.NOT_STARTED if queued else status,
+            tags=tags or {},
+            remote_job_origin=origin,
+        )
+    )
+    if queued:
+        instance.report_dagster_event(dg.DagsterEvent.job_enqueue(run), run.run_id)
+    assert instance.get_run_by_id(run.run_id).status == status
+    return run

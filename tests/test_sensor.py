@@ -14,6 +14,8 @@ from pipeline.nightly_state import record_build
 from pipeline.sensors import changed_files, raw_drop_zone_sensor
 from pipeline.settings import load_settings
 
+from support import nightly_run
+
 
 @pytest.fixture
 def drop_zone(tmp_path, monkeypatch):
@@ -181,3 +183,27 @@ def test_nightly_schedule_requests_the_nightly_job_at_2am_london(tmp_path, monke
     context = dg.build_schedule_context(scheduled_execution_time=when)
     [request] = list(nightly_schedule.evaluate_tick(context).run_requests)
     assert isinstance(request, dg.RunRequest)
+
+
+def test_the_sensor_waits_for_a_queued_or_running_nightly_run_and_then_requests_one_run(drop_zone, tmp_path):
+    """While a nightly run is queued or in progress the sensor requests nothing and keeps its cursor, so the
+    changes made meanwhile get one run once it has ended (not one queued run each), and its first tick does not
+    read send.duckdb while that run writes it."""
+    path = write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
+    with dg.instance_for_test() as instance:
+        first = raw_drop_zone_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(first, dg.RunRequest)
+        running = nightly_run(instance, dg.DagsterRunStatus.QUEUED)
+        context = dg.build_sensor_context(instance=instance, cursor=None)
+        waiting = raw_drop_zone_sensor(context)
+        assert isinstance(waiting, dg.SkipReason) and running.run_id in waiting.skip_message
+        assert context.cursor is None  # nothing read: the first tick is evaluated again later
+        cursor = json.dumps(drop_zone_snapshot(drop_zone, {}))
+        write(path, "upn\nB\n")
+        write(drop_zone / "census" / "2024_spring.csv", "upn\nC\n")
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        assert isinstance(raw_drop_zone_sensor(context), dg.SkipReason) and context.cursor == cursor
+        instance.report_run_failed(running)
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        after = raw_drop_zone_sensor(context)
+        assert isinstance(after, dg.RunRequest) and after.tags["send/changed_files"] == "2"
