@@ -4,6 +4,13 @@ The job's success hook records, once the release step has published, what the re
 (pipeline/nightly_state.py); the schedule compares tonight's drop zone, ingest ledger and code with that record
 and returns a SkipReason when nothing changed, as `send-pipeline run` does.
 
+The schedule ticks at 02:00, 02:20 and 02:40 (TICK_MINUTES) and runs the job at most once a night: a tick that
+finds an extract written to in the last SETTLE_SECONDS (a copy in progress?) requests nothing, and the next tick
+looks again. Leaving such a night to the drop-zone sensor alone lost it whenever the file's content had not changed
+(an export job rewriting unchanged extracts at 01:59): the sensor runs on new content only, so a code change or a
+release to retry waited for the next night with no recent write. A tick after a run was requested for the night
+(tag send/night) requests nothing more; one that finds nothing changed skips as at 02:00.
+
 While a nightly run is queued or in progress (one the drop-zone sensor or the UI launched), the schedule and the
 sensor skip before they open anything: that run builds the release from the drop zone and the code as it finds them,
 a second one would only repeat it, and reading send.duckdb's ledger while the run writes it can fail the run's dbt
@@ -11,6 +18,7 @@ step (DuckDB: one writing process, and no reader beside it).
 """
 
 import time
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -70,7 +78,30 @@ def nightly_run_pending(
     return None
 
 
-def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunRequest | dg.SkipReason:
+TIMEZONE = "Europe/London"
+TICK_MINUTES = (0, 20, 40)  # past 2am: a night deferred while an extract was being written is looked at again
+LATER_TICKS = ", ".join(f"02:{m:02d}" for m in TICK_MINUTES[1:])
+NIGHT_TAG = "send/night"  # the date of the night a schedule tick requested the run for (YYYY-MM-DD)
+
+
+def night_of(context: dg.ScheduleEvaluationContext) -> str:
+    """The date of the night the tick belongs to, in Europe/London."""
+    return context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date().isoformat()
+
+
+def run_of_the_night(context: dg.ScheduleEvaluationContext, night: str) -> dg.SkipReason | None:
+    """A SkipReason when an earlier tick requested a run for this night (whatever became of it), else None."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+        return None
+    runs = instance.get_runs(dg.RunsFilter(job_name=nightly_job.name, tags={NIGHT_TAG: night}), limit=1)
+    if runs:
+        return dg.SkipReason(f"tonight's nightly run {runs[0].run_id} was requested by an earlier tick")
+    return None
+
+
+def nightly_run_or_skip(reasons: list[str], settling: list[str] = (), night: str = "") -> dg.RunRequest | dg.SkipReason:
     """A run request naming why, or a SkipReason when there is no reason to run, or when an extract may still be
     being copied in (``settling``: written to in the last SETTLE_SECONDS; read half way, its figures would be
     published and their suppression carried forward)."""
@@ -78,25 +109,34 @@ def nightly_run_or_skip(reasons: list[str], settling: list[str] = ()) -> dg.RunR
         return dg.SkipReason("no new or changed extracts and no code change since the current release was built")
     if settling:
         return dg.SkipReason(
-            settling_message(settling, "not run now; the drop-zone sensor runs the job once every extract has settled")
+            settling_message(
+                settling,
+                f"not run now; the schedule looks again at its next tick ({LATER_TICKS}), and the drop-zone sensor "
+                "runs the job once a changed extract has settled",
+            )
         )
-    return dg.RunRequest(tags={"send/trigger": "nightly_schedule", "send/reasons": describe(reasons)[:1000]})
+    tags = {"send/trigger": "nightly_schedule", "send/reasons": describe(reasons)[:1000]}
+    return dg.RunRequest(tags={**tags, NIGHT_TAG: night} if night else tags)
 
 
 @dg.schedule(
     name="nightly_at_2am",
     job=nightly_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="Europe/London",
+    cron_schedule=f"{','.join(str(m) for m in TICK_MINUTES)} 2 * * *",
+    execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 2am: the nightly job, unless nothing changed since the current release was built.",
+    description="Every night at 2am: the nightly job, unless nothing changed since the current release was built "
+    "(at 02:20 and 02:40 again if an extract was still being written, once a night at most).",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
     release_killed_cli_runs(context)
-    if busy := nightly_run_pending(context, "not run again tonight; that run builds the release"):
+    if busy := nightly_run_pending(context, "not run now; that run builds the release"):
         return busy
+    night = night_of(context)
+    if done := run_of_the_night(context, night):
+        return done
     settings = load_settings()
     if unread := unread_extracts(settings.raw_dir):
         return dg.SkipReason(unread_message(unread))
     reasons = nightly_reasons(settings)
-    return nightly_run_or_skip(reasons, recently_written(settings.raw_dir, time.time_ns()) if reasons else [])
+    return nightly_run_or_skip(reasons, recently_written(settings.raw_dir, time.time_ns()) if reasons else [], night)

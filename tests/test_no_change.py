@@ -5,19 +5,22 @@ The warehouse here is a small stand-in (an ingest ledger and a build record, as 
 writes them), so no test runs the whole pipeline; the bench smoke test (tests/test_bench.py) skips a real one.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
 import pytest
 
 from pipeline import cli
-from pipeline.drop_zone import SETTLE_SECONDS, drop_zone_hashes, file_sha256
+from pipeline.drop_zone import SETTLE_SECONDS, drop_zone_hashes, drop_zone_snapshot, file_sha256
 from pipeline.ingest import ensure_raw_schema
 from pipeline.nightly_state import (
     REMOVED,
@@ -212,10 +215,13 @@ def test_the_cli_runs_when_forced(built, monkeypatch, capsys):
 # ---------- the schedule ----------
 
 
-def _tick():
+TONIGHT = datetime(2026, 7, 1, 2, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+def _tick(instance=None, when=TONIGHT):
     from pipeline.schedules import nightly_schedule
 
-    return nightly_schedule.evaluate_tick(dg.build_schedule_context())
+    return nightly_schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
 
 
 def test_the_schedule_skips_an_unchanged_night(built):
@@ -237,6 +243,7 @@ def test_the_schedule_does_not_run_while_an_extract_may_still_be_copied_in(built
     result = _tick()
     assert not list(result.run_requests or [])
     assert result.skip_message.startswith("census/2023_spring.csv written to in the last")
+    assert "looks again at its next tick (02:20, 02:40)" in result.skip_message
 
 
 def test_the_schedule_and_the_sensor_do_not_run_while_an_extract_is_in_no_sources_folder(built):
@@ -310,8 +317,6 @@ def test_the_schedule_skips_while_a_nightly_run_is_queued_or_in_progress_without
     """A nightly run the sensor launched, queued or running at 02:00: the schedule (the build record still stale)
     asked for a second full run, after opening send.duckdb read-only while that run wrote it (which can fail its dbt
     step). It now skips, naming the run, before reading the warehouse; once the run has ended, it runs again."""
-    from pipeline.schedules import nightly_schedule
-
     _copied_in(built["raw"] / "census/2023_spring.csv", "upn,census_date\nC,2023-01-19\n", SETTLE_SECONDS + 60)
 
     def opened(_path):
@@ -321,12 +326,42 @@ def test_the_schedule_skips_while_a_nightly_run_is_queued_or_in_progress_without
         run = nightly_run(instance, status, {"dagster/sensor_name": "raw_drop_zone_sensor"})
         with monkeypatch.context() as patched:
             patched.setattr("pipeline.nightly_state.ledger_hashes", opened)
-            result = nightly_schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+            result = _tick(instance)
         assert not list(result.run_requests or [])
         assert result.skip_message.startswith(
             f"nightly run {run.run_id} (sensor raw_drop_zone_sensor) is queued or in progress"
         )
         instance.report_run_failed(run)  # another job's runs, or a nightly run ended, do not hold the schedule
         instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED))
-        [request] = list(nightly_schedule.evaluate_tick(dg.build_schedule_context(instance=instance)).run_requests)
+        [request] = list(_tick(instance).run_requests)
         assert request.tags["send/reasons"] == "census/2023_spring.csv changed"
+
+
+def test_a_night_deferred_for_an_extract_rewritten_unchanged_runs_at_a_later_tick_once(built, tmp_path):
+    """A council export job rewrites every extract at 01:59, unchanged. On a night with another reason to run (here
+    a code deploy) the 02:00 tick defers, as for a copy in progress, but the sensor runs on new content only and
+    requested nothing: the night was lost. The schedule now looks again at 02:20 and 02:40, and runs once."""
+    from pipeline.schedules import nightly_schedule
+    from pipeline.sensors import raw_drop_zone_sensor
+
+    census = built["raw"] / "census/2023_spring.csv"
+    seen = json.dumps(drop_zone_snapshot(built["raw"], {}))  # the sensor's cursor before 01:59
+    _copied_in(census, census.read_text(), 60)  # rewritten unchanged a minute ago
+    (built["project"] / "dbt_project.yml").write_text((built["project"] / "dbt_project.yml").read_text() + "\n")
+    with dg.instance_for_test() as instance:
+        deferred = _tick(instance)
+        assert not list(deferred.run_requests or [])
+        assert deferred.skip_message.startswith("census/2023_spring.csv written to in the last")
+        sensed = raw_drop_zone_sensor(dg.build_sensor_context(instance=instance, cursor=seen))
+        assert isinstance(sensed, dg.SkipReason)  # same content: the sensor requests nothing
+        _copied_in(census, census.read_text(), SETTLE_SECONDS + 60)  # settled by 02:20
+        [request] = list(_tick(instance, TONIGHT + timedelta(minutes=20)).run_requests)
+        assert "dbt project changed" in request.tags["send/reasons"] and request.tags["send/night"] == "2026-07-01"
+        run = instance.add_run(dg.DagsterRun(job_name="nightly", status=dg.DagsterRunStatus.FAILURE,
+                                             tags=request.tags))  # fmt: skip
+        again = _tick(instance, TONIGHT + timedelta(minutes=40))  # the night's run failed: not retried tonight
+        assert not list(again.run_requests or [])
+        assert again.skip_message == f"tonight's nightly run {run.run_id} was requested by an earlier tick"
+        [tomorrow] = list(_tick(instance, TONIGHT + timedelta(days=1)).run_requests)
+        assert tomorrow.tags["send/night"] == "2026-07-02"
+    assert nightly_schedule.cron_schedule == "0,20,40 2 * * *"  # the daemon ticks at 02:00, 02:20 and 02:40

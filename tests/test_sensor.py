@@ -176,7 +176,7 @@ def test_nightly_schedule_requests_the_nightly_job_at_2am_london(tmp_path, monke
 
     from pipeline.schedules import nightly_schedule
 
-    assert nightly_schedule.cron_schedule == "0 2 * * *"
+    assert nightly_schedule.cron_schedule == "0,20,40 2 * * *"  # 02:20, 02:40: a night deferred, looked at again
     assert nightly_schedule.execution_timezone == "Europe/London"
     assert nightly_schedule.job_name == "nightly"
     when = datetime(2026, 7, 1, 2, 0, tzinfo=ZoneInfo("Europe/London"))  # 01:00 UTC in summer time
