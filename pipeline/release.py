@@ -7,6 +7,14 @@ warehouse/published never finds a release without its report, nor one release's 
 report that cannot be built stops the release as a failed check does, and the last good release and its report stay
 live.
 
+Blocking checks block the release whatever selected it: a blocking check (gx_census_totals, a dbt test of severity
+error) stops its downstream steps only within the run that evaluates it, so the release materialized alone (the UI's
+Materialize, `dagster asset materialize`) would have published marts whose reconciliation failed, or that dbt had
+replaced before one of their tests failed. Before anything is opened, the step reads the Dagster instance's latest
+evaluation of every blocking check on the assets the release reads (RELEASE_SOURCES): each must have passed (or
+failed with severity WARN) and have been made after that asset's latest materialization; otherwise the step fails
+naming the checks and assets, and the last release stays live.
+
 pipeline.publish (and the solvers it needs: SciPy, HiGHS) and the report's modules (Altair) are imported by the step,
 not with the definitions: a run imports them in the background while dbt works (pipeline/warm_imports.py), and the
 webserver never needs them.
@@ -52,6 +60,58 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
     ]
 
 
+# What the release is built from: its checks' evaluations must be current and passed (unpassed_blocking_checks).
+RELEASE_SOURCES = (
+    *dict.fromkeys(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
+    dg.AssetKey(["intermediate", "int_home_la_geography"]),  # the home LA's geography
+    dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # DfE's public LA figures
+    dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
+)
+
+
+def evaluated_since_materialized(record, evaluation: dg.AssetCheckEvaluation, materialized) -> bool:
+    """Whether a check evaluation was made against the asset's latest materialization (``materialized``: its
+    EventLogRecord, or None when the instance has none), as Dagster's UI decides it: the materialization the
+    evaluation names, else the same run, else the evaluation's time."""
+    if materialized is None:
+        return True
+    if evaluation.target_materialization_data is not None:
+        return evaluation.target_materialization_data.storage_id >= materialized.storage_id
+    if record.run_id and record.run_id == materialized.run_id:
+        return True
+    return record.event.timestamp > materialized.timestamp
+
+
+def unpassed_blocking_checks(instance: dg.DagsterInstance, asset_graph, assets) -> list[str]:
+    """Each blocking check on ``assets`` (of ``asset_graph``) whose latest evaluation in ``instance`` failed with
+    severity ERROR, was made before the asset's latest materialization, or is missing (never run, or planned and not
+    completed): `<check> on <asset>: <why>`. Empty when the release may be built from these assets."""
+    keys = sorted(
+        (key for key in asset_graph.get_check_keys_for_assets(set(assets)) if asset_graph.get_check_spec(key).blocking),
+        key=lambda key: (key.asset_key.to_user_string(), key.name),
+    )
+    if not keys:
+        return []
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    materialized = {
+        record.asset_entry.asset_key: record.asset_entry.last_materialization_record
+        for record in instance.get_asset_records(list({key.asset_key for key in keys}))
+    }
+    problems = []
+    for key in keys:
+        name = f"{key.name} on {key.asset_key.to_user_string()}"
+        record = latest.get(key)
+        evaluation = record.evaluation if record is not None and record.event is not None else None
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):  # none, or planned and never completed
+            problems.append(f"{name}: no completed evaluation")
+        elif not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            problems.append(f"{name}: failed (run {record.run_id or 'reported outside a run'})")
+        elif not evaluated_since_materialized(record, evaluation, materialized.get(key.asset_key)):
+            run = materialized[key.asset_key].run_id
+            problems.append(f"{name}: not evaluated since the asset's latest materialization (run {run})")
+    return problems
+
+
 @dg.multi_asset(
     name=RELEASE_STEP,
     specs=[
@@ -59,16 +119,12 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
             RELEASE_KEY,
             group_name="published",
             kinds={"duckdb"},
-            deps=[
-                *(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
-                dg.AssetKey(["intermediate", "int_home_la_geography"]),  # the home LA's geography
-                dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # DfE's public LA figures
-                dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
-            ],
+            deps=list(RELEASE_SOURCES),
             description="BI-facing release warehouse/published/send_reporting.duckdb (schema reporting), with its EES "
             "CSVs and Parquet files: suppressed copies of the marts, swapped in atomically with the report only after "
             "every blocking check passed and the report was built (GX Data Docs of the checks, passed or failed: "
-            "warehouse/quality/, internal).",
+            "warehouse/quality/, internal). Refused, whatever run selected it, unless the latest evaluation of every "
+            "blocking check on the assets it reads passed after their latest materialization.",
         ),
         dg.AssetSpec(
             REPORT_KEY,
@@ -89,9 +145,20 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
     pool=DUCKDB_WRITER_POOL,  # it only reads send.duckdb, but DuckDB refuses a reader while another process writes
 )
 def publish_release(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
+    # defs: the code location's whole asset graph (a run of the release alone knows no checks of other assets, and a
+    # run executed in process, `send-pipeline run`, no repository)
+    from pipeline.definitions import defs
     from pipeline.publish import PublicationError, publish
     from pipeline.report import ReportDataError, ReportError, build_release_report
 
+    if unpassed := unpassed_blocking_checks(context.instance, defs.resolve_asset_graph(), RELEASE_SOURCES):
+        raise dg.Failure(
+            description=f"nothing published, the last release stays live: {len(unpassed)} blocking check(s) on the "
+            f"assets the release reads did not pass on their latest materialization: {'; '.join(unpassed[:10])}"
+            f"{f'; and {len(unpassed) - 10} more' if len(unpassed) > 10 else ''}. Run the nightly job (or materialize "
+            "the release with everything upstream of it, +published/send_reporting), which evaluates them again",
+            allow_retries=False,
+        )
     settings = warehouse.settings
     with warehouse.connect() as con:
         try:

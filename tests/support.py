@@ -1,5 +1,6 @@
 """Helpers shared by the tests that run `send-pipeline` as a user would (a subprocess per command)."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -103,3 +104,24 @@ def nightly_run(instance, status, tags=None):
         instance.report_dagster_event(dg.DagsterEvent.job_enqueue(run), run.run_id)
     assert instance.get_run_by_id(run.run_id).status == status
     return run
+
+
+@contextlib.contextmanager
+def checks_passed_instance():
+    """A temporary Dagster instance in which every asset the release reads was materialized, then passed each blocking
+    check on it (the release step publishes nothing otherwise: pipeline.release.unpassed_blocking_checks)."""
+    import dagster as dg
+
+    from pipeline.definitions import defs
+    from pipeline.release import RELEASE_SOURCES
+
+    graph = defs.resolve_asset_graph()
+    with dg.instance_for_test() as instance:
+        for asset_key in RELEASE_SOURCES:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key))
+        for key in graph.get_check_keys_for_assets(set(RELEASE_SOURCES)):
+            if graph.get_check_spec(key).blocking:
+                instance.report_runless_asset_event(
+                    dg.AssetCheckEvaluation(asset_key=key.asset_key, check_name=key.name, passed=True)
+                )
+        yield instance

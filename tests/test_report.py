@@ -35,7 +35,7 @@ from pipeline.report import sections as report_sec
 from pipeline.resources import SendWarehouse
 from pipeline.suppression.rules import DEFAULT_RULES
 
-from support import generated_and_published
+from support import checks_passed_instance, generated_and_published
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
 SYMBOLS = ("c", "x", "z", "low")
@@ -1668,7 +1668,10 @@ def test_the_release_step_publishes_the_report_inside_the_release_it_swaps_in(re
         swap_in(link, folder)
 
     monkeypatch.setattr(publish_module, "swap_in", swap_in_seen)
-    metadata = materialized_metadata(dg.materialize([publish_release], resources={"warehouse": warehouse}))
+    with checks_passed_instance() as instance:  # the marts it reads passed their blocking checks
+        metadata = materialized_metadata(
+            dg.materialize([publish_release], resources={"warehouse": warehouse}, instance=instance)
+        )
     assert swaps == [["ees", "parquet", "report", "send_reporting.duckdb"]]
     live = published.resolve()
     assert metadata["send_reporting"]["release_id"].value == metadata["report"]["release_id"].value == live.name
@@ -1692,7 +1695,10 @@ def test_a_report_that_cannot_be_built_publishes_nothing(release, tmp_path, monk
         raise report_build.ReportError("a chart the template names is missing")
 
     monkeypatch.setattr(report_build, "render_html", broken)
-    failed = dg.materialize([publish_release], resources={"warehouse": warehouse}, raise_on_error=False)
+    with checks_passed_instance() as instance:
+        failed = dg.materialize(
+            [publish_release], resources={"warehouse": warehouse}, raise_on_error=False, instance=instance
+        )
     assert not failed.success and not failed.get_asset_materialization_events()
     (failure,) = [e for e in failed.all_events if e.is_step_failure]
     assert "nothing published, the last release stays live" in failure.step_failure_data.error.message
