@@ -17,14 +17,49 @@ SOURCE_FOLDERS = ("attainment", "census", "child_health", "deprivation", "dfe", 
                   "exclusions", "finance", "health_checks", "placements", "population")  # fmt: skip
 
 
+# DfE's EHC plans release: raw/dfe/ holds its files under their published names and nothing else (pipeline.sources.dfe
+# reads each by that name, one strict contract per file; tests/test_dfe_source.py checks the two lists agree).
+DFE_SOURCE = "dfe"
+DFE_RELEASE = "ehcp_2025"
+DFE_FILE_STEMS = ("caseload", "sen_needs_all_plans", "newplans", "sen_need_newplans", "requests", "assessments",
+                  "timeliness_20_week")  # fmt: skip
+
+
+def dfe_release_globs() -> tuple[str, ...]:
+    """The globs (under raw/dfe/) of the DfE files a run reads: the release's folder, each file's published name."""
+    return tuple(f"{DFE_RELEASE}/{stem}.csv" for stem in DFE_FILE_STEMS)
+
+
+def unread_dfe_files(raw_dir: Path) -> list[str]:
+    """Files under raw/dfe/ that are no file of the release (read as the contracts read them, by Path.glob): a
+    corrected download ``caseload (1).csv``, ``Caseload.CSV``, the next release's folder, a file at the top of dfe/.
+    No DfE contract reads them, so a run with them would lose them without a word."""
+    folder = Path(raw_dir) / DFE_SOURCE
+    read = {path for glob in dfe_release_globs() for path in folder.glob(glob) if path.is_file()}
+    return [str(path.relative_to(raw_dir)) for path in drop_zone_files(folder) if path not in read]
+
+
+def unread_dfe_message(unread: Sequence[str]) -> str:
+    """What is wrong with unread_dfe_files' files and what to do (the DfE asset's error, and the drop zone's)."""
+    names = ", ".join(f"{stem}.csv" for stem in DFE_FILE_STEMS)
+    return (
+        f"{first_and_more(unread)}: no file of DfE's EHC plans release {DFE_RELEASE}, so no run would read it: "
+        f"raw/{DFE_SOURCE}/ holds only {DFE_RELEASE}/<file> under the release's published names ({names}); "
+        "give it its published name (a corrected download replaces the file), or move it out of raw/ "
+        f"(a new release needs its own contracts in pipeline/sources/{DFE_SOURCE}.py)"
+    )
+
+
 def unread_extracts(raw_dir: Path) -> list[str]:
-    """Extracts under raw/ in no source's folder (raw/Census/..., raw/transport/..., a file at the top): no source
-    would ever read them, so a run with them would lose them without a word."""
-    return [
+    """Extracts under raw/ no source would ever read, so a run with them would lose them without a word: those in
+    no source's folder (raw/Census/..., raw/transport/..., a file at the top), and those in raw/dfe/ that are no
+    file of the DfE release (unread_dfe_files)."""
+    outside = [
         str(path.relative_to(raw_dir))
         for path in drop_zone_files(raw_dir)
         if len(path.relative_to(raw_dir).parts) == 1 or path.relative_to(raw_dir).parts[0] not in SOURCE_FOLDERS
     ]
+    return outside + unread_dfe_files(raw_dir)
 
 
 def first_and_more(names: Sequence[str]) -> str:
@@ -33,10 +68,18 @@ def first_and_more(names: Sequence[str]) -> str:
 
 
 def unread_message(unread: list[str]) -> str:
-    return (
-        f"{first_and_more(unread)} is in no source's folder, so no run would read it: move it into raw/<source>/ "
-        f"({', '.join(SOURCE_FOLDERS)}), or out of raw/; no run until then"
-    )
+    """unread_extracts' files, those in no source's folder first, then DfE's: what is wrong and what to do."""
+    dfe = [name for name in unread if Path(name).parts[0] == DFE_SOURCE and len(Path(name).parts) > 1]
+    outside = [name for name in unread if name not in dfe]
+    said = []
+    if outside:
+        said.append(
+            f"{first_and_more(outside)} is in no source's folder, so no run would read it: move it into "
+            f"raw/<source>/ ({', '.join(SOURCE_FOLDERS)}), or out of raw/"
+        )
+    if dfe:
+        said.append(unread_dfe_message(dfe))
+    return "; ".join(said) + "; no run until then"
 
 
 SETTLE_SECONDS = 120  # an extract not written to for this long is taken as completely copied in

@@ -192,6 +192,25 @@ def test_run_fails_at_once_naming_an_extract_no_source_would_read(run_env, capsy
         cli.main(["run"])
 
 
+@pytest.mark.parametrize(
+    "stray",
+    ["dfe/ehcp_2025/caseload (1).csv", "dfe/ehcp_2025/Caseload.CSV", "dfe/ehcp_2026/caseload.csv", "dfe/caseload.csv"],
+)
+def test_run_fails_at_once_naming_a_dfe_file_no_contract_reads(run_env, capsys, stray):
+    """DfE's release is read by its published names only: a corrected download, another case, the next release's
+    folder or the top of dfe/ would be lost without a word."""
+    (run_env / "raw" / "dfe" / "ehcp_2025").mkdir(parents=True)
+    (run_env / "raw" / "dfe" / "ehcp_2025" / "caseload.csv").write_text("time_period\n")
+    (run_env / "raw" / stray).parent.mkdir(parents=True, exist_ok=True)
+    (run_env / "raw" / stray).write_text("time_period\n")
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"send-pipeline: SEND_RAW_DIR: {stray}: no file of DfE's EHC plans release ehcp_2025")
+    (run_env / "raw" / stray).unlink()
+    with pytest.raises(_Started):
+        cli.main(["run"])
+
+
 def test_a_second_run_on_the_same_warehouse_stops_at_once_naming_the_first(run_env, capsys):
     """Two `send-pipeline run`s on one warehouse: the second waited on DuckDB's lock, failed after ~30 s and then
     forgot the first run's build record. It now stops before it starts (exit 2), and runs once the first is done."""

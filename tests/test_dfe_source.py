@@ -6,6 +6,8 @@ from the code under test. dbt runs as a subprocess against a tmp DuckDB file.
 
 import csv
 import io
+import re
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +15,7 @@ import duckdb
 import pytest
 import yaml
 
+from pipeline import drop_zone
 from pipeline.generate.dfe import (
     REFERENCE_DIR,
     SUBSET_TOTALS,
@@ -25,6 +28,7 @@ from pipeline.resources import SendWarehouse
 from pipeline.sources.dfe import (
     DFE_FILES,
     DFE_FILES_BY_STEM,
+    check_no_unread_files,
     dfe_contract,
     dfe_contracts,
     dfe_ehcp_2025,
@@ -616,3 +620,38 @@ def test_staging_carries_every_measure_of_the_contract_in_order_with_its_symbol(
         for measure in dfe_file.measures:
             expected = "DOUBLE" if is_percentage(measure) else "BIGINT"
             assert types[measure] == expected, (dfe_file.stem, measure)
+
+
+# ---------- a file under raw/dfe/ that no contract reads ----------
+
+UNREAD = (
+    "dfe/ehcp_2025/caseload (1).csv",
+    "dfe/ehcp_2025/Caseload.CSV",
+    "dfe/ehcp_2026/caseload.csv",
+    "dfe/caseload.csv",
+)
+
+
+def test_the_drop_zone_knows_every_file_the_contracts_read():
+    assert drop_zone.dfe_release_globs() == tuple(c.file_glob for c in dfe_contracts())
+
+
+@pytest.mark.parametrize("name", UNREAD)
+def test_a_file_no_contract_reads_fails_the_asset_and_the_drop_zone_check_naming_it(raw, tmp_path, name):
+    """A corrected download, another case, the next release's folder, the top of dfe/: no contract reads them, and
+    nothing said so (input lost without a word)."""
+    (raw / name).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(raw / "dfe" / "ehcp_2025" / "caseload.csv", raw / name)
+    assert drop_zone.unread_extracts(raw) == [name]
+    message = drop_zone.unread_message([name])
+    assert message.startswith(f"{name}: no file of DfE's EHC plans release ehcp_2025") and "caseload.csv" in message
+    with pytest.raises(ExtractError, match=f"^{re.escape(name)}: no file of DfE's EHC plans release ehcp_2025"):
+        check_no_unread_files(raw)
+    warehouse = SendWarehouse(raw_dir=str(raw), warehouse_dir=str(tmp_path / "warehouse"))
+    with pytest.raises(dg.Failure) as failed:
+        dg.materialize([dfe_ehcp_2025], resources={"warehouse": warehouse})
+    assert failed.value.description.startswith(f"{name}: no file of DfE's EHC plans release")
+    assert "sen_needs_all_plans.csv" in failed.value.description and failed.value.allow_retries is False
+    (raw / name).unlink()
+    assert drop_zone.unread_extracts(raw) == []
+    check_no_unread_files(raw)

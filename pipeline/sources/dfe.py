@@ -13,20 +13,24 @@ staging (dbt) casts it with TRY_CAST beside a ``<measure>_symbol`` column, so a 
 
 No person identifiers: these are aggregates, so nothing is pseudonymised. Each file is replaced by its own name
 (one fixed name per file in a release folder); a new release gets a new folder and new contracts, because its
-columns differ.
+columns differ. Any other file under ``raw/dfe/`` (``caseload (1).csv``, ``Caseload.CSV``, another release's
+folder, a file at the top of dfe/) is read by no contract: it fails the asset, and stops ``send-pipeline run``, the
+schedule and the sensor (``pipeline.drop_zone.unread_extracts``), naming it and the names expected.
 """
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
+from pipeline.drop_zone import DFE_RELEASE, DFE_SOURCE, unread_dfe_files, unread_dfe_message
 from pipeline.ingest import Contract, ExtractError, Rule, ingest_source, matches, normalise_header, one_of, required
 from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
 from pipeline.sources.asset_support import ingest_metadata, not_retried
 
-SOURCE = "dfe"
-RELEASE = "ehcp_2025"
+SOURCE = DFE_SOURCE
+RELEASE = DFE_RELEASE
 SYMBOLS = ("x", "z", "c", "low", "u")
 GEOGRAPHIC_LEVELS = ("National", "Regional", "Local authority")
 TIME_IDENTIFIERS = ("Academic year", "Calendar year")
@@ -250,6 +254,12 @@ def dfe_contracts() -> tuple[Contract, ...]:
     return tuple(dfe_contract(f) for f in DFE_FILES)
 
 
+def check_no_unread_files(raw_dir: Path) -> None:
+    """Raise ExtractError naming the files under raw/dfe/ no contract reads (and the names expected), if any."""
+    if unread := unread_dfe_files(raw_dir):
+        raise ExtractError(unread_dfe_message(unread))
+
+
 @dg.multi_asset(
     name="dfe_ehcp_2025",
     specs=[
@@ -265,8 +275,13 @@ def dfe_contracts() -> tuple[Contract, ...]:
     retry_policy=TRANSIENT_RETRY,
 )
 def dfe_ehcp_2025(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
-    """Ingest every data file of the release from raw/dfe/ehcp_2025; a missing file or a wrong header fails."""
+    """Ingest every data file of the release from raw/dfe/ehcp_2025; a missing file, a wrong header or a file
+    under raw/dfe/ that is no file of the release fails."""
     raw_dir = warehouse.settings.raw_dir
+    try:
+        check_no_unread_files(raw_dir)
+    except ExtractError as error:  # names the file and the names expected
+        raise not_retried(error) from None
     folder = raw_dir / SOURCE / RELEASE
     missing = [f.file_name for f in DFE_FILES if not (folder / f.file_name).is_file()]
     if missing:
