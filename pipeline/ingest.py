@@ -143,10 +143,32 @@ class Contract:
     strict_columns: bool = False
     # Required columns a file may give in another form (Derived): their from_columns are optional columns.
     derived: tuple[Derived, ...] = ()
+    # A regular expression matched (re.match) against the file's name without its folder: each named group is a
+    # text column every row of the file gets, for the rules and load_select (EHCNA's extract date). A file whose
+    # name does not match fails naming it.
+    name_pattern: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.required_columns + self.optional_columns
+
+    @property
+    def name_columns(self) -> tuple[str, ...]:
+        """The columns the file's name gives (name_pattern's named groups)."""
+        return tuple(re.compile(self.name_pattern).groupindex) if self.name_pattern else ()
+
+
+def name_values(contract: Contract, file_name: str) -> dict[str, str]:
+    """The values of contract.name_columns the file's name gives; ExtractError naming the file when it gives none."""
+    if not contract.name_pattern:
+        return {}
+    found = re.match(contract.name_pattern, PurePosixPath(file_name).name)
+    if found is None or None in found.groupdict().values():
+        raise ExtractError(
+            f"{file_name}: its name gives no {', '.join(contract.name_columns)} (names must match "
+            f"{contract.name_pattern})"
+        )
+    return found.groupdict()
 
 
 @dataclass(frozen=True)
@@ -253,13 +275,15 @@ def failures_sql(rules: Sequence[Rule]) -> str:
 def stage_extract(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract, lines: int | None = None
 ) -> tuple[str, ...]:
-    """Create temp view _extract(_row_number, <contract columns>) of trimmed text over table _raw_rows (the file as
-    read by read_raw_rows, in the staging database), plus _structural rejects. A view, not a table: the contract
-    checks and the load read it, and a 9 M-row census is not written a second time (~3 s a file at national scale).
+    """Create temp view _extract(_row_number, <contract columns>, <name columns>) of trimmed text over table
+    _raw_rows (the file as read by read_raw_rows, in the staging database), plus _structural rejects. A view, not a
+    table: the contract checks and the load read it, and a 9 M-row census is not written a second time (~3 s a file
+    at national scale).
     ``lines``: the file's line count, when the caller has counted it (file_sha256_and_lines).
 
     Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger).
     """
+    from_name = name_values(contract, file_name)  # before the file is read: a name that gives nothing fails at once
     header, row_number_sql, joined = read_raw_rows(con, path, file_name, lines)
 
     by_name: dict[str, str] = {}
@@ -285,7 +309,11 @@ def stage_extract(
     if contract.strict_columns and unexpected:
         raise ExtractError(f"{file_name}: row 1 (header) has unexpected column(s) {', '.join(unexpected)}")
     selected = ", ".join(
-        f"nullif(trim({by_name[c]}), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}" for c in contract.columns
+        [
+            f"nullif(trim({by_name[c]}), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}"
+            for c in contract.columns
+        ]
+        + [f"{sql_list([value])}::VARCHAR AS {c}" for c, value in from_name.items()]
     )
     select = f"SELECT {row_number_sql} AS _row_number, {selected} FROM {RAW_ROWS} AS _raw_rows{joined}"
     if derived:
@@ -304,7 +332,7 @@ NO_FAILURES = '_row_number BIGINT, _failures STRUCT("column" VARCHAR, "rule" VAR
 def empty_load_sql(contract: Contract) -> str:
     """A zero-row SELECT of what the contract loads (its load_select over text NULLs, plus the source columns): the
     target table's columns and types without a file. Bind contract.params; the contract's macros must exist."""
-    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in contract.columns)
+    columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in contract.columns + contract.name_columns)
     return (
         f"SELECT {contract.load_select}, ''::VARCHAR AS source_file, 0::BIGINT AS source_row "
         f"FROM (SELECT {columns}) WHERE false"

@@ -365,6 +365,76 @@ def test_a_corrected_or_later_extract_replaces_the_earlier_one(tmp_path, con):
     assert count(con, "ehcna_requests") == 4 and count(con, "ehcna_persons") == 4
 
 
+# ---------- the extract date the file names give ----------
+
+
+@pytest.mark.parametrize(
+    ("module", "index", "column", "value"),
+    [
+        ("person", 0, "dob", "2023-07-01"),
+        ("request", 3, "received_date", "2023-07-01"),
+        ("request", 0, "request_outcome_date", "2023-07-01"),
+        ("assessment", 0, "assessment_outcome_date", "2023-07-01"),
+        ("plan", 0, "start_date", "2023-07-01"),
+        ("plan", 0, "cease_date", "2023-07-31"),
+        ("annual_review", 0, "review_date", "2023-07-01"),
+    ],
+)
+def test_an_event_after_its_files_extract_date_is_quarantined(tmp_path, con, module, index, column, value):
+    """request_2023-06-30.csv cannot have seen an event of July (a cease date entered ahead): it moved the
+    extract's "data as at" to July and counted July as complete."""
+    modules = good_set()
+    modules[module][index][column] = value
+    if column == "cease_date":
+        modules[module][index]["cease_reason"] = "1"
+    write_set(tmp_path, modules)
+    ingest(tmp_path, con)
+    assert (f"ehcna/{module}_2023-06-30.csv", index + 2, column, f"{column}_after_extract_date") in quarantine(con)
+    on_the_date = good_set()
+    on_the_date[module][index][column] = "2023-06-30"  # the extract date itself is not after it
+    if column == "cease_date":
+        on_the_date[module][index]["cease_reason"] = "1"
+    write_set(tmp_path, on_the_date)
+    ingest(tmp_path, con)
+    assert not [r for r in quarantine(con) if r[3].endswith("_after_extract_date")]
+
+
+def test_every_row_keeps_its_files_extract_date_and_a_due_date_may_be_after_it(tmp_path, con):
+    write_set(tmp_path, good_set())
+    write_csv(tmp_path / "ehcna" / "request_2023-09-30_corrected.csv", good_set()["request"], HEADERS["request"])
+    ingest(tmp_path, con)
+    dates = {t: con.execute(f"SELECT DISTINCT extract_date::VARCHAR FROM raw.{t}").fetchall() for t in TABLES}
+    assert dates == {t: [("2023-09-30",)] if t == "ehcna_requests" else [("2023-06-30",)] for t in TABLES}
+    assert quarantine(con) == []  # the review due 2024-05-30 is not an event
+
+
+@pytest.mark.parametrize("name", ["request_20230630.csv", "request_2023-02-30.csv", "request_latest.csv"])
+def test_a_file_whose_name_gives_no_extract_date_fails_the_set_naming_it(tmp_path, con, name):
+    write_set(tmp_path, good_set())
+    (tmp_path / "ehcna" / "request_2023-06-30.csv").rename(tmp_path / "ehcna" / name)
+    with pytest.raises(ExtractError, match=rf"^ehcna/{name}: its name gives no extract date: .*request_<YYYY-MM-DD>"):
+        ingest(tmp_path, con)
+    assert raw_table_rows(con) == 0
+
+
+def test_a_warehouse_loaded_before_the_extract_date_was_kept_loads_the_set_again(tmp_path, con):
+    """raw.ehcna_* of an earlier version have no extract_date: the set is loaded again (a row after its extract date
+    quarantined) as a build from raw/ would load it, and a run stopped half way still loads it the next time."""
+    modules = good_set()
+    modules["plan"][0].update(cease_date="2023-07-31", cease_reason="1")
+    write_set(tmp_path, modules)
+    ingest(tmp_path, con)
+    fresh = {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in TABLES}
+    for table in TABLES:  # as an earlier version left them: no extract_date, every row loaded
+        con.execute(f"ALTER TABLE raw.{table} DROP COLUMN extract_date")
+    con.execute("DELETE FROM raw.quarantine")
+    results = ingest(tmp_path, con)
+    assert {r.status for rs in results.values() for r in rs} == {"loaded"}
+    assert {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in TABLES} == fresh
+    assert ("ehcna/plan_2023-06-30.csv", 2, "cease_date", "cease_date_after_extract_date") in quarantine(con)
+    assert {r.status for rs in ingest(tmp_path, con).values() for r in rs} == {"unchanged"}
+
+
 # ---------- dbt: timeliness from the dates ----------
 
 

@@ -14,6 +14,13 @@ one file per module, exported together from the case-management system (e.g. ``r
 Every column named here must be in the header (a missing one fails the whole extract set, naming file and
 column, before anything is loaded); values may be empty where the rules below allow it.
 
+The extract date is the file name's: ``<module>_<YYYY-MM-DD>``, then anything (``request_2023-06-30_corrected.csv``).
+A file whose name gives no date, or no such day, fails the whole set naming it, before anything is loaded. Every
+row keeps its file's date (``extract_date``), and an event dated after it cannot have been seen by the extract (a
+cease date entered ahead, a typing error): the row is quarantined, ``<column>_after_extract_date`` (dob,
+received_date, request_outcome_date, assessment_outcome_date, start_date, cease_date, review_date; not due_date:
+a review falls due after the extract).
+
 Codes, as SEN2 defines them:
 
 * request_outcome (did the request proceed to assessment) and assessment_outcome (was it decided to issue a
@@ -47,12 +54,17 @@ any orphan all the same.
 
 Each file is the module's full history as at its extract date, so every file of a module covers the same
 period (``extract_scope = 'full_history'``): a later or corrected extract replaces every earlier file of that
-module, whatever its name. Files are taken oldest name first, so name them ``<module>_<YYYY-MM-DD>[...]``.
+module, whatever its name. Files are taken oldest name first (the date, then what follows it). The modules' dates
+may differ (one module extracted again alone is loaded, its rows checked against its parents as they are): the
+set's "data as at" is then the earliest of the modules' extract dates (dbt ``int_ehcp_reporting_periods``), so no
+period is counted past what every module covers.
 
 Timeliness (6 and 20 weeks) is never read from the extract: dbt computes it from the dates
 (``int_ehcna_requests_timed``, ``int_ehcna_plans_timed``).
 """
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +79,7 @@ from pipeline.ingest import (
     FileResult,
     Rule,
     drop_staged,
+    ensure_raw_schema,
     ensure_target_table,
     ingest_source,
     is_bool,
@@ -74,8 +87,10 @@ from pipeline.ingest import (
     one_of,
     required,
     source_files,
+    sql_list,
     stage_extract,
 )
+from pipeline.nightly_state import REMOVED
 from pipeline.postcode import postcode_district_sql
 from pipeline.pseudonymise import hmac_pads, hmac_sql
 from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
@@ -142,6 +157,12 @@ MODULES: tuple[Module, ...] = (
 )
 
 
+def _after_extract_date(column: str) -> Rule:
+    """An event dated after the extract date its file's name gives (entered ahead, or a typing error): the extract
+    cannot have seen it happen, and it would move the extract's "data as at" past the date."""
+    return Rule(column, f"{column}_after_extract_date", f"send_date({column}) > send_date(extract_date)")
+
+
 def _duplicate(column: str, *partition: str) -> Rule:
     keys = ", ".join(partition or (column,))
     return Rule(column, "duplicate_in_file", f"{column} IS NOT NULL AND count(*) OVER (PARTITION BY {keys}) > 1")
@@ -185,6 +206,7 @@ def person_rules() -> tuple[Rule, ...]:
         *upn_rules(),
         required("dob"),
         is_date("dob"),
+        _after_extract_date("dob"),
         required("sex"),
         one_of("sex", SEXES),
         one_of("ethnicity", ETHNICITIES),
@@ -202,9 +224,11 @@ def request_rules() -> tuple[Rule, ...]:
         _parent_exists("person_id", "ehcna_persons", "person_id", "person"),
         required("received_date"),
         is_date("received_date"),
+        _after_extract_date("received_date"),
         required("request_outcome"),
         one_of("request_outcome", OUTCOMES),
         is_date("request_outcome_date"),
+        _after_extract_date("request_outcome_date"),
         Rule("request_outcome_date", "required_with_outcome_y_or_n",
              f"{outcome} IN ('Y', 'N') AND request_outcome_date IS NULL"),
         Rule("request_outcome_date", "given_while_decision_pending",
@@ -227,6 +251,7 @@ def assessment_rules() -> tuple[Rule, ...]:
         required("assessment_outcome"),
         one_of("assessment_outcome", OUTCOMES),
         is_date("assessment_outcome_date"),
+        _after_extract_date("assessment_outcome_date"),
         Rule("assessment_outcome_date", "required_with_outcome_n",
              f"{outcome} = 'N' AND assessment_outcome_date IS NULL"),
         Rule("assessment_outcome_date", "given_while_decision_pending",
@@ -252,9 +277,11 @@ def plan_rules() -> tuple[Rule, ...]:
              f"assessment_id IS NOT NULL AND {_assessment_of(assessment, 'assessment_outcome')} NOT IN ('Y', 'H')"),
         required("start_date"),
         is_date("start_date"),
+        _after_extract_date("start_date"),
         Rule("start_date", "before_request_received_date",
              f"send_date(start_date) < {_request_of(request, 'received_date')}"),
         is_date("cease_date"),
+        _after_extract_date("cease_date"),
         Rule("cease_date", "before_start_date", "send_date(cease_date) < send_date(start_date)"),
         one_of("cease_reason", CEASE_REASONS),
         Rule("cease_reason", "required_with_cease_date", "cease_date IS NOT NULL AND cease_reason IS NULL"),
@@ -275,6 +302,7 @@ def annual_review_rules() -> tuple[Rule, ...]:
         _duplicate("due_date", "plan_id", "send_date(due_date)"),
         Rule("due_date", "before_plan_start_date", f"send_date(due_date) < {_plan_of(plan, 'start_date')}"),
         is_date("review_date"),
+        _after_extract_date("review_date"),
         Rule("review_date", "before_plan_start_date", f"send_date(review_date) < {_plan_of(plan, 'start_date')}"),
     )  # fmt: skip
 
@@ -325,6 +353,20 @@ RULES: dict[str, Callable[[], tuple[Rule, ...]]] = {
 }
 
 
+def extract_date_pattern(module: Module) -> str:
+    """The module's file names: ``<module>_<YYYY-MM-DD>``, then anything (``_corrected``, the extension)."""
+    return rf"{module.name}_(?P<extract_date>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})"
+
+
+def extract_date(module: Module, name: str) -> dt.date | None:
+    """The extract date a file's name gives (None: no date, or no such day)."""
+    found = re.match(extract_date_pattern(module), name)
+    try:
+        return dt.date.fromisoformat(found["extract_date"]) if found else None
+    except ValueError:
+        return None
+
+
 def module_contract(module: Module, key: bytes) -> Contract:
     return Contract(
         source=SOURCE,
@@ -333,10 +375,12 @@ def module_contract(module: Module, key: bytes) -> Contract:
         required_columns=module.columns,
         optional_columns=(),
         rules=RULES[module.name](),
-        load_select=LOAD_SELECTS[module.name] + f", '{EXTRACT_SCOPE}' AS extract_scope",
+        load_select=LOAD_SELECTS[module.name]
+        + f", '{EXTRACT_SCOPE}' AS extract_scope, send_date(extract_date) AS extract_date",
         params=hmac_pads(key),
         period_column="extract_scope",
         macros=_KEY_GUARD,
+        name_pattern=extract_date_pattern(module),
     )
 
 
@@ -364,12 +408,53 @@ def _preflight(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...], 
     if strays:
         prefixes = ", ".join(f"{m.name}_*" for m in MODULES)
         raise ExtractError(f"{strays[0]}: matches no EHCNA module (file names start {prefixes})")
-    for contract in contracts:
+    for module, contract in zip(MODULES, contracts, strict=True):
         for path in source_files(raw_dir, contract.source, contract.file_glob):
+            if extract_date(module, path.name) is None:
+                raise ExtractError(
+                    f"{path.relative_to(raw_dir)}: its name gives no extract date: name the module's files "
+                    f"{module.name}_<YYYY-MM-DD>[...].csv|xlsx, the date the system exported it "
+                    f"(e.g. {module.name}_2023-06-30.csv)"
+                )
             try:
                 stage_extract(con, path, str(path.relative_to(raw_dir)), contract)
             finally:
                 drop_staged(con)
+
+
+def upgrade_to_extract_dates(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Raw tables an earlier version loaded without the extract date: dropped, with the set's quarantine, and every
+    file of the set recorded REMOVED in the ledger, in one transaction, so the run loads the set again from raw/
+    (every row checked against its file's extract date, as a build from raw/ would). Returns the tables dropped."""
+    names = sql_list(m.table for m in MODULES)
+    old = tuple(
+        table
+        for (table,) in con.execute(
+            f"SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name IN ({names}) "
+            "AND table_name NOT IN (SELECT table_name FROM duckdb_columns() "
+            "WHERE schema_name = 'raw' AND column_name = 'extract_date') ORDER BY table_name"
+        ).fetchall()
+    )
+    if not old:
+        return ()
+    ensure_raw_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in old:
+            con.execute(f"DROP TABLE raw.{table}")
+        con.execute("DELETE FROM raw.quarantine WHERE source = $source", {"source": SOURCE})
+        con.execute(
+            "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined) "
+            f"SELECT source, file_name, '{REMOVED}', 0, 0, 0 FROM (SELECT source, file_name, "
+            "arg_max(sha256, ingested_at) AS sha256 FROM raw.file_ledger WHERE source = $source GROUP BY ALL) "
+            f"WHERE sha256 <> '{REMOVED}'",
+            {"source": SOURCE},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return old
 
 
 def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=None) -> dict[str, list[FileResult]]:
@@ -385,6 +470,8 @@ def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=
     con.execute(f"SET VARIABLE {_OPAD_VARIABLE} = $opad", {"opad": pads["hmac_opad"]})
     try:
         _preflight(con, contracts, raw_dir)
+        if (upgraded := upgrade_to_extract_dates(con)) and log:
+            log(f"raw.{', raw.'.join(upgraded)}: loaded before the extract date was kept: the set is loaded again")
         con.execute(MACROS)
         for contract in contracts:
             ensure_target_table(con, contract)  # so a child's rules can always bind

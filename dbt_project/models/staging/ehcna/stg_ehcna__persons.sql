@@ -6,5 +6,6 @@ select
     sex,
     ethnicity,
     postcode_district,
+    extract_date,
     source_file
 from {{ source('ehcna', 'ehcna_persons') }}

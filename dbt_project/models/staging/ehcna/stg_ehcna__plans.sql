@@ -6,5 +6,6 @@ select
     cast(cease_date as date) as cease_date,
     cease_reason,
     case primary_need when 'AUT' then 'ASD' else primary_need end as primary_need,
+    extract_date,
     source_file
 from {{ source('ehcna', 'ehcna_plans') }}

@@ -5,5 +5,6 @@ select
     cast(received_date as date) as received_date,
     request_outcome,
     cast(request_outcome_date as date) as request_outcome_date,
+    extract_date,
     source_file
 from {{ source('ehcna', 'ehcna_requests') }}
