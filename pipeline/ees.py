@@ -397,7 +397,7 @@ BY_LABELS: dict[str, tuple[str, str]] = {  # the `by` columns whose name alone d
         "or PRU, FE_COLLEGE, SPI: specialist post-16 institution, APPRENTICESHIP, RESIDENTIAL, EHE: elective home "
         "education, OTHER",
     ),
-    "counted_to": ("Counted to", "YYYY-MM-DD: 31 December, or the extract's latest date for the year still running"),
+    "counted_to": ("Counted to", "YYYY-MM-DD: 31 December, or the extract date for the year still running"),
 }
 
 

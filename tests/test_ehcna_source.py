@@ -16,11 +16,13 @@ import pytest
 import yaml
 
 from pipeline.generate.census import generate_census
+from pipeline.generate.dfe import copy_dfe_release
 from pipeline.generate.ehcna import generate_ehcna, in_time_count
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
 from pipeline.sources.census import census_contract
+from pipeline.sources.dfe import dfe_contracts
 from pipeline.sources.ehcna import ehcna_contracts, ehcna_extracts, ingest_ehcna
 from pipeline.upn import check_letter
 
@@ -492,6 +494,78 @@ def test_an_orphan_is_flagged_by_dbt(tmp_path):
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     warned = {r["unique_id"].split(".")[2] for r in results if r["status"] == "warn"}
     assert warned == {"relationships_stg_ehcna__requests_person_id__person_id__ref_stg_ehcna__persons_"}
+
+
+def build_marts_of_the_set(raw: Path, tmp: Path) -> duckdb.DuckDBPyConnection:
+    """The set in raw/ (and DfE's release, for the home LA's geography) ingested and the EHCP marts built."""
+    copy_dfe_release(raw)
+    path = tmp / "send.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        ingest_ehcna(connection, raw, KEY)
+        for contract in dfe_contracts():
+            ingest_source(connection, contract, raw)
+    select = ("+fct_ehcna_timeliness", "+fct_ehcp_caseload")
+    built = dbt(path, tmp, "build", "--select", *select, "--indirect-selection", "cautious")
+    assert built.returncode == 0, built.stdout[-3000:]
+    return duckdb.connect(str(path), read_only=True)
+
+
+def counted(connection) -> tuple:
+    """data_as_at, the last month, and 2023's counted_to, requests, decisions, reviews due and caseload requests."""
+    [(data_as_at, last_month)] = connection.execute(
+        "SELECT max(data_as_at)::VARCHAR, max(period_start)::VARCHAR FROM intermediate.int_ehcp_reporting_periods "
+        "WHERE period_type = 'Month'"
+    ).fetchall()
+    [year] = connection.execute(
+        "SELECT counted_to::VARCHAR, is_complete_period, requests_received, decisions, annual_reviews_due "
+        "FROM marts.fct_ehcna_timeliness WHERE time_period = 2023"
+    ).fetchall()
+    [(caseload_requests,)] = connection.execute(
+        "SELECT requests_received FROM marts.fct_ehcp_caseload "
+        "WHERE period_type = 'Calendar year' AND time_period = 2023 AND primary_need = 'Total'"
+    ).fetchall()
+    return data_as_at, last_month, *year, caseload_requests
+
+
+def test_a_cease_date_entered_ahead_is_quarantined_and_the_year_is_counted_to_the_extract_date(tmp_path):
+    """Extract of 30 June 2023, one plan's cease date entered ahead as 31 July: July counted as complete and every
+    annual review due in July as due and not held (the in-time percentage dropped)."""
+    raw = tmp_path / "raw"
+    modules = good_set()
+    modules["plan"][1].update(cease_date="2023-07-31")  # E2 (transferred, 5), so its reviews go with it
+    modules["annual_review"].append({"plan_id": "E1", "review_date": "", "due_date": "2023-07-15"})
+    write_set(raw, modules)
+    connection = build_marts_of_the_set(raw, tmp_path)
+    try:
+        quarantined = connection.execute("SELECT file_name, row_number, rule FROM raw.quarantine ORDER BY ALL")
+        assert quarantined.fetchall() == [
+            ("ehcna/annual_review_2023-06-30.csv", 3, "plan_not_in_plan_module"),
+            ("ehcna/plan_2023-06-30.csv", 3, "cease_date_after_extract_date"),
+        ]
+        # 2023: R4 received; no decision; one review due by 30 June (E1's of 30 May; July's not yet due)
+        assert counted(connection) == ("2023-06-30", "2023-06-01", "2023-06-30", False, 1, 0, 1, 1)
+    finally:
+        connection.close()
+
+
+def test_a_module_extracted_again_alone_is_counted_to_the_earliest_extract_date(tmp_path):
+    """Only request_2023-09-30.csv extracted again: the periods ran to September (a request received in August,
+    a decision of July) while plans and reviews were as at June."""
+    raw = tmp_path / "raw"
+    write_set(raw, good_set())
+    requests = good_set()["request"]
+    requests[3].update(request_outcome="N", request_outcome_date="2023-07-20")  # R4 decided after 30 June
+    requests.append({"request_id": "R5", "person_id": "P1", "received_date": "2023-08-01", "request_outcome": "A",
+                     "request_outcome_date": ""})  # fmt: skip
+    write_csv(raw / "ehcna" / "request_2023-09-30.csv", requests, HEADERS["request"])
+    connection = build_marts_of_the_set(raw, tmp_path)
+    try:
+        assert connection.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
+        assert connection.execute("SELECT count(*) FROM raw.ehcna_requests").fetchone()[0] == 5
+        # as at 30 June: R4 received and not yet decided, R5 not yet received; the review of 31 May held late
+        assert counted(connection) == ("2023-06-30", "2023-06-01", "2023-06-30", False, 1, 0, 2, 1)
+    finally:
+        connection.close()
 
 
 # ---------- the generated Rutland set reproduces the seed ----------

@@ -1,6 +1,8 @@
 -- The reporting periods the EHC needs assessment extract spans, from the month of its first recorded event to
--- the month of its latest (data_as_at: the extract carries no extract date, so the latest date it records stands
--- for it), each with the day a stock such as "plans maintained" is counted on (reference_date):
+-- the month of its extract date (data_as_at: the date the files' names give; when the modules' latest extracts
+-- differ, the earliest of them, so no period is counted past what every module covers; no event is after its own
+-- file's date, the ingest quarantines such a row), each with the day a stock such as "plans maintained" is counted
+-- on (reference_date):
 --   Month            every calendar month; reference_date = its first day (the caseload "as at 1 April 2023")
 --   Calendar year    every calendar year; reference_date = 31 December, or data_as_at for the year to date
 --   SEN2 census day  the third Thursday of January of every year, the day DfE's SEN2 return counts the plans
@@ -20,10 +22,23 @@ with recursive events as (
     select review_date from {{ ref('stg_ehcna__annual_reviews') }}
 ),
 
+-- each module's latest extract (a module's files replace each other whole, so its rows hold one date)
+module_extracts as (
+    select max(extract_date) as extract_date from {{ ref('stg_ehcna__persons') }}
+    union all
+    select max(extract_date) from {{ ref('stg_ehcna__requests') }}
+    union all
+    select max(extract_date) from {{ ref('stg_ehcna__assessments') }}
+    union all
+    select max(extract_date) from {{ ref('stg_ehcna__plans') }}
+    union all
+    select max(extract_date) from {{ ref('stg_ehcna__annual_reviews') }}
+),
+
 bounds as (
     select
         cast({{ dbt.date_trunc('month', 'min(event_date)') }} as date) as first_month,
-        max(event_date) as data_as_at
+        (select min(extract_date) from module_extracts) as data_as_at
     from events
 ),
 

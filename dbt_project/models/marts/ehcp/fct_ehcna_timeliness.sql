@@ -3,10 +3,16 @@
 -- 6 weeks (counted in the year of the decision); new plans issued and those within 20 weeks, with exceptions
 -- (every new plan) and excluding the plans where an exception to the time limit applies (counted in the year of
 -- issue); annual reviews due and held in time (counted in the year of the due date; reviews falling due after
--- the extract's latest date are not yet due). Percentages from the counts, unrounded.
+-- the extract date are not yet due). Everything is counted as at the extract date (data_as_at of
+-- int_ehcp_reporting_periods): a module extracted later than another counts nothing after the earlier date.
+-- Percentages from the counts, unrounded.
 with years as (
     select * from {{ ref('int_ehcp_reporting_periods') }}
     where period_type = 'Calendar year'
+),
+
+extract_bounds as (
+    select max(data_as_at) as data_as_at from years
 ),
 
 requests as (
@@ -14,6 +20,7 @@ requests as (
         received_year as year,
         count(*) as requests_received
     from {{ ref('int_ehcna_requests_timed') }}
+    where received_date <= (select data_as_at from extract_bounds)
     group by received_year
 ),
 
@@ -23,7 +30,7 @@ decisions as (
         count(*) as decisions,
         sum(case when decided_within_6_weeks then 1 else 0 end) as decisions_within_6_weeks
     from {{ ref('int_ehcna_requests_timed') }}
-    where is_decision
+    where is_decision and request_outcome_date <= (select data_as_at from extract_bounds)
     group by decision_year
 ),
 
@@ -37,7 +44,7 @@ plans as (
             case when issued_within_20_weeks_excluding_exceptions then 1 else 0 end
         ) as plans_within_20_weeks_excluding_exceptions
     from {{ ref('int_ehcna_plans_timed') }}
-    where is_new_plan
+    where is_new_plan and start_date <= (select data_as_at from extract_bounds)
     group by issue_year
 ),
 
@@ -47,8 +54,7 @@ reviews as (
         count(*) as annual_reviews_due,
         sum(case when reviews.held_in_time then 1 else 0 end) as annual_reviews_in_time
     from {{ ref('int_ehcna_annual_reviews_timed') }} as reviews
-    cross join (select max(data_as_at) as data_as_at from years) as extract_bounds
-    where reviews.due_date <= extract_bounds.data_as_at
+    where reviews.due_date <= (select data_as_at from extract_bounds)
     group by reviews.due_year
 ),
 

@@ -1,7 +1,8 @@
 -- Needs assessment 6.3: EHC plans maintained by the plan's primary need (with a Total row) on the reference date of
 -- every period of int_ehcp_reporting_periods - as at the first day of each month, at each year end, and on each
 -- SEN2 census day in January - and the requests for an EHC needs assessment received during each month and
--- calendar year (Total row only: a request records no need). A plan is maintained on day d when start_date <= d
+-- calendar year (Total row only: a request records no need; to the extract date, data_as_at, for the month and
+-- year to date). A plan is maintained on day d when start_date <= d
 -- and it has not ceased by then (cease_date NULL or after d), the rule of int_ehcna_plans_timed. Percentages from
 -- the counts, unrounded.
 with periods as (
@@ -51,7 +52,7 @@ received as (
         count(requests.request_id) as requests_received
     from periods
     inner join requests
-        on requests.received_date between periods.period_start and periods.period_end
+        on requests.received_date between periods.period_start and least(periods.period_end, periods.data_as_at)
     where periods.period_type in ('Month', 'Calendar year')
     group by periods.period_type, periods.period_start
 ),
