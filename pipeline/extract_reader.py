@@ -188,9 +188,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
     return CsvRead(header, encoding, blanks)  # no header: an empty file, which read_raw_rows names
 
 
-# A non-ASCII character decoded from valid UTF-8: anything but ASCII and the lone surrogates U+DC80-U+DCFF, which the
-# surrogateescape error handler makes of the bytes that are not UTF-8.
-_UTF8_CHARACTER = re.compile("[\u0080-\udc7f\udd00-\U0010ffff]")
+# A non-ASCII character decoded from valid UTF-8 (not the lone surrogates U+DC80-U+DCFF, which the surrogateescape
+# error handler makes of the bytes that are not UTF-8). Only what a Windows-1252 file all but never holds by chance
+# counts: a 3- or 4-byte sequence (a pasted "–", "’", "€": E2 xx xx) or a 2-byte one led by C2 or C3 (U+0080-U+00FF:
+# "é" is C3 A9; "Ã©" and "Â£" are mojibake in Windows-1252 text). A capital accented letter followed by a curly quote
+# ("É’": C9 92) is a valid 2-byte sequence (U+0100-U+07FF) that a real Windows-1252 file holds: not taken as UTF-8.
+_UTF8_CHARACTER = re.compile("[\u0080-\u00ff\u0800-\udc7f\udd00-\U0010ffff]")
 _NOT_UTF8_BYTE = re.compile("[\udc80-\udcff]")
 
 
@@ -357,8 +360,8 @@ def number_csv_rows(
         )
     if len(starts) != rows or set(reject_starts) != rejected:
         raise ExtractError(
-            f"{file_name}: its rows cannot be numbered: DuckDB read {rows} rows and {len(rejected)} broken lines, "
-            f"Python's csv module {len(starts) + len(reject_starts)} rows: check its quotes and line endings"
+            f"{file_name}: its rows cannot be numbered: DuckDB's reader and Python's csv module split it into "
+            "different rows: check its quotes and line endings"  # no counts: a run log is read more widely
         )
     con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (reader_line BIGINT, line BIGINT)")
     if reject_starts:
@@ -518,7 +521,13 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> li
         if row <= len(rows) and column < width:
             rows[row - 1][column] = text
     marked = {row for row, _ in uncalculated}
-    header_at = next(i for i, row in enumerate(rows) if any(row) or i + 1 in marked)
+    header_at = next((i for i, row in enumerate(rows) if any(row) or i + 1 in marked), None)
+    if header_at is None:  # calamine read no cell of the sheet: it holds only formulas never calculated
+        if not uncalculated:
+            raise ExtractError(f"{file_name}: the workbook has no rows (every sheet is empty)")
+        row, column = min(uncalculated)
+        raise ExtractError(f"{file_name}: row {row}, column {column_letters(column)}: a formula with no calculated "
+                           "value: open the workbook in Excel and save it")  # fmt: skip
     named = [i for i, name in enumerate(rows[header_at]) if name]
     header = [name or "" for name in rows[header_at][: named[-1] + 1]] if named else []
     if header_at + 1 in marked:

@@ -67,6 +67,16 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
 # The pseudonym of a fixed text under the key the warehouse's pseudonyms were made with (its first pseudonymised file
 # stores it): a file pseudonymised under another key would link to nothing already loaded (ingest_file refuses it).
 KEY_CHECK_DDL = "CREATE TABLE IF NOT EXISTS raw.pseudonym_key_check (key_check UHUGEINT NOT NULL)"
+# The rule (Contract.period_column) each raw table's periods were last settled by: when a contract's rule changes
+# (the census's, from the census date to its term, 1 December 2026), files loaded under the old one may share a
+# period the new one gives one file; they are loaded again once (ingest_source, files_sharing_a_period).
+PERIOD_RULES_DDL = """
+CREATE TABLE IF NOT EXISTS raw.period_rules (
+    target_table VARCHAR NOT NULL,
+    period_column VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)
+"""
 KEY_CHECK_TEXT = "send-pseudonym-key-check"
 # A file this large is named in the log before its ingest starts (~1.5 s for 64 MB of census; a national census of
 # 800 MB takes ~19 s), so a long step says what it is working on; every file is logged when it is done.
@@ -350,6 +360,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LEDGER_DDL)
     con.execute(QUARANTINE_DDL)
     con.execute(KEY_CHECK_DDL)
+    con.execute(PERIOD_RULES_DDL)
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str) -> bool:
@@ -406,6 +417,56 @@ def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_nam
             {"file_name": file_name, "earlier": earlier},
         )
     return tuple(earlier)
+
+
+def in_ledger(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> bool:
+    """Whether a version of the file was recorded before (a new file holds no rows: no table scan for it)."""
+    return (
+        con.execute(
+            "SELECT 1 FROM raw.file_ledger WHERE source = $source AND file_name = $file_name LIMIT 1",
+            {"source": contract.source, "file_name": file_name},
+        ).fetchone()
+        is not None
+    )
+
+
+def period_rule_changed(con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
+    """Whether the target table's periods were last settled by another rule than the contract's (or by none
+    recorded: a warehouse from before raw.period_rules)."""
+    stored = con.execute(
+        "SELECT arg_max(period_column, recorded_at) FROM raw.period_rules WHERE target_table = $table",
+        {"table": contract.target_table},
+    ).fetchone()[0]
+    return bool(contract.period_column) and stored != contract.period_column
+
+
+def record_period_rule(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    con.execute(
+        "INSERT INTO raw.period_rules (target_table, period_column) VALUES ($table, $rule)",
+        {"table": contract.target_table, "rule": contract.period_column},
+    )
+
+
+def files_sharing_a_period(con: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
+    """Files whose rows share a period (contract.period_column) with another file's: none once every file was loaded
+    under the rule (replace_periods gives each period to one file), so only what an older rule left."""
+    period, table = contract.period_column, contract.target_table
+    schema, name = table.split(".")
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema AND table_name = $name",
+        {"schema": schema, "name": name},
+    ).fetchone()[0]
+    if not exists:  # nothing loaded yet
+        return set()
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT unnest(files) FROM (
+            SELECT list(DISTINCT source_file) AS files FROM {table} WHERE {period} IS NOT NULL
+            GROUP BY {period} HAVING count(DISTINCT source_file) > 1
+        )
+        """
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def periods_held(
@@ -482,7 +543,7 @@ def ingest_file(
             con.execute(f"CREATE OR REPLACE TEMP TABLE _failed ({NO_FAILURES})")
         meta = {"source": contract.source, "file_name": file_name, "sha256": sha256}
         ensure_target_table(con, contract)
-        held_before = periods_held(con, contract, file_name)
+        held_before = periods_held(con, contract, file_name) if in_ledger(con, contract, file_name) else []
         con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
         con.execute(
             "DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name",
@@ -516,9 +577,8 @@ def ingest_file(
         ).fetchone()[0]
         # The no-silent-loss invariant, checked inside the transaction: every row of the file is stored or failed.
         if stored != rows_loaded or rows_loaded + rows_failed != rows_file:
-            raise RuntimeError(
-                f"{file_name}: {rows_file} rows read, {rows_failed} quarantined, {rows_loaded} loaded "
-                f"but {stored} stored"
+            raise RuntimeError(  # no counts: a run log is read more widely than the ledger (ingest_metadata)
+                f"{file_name}: the rows stored, loaded and quarantined do not add up to the rows read: nothing loaded"
             )
         superseded = replace_periods(con, contract, file_name)
         gave_back = bool(held_before) and len(periods_held(con, contract, None, among=held_before)) < len(held_before)
@@ -676,6 +736,11 @@ def ingest_source(
     names = [str(path.relative_to(raw_dir)) for path in files]
     removed = remove_gone_files(con, contract, set(names))
     reload = set(names) if reload_all else lost_rows(con, contract) if removed else set()
+    rule_changed = period_rule_changed(con, contract)
+    if rule_changed and (sharing := files_sharing_a_period(con, contract) & set(names)):
+        reload |= sharing  # loaded again in order: each period ends with one file, as a rebuild leaves it
+        if log:
+            log(f"{contract.target_table}: periods settled by a new rule: loaded again {', '.join(sorted(sharing))}")
     if removed and log:
         log(f"removed from raw/, their rows deleted: {', '.join(removed)}")
     for i, (path, file_name) in enumerate(zip(files, names, strict=True), start=1):
@@ -691,13 +756,17 @@ def ingest_source(
                 + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
             )
         results.append(result)
-    if any(result.gave_back_periods for result in results):
-        # a file changed in place to other periods gave back periods an earlier file had lost to it: the files
-        # holding fewer rows than they loaded are loaded again (each keeps what a later file does not replace)
-        again = lost_rows(con, contract)
+    if gave_back := [result.file_name for result in results if result.gave_back_periods]:
+        # a file changed in place to other periods gave back periods an earlier file had lost to it: the files before
+        # it (in this order) holding fewer rows than they loaded are loaded again (each keeps what a later file does
+        # not replace); a file after it lost nothing to it
+        last = max(ingest_order(name) for name in gave_back)
+        again = {name for name in lost_rows(con, contract) if ingest_order(name) < last}
         for i, (path, file_name) in enumerate(zip(files, names, strict=True)):
             if file_name in again:
                 results[i] = ingest_file(con, contract, path, file_name, reload=True)
                 if log:
                     log(f"{file_name}: loaded again, a later file no longer holds its period(s)")
+    if rule_changed:
+        record_period_rule(con, contract)
     return results

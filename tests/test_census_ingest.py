@@ -396,7 +396,7 @@ def test_a_row_neither_loaded_nor_quarantined_fails_the_file(tmp_path, con, monk
     # A bug that gives two lines the same row number: the load (every row less the quarantined ones) loses one.
     monkeypatch.setattr(pipeline.extract_reader, "csv_row_number_sql", lambda rejects: "2")
     write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2, gender="Z")])
-    with pytest.raises(RuntimeError, match=r"2 rows read, 1 quarantined, 0 loaded"):
+    with pytest.raises(RuntimeError, match=r"do not add up to the rows read: nothing loaded$"):
         ingest(tmp_path, con)
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
@@ -650,7 +650,7 @@ def test_readers_that_disagree_on_the_rows_fail_the_file(tmp_path, con, monkeypa
 
     monkeypatch.setattr(extract_reader, "csv_record_lines", lambda path, encoding, rejected: (array("q", [3]), {}))
     write_lines(tmp_path, ["", *csv_lines([pupil(1), pupil(2)])])  # a blank line: numbered by the second reading
-    with pytest.raises(ExtractError, match=r"rows cannot be numbered: DuckDB read 2 rows and 0 broken lines"):
+    with pytest.raises(ExtractError, match=r"rows cannot be numbered: DuckDB.s reader and Python.s csv module"):
         ingest(tmp_path, con)
 
 

@@ -52,6 +52,16 @@ def test_a_windows_1252_file_without_utf8_is_still_read_as_windows_1252(tmp_path
     assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
 
 
+def test_a_windows_1252_capital_before_a_curly_quote_is_not_taken_for_utf8(tmp_path, con):
+    """'É’' in Windows-1252 is C9 92, a valid 2-byte UTF-8 sequence: such a file was refused as mixing encodings."""
+    lines = csv_lines([pupil(n) | {"notes": "CAFÉ’S NURSERY £12"} for n in (1, 2)], [*HEADER, "notes"])
+    path = tmp_path / "census" / "2023_spring.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+
+
 @pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
 def test_a_utf16_file_fails_saying_so_not_that_its_columns_are_missing(tmp_path, con, bom):
     path = tmp_path / "census" / "2023_spring.csv"
@@ -109,6 +119,13 @@ def test_an_xlsx_formula_without_a_calculated_value_is_quarantined_naming_its_co
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
     assert [r[1:] for r in quarantine(con)] == [(3, "ethnicity", "xlsx_formula_not_calculated")]
     assert loaded_rows(con) == [2, 4]
+
+
+def test_a_sheet_of_formulas_never_calculated_fails_naming_the_first(tmp_path, con):
+    """calamine reads no cell of such a sheet: it failed with a bare StopIteration (a traceback, no file named)."""
+    census_workbook(tmp_path, [], header=["=1+1", "=2+2"])
+    message = failure_of(tmp_path, con)
+    assert "2023_spring.xlsx: row 1, column A: a formula with no calculated value" in message
 
 
 def test_an_xlsx_value_in_a_column_without_a_header_is_quarantined_as_a_csv_row_too_long_is(tmp_path, con):

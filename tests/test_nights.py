@@ -5,6 +5,7 @@ rows. Small hand-made census files and EHCNA sets (tests/test_census_ingest.py's
 ingested with the real contracts in memory.
 """
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -162,3 +163,22 @@ def test_an_extract_in_a_subfolder_of_its_source_fails_naming_it(tmp_path, con):
     (raw / "census" / "2024" / "2024_spring.csv").rename(raw / "census" / "2024_spring.csv")
     ingest(raw, con)
     assert {row[0] for row in census_rows(con)} == {"census/2023_spring.csv", "census/2024_spring.csv"}
+
+
+def test_a_warehouse_loaded_under_the_census_date_rule_gives_each_term_to_one_file_once(tmp_path, con):
+    """Before 1 December 2026 a census file replaced its census date, not its term: an original and its correction
+    dated two days of one term were both kept (a pupil the correction removed still counted). The next night under
+    the term rule loads the files sharing a term again, once; a rebuild from raw/ holds the same."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(n, census_date="2023-01-26") for n in (1, 2, 3)])
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2)])
+    old_rule = dataclasses.replace(census_contract(KEY), period_column="census_date")
+    ingest_source(con, old_rule, raw)  # the previous version's night
+    con.execute("DELETE FROM raw.period_rules")  # a warehouse from before the rules were recorded
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring.csv", "census/2023_spring (corrected).csv"}
+    results = ingest_source(con, census_contract(KEY), raw)
+    assert [r.status for r in results] == ["loaded", "loaded"]
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring (corrected).csv"}
+    again = ingest_source(con, census_contract(KEY), raw)  # the rule recorded: nothing to settle again
+    assert [r.status for r in again] == ["unchanged", "unchanged"]

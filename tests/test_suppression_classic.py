@@ -30,7 +30,7 @@ from pipeline.suppression import (
     unsuppressed_since,
     verify,
 )
-from pipeline.suppression.attacker import Attacker, Interval, attack, informed_bounds
+from pipeline.suppression.attacker import Attacker, Interval, PublicAlone, attack, informed_bounds
 from pipeline.suppression.rules import complement_floor, complement_side
 
 FIGURES = yaml.safe_load((Path(__file__).parent / "fixtures" / "figures.yaml").read_text())
@@ -510,3 +510,29 @@ def test_an_unprotected_hidden_cell_carries_what_a_reader_knows_and_is_never_pro
     assert verify(tables, [a, b]).safe
     with pytest.raises(TableError, match="only a hidden table"):
         Table("x", (Cell(slack, 4),), protected=False)
+
+
+def test_what_the_public_figures_alone_leave_leaves_out_our_own_releases_signals():
+    # DfE publishes T = 10 = X + Y. Our release shows the means over X and Y as c, which tells a reader each is 7 or
+    # fewer (rule 6: a hidden, unprotected slack, 7 = count + slack, the threshold public): X is then 3 to 7. That
+    # narrowing is our release's, not DfE's: what DfE alone leaves X is 0 to 10, so X is held to the full width.
+    ours = hierarchy_table("h", "pupils", "need", {"X": 3, "Y": 7})
+    dfe = Table("dfe", (Cell(k(), 10, True),), public=True)
+    threshold = Table("public:h.rule 6", (Cell(("threshold", "n=7"), 7),), public=True)
+    slacks = Table(
+        "h.rule 6",
+        (Cell(("slack", "need=X"), 4), Cell(("slack", "need=Y"), 0)),
+        tuple(
+            Constraint(("threshold", "n=7"), (k(need=need), ("slack", f"need={need}")), outcome=False)
+            for need in ("X", "Y")
+        ),  # fmt: skip
+        hidden=True,
+        protected=False,
+    )
+    tables = TableSet([ours, dfe, threshold, slacks])
+    assert PublicAlone(tables, DEFAULT_RULES).width(k(need="X")) == DEFAULT_RULES.protection_width
+    without_dfe = TableSet([ours, threshold, slacks])  # our own signals alone: nothing public to hold X to
+    assert PublicAlone(without_dfe, DEFAULT_RULES).width(k(need="X")) == DEFAULT_RULES.protection_width
+    small = hierarchy_table("h", "pupils", "need", {"X": 3, "Y": 1})
+    small_total = TableSet([small, Table("dfe", (Cell(k(), 4, True),), public=True)])
+    assert PublicAlone(small_total, DEFAULT_RULES).width(k(need="X")) == 4  # DfE's 4 leaves X 0 to 4

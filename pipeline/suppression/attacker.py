@@ -450,20 +450,26 @@ class PublicAlone:
     leaves its parts 0 to 4 whatever we hide. Without this, such a cell could never be protected and blocked every
     release. (The informed requirement already allows for them: ``InformedRequirement``'s rules alone know the public
     figures.) Solved only for a cell the plain attacker finds narrower than the protection width, and only when a
-    figure is public."""
+    figure is public.
+
+    What our own release says is left out: the equations of unprotected hidden cells (rule 6's slacks, which tie a
+    count to the threshold its mean's being shown or `c` reveals) are our release's signal, not another publisher's
+    figure."""
 
     def __init__(self, tables: TableSet, rules: SuppressionRules) -> None:
         self.tables, self.rules = tables, rules
+        self._constraints = [c for c in tables.constraints if not tables.unprotected.intersection(c.cells)]
+        self._public = any(key in tables.public for c in self._constraints for key in c.cells)
         self._attacker: Attacker | None = None
         self._widths: dict[CellKey, float] = {}
 
     def width(self, key: CellKey) -> float:
-        if not self.tables.public:
+        if not self._public:
             return self.rules.protection_width
         if key not in self._widths:
             if self._attacker is None:
                 known = {k: self.tables.values[k] for k in self.tables.public}
-                self._attacker = Attacker(self.tables.constraints, known, self.tables.private_keys)
+                self._attacker = Attacker(self._constraints, known, self.tables.private_keys)
             alone = self._attacker.interval(key).width
             self._widths[key] = min(self.rules.protection_width, alone)
         return self._widths[key]
