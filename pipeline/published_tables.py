@@ -567,6 +567,27 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
 
 _DFE_NEEDS = ", ".join(f"number_{code}" for code in ("asd", "hi", "mld", "msi", "oth", "pd", "pmld", "semh", "slcn",
                                                      "sld", "spld", "vi"))  # fmt: skip
+
+
+def _dfe_timeliness_figure(
+    name: str, what: str, stage: str, timeliness: str, staging: str, breakdown: str, measure: str
+) -> PublicFigures:
+    """One DfE measure of the LA by calendar year as one cell (stage, timeliness) of our timeliness table."""
+    return PublicFigures(
+        name=name,
+        table="send_ehcna_timeliness",
+        source=f"DfE, Education, health and care plans (SEN2): the local authority's {what}, by calendar year",
+        query=f"""
+            SELECT time_period::VARCHAR AS time_period, '{stage}' AS stage, '{timeliness}' AS timeliness,
+                   {measure} AS value
+            FROM staging.{staging}
+            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
+              AND breakdown_topic = '{breakdown}' AND {measure} IS NOT NULL
+        """,
+        match=("time_period", "stage", "timeliness"),
+    )
+
+
 PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
     PublicFigures(
         name="dfe_sen2_ehc_plans",
@@ -593,20 +614,15 @@ PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
     # benchmark table republishes them): our timeliness table's cells with them known, one entry per DfE file (a
     # file not loaded adds nothing and leaves the others). A year our extract counts to
     # a date before 31 December (year to date) disagrees with DfE's whole year and is left out, counted.
-    PublicFigures(
-        name="dfe_sen2_requests",
-        table="send_ehcna_timeliness",
-        source="DfE, Education, health and care plans (SEN2): the local authority's requests for an EHC needs "
-        "assessment, by calendar year",
-        query="""
-            SELECT time_period::VARCHAR AS time_period, 'Requests received' AS stage, 'Not timed' AS timeliness,
-                   requests_received_in_year AS value
-            FROM staging.stg_dfe__ehcp_requests
-            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
-              AND breakdown_topic = 'All requests for EHC needs assessments' AND requests_received_in_year IS NOT NULL
-        """,
-        match=("time_period", "stage", "timeliness"),
-    ),
+    _dfe_timeliness_figure(
+        "dfe_sen2_requests",
+        "requests for an EHC needs assessment",
+        "Requests received",
+        "Not timed",
+        "stg_dfe__ehcp_requests",
+        "All requests for EHC needs assessments",
+        "requests_received_in_year",
+    ),  # fmt: skip
     PublicFigures(
         name="dfe_sen2_plans_issued",
         table="send_ehcna_timeliness",
@@ -624,17 +640,13 @@ PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
         """,
         match=("time_period", "stage", "timeliness"),
     ),
-    PublicFigures(
-        name="dfe_sen2_new_plans",
-        table="send_ehcna_timeliness",
-        source="DfE, Education, health and care plans (SEN2): the local authority's new EHC plans, by calendar year",
-        query="""
-            SELECT time_period::VARCHAR AS time_period, 'EHC plans issued' AS stage, 'Total' AS timeliness,
-                   new_ehc_plans AS value
-            FROM staging.stg_dfe__ehcp_newplans
-            WHERE geographic_level = 'Local authority' AND old_la_code = $la_code
-              AND breakdown_topic = 'New EHC plans' AND new_ehc_plans IS NOT NULL
-        """,
-        match=("time_period", "stage", "timeliness"),
-    ),
+    _dfe_timeliness_figure(
+        "dfe_sen2_new_plans",
+        "new EHC plans",
+        "EHC plans issued",
+        "Total",
+        "stg_dfe__ehcp_newplans",
+        "New EHC plans",
+        "new_ehc_plans",
+    ),  # fmt: skip
 )
