@@ -447,6 +447,15 @@ def test_a_year_counted_to_a_day_before_its_end_says_so():
     assert fx.sentence_text(sentence).startswith("In 2023 (to 30 June 2023): 55 requests for assessment;")
 
 
+def test_the_timeliness_chart_labels_a_year_counted_to_a_day_before_its_end_as_the_table_does():
+    def years(chart) -> set[str]:
+        return {row["year"] for rows in chart.spec["datasets"].values() for row in rows}
+
+    partial = report_charts.timeliness_chart(timeliness("2023", "2023-06-30"), ["2023"])
+    assert years(partial) == {"2023\n(to 30 June 2023)"}  # a plain "2023" read as the whole year beside whole years
+    assert years(report_charts.timeliness_chart(timeliness("2022", "2022-12-31"), ["2022"])) == {"2022"}
+
+
 def health_checks(cells: dict[tuple[str, str], tuple[str, str, str, str]]) -> fx.Published:
     """(financial year, age band) -> (had a check, no check, total, the release's percentage of the first)."""
     rows = []

@@ -36,6 +36,7 @@ from pipeline.report.facts import (
     percent,
     setting_label,
     table_period,
+    year_counted,
 )
 from pipeline.report.narrative import (
     geography_name,
@@ -188,7 +189,10 @@ def grouped_bars(
         height = {"step": 9}
         chart = alt.layer(bars, marks).properties(width=width, height=height)
     else:
-        cat_enc["axis"] = alt.Axis(title=None, labelAngle=0, labelLimit=140, labelOverlap=False)
+        # a label may run over two lines ("2023" and "(to 30 June 2023)": year_label)
+        cat_enc["axis"] = alt.Axis(
+            title=None, labelAngle=0, labelLimit=140, labelOverlap=False, labelExpr="split(datum.label, '\\n')"
+        )
         base_enc = {"x": alt.X(**cat_enc), "xOffset": offset}
         bars = (
             alt.Chart(data)
@@ -549,13 +553,20 @@ TIMED_STAGES = (
 )
 
 
+def year_label(timeliness: Published, year: str) -> str:
+    """A year's label on the chart: `2023` over `(to 30 June 2023)` for the year still running, as the table says it
+    (two lines: the axis splits a label at a line break)."""
+    text = "".join(part if isinstance(part, str) else part.text for part in year_counted(timeliness, year))
+    return text.replace(" (", "\n(", 1)
+
+
 def timeliness_chart(timeliness: Published, years: Sequence[str]) -> Chart:
     rows = []
     for stage, on_time, late in TIMED_STAGES:
         for year in years:
             for timing, words in ((on_time, "In time"), (late, "Late")):
                 cell = timeliness.cell("events", time_period=year, stage=stage, timeliness=timing)
-                rows.append(point(count(cell), year=year, stage=stage, timing=words))
+                rows.append(point(count(cell), year=year_label(timeliness, year), stage=stage, timing=words))
     spec = grouped_bars(
         rows,
         "year",
