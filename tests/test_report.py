@@ -537,7 +537,10 @@ def test_post16_total_and_share_only_when_every_setting_is_published():
     )
     said = texts(nv.post16_sentences(hidden))
     assert said[0].startswith("At 31 December 2022, 72 young people aged 16-25")  # 50 + 12 + 10
-    assert said[1].startswith("The numbers in other settings (apprenticeship) are suppressed (c)")
+    assert said[1] == (
+        "The numbers in other settings (apprenticeship) are suppressed (c) and the placements table publishes no "
+        "totals, so the total aged 16-25 and the share in college cannot be given."
+    )  # not "are not published because ... suppressed": the table has no totals at all
     assert "%" not in " ".join(said)
     shown = placements(
         [

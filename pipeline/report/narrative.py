@@ -617,9 +617,9 @@ def post16_sentences(placements: Published, extract: str | None = None) -> list[
             say(
                 "The numbers in other settings (",
                 Label(named),
-                ") are suppressed (c), so the total aged ",
+                ") are suppressed (c) and the placements table publishes no totals, so the total aged ",
                 Label("16-25"),
-                " and the share in college are not published.",
+                " and the share in college cannot be given.",
             )
         )
     return out
