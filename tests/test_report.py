@@ -649,7 +649,11 @@ def test_spend_in_millions_with_a_suppressed_category_named():
     assert said[0] == "High needs expenditure rose from £4.1m in 2019-20 to £5.4m in 2022-23 (+31.3%)."
     assert said[1] == "The largest category in 2022-23 is out-of-county: £2.2m (39.9% of the total)."
     assert said[2] == "Spending on out-of-county placements rose from £1.3m to £2.2m (+68.3%)."
-    assert said[3] == "Spending on hospital education is suppressed (c) in some years."
+    assert said[3] == "Spending on hospital education is confidential (c) in the spending return in some years."
+    assert said[4] == (  # the +31.3% above compares totals without hospital education in 2019-20 (an analyst's review)
+        "Each year's total adds up the amounts reported that year, so the change in the total compares years with "
+        "different categories missing."
+    )
 
 
 def test_spend_growth_names_a_category_the_first_year_did_not_report():

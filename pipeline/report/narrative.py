@@ -886,12 +886,21 @@ def spend_sentences(spend: Published) -> list[Sentence]:
             )
         )
     hidden = sorted({c for y in years for c in categories if amount(y, c).symbol == "c"})
-    if hidden:
-        out.append(say("Spending on ", _names(hidden, {}), " is suppressed (c) in some years."))
+    if hidden:  # the symbol comes with the spending return (money is never suppressed by this release)
+        out.append(
+            say("Spending on ", _names(hidden, {}), " is confidential (c) in the spending return in some years.")
+        )
     # the year totals add up the amounts reported: a category not available in a year is left out of that total too
     unavailable = sorted({c for y in years for c in categories if amount(y, c).symbol == "x"})
     if unavailable:
         out.append(say("Spending on ", _names(unavailable, {}), " was not available (x) in some years."))
+    if hidden or unavailable:
+        out.append(
+            say(
+                "Each year's total adds up the amounts reported that year, so the change in the total compares years "
+                "with different categories missing."
+            )
+        )
     return out
 
 
