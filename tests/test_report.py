@@ -1464,6 +1464,11 @@ def test_the_england_comparison_shows_dfe_figures_and_the_published_percentages(
         )
     assert dict((c, h.text) for c, h, _ in compared)["MSI"] == "c"  # 3 children
     assert 'id="table-primary-need-england"' in release["html"]
+    from pipeline.report import tables as report_tables
+
+    *_, total = report_tables.primary_need_england_table(need, year).rows  # the seed's total row
+    assert [cell.text for cell in total] == ["All pupils with SEN", f"{seed['total'][0]:,}", "100.0%",
+                                             f"{seed['total'][1]:,}", "100.0%"]  # fmt: skip
 
 
 def test_sentences_reproduce_the_seed_figures(release):

@@ -192,6 +192,17 @@ def primary_need_england_table(need: Published, year: str) -> ReportTable:
         )
         for code, here, there in nv.need_vs_england(need, year)
     ]
+    total = need.cell("pupils", time_period=year, primary_need="Total")
+    england_total = need.cell("england_pupils", time_period=year, primary_need="Total")
+    rows.append(  # the seed's table has its total row too (735 and 1,374,725 in January 2022)
+        (
+            Label("All pupils with SEN"),
+            count(total),
+            percent(total, total),
+            count(england_total),
+            percent(england_total, england_total, rate_rule=False),
+        )
+    )
     when = table_period(need, year)
     return ReportTable(
         "table-primary-need-england",
