@@ -1746,3 +1746,14 @@ def test_published_rows_match_every_condition_in_table_order():
     with pytest.raises(fx.ReportDataError, match="t: no column phase"):
         table.cells("phase", year="2023")  # the column read, not only a column matched
     assert [c.text for c in table.cells("pupils", year="2023")] == ["10", "c", "12"]
+
+
+def test_the_benchmark_tables_percentage_names_its_own_denominator(release):
+    """DfE's 20-week percentage is of DfE's timeliness count of plans issued (2024: 52 of 70), not of the new EHC
+    plans column beside it (77): the header says so (an analyst read 52 of 77)."""
+    from pipeline.report import tables as report_tables
+
+    table = report_tables.benchmark_table(release["release"]["send_benchmark_ehcp"])
+    header = fx.sentence_text(table.header[-1])
+    assert header.startswith("% of plans issued (DfE's timeliness count) within 20 weeks, "), header
+    assert fx.sentence_text(table.header[-2]).startswith("New EHC plans, ")

@@ -540,7 +540,8 @@ def benchmark_table(benchmark: Published) -> ReportTable:
         "Change",
         say("Requests, ", year),
         say("New EHC plans, ", year),
-        say("% issued within ", Label("20 weeks"), ", ", year),
+        # DfE's timeliness counts its own plans issued (plans_issued_den), not the new plans column beside it
+        say("% of plans issued (DfE's timeliness count) within ", Label("20 weeks"), ", ", year),
     )
     return ReportTable(
         "table-benchmark",
