@@ -1757,3 +1757,14 @@ def test_the_benchmark_tables_percentage_names_its_own_denominator(release):
     header = fx.sentence_text(table.header[-1])
     assert header.startswith("% of plans issued (DfE's timeliness count) within 20 weeks, "), header
     assert fx.sentence_text(table.header[-2]).startswith("New EHC plans, ")
+
+
+def test_the_trend_table_says_its_ehc_plans_include_statements(release):
+    """The census codes a statement of SEN as E to 2018 (the seed: "Statement / EHCP"): 265 "pupils with an EHC plan"
+    at Spring 2015 beside 25 EHC plans maintained in January 2015 read as a contradiction (an analyst's review)."""
+    from pipeline.report import tables as report_tables
+
+    t = release["release"]
+    table = report_tables.trend_table(t["send_trend"], t["send_school_residence"])
+    assert table.header[1] == "EHC plan or statement"
+    assert "a statement of SEN" in fx.sentence_text(table.caption)

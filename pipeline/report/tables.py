@@ -224,8 +224,22 @@ def trend_table(trend: Published, residence: Published) -> ReportTable:
         rows.append((*row, count(roll) if roll else None))
     return ReportTable(
         "table-trend",
-        say("Pupils with an EHC plan and on SEN support at each Spring census, and the share of pupils on roll"),
-        ("Census", "EHC plan", "% of roll", "SEN support", "% of roll", "All SEN", "% of roll", "Pupils on roll"),
+        # the census codes a statement of SEN (to 2018, as the seed's "Statement / EHCP") as E, like an EHC plan
+        say(
+            "Pupils with an EHC plan (or, to ",
+            Label("2018"),
+            ", a statement of SEN) and on SEN support at each Spring census, and the share of pupils on roll",
+        ),
+        (
+            "Census",
+            "EHC plan or statement",
+            "% of roll",
+            "SEN support",
+            "% of roll",
+            "All SEN",
+            "% of roll",
+            "Pupils on roll",
+        ),  # fmt: skip
         tuple(rows),
         "send_trend, send_school_residence",
     )
