@@ -66,13 +66,16 @@ def launched_by(run: dg.DagsterRun) -> str:
     return "the Dagster UI"
 
 
+def described_runs(instance: dg.DagsterInstance, runs: dg.RunsFilter) -> list[str]:
+    """Each run of the instance the filter selects, as `<run id> (<launched by>)`."""
+    return [f"{run.run_id} ({launched_by(run)})" for run in instance.get_runs(runs)]
+
+
 def runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
     """Each run of the instance still in progress (abandoned ones released first), as `<run id> (<launched by>)`."""
-    statuses = [*IN_PROGRESS, dg.DagsterRunStatus.CANCELING]
-    return [f"{run.run_id} ({launched_by(run)})" for run in instance.get_runs(dg.RunsFilter(statuses=statuses))]
+    return described_runs(instance, dg.RunsFilter(statuses=[*IN_PROGRESS, dg.DagsterRunStatus.CANCELING]))
 
 
 def job_runs_pending(instance: dg.DagsterInstance, job_name: str) -> list[str]:
     """Each run of ``job_name`` queued, starting, started or being canceled, as `<run id> (<launched by>)`."""
-    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=list(PENDING)))
-    return [f"{run.run_id} ({launched_by(run)})" for run in runs]
+    return described_runs(instance, dg.RunsFilter(job_name=job_name, statuses=list(PENDING)))

@@ -406,7 +406,8 @@ def _sheet_rows(workbook, index: int) -> list[list]:
 # A cell of a worksheet's XML (any namespace prefix): its attributes, and its content when it has any.
 _XLSX_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 # What calamine reads as an empty cell when it is not: a formula (<f>), an error cell (t="e").
-_XLSX_MARK = re.compile(rb"<(?:\w+:)?f[\s>/]|\st=\"e\"")
+_XLSX_FORMULA = rb"<(?:\w+:)?f[\s>/]"
+_XLSX_MARK = re.compile(_XLSX_FORMULA + rb"|\st=\"e\"")
 
 
 def column_letters(index: int) -> str:
@@ -457,7 +458,7 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
     for mark in _XLSX_MARK.finditer(data):
         if mark.start() < end:
             continue  # in the cell just parsed
-        cell = _XLSX_CELL.match(data, data.rfind(b"<", 0, mark.start() + (mark.group().startswith(b"<") is False)))
+        cell = _XLSX_CELL.match(data, data.rfind(b"<", 0, mark.start()))  # the tag the mark is in, or follows
         if cell is None:
             continue  # a <f...> not in a cell (no such thing in a worksheet), or an attribute t="e" of another tag
         end = cell.end()
@@ -471,7 +472,7 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
         at = (int(reference.group(2)), _column_index(reference.group(1)))
         if kind == b"e":
             errors[at] = unescape(value.group(1).decode()) if value else "#ERROR"
-        elif re.search(rb"<(?:\w+:)?f[\s>/]", content) and kind != b"str" and not (value and value.group(1)):
+        elif re.search(_XLSX_FORMULA, content) and kind != b"str" and not (value and value.group(1)):
             uncalculated.add(at)  # t="str" with an empty value: a formula whose result is the empty text
     return errors, uncalculated
 

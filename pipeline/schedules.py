@@ -52,11 +52,17 @@ nightly_job = dg.define_asset_job(
 )
 
 
+def instance_of(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext) -> dg.DagsterInstance | None:
+    """The tick's Dagster instance, or None for a context built without one (unit tests)."""
+    try:
+        return context.instance
+    except dg.DagsterInvariantViolationError:
+        return None
+
+
 def release_killed_cli_runs(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext) -> None:
     """Mark failed (and free the writer slot of) each run of `send-pipeline run` on this host whose process died."""
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+    if (instance := instance_of(context)) is None:
         return
     for run_id in release_abandoned_runs(instance):
         context.log.info(f"run {run_id} of send-pipeline run had been killed mid-run: marked failed, slot freed")
@@ -69,9 +75,7 @@ def nightly_run_pending(
 
     Asks the Dagster instance only: call it before anything opens send.duckdb, and after release_killed_cli_runs (a
     killed run left STARTED would skip every tick). ``then``: what happens instead."""
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+    if (instance := instance_of(context)) is None:
         return None
     if pending := job_runs_pending(instance, nightly_job.name):
         return dg.SkipReason(f"nightly run {first_and_more(pending)} is queued or in progress: {then}")
@@ -91,9 +95,7 @@ def night_of(context: dg.ScheduleEvaluationContext) -> str:
 
 def run_of_the_night(context: dg.ScheduleEvaluationContext, night: str) -> dg.SkipReason | None:
     """A SkipReason when an earlier tick requested a run for this night (whatever became of it), else None."""
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests)
+    if (instance := instance_of(context)) is None:
         return None
     runs = instance.get_runs(dg.RunsFilter(job_name=nightly_job.name, tags={NIGHT_TAG: night}), limit=1)
     if runs:
