@@ -238,6 +238,27 @@ def test_titles_promise_only_what_the_tables_hold():
     assert "roll" not in trend.title
 
 
+def test_the_trend_publishes_englands_shares_as_dfe_gives_them_and_no_sum_of_them():
+    """England's 4.0% (EHC plan) and 12.6% (SEN support) of January 2022 are DfE's rounded figures: published as
+    they are, with the percent unit; the SEN Total is x (4.0 + 12.6 is not DfE's figure), and a census without
+    DfE's figure is x. The mart's own SEN rows are not published (the filter's Total is the sum)."""
+    from pipeline.ees import meta_frame
+
+    [spec] = [t for t in PUBLISHED_TABLES if t.name == "send_trend"]
+    mart = pd.DataFrame({"time_period": [202122] * 3 + [202223] * 3, "census_term": "Spring",
+                         "sen_provision": ["E", "K", "SEN"] * 2, "pupils": [165, 570, 735, 176, 629, 805],
+                         "england_pct_of_pupils_published": [4.0, 12.6, None, None, None, None]})  # fmt: skip
+    frame = ees_frame(spec, mart, GEOGRAPHY)
+    shown = {(str(t), p): (str(n), e) for t, p, n, e in
+             frame[["time_period", "sen_provision", "pupils", "england_pct_of_pupils"]].values}  # fmt: skip
+    assert shown == {
+        ("202122", "E"): ("165", "4.0"), ("202122", "K"): ("570", "12.6"), ("202122", "Total"): ("735", "x"),
+        ("202223", "E"): ("176", "x"), ("202223", "K"): ("629", "x"), ("202223", "Total"): ("805", "x"),
+    }  # fmt: skip
+    units = dict(meta_frame(spec)[["col_name", "indicator_unit"]].values.tolist())
+    assert units["england_pct_of_pupils"] == "%"
+
+
 def _parts(name: str, mart: pd.DataFrame):
     spec = next(t for t in PUBLISHED_TABLES if t.name == name)
     return spec, model_parts(spec, ees_frame(spec, mart, GEOGRAPHY))

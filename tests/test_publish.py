@@ -54,7 +54,7 @@ def internal_warehouse(path: Path, needs=JANUARY_2022, fsm=(37, 135)):
     )  # fmt: skip
     trend = pd.DataFrame(
         {"time_period": [202223, 202223, 202223], **spring, "sen_provision": ["E", "K", "SEN"],
-         "pupils": [176, 629, 805], "roll": 6100}
+         "pupils": [176, 629, 805], "roll": 6100, "england_pct_of_pupils_published": None}
     )  # fmt: skip
     la = pd.DataFrame(
         {"time_period": [202223], "geographic_level": ["Local authority"], "region_code": ["E12000004"],

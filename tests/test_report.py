@@ -1082,6 +1082,36 @@ def test_a_line_chart_breaks_at_a_suppressed_year():
     assert '"invalid": "break-paths-show-domains"' in spec  # a null is a gap, never drawn as zero
 
 
+def _trend_with_england(england: dict[str, tuple[str, str]]) -> tuple[fx.Published, fx.Published]:
+    """send_trend (E, K, Total each census; England's E and K percentages as given, else x) and the rolls."""
+    rows = [
+        {"time_period": y, "time_identifier": "Spring term", "sen_provision": p, "pupils": v,
+         "england_pct_of_pupils": dict(zip("EK", england.get(y, ("x", "x")), strict=True)).get(p, "x")}
+        for y, e, k in (("202021", "162", "596"), ("202122", "165", "570"), ("202223", "176", "629"))
+        for p, v in (("E", e), ("K", k), ("Total", str(int(e) + int(k))))
+    ]  # fmt: skip
+    rolls = [{"time_period": y, "phase": "Total", "sen_provision": "Total", "residence": "Total", "pupils": n}
+             for y, n in (("202021", "5900"), ("202122", "6000"), ("202223", "6100"))]  # fmt: skip
+    return published("send_trend", rows, **LA), published("send_school_residence", rolls, **LA)
+
+
+def test_englands_shares_are_said_as_dfe_published_them_beside_the_las_at_the_same_census():
+    trend, rolls = _trend_with_england({"202021": ("3.7", "12.2"), "202122": ("4.0", "12.6")})
+    [said] = texts(nv.england_share_sentences(trend, rolls))
+    # the latest census with DfE's figures, the LA's shares of its roll at that census (165 and 570 of 6,000)
+    assert said == (
+        "In England, 4.0% of pupils had an EHC plan and 12.6% were on SEN support at the Spring 2022 census (DfE); "
+        "in Testshire, 2.8% and 9.5%."
+    )
+    assert said in texts(nv.trend_sentences(trend, rolls))
+    # no DfE figure in the release: nothing said; no roll for that census: England's shares alone
+    assert nv.england_share_sentences(*_trend_with_england({})) == []
+    no_roll = published("send_school_residence", [dict(time_period="202223", phase="Total", sen_provision="Total",
+                                                        residence="Total", pupils="6100")], **LA)  # fmt: skip
+    [alone] = texts(nv.england_share_sentences(trend, no_roll))
+    assert alone.endswith("at the Spring 2022 census (DfE).")
+
+
 def test_the_health_checks_chart_plots_the_published_percentages_and_leaves_a_suppressed_band_out():
     checks = health_checks({
         ("202021", "14 to 17"): ("12", "9", "21", "57.1"),
@@ -1510,6 +1540,12 @@ def test_sentences_reproduce_the_seed_figures(release):
     away = FIGURES["placements_6_4"]["out_of_county_special_ehcp"]
     assert f"{away['2021-12']} at 31 December 2021 and {away['2022-12']} at 31 December 2022" in places
     assert f"A further {FIGURES['placements_6_4']['designated_special_or_erp_ehcp']} children" in places
+    england = FIGURES["ehcp_sen_support_trend_6_2"]["england_2022"]
+    [shares] = texts(nv.england_share_sentences(t["send_trend"], t["send_school_residence"]))
+    assert shares.startswith(
+        f"In England, {england['ehcp_pct']:.1f}% of pupils had an EHC plan and {england['sen_support_pct']:.1f}% were "
+        "on SEN support at the Spring 2022 census (DfE)"
+    )
     post16 = texts(nv.post16_sentences(t["send_placements"], extract="2022-12-31"))
     assert post16[0].startswith(
         f"At 31 December 2022, {FIGURES['post16_6_5']['in_college_or_alternative']} young people"

@@ -396,10 +396,30 @@ def trend_sentences(trend: Published, residence: Published) -> list[Sentence]:
             if peak_year not in (first, latest):
                 out.append(say(name, " peaked at ", *with_share(provision, peak_year), " at ",
                                table_period(trend, peak_year), "."))  # fmt: skip
+    out += england_share_sentences(trend, residence)
     hidden = [y for y in years for p in ("E", "K") if trend.cell("pupils", time_period=y, sen_provision=p).symbol]
     if hidden:
         out.append(say("Some years' figures are suppressed (c) and are left out of the chart."))
     return out
+
+
+def england_share_sentences(trend: Published, residence: Published) -> list[Sentence]:
+    """England's shares of pupils with an EHC plan and on SEN support as DfE published them (the seed's 4.0% and
+    12.6% for January 2022), beside the LA's at the same census: the latest census the release has them for."""
+    years = [y for y in trend.distinct("time_period")
+             if trend.cell("england_pct_of_pupils", time_period=y, sen_provision="E").number is not None]  # fmt: skip
+    if not years:
+        return []
+    year = years[-1]
+    england = [as_published(RATE, trend.cell("england_pct_of_pupils", time_period=year, sen_provision=p))
+               for p in ("E", "K")]  # fmt: skip
+    said = ["In England, ", england[0], " of pupils had an EHC plan and ", england[1], " were on SEN support at the ",
+            table_period(trend, year), " census (DfE)"]  # fmt: skip
+    roll = residence.find("pupils", time_period=year, phase="Total", sen_provision="Total", residence="Total")
+    if roll is not None:
+        here = [percent(trend.cell("pupils", time_period=year, sen_provision=p), roll) for p in ("E", "K")]
+        said += ["; in ", trend.la_name(), ", ", here[0], " and ", here[1]]
+    return [say(*said, ".")]
 
 
 def caseload_sentences(
