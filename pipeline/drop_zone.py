@@ -5,11 +5,13 @@ No Dagster, no dbt, no DuckDB: `send-pipeline run`, the nightly schedule and the
 before anything heavy is imported (pipeline/nightly_state.py decides from the answers whether a night can be skipped).
 """
 
+import datetime as dt
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 # The folders of raw/ a source reads (each source's Contract.source; tests/test_pipeline_e2e.py checks the generator
 # writes exactly these).
@@ -50,16 +52,80 @@ def unread_dfe_message(unread: Sequence[str]) -> str:
     )
 
 
+# The EHCNA extract set: raw/ehcna/<module>_<YYYY-MM-DD>[...].csv|xlsx, one file per module, the extract date taken
+# from the name (pipeline.sources.ehcna reads them: its MODULES are these, its contracts' name_pattern is
+# ehcna_name_pattern; tests/test_ehcna_source.py checks they agree).
+EHCNA_SOURCE = "ehcna"
+EHCNA_MODULES = ("person", "request", "assessment", "plan", "annual_review")
+
+
+def ehcna_name_pattern(module: str) -> str:
+    """A module's file names, matched (re.match) against the name: ``<module>_<YYYY-MM-DD>``, then anything
+    (``_corrected``, the extension)."""
+    return rf"{module}_(?P<extract_date>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})"
+
+
+def ehcna_extract_date(module: str, name: str) -> dt.date | None:
+    """The extract date a file's name gives as one of the module's files (None: no date, or no such day)."""
+    found = re.match(ehcna_name_pattern(module), name)
+    try:
+        return dt.date.fromisoformat(found["extract_date"]) if found else None
+    except ValueError:
+        return None
+
+
+def ehcna_name_error(name: str) -> str | None:
+    """What is wrong with a file under raw/ehcna/ (``name``: its path under raw/) that no EHCNA module reads, and
+    what its name must be; None for a file a module reads. The EHCNA asset's error, and the drop zone's."""
+    path = PurePosixPath(name)
+    if len(path.parts) > 2:
+        return (
+            f"{name}: in a subfolder of {EHCNA_SOURCE}/, which is never read: move it into {EHCNA_SOURCE}/ itself "
+            "(or out of raw/)"
+        )
+    module = next((m for m in EHCNA_MODULES if path.name.startswith(f"{m}_")), None)
+    if module is None:
+        prefixes = ", ".join(f"{m}_*" for m in EHCNA_MODULES)
+        return (
+            f"{name}: matches no EHCNA module (file names start {prefixes}, then the extract date: "
+            "<module>_<YYYY-MM-DD>[...].csv|xlsx)"
+        )
+    if ehcna_extract_date(module, path.name) is None:
+        return (
+            f"{name}: its name gives no extract date: name the module's files {module}_<YYYY-MM-DD>[...].csv|xlsx, "
+            f"the date the system exported it (e.g. {module}_2023-06-30.csv)"
+        )
+    return None
+
+
+def unread_ehcna_files(raw_dir: Path) -> list[str]:
+    """Files under raw/ehcna/ no EHCNA module would read (ehcna_name_error): a module misnamed (``requests_...``),
+    a name without a date or with no such day (``request_latest.csv``, ``request_2023-02-30.csv``), a file of no
+    module, a file in a subfolder. The EHCNA asset fails naming the first."""
+    folder = Path(raw_dir) / EHCNA_SOURCE
+    names = (str(path.relative_to(raw_dir)) for path in drop_zone_files(folder))
+    return [name for name in names if ehcna_name_error(name) is not None]
+
+
+def unread_ehcna_message(unread: Sequence[str]) -> str:
+    """What is wrong with the first of unread_ehcna_files' files and what to do, and how many more there are."""
+    more = len(unread) - 1
+    return ehcna_name_error(unread[0]) + (
+        f"; and {more} more file(s) under raw/{EHCNA_SOURCE}/ that no EHCNA module reads" if more else ""
+    )
+
+
 def unread_extracts(raw_dir: Path) -> list[str]:
-    """Extracts under raw/ no source would ever read, so a run with them would lose them without a word: those in
-    no source's folder (raw/Census/..., raw/transport/..., a file at the top), and those in raw/dfe/ that are no
-    file of the DfE release (unread_dfe_files)."""
+    """Extracts under raw/ no source would ever read, so a run with them would lose them without a word or fail on
+    them: those in no source's folder (raw/Census/..., raw/transport/..., a file at the top), those in raw/dfe/ that
+    are no file of the DfE release (unread_dfe_files), and those in raw/ehcna/ no EHCNA module reads
+    (unread_ehcna_files)."""
     outside = [
         str(path.relative_to(raw_dir))
         for path in drop_zone_files(raw_dir)
         if len(path.relative_to(raw_dir).parts) == 1 or path.relative_to(raw_dir).parts[0] not in SOURCE_FOLDERS
     ]
-    return outside + unread_dfe_files(raw_dir)
+    return outside + unread_dfe_files(raw_dir) + unread_ehcna_files(raw_dir)
 
 
 def first_and_more(names: Sequence[str]) -> str:
@@ -67,10 +133,18 @@ def first_and_more(names: Sequence[str]) -> str:
     return names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
 
 
+def in_source_folder(name: str, source: str) -> bool:
+    """Whether a file (its path under raw/) is in the source's folder."""
+    parts = Path(name).parts
+    return len(parts) > 1 and parts[0] == source
+
+
 def unread_message(unread: list[str]) -> str:
-    """unread_extracts' files, those in no source's folder first, then DfE's: what is wrong and what to do."""
-    dfe = [name for name in unread if Path(name).parts[0] == DFE_SOURCE and len(Path(name).parts) > 1]
-    outside = [name for name in unread if name not in dfe]
+    """unread_extracts' files, those in no source's folder first, then DfE's, then EHCNA's: what is wrong and what
+    to do."""
+    dfe = [name for name in unread if in_source_folder(name, DFE_SOURCE)]
+    ehcna = [name for name in unread if in_source_folder(name, EHCNA_SOURCE)]
+    outside = [name for name in unread if name not in dfe and name not in ehcna]
     said = []
     if outside:
         said.append(
@@ -79,6 +153,8 @@ def unread_message(unread: list[str]) -> str:
         )
     if dfe:
         said.append(unread_dfe_message(dfe))
+    if ehcna:
+        said.append(unread_ehcna_message(ehcna))
     return "; ".join(said) + "; no run until then"
 
 

@@ -211,6 +211,27 @@ def test_run_fails_at_once_naming_a_dfe_file_no_contract_reads(run_env, capsys, 
         cli.main(["run"])
 
 
+@pytest.mark.parametrize(
+    ("stray", "said"),
+    [("ehcna/requests_2023-06-30.csv", "matches no EHCNA module (file names start person_*, request_*"),
+     ("ehcna/request_latest.csv", "its name gives no extract date: name the module's files request_<YYYY-MM-DD>"),
+     ("ehcna/request_2023-02-30.csv", "its name gives no extract date: name the module's files request_<YYYY-MM-DD>")],
+)  # fmt: skip
+def test_run_fails_at_once_naming_an_ehcna_file_no_module_reads(run_env, capsys, stray, said):
+    """The EHCNA set takes its extract date from each file's name: a misnamed file failed the EHCNA asset only once
+    the run had started (Dagster and dbt loaded, the other sources ingested). The run now stops before it starts,
+    naming it and the name it must have."""
+    (run_env / "raw" / "ehcna").mkdir()
+    (run_env / "raw" / "ehcna" / "request_2023-06-30.csv").write_text("request_id\n")
+    (run_env / "raw" / stray).write_text("request_id\n")
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"send-pipeline: SEND_RAW_DIR: {stray}: {said}")
+    (run_env / "raw" / stray).unlink()
+    with pytest.raises(_Started):
+        cli.main(["run"])
+
+
 def test_a_second_run_on_the_same_warehouse_stops_at_once_naming_the_first(run_env, capsys):
     """Two `send-pipeline run`s on one warehouse: the second waited on DuckDB's lock, failed after ~30 s and then
     forgot the first run's build record. It now stops before it starts (exit 2), and runs once the first is done."""

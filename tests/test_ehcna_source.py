@@ -6,6 +6,7 @@ seed) for the seed figures, which are read from tests/fixtures/figures.yaml.
 
 import csv
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline import drop_zone
 from pipeline.generate.census import generate_census
 from pipeline.generate.dfe import copy_dfe_release
 from pipeline.generate.ehcna import generate_ehcna, in_time_count
@@ -23,7 +25,7 @@ from pipeline.pseudonymise import pseudonym as keyed_pseudonym
 from pipeline.resources import SendWarehouse
 from pipeline.sources.census import census_contract
 from pipeline.sources.dfe import dfe_contracts
-from pipeline.sources.ehcna import ehcna_contracts, ehcna_extracts, ingest_ehcna
+from pipeline.sources.ehcna import MODULES, ehcna_contracts, ehcna_extracts, ingest_ehcna
 from pipeline.upn import check_letter
 
 from source_support import QUARANTINE_TEXT, assert_ingest_metadata
@@ -417,6 +419,49 @@ def test_a_file_whose_name_gives_no_extract_date_fails_the_set_naming_it(tmp_pat
     with pytest.raises(ExtractError, match=rf"^ehcna/{name}: its name gives no extract date: .*request_<YYYY-MM-DD>"):
         ingest(tmp_path, con)
     assert raw_table_rows(con) == 0
+
+
+# ---------- a file under raw/ehcna/ that no module reads ----------
+
+
+def test_the_drop_zone_knows_the_modules_and_the_names_the_contracts_read():
+    """pipeline.drop_zone (no Dagster, no DuckDB) says which files under raw/ehcna/ a run reads, before anything
+    heavy is imported; the contracts read <module>_* and take the date from drop_zone.ehcna_name_pattern."""
+    assert tuple(m.name for m in MODULES) == drop_zone.EHCNA_MODULES
+    contracts = ehcna_contracts(KEY)
+    assert [c.file_glob for c in contracts] == [f"{m}_*" for m in drop_zone.EHCNA_MODULES]
+    assert [c.name_pattern for c in contracts] == [drop_zone.ehcna_name_pattern(m) for m in drop_zone.EHCNA_MODULES]
+
+
+NO_MODULE = "matches no EHCNA module (file names start person_*, request_*"
+NO_DATE = "its name gives no extract date: name the module's files request_<YYYY-MM-DD>[...].csv|xlsx"
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("requests_2023-06-30.csv", NO_MODULE), ("Request_2023-06-30.csv", NO_MODULE), ("notes.pdf", NO_MODULE),
+     ("request_latest.csv", NO_DATE), ("request_2023-02-30.csv", NO_DATE), ("request_20230630.csv", NO_DATE),
+     ("2023/request_2023-06-30.csv", "in a subfolder of ehcna/, which is never read")],
+)  # fmt: skip
+def test_a_file_no_module_reads_stops_the_run_before_it_starts_as_it_fails_the_set(tmp_path, con, name, said):
+    """A misnamed module, a name without a date or with no such day, a file of no module, one in a subfolder: each
+    failed the set during the run, while the drop zone's check (send-pipeline run, the schedule, the sensor: before
+    Dagster is imported) let it through. Both now name it, in the same words, with the name it must have."""
+    write_set(tmp_path, good_set())
+    write_csv(tmp_path / "ehcna" / "request_2023-09-30_corrected.csv", good_set()["request"], HEADERS["request"])
+    assert drop_zone.unread_extracts(tmp_path) == []  # the set and a correction: every file is read
+    stray = tmp_path / "ehcna" / name
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "ehcna" / "request_2023-06-30.csv", stray)
+    assert drop_zone.unread_extracts(tmp_path) == [f"ehcna/{name}"]
+    message = drop_zone.unread_message([f"ehcna/{name}"])
+    assert message.startswith(f"ehcna/{name}: {said}")
+    with pytest.raises(ExtractError) as failed:
+        ingest(tmp_path, con)
+    assert message == f"{failed.value}; no run until then"
+    assert raw_table_rows(con) == 0
+    stray.unlink()
+    assert drop_zone.unread_extracts(tmp_path) == []
 
 
 def test_a_warehouse_loaded_before_the_extract_date_was_kept_loads_the_set_again(tmp_path, con):

@@ -246,16 +246,21 @@ def test_the_schedule_does_not_run_while_an_extract_may_still_be_copied_in(built
     assert "looks again at its next tick (02:20, 02:40)" in result.skip_message
 
 
-def test_the_schedule_and_the_sensor_do_not_run_while_an_extract_is_in_no_sources_folder(built):
+@pytest.mark.parametrize(
+    ("stray", "said"),
+    [("Census/2024_spring.csv", "Census/2024_spring.csv is in no source's folder"),
+     ("ehcna/request_latest.csv", "ehcna/request_latest.csv: its name gives no extract date")],
+)  # fmt: skip
+def test_the_schedule_and_the_sensor_do_not_run_while_an_extract_is_one_no_source_reads(built, stray, said):
     from pipeline.sensors import raw_drop_zone_sensor
 
-    (built["raw"] / "Census").mkdir()
-    _copied_in(built["raw"] / "Census" / "2024_spring.csv", "upn\n", SETTLE_SECONDS + 60)
+    (built["raw"] / stray).parent.mkdir()
+    _copied_in(built["raw"] / stray, "upn\n", SETTLE_SECONDS + 60)
     result = _tick()
     assert not list(result.run_requests or [])
-    assert "Census/2024_spring.csv is in no source's folder" in result.skip_message
+    assert said in result.skip_message
     sensed = raw_drop_zone_sensor(dg.build_sensor_context(cursor="{}"))
-    assert isinstance(sensed, dg.SkipReason) and "Census/2024_spring.csv" in sensed.skip_message
+    assert isinstance(sensed, dg.SkipReason) and said in sensed.skip_message
 
 
 def test_an_extract_that_cannot_be_read_is_a_reason_to_run_not_a_traceback_and_is_not_cached(built, monkeypatch):

@@ -15,7 +15,10 @@ Every column named here must be in the header (a missing one fails the whole ext
 column, before anything is loaded); values may be empty where the rules below allow it.
 
 The extract date is the file name's: ``<module>_<YYYY-MM-DD>``, then anything (``request_2023-06-30_corrected.csv``).
-A file whose name gives no date, or no such day, fails the whole set naming it, before anything is loaded. Every
+A file under raw/ehcna/ no module reads - its name gives no date, or no such day, or starts with no module's name
+(``requests_...``), or it is in a subfolder - fails the whole set naming it, before anything is loaded, and stops
+``send-pipeline run``, the schedule and the sensor before they start (``pipeline.drop_zone.unread_ehcna_files``: the
+names are defined there, with no Dagster or DuckDB, for those checks). Every
 row keeps its file's date (``extract_date``), and an event dated after it cannot have been seen by the extract (a
 cease date entered ahead, a typing error): the row is quarantined, ``<column>_after_extract_date`` (dob,
 received_date, request_outcome_date, assessment_outcome_date, start_date, cease_date, review_date; not due_date:
@@ -64,7 +67,6 @@ Timeliness (6 and 20 weeks) is never read from the extract: dbt computes it from
 """
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipeline.drop_zone import (
+    EHCNA_SOURCE,
+    ehcna_extract_date,
+    ehcna_name_pattern,
+    unread_ehcna_files,
+    unread_ehcna_message,
+)
 from pipeline.ingest import (
     MACROS,
     Contract,
@@ -103,7 +112,7 @@ from pipeline.sources.asset_support import (
 from pipeline.sources.census import ETHNICITIES, SEN_NEEDS
 from pipeline.upn import upn_rules
 
-SOURCE = "ehcna"
+SOURCE = EHCNA_SOURCE
 EXTRACT_SCOPE = "full_history"
 OUTCOMES = ("Y", "N", "A", "W", "H")
 SEXES = ("M", "F", "U")
@@ -355,16 +364,12 @@ RULES: dict[str, Callable[[], tuple[Rule, ...]]] = {
 
 def extract_date_pattern(module: Module) -> str:
     """The module's file names: ``<module>_<YYYY-MM-DD>``, then anything (``_corrected``, the extension)."""
-    return rf"{module.name}_(?P<extract_date>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})"
+    return ehcna_name_pattern(module.name)
 
 
 def extract_date(module: Module, name: str) -> dt.date | None:
     """The extract date a file's name gives (None: no date, or no such day)."""
-    found = re.match(extract_date_pattern(module), name)
-    try:
-        return dt.date.fromisoformat(found["extract_date"]) if found else None
-    except ValueError:
-        return None
+    return ehcna_extract_date(module.name, name)
 
 
 def module_contract(module: Module, key: bytes) -> Contract:
@@ -389,33 +394,13 @@ def ehcna_contracts(key: bytes) -> tuple[Contract, ...]:
     return tuple(module_contract(module, key) for module in MODULES)
 
 
-def unmatched_files(raw_dir: Path) -> list[str]:
-    """Extract files in raw/ehcna that belong to no module (a misnamed module would silently go missing)."""
-    folder = Path(raw_dir) / SOURCE
-    if not folder.is_dir():
-        return []
-    matched = {path for module in MODULES for path in source_files(raw_dir, SOURCE, f"{module.name}_*")}
-    return sorted(
-        str(path.relative_to(raw_dir))
-        for path in source_files(raw_dir, SOURCE, "*")
-        if path.suffix.lower() in (".csv", ".xlsx", ".txt") and path not in matched
-    )
-
-
 def _preflight(con: duckdb.DuckDBPyConnection, contracts: tuple[Contract, ...], raw_dir: Path) -> None:
-    """Read every header of the set before loading anything: a broken file fails the set, naming file and column."""
-    strays = unmatched_files(raw_dir)
-    if strays:
-        prefixes = ", ".join(f"{m.name}_*" for m in MODULES)
-        raise ExtractError(f"{strays[0]}: matches no EHCNA module (file names start {prefixes})")
-    for module, contract in zip(MODULES, contracts, strict=True):
+    """Read every header of the set before loading anything: a file no module reads (misnamed, no extract date, in a
+    subfolder) or a broken file fails the set, naming file and column."""
+    if unread := unread_ehcna_files(raw_dir):  # a misnamed module would otherwise go missing without a word
+        raise ExtractError(unread_ehcna_message(unread))
+    for contract in contracts:
         for path in source_files(raw_dir, contract.source, contract.file_glob):
-            if extract_date(module, path.name) is None:
-                raise ExtractError(
-                    f"{path.relative_to(raw_dir)}: its name gives no extract date: name the module's files "
-                    f"{module.name}_<YYYY-MM-DD>[...].csv|xlsx, the date the system exported it "
-                    f"(e.g. {module.name}_2023-06-30.csv)"
-                )
             try:
                 stage_extract(con, path, str(path.relative_to(raw_dir)), contract)
             finally:
