@@ -5,7 +5,8 @@ the next `send-pipeline run` waits for that slot for ever (at 100 % of a core). 
 with its process id and host; before it starts, any STARTED or STARTING run of this host whose process is gone is
 reported failed and its pool slots are freed. A run launched by the daemon (schedule, sensor, UI) carries no such
 tag and is left alone: terminate it in the UI. While such a run is in progress, `send-pipeline run` does not start
-(runs_in_progress): it would wait on that run's DuckDB lock.
+(runs_in_progress): it would wait on that run's DuckDB lock; while any run is queued or in progress, the schedule and
+the sensor request nothing (runs_pending).
 """
 
 import os
@@ -76,6 +77,8 @@ def runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
     return described_runs(instance, dg.RunsFilter(statuses=[*IN_PROGRESS, dg.DagsterRunStatus.CANCELING]))
 
 
-def job_runs_pending(instance: dg.DagsterInstance, job_name: str) -> list[str]:
-    """Each run of ``job_name`` queued, starting, started or being canceled, as `<run id> (<launched by>)`."""
-    return described_runs(instance, dg.RunsFilter(job_name=job_name, statuses=list(PENDING)))
+def runs_pending(instance: dg.DagsterInstance) -> list[str]:
+    """Each run of the instance queued, starting, started or being canceled, whatever its job (every run of this code
+    location writes send.duckdb: the nightly job, assets materialized from the UI as `__ASSET_JOB`), as
+    `<run id> (<launched by>)`."""
+    return described_runs(instance, dg.RunsFilter(statuses=list(PENDING)))

@@ -11,10 +11,11 @@ looks again. Leaving such a night to the drop-zone sensor alone lost it whenever
 release to retry waited for the next night with no recent write. A tick after a run was requested for the night
 (tag send/night) requests nothing more; one that finds nothing changed skips as at 02:00.
 
-While a nightly run is queued or in progress (one the drop-zone sensor or the UI launched), the schedule and the
-sensor skip before they open anything: that run builds the release from the drop zone and the code as it finds them,
-a second one would only repeat it, and reading send.duckdb's ledger while the run writes it can fail the run's dbt
-step (DuckDB: one writing process, and no reader beside it).
+While any run of the instance is queued or in progress (a nightly run the drop-zone sensor launched, assets
+materialized from the UI, a `send-pipeline run` under the same DAGSTER_HOME), the schedule and the sensor skip before
+they open anything: every run of this code location writes send.duckdb, and reading its ledger while a run writes it
+can fail that run's dbt step (DuckDB: one writing process, and no reader beside it); a nightly run builds the release
+from the drop zone and the code as it finds them, so a second one would only repeat it.
 """
 
 import time
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pipeline.abandoned_runs import job_runs_pending, release_abandoned_runs
+from pipeline.abandoned_runs import release_abandoned_runs, runs_pending
 from pipeline.drop_zone import first_and_more, recently_written, settling_message, unread_extracts, unread_message
 from pipeline.nightly_state import describe, nightly_reasons, record_build
 from pipeline.release import RELEASE_STEP
@@ -68,17 +69,21 @@ def release_killed_cli_runs(context: dg.ScheduleEvaluationContext | dg.SensorEva
         context.log.info(f"run {run_id} of send-pipeline run had been killed mid-run: marked failed, slot freed")
 
 
-def nightly_run_pending(
+def run_queued_or_in_progress(
     context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext, then: str
 ) -> dg.SkipReason | None:
-    """A SkipReason while a run of the nightly job is queued, starting, started or being canceled, else None.
+    """A SkipReason naming the run and who launched it while any run of the instance is queued, starting, started or
+    being canceled (each writes send.duckdb), else None.
 
     Asks the Dagster instance only: call it before anything opens send.duckdb, and after release_killed_cli_runs (a
     killed run left STARTED would skip every tick). ``then``: what happens instead."""
     if (instance := instance_of(context)) is None:
         return None
-    if pending := job_runs_pending(instance, nightly_job.name):
-        return dg.SkipReason(f"nightly run {first_and_more(pending)} is queued or in progress: {then}")
+    if pending := runs_pending(instance):
+        return dg.SkipReason(
+            f"run {first_and_more(pending)} is queued or in progress (it writes send.duckdb, one writer at a time): "
+            f"{then}"
+        )
     return None
 
 
@@ -132,7 +137,7 @@ def nightly_run_or_skip(reasons: list[str], settling: list[str] = (), night: str
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
     release_killed_cli_runs(context)
-    if busy := nightly_run_pending(context, "not run now; that run builds the release"):
+    if busy := run_queued_or_in_progress(context, f"not run now; a later tick ({LATER_TICKS}) looks again"):
         return busy
     night = night_of(context)
     if done := run_of_the_night(context, night):

@@ -14,9 +14,10 @@ the next tick sees the change again. The run key names the changed versions and 
 (the last completed tick), so an extract removed and put back as it was gets a run of its own, while the same tick
 evaluated twice still requests one run.
 
-While a nightly run is queued or in progress, the tick requests nothing and keeps its cursor (it opens nothing: reading
-send.duckdb's ledger while that run writes it can fail the run's dbt step), so the changes made meanwhile, however
-many, are seen together once the run has finished and get one run.
+While any run of the instance is queued or in progress (a nightly run, assets materialized from the UI: each writes
+send.duckdb), the tick requests nothing and keeps its cursor (it opens nothing: reading send.duckdb's ledger while that
+run writes it can fail the run's dbt step), so the changes made meanwhile, however many, are seen together once the
+run has finished and get one run.
 
 Each tick first releases the runs of `send-pipeline run` on this host whose process was killed outright
 (pipeline/abandoned_runs.py): left STARTED, such a run would keep every daemon run QUEUED (one run at a time).
@@ -30,7 +31,7 @@ import dagster as dg
 
 from pipeline.drop_zone import Snapshot, drop_zone_snapshot, settling, settling_message, unread_extracts, unread_message
 from pipeline.nightly_state import REMOVED, nightly_reasons
-from pipeline.schedules import nightly_job, nightly_run_pending, release_killed_cli_runs
+from pipeline.schedules import nightly_job, release_killed_cli_runs, run_queued_or_in_progress
 from pipeline.settings import load_settings
 
 
@@ -49,7 +50,7 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
 )
 def raw_drop_zone_sensor(context: dg.SensorEvaluationContext):
     release_killed_cli_runs(context)
-    if busy := nightly_run_pending(context, "changes are looked at once it has finished"):  # cursor kept
+    if busy := run_queued_or_in_progress(context, "changes are looked at once it has finished"):  # cursor kept
         return busy
     settings = load_settings()
     if unread := unread_extracts(settings.raw_dir):  # cursor kept: the change is seen once the file is moved

@@ -16,6 +16,7 @@ from pipeline.abandoned_runs import (
     release_abandoned_runs,
     run_tags,
     runs_in_progress,
+    runs_pending,
 )
 
 POOL = "send_duckdb_writer"
@@ -67,3 +68,17 @@ def test_launched_by_names_the_schedule_the_sensor_a_cli_run_or_the_ui():
     assert launched_by(run_with({"dagster/sensor_name": "raw_extracts"})) == "sensor raw_extracts"
     assert launched_by(run_with({PID_TAG: "42", HOST_TAG: "h"})) == "send-pipeline run, pid 42 on h"
     assert launched_by(run_with({})) == "the Dagster UI"
+
+
+def test_a_run_of_any_job_is_pending_while_queued_starting_started_or_canceling(tmp_path):
+    """Every run of this code location writes send.duckdb (the nightly job, assets materialized from the UI). A
+    queued run needs a code location's origin: tests/test_no_change.py queues one."""
+    status = dg.DagsterRunStatus
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        runs = {
+            s: instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=s))
+            for s in (status.NOT_STARTED, status.STARTING, status.STARTED, status.CANCELING, status.SUCCESS,
+                      status.FAILURE, status.CANCELED)
+        }  # fmt: skip
+        pending = (status.NOT_STARTED, status.STARTING, status.STARTED, status.CANCELING)
+        assert sorted(runs_pending(instance)) == sorted(f"{runs[s].run_id} (the Dagster UI)" for s in pending)

@@ -315,29 +315,40 @@ def test_the_narrative_the_suites_and_the_report_template_are_part_of_the_code_v
         before = after
 
 
-@pytest.mark.parametrize("status", [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED])
-def test_the_schedule_skips_while_a_nightly_run_is_queued_or_in_progress_without_opening_the_warehouse(
-    built, tmp_path, monkeypatch, status
+SENSOR = {"dagster/sensor_name": "raw_drop_zone_sensor"}
+
+
+@pytest.mark.parametrize(
+    ("job", "status", "tags", "by"),
+    [("nightly", dg.DagsterRunStatus.QUEUED, SENSOR, "sensor raw_drop_zone_sensor"),
+     ("nightly", dg.DagsterRunStatus.STARTED, SENSOR, "sensor raw_drop_zone_sensor"),
+     ("__ASSET_JOB", dg.DagsterRunStatus.STARTED, {}, "the Dagster UI"),
+     ("__ASSET_JOB", dg.DagsterRunStatus.CANCELING, {}, "the Dagster UI")],
+)  # fmt: skip
+def test_the_schedule_skips_while_any_run_is_queued_or_in_progress_without_opening_the_warehouse(
+    built, tmp_path, monkeypatch, job, status, tags, by
 ):
     """A nightly run the sensor launched, queued or running at 02:00: the schedule (the build record still stale)
     asked for a second full run, after opening send.duckdb read-only while that run wrote it (which can fail its dbt
-    step). It now skips, naming the run, before reading the warehouse; once the run has ended, it runs again."""
+    step). Assets materialized from the UI (job __ASSET_JOB) write send.duckdb too, and did not hold the schedule.
+    It now skips while any run is queued or in progress, naming it and who launched it, before reading the
+    warehouse; once the run has ended, it runs again."""
     _copied_in(built["raw"] / "census/2023_spring.csv", "upn,census_date\nC,2023-01-19\n", SETTLE_SECONDS + 60)
 
     def opened(_path):
-        raise AssertionError("the schedule opened send.duckdb while a nightly run was queued or in progress")
+        raise AssertionError("the schedule opened send.duckdb while a run was queued or in progress")
 
     with dg.instance_for_test() as instance:
-        run = nightly_run(instance, status, {"dagster/sensor_name": "raw_drop_zone_sensor"})
+        if job == "nightly":
+            run = nightly_run(instance, status, tags)
+        else:
+            run = instance.add_run(dg.DagsterRun(job_name=job, status=status, tags=tags))
         with monkeypatch.context() as patched:
             patched.setattr("pipeline.nightly_state.ledger_hashes", opened)
             result = _tick(instance)
         assert not list(result.run_requests or [])
-        assert result.skip_message.startswith(
-            f"nightly run {run.run_id} (sensor raw_drop_zone_sensor) is queued or in progress"
-        )
-        instance.report_run_failed(run)  # another job's runs, or a nightly run ended, do not hold the schedule
-        instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED))
+        assert result.skip_message.startswith(f"run {run.run_id} ({by}) is queued or in progress")
+        instance.report_run_failed(run)  # ended: the schedule runs
         [request] = list(_tick(instance).run_requests)
         assert request.tags["send/reasons"] == "census/2023_spring.csv changed"
 

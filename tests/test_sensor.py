@@ -207,3 +207,19 @@ def test_the_sensor_waits_for_a_queued_or_running_nightly_run_and_then_requests_
         context = dg.build_sensor_context(instance=instance, cursor=cursor)
         after = raw_drop_zone_sensor(context)
         assert isinstance(after, dg.RunRequest) and after.tags["send/changed_files"] == "2"
+
+
+def test_the_sensor_waits_for_assets_materialized_from_the_ui(drop_zone):
+    """Assets materialized from the UI run as job __ASSET_JOB and write send.duckdb: while one is in progress the
+    sensor requested a nightly run (after reading send.duckdb beside its writer on a first tick), which then waited
+    on or failed with the DuckDB lock. It now skips, naming the run and who launched it, and keeps its cursor."""
+    write(drop_zone / "census" / "2023_spring.csv", "upn\nA\n")
+    with dg.instance_for_test() as instance:
+        materializing = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED))
+        context = dg.build_sensor_context(instance=instance, cursor=None)
+        waiting = raw_drop_zone_sensor(context)
+        assert isinstance(waiting, dg.SkipReason)
+        assert waiting.skip_message.startswith(f"run {materializing.run_id} (the Dagster UI) is queued or in progress")
+        assert context.cursor is None
+        instance.report_run_failed(materializing)
+        assert isinstance(raw_drop_zone_sensor(dg.build_sensor_context(instance=instance)), dg.RunRequest)
