@@ -170,6 +170,40 @@ def hold_run_lock(warehouse_dir: Path):
     return handle
 
 
+def dagster_instance():
+    """The Dagster instance of DAGSTER_HOME (the daemon's, in production), else an ephemeral one."""
+    import dagster as dg
+
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def check_no_run_in_progress(instance) -> None:
+    """Mark failed the runs of killed `send-pipeline run`s (their DuckDB writer slots freed), then SettingsError
+    naming each run of the instance still in progress (launched by the daemon: this run would wait on its lock)."""
+    from pipeline.abandoned_runs import release_abandoned_runs, runs_in_progress
+    from pipeline.drop_zone import first_and_more
+
+    for run_id in release_abandoned_runs(instance):
+        print(f"run {run_id} had been killed mid-run: marked failed, its DuckDB writer slot freed")
+    if busy := runs_in_progress(instance):
+        raise SettingsError(
+            f"DAGSTER_HOME: run {first_and_more(busy)} is in progress in this Dagster instance: run again when it has "
+            "finished, or terminate it in the Dagster UI"
+        )
+
+
+def warehouse_in_use(settings: Settings, holder: str) -> SettingsError:
+    """send.duckdb is open for writing in another process (``holder``, DuckDB's words): raises check_no_run_in_progress'
+    error naming the runs in progress in the Dagster instance of DAGSTER_HOME if there are any (Dagster is imported
+    for that only), else returns the error naming the process."""
+    if os.environ.get("DAGSTER_HOME"):  # an ephemeral instance has no run but this one's
+        check_no_run_in_progress(dagster_instance())
+    return SettingsError(
+        f"SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open for writing in another process ({holder}; a run of the "
+        "Dagster daemon is named when DAGSTER_HOME is the daemon's): run again when it has finished"
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     load_dotenv(LOCAL_ENV_FILE, override=False)
     settings = load_settings()
@@ -178,10 +212,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings.export_for_dbt()
     print(f"raw extracts: {settings.raw_dir}")
     # Before Dagster and dbt are imported (seconds): a night with nothing new costs a hash check.
-    from pipeline.drop_zone import first_and_more
-    from pipeline.nightly_state import describe, forget_build, nightly_reasons
+    from pipeline.nightly_state import LedgerLocked, describe, forget_build, nightly_reasons
 
-    reasons = ["--force"] if args.force else nightly_reasons(settings)
+    try:
+        reasons = ["--force"] if args.force else nightly_reasons(settings, stop_when_locked=True)
+    except LedgerLocked as locked:  # a run is writing send.duckdb: name it, not DuckDB's lock
+        raise warehouse_in_use(settings, locked.holder) from None
     if not reasons:
         print(NOTHING_CHANGED)
         print(f"published release:  {settings.reporting_path}")
@@ -197,20 +233,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from pipeline.dbt_project import prepare_dbt_project
 
         prepare_dbt_project()
-        import dagster as dg
-
         from pipeline.definitions import defs
 
-    from pipeline.abandoned_runs import release_abandoned_runs, run_tags, runs_in_progress
+    from pipeline.abandoned_runs import run_tags
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    for run_id in release_abandoned_runs(instance):
-        print(f"run {run_id} had been killed mid-run: marked failed, its DuckDB writer slot freed")
-    if busy := runs_in_progress(instance):  # launched by the daemon: this run would wait on its DuckDB lock
-        raise SettingsError(
-            f"DAGSTER_HOME: run {first_and_more(busy)} is in progress in this Dagster instance: run again when it has "
-            "finished, or terminate it in the Dagster UI"
-        )
+    instance = dagster_instance()
+    check_no_run_in_progress(instance)
     job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
     # dbt's own log lines go to a file (Dagster re-emits them on stdout); progress goes to stderr.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -143,6 +144,25 @@ def code_version(settings: Settings, package_dir: Path = PACKAGE_DIR) -> str:
 # ---------- the warehouse's records ----------
 
 
+class LedgerLocked(Exception):
+    """send.duckdb is open for writing in another process, so its ledger cannot be read; ``holder``: that process, in
+    DuckDB's words."""
+
+    def __init__(self, holder: str):
+        super().__init__(holder)
+        self.holder = holder
+
+
+def lock_holder(error: BaseException) -> str | None:
+    """The process whose lock on send.duckdb made a connect fail, as DuckDB names it (`/usr/bin/python3 (PID 4242)`),
+    or "another process" when it names none; None for an error that is no lock conflict."""
+    message = str(error)
+    if "Could not set lock on file" not in message:
+        return None
+    found = re.search(r"Conflicting lock is held in (.+?)(?:\. See also|\.?$)", message)
+    return found[1] if found else "another process"
+
+
 def ledger_hashes(duckdb_path: Path) -> dict[str, str] | None:
     """File name -> sha256 of the version last ingested, from raw.file_ledger; None without a ledger.
 
@@ -201,14 +221,19 @@ def record_build(settings: Settings, release: str | None, con=None) -> BuildReco
     return record
 
 
-def nightly_reasons(settings: Settings) -> list[str]:
-    """reasons_to_run for this warehouse and drop zone now (hashes cached under warehouse/state/)."""
+def nightly_reasons(settings: Settings, *, stop_when_locked: bool = False) -> list[str]:
+    """reasons_to_run for this warehouse and drop zone now (hashes cached under warehouse/state/).
+
+    ``stop_when_locked``: raise LedgerLocked when another process has send.duckdb open for writing (`send-pipeline
+    run` then says which run or process), instead of giving it as a reason to run."""
     built = read_build_record(settings.warehouse_dir)
     if built is None:  # nothing to compare with: skip the hashing
         return reasons_to_run({}, None, None, "")
     try:
         ledger = ledger_hashes(settings.duckdb_path)
     except Exception as error:  # noqa: BLE001 - a locked or unreadable warehouse means: run, and let the run report it
+        if stop_when_locked and (holder := lock_holder(error)):
+            raise LedgerLocked(holder) from None
         return [f"the ingest ledger cannot be read ({type(error).__name__})"]
     drop_zone = drop_zone_hashes(settings.raw_dir, settings.warehouse_dir / HASH_CACHE)
     return reasons_to_run(drop_zone, ledger, built, code_version(settings))

@@ -5,6 +5,7 @@ The warehouse here is a small stand-in (an ingest ledger and a build record, as 
 writes them), so no test runs the whole pipeline; the bench smoke test (tests/test_bench.py) skips a real one.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from pipeline.nightly_state import (
     REMOVED,
     BuildRecord,
     code_version,
+    lock_holder,
     nightly_reasons,
     read_build_record,
     reasons_to_run,
@@ -33,7 +35,7 @@ from pipeline.nightly_state import (
 )
 from pipeline.settings import load_settings
 
-from support import nightly_run
+from support import REPO_ROOT, nightly_run
 
 SEND_PIPELINE = str(Path(sys.executable).with_name("send-pipeline"))
 
@@ -90,6 +92,17 @@ def test_no_build_record_or_no_ledger_is_a_reason():
     files = {"census/2023_spring.csv": "a1"}
     assert reasons_to_run(files, files, None, "code-1") == ["no successful build is recorded for this warehouse"]
     assert reasons_to_run(files, None, BuildRecord("code-1", files), "code-1") == ["the warehouse has no ingest ledger"]
+
+
+def test_the_lock_holder_is_the_process_duckdb_names():
+    locked = duckdb.IOException(
+        'IO Error: Could not set lock on file "/w/send.duckdb": Conflicting lock is held in /usr/bin/python3.11 '
+        "(PID 4242) by user send. See also https://duckdb.org/docs/current/connect/concurrency"
+    )
+    assert lock_holder(locked) == "/usr/bin/python3.11 (PID 4242) by user send"
+    assert lock_holder(duckdb.IOException('IO Error: Could not set lock on file "/w/send.duckdb"')) == "another process"
+    assert lock_holder(duckdb.IOException("IO Error: Cannot open file: No such file or directory")) is None
+    assert lock_holder(PermissionError(13, "Permission denied")) is None
 
 
 # ---------- a warehouse whose current release was built from its drop zone ----------
@@ -210,6 +223,54 @@ def test_the_cli_runs_when_forced(built, monkeypatch, capsys):
     with pytest.raises(_Started):
         cli.main(["run", "--force"])
     assert "running because: --force" in capsys.readouterr().out
+
+
+@contextlib.contextmanager
+def held_for_writing(path: Path):
+    """send.duckdb open for writing in another process (a run's step, dbt, a DuckDB shell) until the block ends."""
+    code = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        yield holder
+    finally:
+        holder.stdin.close()  # the holder reads stdin to its end, then exits, closing send.duckdb
+        holder.wait(timeout=60)
+
+
+def test_the_cli_names_the_run_in_progress_that_holds_the_warehouse(built, tmp_path, monkeypatch, capsys):
+    """The schedule's run writing send.duckdb at 02:00: `send-pipeline run` read the ledger first, met DuckDB's lock,
+    said it was running because the ledger could not be read, and prepared dbt and loaded Dagster before it found
+    that run. It now stops there, before dbt, naming the run (exit 2)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    _stop_at_dbt(monkeypatch)
+    with dg.DagsterInstance.get() as instance, held_for_writing(load_settings().duckdb_path):
+        run = instance.add_run(dg.DagsterRun(job_name="nightly", status=dg.DagsterRunStatus.STARTED,
+                                             tags={"dagster/schedule_name": "nightly_at_2am"}))  # fmt: skip
+        assert cli.main(["run"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"send-pipeline: DAGSTER_HOME: run {run.run_id} (schedule nightly_at_2am) is in progress")
+    assert "running because" not in out
+
+
+def test_the_cli_names_the_process_that_holds_the_warehouse_when_no_run_is_in_progress(built, monkeypatch, capsys):
+    """Without a Dagster run to name (no DAGSTER_HOME, or a DuckDB shell or dbt writing send.duckdb), the run went
+    ahead and failed on DuckDB's lock in its steps. It now stops at once naming the process (exit 2), and once the
+    file is closed a night with nothing new is skipped as before."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    _stop_at_dbt(monkeypatch)
+    duckdb_path = load_settings().duckdb_path
+    with held_for_writing(duckdb_path) as holder:
+        assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {duckdb_path} is open for writing in another process")
+    assert f"(PID {holder.pid})" in err
+    assert cli.main(["run"]) == 0
+    assert cli.NOTHING_CHANGED in capsys.readouterr().out
 
 
 # ---------- the schedule ----------
