@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from pipeline import cli
+from pipeline import dbt_project as dbt_project_module  # bound to the repository's project at import, not a test's
 from pipeline.drop_zone import SETTLE_SECONDS, drop_zone_hashes, drop_zone_snapshot, file_sha256
 from pipeline.ingest import ensure_raw_schema
 from pipeline.nightly_state import (
@@ -207,7 +208,7 @@ def _stop_at_dbt(monkeypatch) -> None:
     def started(*_args, **_kwargs):
         raise _Started
 
-    monkeypatch.setattr("pipeline.dbt_project.prepare_dbt_project", started)
+    monkeypatch.setattr(dbt_project_module, "prepare_dbt_project", started)
 
 
 def test_the_cli_runs_when_an_extract_changed(built, monkeypatch, capsys):
