@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The demo's run goes into dagster_home/'s instance (git-ignored but dagster.yaml), so the Dagster UI shows it.
 demo: $(STAMP)
-	$(BIN)/send-pipeline demo --scale rutland --seed 2023
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/dagster_home} $(BIN)/send-pipeline demo --scale rutland --seed 2023
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -293,12 +293,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.out = str(settings.raw_dir)
     cmd_generate(args)
     code = cmd_run(args)
-    # The instance of dagster_home/ (one DuckDB writer, one run at a time): without it the UI's runs have no limits.
-    print(
-        "\nDemo finished. Open the lineage with: DAGSTER_HOME=$PWD/dagster_home .venv/bin/dagster dev -m "
-        "pipeline.definitions"
-    )
+    print(demo_epilogue(os.environ.get("DAGSTER_HOME")))
     return code
+
+
+def demo_epilogue(dagster_home: str | None) -> str:
+    """How to open the Dagster UI on the demo: on the instance that holds its run (make demo's dagster_home/), or
+    on dagster_home/ (one DuckDB writer, one run at a time: without it the UI's runs have no limits) when the run
+    was in a throwaway instance."""
+    if dagster_home:
+        return (
+            f"\nDemo finished. Its run, materializations and checks are in the Dagster instance {dagster_home}: open "
+            f"them and the lineage with: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev -m pipeline.definitions"
+        )
+    return (
+        "\nDemo finished (its run was in a throwaway Dagster instance: DAGSTER_HOME was not set). Open the lineage "
+        "with: DAGSTER_HOME=$PWD/dagster_home .venv/bin/dagster dev -m pipeline.definitions"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -303,3 +303,11 @@ def test_env_example_documents_every_setting_the_settings_module_reads():
     assert len(read) >= 6
     assert example == read
     assert readme == read
+
+
+def test_the_demo_says_which_dagster_instance_holds_its_run():
+    kept = cli.demo_epilogue("/srv/send/dagster_home")
+    assert "DAGSTER_HOME=/srv/send/dagster_home .venv/bin/dagster dev -m pipeline.definitions" in kept
+    assert "throwaway" not in kept
+    throwaway = cli.demo_epilogue(None)
+    assert "throwaway Dagster instance" in throwaway and "DAGSTER_HOME=$PWD/dagster_home" in throwaway

@@ -6,10 +6,13 @@ No Dagster, no dbt, no contract checks, no pseudonymisation, no ledger: one Duck
 ``RAW/census/*.csv`` and computes marts.fct_send_primary_need and marts.fct_send_provision with the logic of
 ``dbt_project/models`` (stg_census__pupils -> int_census_pupils_profiled -> marts/census):
 
-* a later file for the same census date replaces an earlier one (the ingest's period rule), files in name order;
+* a later file for the same census date replaces an earlier one, files in name order (the ingest replaces by
+  census term, a correction dated another day of the term included: the generator writes one file a census, each
+  on the census day, so the two rules keep the same files here);
 * only enrol_status C and M count; S (subsidiary registration) is the same pupil at a second school;
 * legacy provision S is recoded to E and AUT to ASD;
-* one row per pupil (UPN) per census: the first by enrol_status, laestab, file;
+* one row per pupil (UPN) per census: the first by enrol_status, laestab, file (the marts then order by the row
+  in the file too: the generator never writes one pupil twice at one school in one file);
 * every code of the dbt seeds listed for every census, 0 when no pupil has it.
 
 The result (the columns of pipeline.bench.MART_COLUMNS: the counts, codes and labels; not the geography and

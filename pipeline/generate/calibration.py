@@ -45,7 +45,8 @@ TREND: dict[int, dict[str, int]] = {
 # ------------------------------------------------------------------------------------------------------------
 # 2. Primary need by provision (after AUT -> ASD). NSA only ever with K.
 # Spring 2022: the totals E + K per need are seed 6.1 ("primary type of need", January 2022):
-# MLD 169, SLCN 94, SEMH 147, SPLD 139, OTH 16, ASD 76, PD 12, HI 9, VI 8, SLD 5, MSI 3, PMLD 0, NSA 57 = 735.
+# MLD 169, SLCN 94, SEMH 147, SPLD 139, OTH 16, ASD 76, PD 12, HI 9, NSA 57 and the small needs below = 735
+# (the release suppresses those: the table is the seed's, a public document, but the docs never quote them).
 # The E/K split is plausible (ASD and SEMH large among EHCPs, NSA all K).
 NEEDS_2022: dict[str, dict[str, int]] = {
     "E": {"ASD": 52, "SEMH": 32, "SLCN": 24, "MLD": 22, "SPLD": 8, "PD": 8, "SLD": 5, "OTH": 5, "HI": 4,

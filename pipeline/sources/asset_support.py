@@ -31,7 +31,7 @@ def ingest_metadata(results: Iterable[FileResult]) -> dict:
     """What a source asset's materialization shows in Dagster: files and quarantined rows, never a count of rows
     loaded. The UI's metadata and run logs are read more widely than send.duckdb, and a source's row count is a
     total of what the release publishes by year or group: with all but one published, it gives the suppressed one
-    away (a red team's finding: the requests file's 517 rows less the published years' 515 = a `c` of 2)."""
+    away (a red team's finding: the requests file's rows less the published years' requests gave a `c` away)."""
     results = list(results)
     return {
         "files": len(results),
