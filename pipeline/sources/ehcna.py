@@ -66,7 +66,6 @@ Timeliness (6 and 20 weeks) is never read from the extract: dbt computes it from
 (``int_ehcna_requests_timed``, ``int_ehcna_plans_timed``).
 """
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +75,6 @@ import duckdb
 
 from pipeline.drop_zone import (
     EHCNA_SOURCE,
-    ehcna_extract_date,
     ehcna_name_pattern,
     unread_ehcna_files,
     unread_ehcna_message,
@@ -362,16 +360,6 @@ RULES: dict[str, Callable[[], tuple[Rule, ...]]] = {
 }
 
 
-def extract_date_pattern(module: Module) -> str:
-    """The module's file names: ``<module>_<YYYY-MM-DD>``, then anything (``_corrected``, the extension)."""
-    return ehcna_name_pattern(module.name)
-
-
-def extract_date(module: Module, name: str) -> dt.date | None:
-    """The extract date a file's name gives (None: no date, or no such day)."""
-    return ehcna_extract_date(module.name, name)
-
-
 def module_contract(module: Module, key: bytes) -> Contract:
     return Contract(
         source=SOURCE,
@@ -385,7 +373,7 @@ def module_contract(module: Module, key: bytes) -> Contract:
         params=hmac_pads(key),
         period_column="extract_scope",
         macros=_KEY_GUARD,
-        name_pattern=extract_date_pattern(module),
+        name_pattern=ehcna_name_pattern(module.name),  # the extract date, from the file's name
     )
 
 
