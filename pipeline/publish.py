@@ -45,6 +45,7 @@ from pipeline.suppression import (
     summary_records,
     suppress,
     table_from_frame,
+    unsuppressed_since,
     verify,
 )
 from pipeline.suppression.model import Cell, CellKey, Table, describe
@@ -196,6 +197,9 @@ def suppress_release(
     if not result.safe:
         cells = ", ".join(describe(k) for k in result.unresolved[:5])
         raise PublicationError(f"{len(result.unresolved)} suppressed cell(s) cannot be protected: {cells}")
+    if shown_again := unsuppressed_since(previous, result.suppressed, tables):
+        cells = ", ".join(describe(k) for k in shown_again[:5])
+        raise PublicationError(f"{len(shown_again)} cell(s) an earlier release hid would be shown (rule 7): {cells}")
     check = verify(tables, result.suppressed)
     if not check.safe:
         cells = ", ".join(describe(k) for k in (*check.pinned, *check.unsuppressed_primary)[:5])

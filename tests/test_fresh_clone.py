@@ -77,7 +77,7 @@ def test_make_demo_in_a_fresh_clone_builds_everything_and_says_where(clone, firs
     assert key and len(key.group(1)) >= 32
 
 
-def test_the_demo_run_is_in_the_instance_the_ui_is_opened_on(clone, first_demo):
+def test_the_demo_run_is_in_the_instance_the_ui_is_opened_on(clone, first_demo, monkeypatch):
     """The demo ends saying how to open the Dagster UI: on dagster_home/, whose instance holds the demo's run (a
     throwaway instance left the UI with no run, no materialization and no check result)."""
     import dagster as dg
@@ -85,7 +85,9 @@ def test_the_demo_run_is_in_the_instance_the_ui_is_opened_on(clone, first_demo):
     assert first_demo.returncode == 0
     home = clone / "dagster_home"
     assert f"DAGSTER_HOME={home} .venv/bin/dagster dev -m pipeline.definitions" in first_demo.stdout
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    # opened as the UI opens it: DAGSTER_HOME names the instance (the run-log storage finds its folder from it)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
         [run] = instance.get_runs(dg.RunsFilter(job_name="nightly"))
         assert run.status == dg.DagsterRunStatus.SUCCESS
         assert instance.get_latest_materialization_event(dg.AssetKey(["published", "send_reporting"]))

@@ -271,15 +271,25 @@ def test_a_release_is_never_live_without_its_pattern_and_figures_stored(tmp_path
     assert live == first.release_id
 
 
+def test_no_suppressed_figure_is_stored_as_one_the_release_showed(tmp_path):
+    """publication.published_counts is what the next release's attacker treats as already public: a suppressed
+    cell's true value stored there would let the next release count it as known and stop protecting it."""
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    release = publish(internal, tmp_path / "published", "857")
+    hidden = {r[0] for r in internal.execute(
+        "SELECT cell_key FROM publication.suppression_pattern WHERE release_id = $r", {"r": release.release_id}
+    ).fetchall()}  # fmt: skip
+    shown = {r[0] for r in internal.execute(
+        "SELECT cell_key FROM publication.published_counts WHERE release_id = $r", {"r": release.release_id}
+    ).fetchall()}  # fmt: skip
+    assert hidden and shown and hidden.isdisjoint(shown), sorted(hidden & shown)[:5]
+    assert [r["pupils"] for r in read_ees(tmp_path / "published", "send_primary_need") if r["pupils"] == "c"]
+
+
 def test_a_later_release_never_unsuppresses_a_cell_of_the_same_period(tmp_path):
     internal = internal_warehouse(tmp_path / "send.duckdb")
     publish(internal, tmp_path / "published", "857")
-    corrected = [*JANUARY_2022[:10], 7, 0, 57]  # MSI 3 -> 7 in a corrected extract
-    internal.execute("DELETE FROM marts.fct_send_primary_need")
-    frame = pd.DataFrame({"time_period": 202122, "census_term": "Spring", **HOME_LA, "primary_need": NEEDS,
-                          "pupils": corrected})  # fmt: skip
-    internal.register("_corrected", frame)
-    internal.execute("INSERT INTO marts.fct_send_primary_need BY NAME SELECT * FROM _corrected")
+    replace_needs(internal, [*JANUARY_2022[:10], 7, 0, 57])  # MSI 3 -> 7 in a corrected extract
     second = publish(internal, tmp_path / "published", "857")
     with duckdb.connect(str(second.path), read_only=True) as reader:
         msi = reader.execute("SELECT pupils FROM reporting.send_primary_need WHERE primary_need = 'MSI'").fetchone()
@@ -289,6 +299,44 @@ def test_a_later_release_never_unsuppresses_a_cell_of_the_same_period(tmp_path):
         {"r": second.release_id},
     ).fetchall()
     assert stored == [("carried_forward",)]
+
+
+def replace_needs(internal: duckdb.DuckDBPyConnection, needs: list[int]) -> None:
+    """A corrected primary-need extract for the same census."""
+    internal.execute("DELETE FROM marts.fct_send_primary_need")
+    frame = pd.DataFrame({"time_period": 202122, "census_term": "Spring", **HOME_LA, "primary_need": NEEDS,
+                          "pupils": needs})  # fmt: skip
+    internal.register("_corrected", frame)
+    internal.execute("INSERT INTO marts.fct_send_primary_need BY NAME SELECT * FROM _corrected")
+    internal.unregister("_corrected")
+
+
+def test_a_cell_hidden_by_the_last_release_stays_hidden_in_the_next(tmp_path):
+    """Rule 7 carries the last release's pattern forward, not the first's: ASD shown as 76, corrected to 2 (hidden),
+    corrected again to 80, stays hidden; showing 80 beside the second release's other figures would be a new
+    reading of the same census."""
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    shown = []
+    for asd in (76, 2, 80):
+        replace_needs(internal, [asd if need == "ASD" else n for need, n in zip(NEEDS, JANUARY_2022, strict=True)])
+        release = publish(internal, tmp_path / "published", "857")
+        with duckdb.connect(str(release.path), read_only=True) as reader:
+            asd = "SELECT pupils FROM reporting.send_primary_need WHERE primary_need = 'ASD'"
+            shown += reader.execute(asd).fetchone()
+    assert shown == ["76", "c", "c"]
+
+
+def test_a_pattern_that_drops_a_cell_the_last_release_hid_blocks_publication(tmp_path, monkeypatch):
+    """The guard of rule 7 in suppress_release: a suppressor that ignores the earlier pattern stops the release."""
+    from pipeline.suppression import suppress as real_suppress
+
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    publish(internal, tmp_path / "published", "857")
+    replace_needs(internal, [*JANUARY_2022[:10], 7, 0, 57])  # MSI 3 -> 7: hidden before, may not be shown now
+    ignoring_previous = lambda tables, previous, **options: real_suppress(tables, **options)  # noqa: E731
+    monkeypatch.setattr(publish_module, "suppress", ignoring_previous)
+    with pytest.raises(PublicationError, match=r"cell\(s\) an earlier release hid would be shown \(rule 7\): pupils"):
+        publish(internal, tmp_path / "published", "857")
 
 
 def test_identifier_columns_block_publication(tmp_path):
@@ -627,6 +675,34 @@ def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path,
         for group, members in {"White": ("WBRI", "WIRI"), "Mixed": ("MWBC", "MOTH")}.items():
             hidden = [m for m in members if shown[(provision, m)] == "c"]
             assert len(hidden) != 1 or shown[(provision, group)] == "c", (provision, group, shown)
+
+
+def test_an_ethnic_group_total_is_published_as_its_ethnicity_total_suppressed_with_it(tmp_path, monkeypatch):
+    """The ethnic_group rows' Total is the same cell as the ethnicity rows' Total (every pupil has one code and one
+    group): it shows the same text, so an EHC plan total of 5 hidden under ethnicity is not shown under ethnic_group."""
+    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_characteristics")
+    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
+    con = internal_warehouse(tmp_path / "send.duckdb")
+    codes = {"E": {"WBRI": 2, "WIRI": 1, "MWBC": 1, "MOTH": 1}, "N": {"WBRI": 900, "WIRI": 40, "MWBC": 100,
+                                                                    "MOTH": 60}}  # fmt: skip
+    rows = []
+    for provision, counts in codes.items():
+        rows += [(provision, "ethnicity", code, n) for code, n in counts.items()]
+        rows += [(provision, "ethnic_group", "White", counts["WBRI"] + counts["WIRI"]),
+                 (provision, "ethnic_group", "Mixed", counts["MWBC"] + counts["MOTH"])]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["sen_provision", "characteristic_group", "characteristic", "pupils"])
+    con.execute("DELETE FROM marts.fct_send_characteristics")
+    con.register("_e", frame.assign(time_period=202223, census_term="Spring"))
+    con.execute("INSERT INTO marts.fct_send_characteristics BY NAME SELECT * FROM _e")
+    publish(con, tmp_path / "published", "857")
+    totals = {
+        (r["sen_provision"], r["characteristic_group"]): r["pupils"]
+        for r in read_ees(tmp_path / "published", "send_characteristics")
+        if r["characteristic"] == "Total"
+    }
+    assert totals[("E", "ethnicity")] == "c"
+    for provision in ("E", "N", "Total"):
+        assert totals[(provision, "ethnic_group")] == totals[(provision, "ethnicity")], (provision, totals)
 
 
 def test_every_table_and_column_of_the_release_carries_its_description(tmp_path):
