@@ -268,6 +268,17 @@ def test_headers_dates_and_encodings_as_councils_export_them(tmp_path, con):
     assert dates == [("2023-01-19",)]
 
 
+def test_a_windows_1252_file_whose_only_tell_is_one_pound_sign_below_the_header_is_read_whole(tmp_path, con):
+    """One byte that is not UTF-8 is enough: the file is read as Windows-1252, not its row quarantined. The byte is
+    far below the header (past the first block the header is decoded from), so DuckDB's read is what finds it."""
+    rows = [pupil(n) | {"Note": "none"} for n in range(1, 400)] + [pupil(400) | {"Note": "£5 lunch debt"}]
+    path = write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=[*HEADER, "Note"], encoding="cp1252")
+    data = path.read_bytes()
+    assert sum(byte >= 0x80 for byte in data) == 1 and data.index(b"\xa3") > 32_768
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (400, 0)
+
+
 def test_utf8_bom_and_xlsx_are_read(tmp_path, con):
     import openpyxl
 
@@ -400,6 +411,33 @@ def test_a_row_neither_loaded_nor_quarantined_fails_the_file(tmp_path, con, monk
         ingest(tmp_path, con)
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 0
+
+
+class KeepsEarlierLoad:
+    """A connection whose re-ingest does not clear the file's earlier rows (a bug in the DELETE before the load)."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def execute(self, sql, *args):
+        if sql.startswith("DELETE FROM raw.census_pupils WHERE source_file"):
+            return self._con.execute("SELECT 0")
+        return self._con.execute(sql, *args)
+
+
+def test_rows_left_from_the_files_earlier_load_fail_the_file(tmp_path, con):
+    """A corrected file of the same name replaces its rows: stored rows that are not the ones just loaded (an earlier
+    load left in place) would count its pupils twice, so the file fails and its earlier load stays as it was."""
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2)])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3)])
+    with pytest.raises(RuntimeError, match=r"do not add up to the rows read: nothing loaded$"):
+        ingest(tmp_path, KeepsEarlierLoad(con))
+    assert con.execute("SELECT count(*) FROM raw.census_pupils").fetchone() == (2,)
+    assert con.execute("SELECT rows_loaded FROM raw.file_ledger").fetchall() == [(2,)]
 
 
 def test_pseudonyms_stored_as_hex_text_by_an_earlier_version_are_upgraded_and_keep_linking(tmp_path, con):

@@ -339,9 +339,16 @@ def test_a_pattern_that_drops_a_cell_the_last_release_hid_blocks_publication(tmp
         publish(internal, tmp_path / "published", "857")
 
 
-def test_identifier_columns_block_publication(tmp_path):
-    frame = pd.DataFrame({"time_period": ["202223"], "pupil_id": ["abc"], "pupils": ["12"]})
-    with pytest.raises(PublicationError, match="identifier column.*pupil_id"):
+@pytest.mark.parametrize(
+    "column",
+    ["upn", "UPN", "pupil_id", "person_id", "register_id", "child_dob", "date_of_birth", "home_postcode", "surname",
+     "forename"],
+)  # fmt: skip
+def test_identifier_columns_block_publication(column):
+    """The census's UPN, the register's person and register ids, a date of birth, a postcode or a name: any column
+    named as one stops the release, whichever extract it came from."""
+    frame = pd.DataFrame({"time_period": ["202223"], column: ["abc"], "pupils": ["12"]})
+    with pytest.raises(PublicationError, match=f"identifier column.*{column}"):
         check_frames({"send_primary_need": frame})
 
 

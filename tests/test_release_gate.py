@@ -6,11 +6,19 @@ census reconciliation (gx_census_totals) or error-severity dbt test had failed. 
 evaluations from the Dagster instance first. Evaluations here are reported to a real (temporary) instance.
 """
 
+from types import SimpleNamespace
+
 import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
-from pipeline.release import RELEASE_KEY, RELEASE_SOURCES, REPORT_KEY, unpassed_blocking_checks
+from pipeline.release import (
+    RELEASE_KEY,
+    RELEASE_SOURCES,
+    REPORT_KEY,
+    evaluated_since_materialized,
+    unpassed_blocking_checks,
+)
 
 from support import checks_passed_instance
 
@@ -88,3 +96,44 @@ def test_the_release_materialized_alone_after_a_failed_reconciliation_publishes_
     assert message.startswith("nothing published, the last release stays live: 1 blocking check(s)")
     assert "gx_census_totals on marts/fct_send_primary_need: failed" in message
     assert not (tmp_path / "warehouse" / "published").exists()
+
+
+@dg.asset(key=CENSUS_TOTALS.asset_key)
+def primary_need_mart() -> None:
+    """A stand-in mart with the same key, so the runs below are real Dagster runs of a small graph."""
+
+
+@dg.asset_check(asset=CENSUS_TOTALS.asset_key, name=CENSUS_TOTALS.name, blocking=True)
+def census_totals() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def test_a_check_run_with_its_mart_is_current_until_a_run_rematerializes_the_mart_alone():
+    """In runs (not reported outside one) the evaluation names the materialization it checked: the mart and its
+    check in one run let the release publish; the mart rebuilt alone in a later run (`dagster asset materialize
+    --select marts/...`) leaves the check's evaluation on the replaced table, and the release is refused."""
+    graph = dg.Definitions(assets=[primary_need_mart], asset_checks=[census_totals]).resolve_asset_graph()
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([primary_need_mart, census_totals], instance=instance).success
+        assert unpassed_blocking_checks(instance, graph, [CENSUS_TOTALS.asset_key]) == []
+        again = dg.materialize([primary_need_mart], instance=instance, selection=[CENSUS_TOTALS.asset_key])
+        assert again.success
+        assert unpassed_blocking_checks(instance, graph, [CENSUS_TOTALS.asset_key]) == [
+            "gx_census_totals on marts/fct_send_primary_need: not evaluated since the asset's latest "
+            f"materialization (run {again.run_id})"
+        ]
+
+
+def test_an_evaluation_naming_no_materialization_is_current_in_the_same_run_else_by_time():
+    """The fallbacks, as the UI decides: an evaluation made in the materialization's run counts even if its clock
+    reads earlier; one from another run counts only when made after it."""
+    evaluation = dg.AssetCheckEvaluation(asset_key=CENSUS_TOTALS.asset_key, check_name=CENSUS_TOTALS.name, passed=True)
+    materialized = SimpleNamespace(run_id="run-2", timestamp=200.0, storage_id=7)
+
+    def made(run_id, timestamp):
+        return SimpleNamespace(run_id=run_id, event=SimpleNamespace(timestamp=timestamp))
+
+    assert evaluated_since_materialized(made("run-2", 199.0), evaluation, materialized)
+    assert not evaluated_since_materialized(made("run-1", 199.0), evaluation, materialized)
+    assert evaluated_since_materialized(made(None, 201.0), evaluation, materialized)
+    assert evaluated_since_materialized(made("run-1", 199.0), evaluation, None)  # never materialized
