@@ -4,9 +4,10 @@ Such a run stays STARTED in the instance and keeps the slot of pool ``send_duckd
 the next `send-pipeline run` waits for that slot for ever (at 100 % of a core). `send-pipeline run` tags each run
 with its process id and host; before it starts, any STARTED or STARTING run of this host whose process is gone is
 reported failed and its pool slots are freed. A run launched by the daemon (schedule, sensor, UI) carries no such
-tag and is left alone: terminate it in the UI. While such a run is in progress, `send-pipeline run` does not start
-(runs_in_progress): it would wait on that run's DuckDB lock; while any run is queued or in progress, the schedule and
-the sensor request nothing (runs_pending).
+tag and is left alone here: Dagster's code server marks it failed when its process dies, run monitoring frees its
+slot (dagster_home/dagster.yaml), and only if the code server died too must it be terminated in the UI. While such a
+run is in progress, `send-pipeline run` does not start (runs_in_progress): it would wait on that run's DuckDB lock;
+while any run is queued or in progress, the schedule and the sensor request nothing (runs_pending).
 """
 
 import os
@@ -64,7 +65,7 @@ def launched_by(run: dg.DagsterRun) -> str:
         return f"sensor {sensor}"
     if PID_TAG in run.tags:
         return f"send-pipeline run, pid {run.tags[PID_TAG]} on {run.tags.get(HOST_TAG, 'another host')}"
-    return "the Dagster UI"
+    return "the Dagster UI or a dagster command"  # neither tags its runs
 
 
 def described_runs(instance: dg.DagsterInstance, runs: dg.RunsFilter) -> list[str]:

@@ -89,8 +89,17 @@ def run_queued_or_in_progress(
 
 TIMEZONE = "Europe/London"
 TICK_MINUTES = (0, 20, 40)  # past 2am: a night deferred while an extract was being written is looked at again
-LATER_TICKS = ", ".join(f"02:{m:02d}" for m in TICK_MINUTES[1:])
 NIGHT_TAG = "send/night"  # the date of the night a schedule tick requested the run for (YYYY-MM-DD)
+
+
+def later_ticks(minute: int) -> str:
+    """The night's ticks after the one at 02:``minute``, as "02:20, 02:40"; "" after the last."""
+    return ", ".join(f"02:{m:02d}" for m in TICK_MINUTES if m > minute)
+
+
+def tick_minute(context: dg.ScheduleEvaluationContext) -> int:
+    """The minute past 2am the tick was scheduled for, in Europe/London."""
+    return context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).minute
 
 
 def night_of(context: dg.ScheduleEvaluationContext) -> str:
@@ -108,20 +117,18 @@ def run_of_the_night(context: dg.ScheduleEvaluationContext, night: str) -> dg.Sk
     return None
 
 
-def nightly_run_or_skip(reasons: list[str], settling: list[str] = (), night: str = "") -> dg.RunRequest | dg.SkipReason:
+def nightly_run_or_skip(
+    reasons: list[str], settling: list[str] = (), night: str = "", later: str = ""
+) -> dg.RunRequest | dg.SkipReason:
     """A run request naming why, or a SkipReason when there is no reason to run, or when an extract may still be
     being copied in (``settling``: written to in the last SETTLE_SECONDS; read half way, its figures would be
-    published and their suppression carried forward)."""
+    published and their suppression carried forward). ``later``: the night's ticks still to come (later_ticks)."""
     if not reasons:
         return dg.SkipReason("no new or changed extracts and no code change since the current release was built")
     if settling:
-        return dg.SkipReason(
-            settling_message(
-                settling,
-                f"not run now; the schedule looks again at its next tick ({LATER_TICKS}), and the drop-zone sensor "
-                "runs the job once a changed extract has settled",
-            )
-        )
+        again = f"the schedule looks again at its next tick ({later})" if later else "this was the night's last tick"
+        then = f"not run now; {again}, and the drop-zone sensor runs the job once a changed extract has settled"
+        return dg.SkipReason(settling_message(settling, then))
     tags = {"send/trigger": "nightly_schedule", "send/reasons": describe(reasons)[:1000]}
     return dg.RunRequest(tags={**tags, NIGHT_TAG: night} if night else tags)
 
@@ -137,7 +144,14 @@ def nightly_run_or_skip(reasons: list[str], settling: list[str] = (), night: str
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext):
     release_killed_cli_runs(context)
-    if busy := run_queued_or_in_progress(context, f"not run now; a later tick ({LATER_TICKS}) looks again"):
+    later = later_ticks(tick_minute(context))
+    after_the_run = (
+        f"not run now; a later tick ({later}) looks again"
+        if later
+        else "not run now; this was the night's last tick: the drop-zone sensor runs the job on changed extracts, "
+        "else the next night does"
+    )
+    if busy := run_queued_or_in_progress(context, after_the_run):
         return busy
     night = night_of(context)
     if done := run_of_the_night(context, night):
@@ -146,4 +160,5 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext):
     if unread := unread_extracts(settings.raw_dir):
         return dg.SkipReason(unread_message(unread))
     reasons = nightly_reasons(settings)
-    return nightly_run_or_skip(reasons, recently_written(settings.raw_dir, time.time_ns()) if reasons else [], night)
+    settling = recently_written(settings.raw_dir, time.time_ns()) if reasons else []
+    return nightly_run_or_skip(reasons, settling, night, later)

@@ -67,7 +67,7 @@ def test_a_run_the_daemon_launched_is_in_progress_until_it_ends(tmp_path):
 def test_launched_by_names_the_schedule_the_sensor_a_cli_run_or_the_ui():
     assert launched_by(run_with({"dagster/sensor_name": "raw_extracts"})) == "sensor raw_extracts"
     assert launched_by(run_with({PID_TAG: "42", HOST_TAG: "h"})) == "send-pipeline run, pid 42 on h"
-    assert launched_by(run_with({})) == "the Dagster UI"
+    assert launched_by(run_with({})) == "the Dagster UI or a dagster command"
 
 
 def test_a_run_of_any_job_is_pending_while_queued_starting_started_or_canceling(tmp_path):
@@ -81,4 +81,5 @@ def test_a_run_of_any_job_is_pending_while_queued_starting_started_or_canceling(
                       status.FAILURE, status.CANCELED)
         }  # fmt: skip
         pending = (status.NOT_STARTED, status.STARTING, status.STARTED, status.CANCELING)
-        assert sorted(runs_pending(instance)) == sorted(f"{runs[s].run_id} (the Dagster UI)" for s in pending)
+        by = "the Dagster UI or a dagster command"
+        assert sorted(runs_pending(instance)) == sorted(f"{runs[s].run_id} ({by})" for s in pending)

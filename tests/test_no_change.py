@@ -306,6 +306,15 @@ def test_the_schedule_does_not_run_while_an_extract_may_still_be_copied_in(built
     assert not list(result.run_requests or [])
     assert result.skip_message.startswith("census/2023_spring.csv written to in the last")
     assert "looks again at its next tick (02:20, 02:40)" in result.skip_message
+    last = _tick(when=TONIGHT.replace(minute=40))
+    assert "this was the night's last tick, and the drop-zone sensor runs the job" in last.skip_message
+    assert "looks again" not in last.skip_message
+
+
+def test_a_tick_names_only_the_ticks_still_to_come_that_night():
+    from pipeline.schedules import later_ticks
+
+    assert [later_ticks(minute) for minute in (0, 20, 40)] == ["02:20, 02:40", "02:40", ""]
 
 
 @pytest.mark.parametrize(
@@ -384,8 +393,8 @@ SENSOR = {"dagster/sensor_name": "raw_drop_zone_sensor"}
     ("job", "status", "tags", "by"),
     [("nightly", dg.DagsterRunStatus.QUEUED, SENSOR, "sensor raw_drop_zone_sensor"),
      ("nightly", dg.DagsterRunStatus.STARTED, SENSOR, "sensor raw_drop_zone_sensor"),
-     ("__ASSET_JOB", dg.DagsterRunStatus.STARTED, {}, "the Dagster UI"),
-     ("__ASSET_JOB", dg.DagsterRunStatus.CANCELING, {}, "the Dagster UI")],
+     ("__ASSET_JOB", dg.DagsterRunStatus.STARTED, {}, "the Dagster UI or a dagster command"),
+     ("__ASSET_JOB", dg.DagsterRunStatus.CANCELING, {}, "the Dagster UI or a dagster command")],
 )  # fmt: skip
 def test_the_schedule_skips_while_any_run_is_queued_or_in_progress_without_opening_the_warehouse(
     built, tmp_path, monkeypatch, job, status, tags, by
@@ -410,6 +419,10 @@ def test_the_schedule_skips_while_any_run_is_queued_or_in_progress_without_openi
             result = _tick(instance)
         assert not list(result.run_requests or [])
         assert result.skip_message.startswith(f"run {run.run_id} ({by}) is queued or in progress")
+        assert result.skip_message.endswith("not run now; a later tick (02:20, 02:40) looks again")
+        last = _tick(instance, when=TONIGHT.replace(minute=40)).skip_message
+        assert last.endswith("this was the night's last tick: the drop-zone sensor runs the job on changed extracts, "
+                             "else the next night does")  # fmt: skip
         instance.report_run_failed(run)  # ended: the schedule runs
         [request] = list(_tick(instance).run_requests)
         assert request.tags["send/reasons"] == "census/2023_spring.csv changed"

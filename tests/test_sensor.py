@@ -219,7 +219,8 @@ def test_the_sensor_waits_for_assets_materialized_from_the_ui(drop_zone):
         context = dg.build_sensor_context(instance=instance, cursor=None)
         waiting = raw_drop_zone_sensor(context)
         assert isinstance(waiting, dg.SkipReason)
-        assert waiting.skip_message.startswith(f"run {materializing.run_id} (the Dagster UI) is queued or in progress")
+        by = "the Dagster UI or a dagster command"
+        assert waiting.skip_message.startswith(f"run {materializing.run_id} ({by}) is queued or in progress")
         assert context.cursor is None
         instance.report_run_failed(materializing)
         assert isinstance(raw_drop_zone_sensor(dg.build_sensor_context(instance=instance)), dg.RunRequest)
