@@ -115,17 +115,46 @@ def unread_ehcna_message(unread: Sequence[str]) -> str:
     )
 
 
+# What pipeline.extract_reader reads (CSV, then XLSX); a file of any other type fails its source's ingest.
+CSV_SUFFIXES = (".csv", ".txt")
+EXTRACT_SUFFIXES = (*CSV_SUFFIXES, ".xlsx")
+
+
+def unread_source_file_error(name: str) -> str | None:
+    """Why a file in the folder of a source that reads every file of its folder (not dfe/ or ehcna/, whose names are
+    checked by their own rules) would not be read, or None: in a subfolder, or not CSV or XLSX."""
+    parts = PurePosixPath(name).parts
+    if len(parts) > 2:
+        return (f"{name}: in a subfolder of {parts[0]}/, which is never read: move it into {parts[0]}/ itself "
+                "(or out of raw/)")  # fmt: skip
+    if PurePosixPath(name).suffix.lower() not in EXTRACT_SUFFIXES:
+        return (f"{name}: not a CSV (.csv, .txt) or XLSX file, the only extracts a source reads: save it as one, or "
+                "move it out of raw/")  # fmt: skip
+    return None
+
+
 def unread_extracts(raw_dir: Path) -> list[str]:
     """Extracts under raw/ no source would ever read, so a run with them would lose them without a word or fail on
     them: those in no source's folder (raw/Census/..., raw/transport/..., a file at the top), those in raw/dfe/ that
-    are no file of the DfE release (unread_dfe_files), and those in raw/ehcna/ no EHCNA module reads
-    (unread_ehcna_files)."""
-    outside = [
-        str(path.relative_to(raw_dir))
-        for path in drop_zone_files(raw_dir)
-        if len(path.relative_to(raw_dir).parts) == 1 or path.relative_to(raw_dir).parts[0] not in SOURCE_FOLDERS
+    are no file of the DfE release (unread_dfe_files), those in raw/ehcna/ no EHCNA module reads
+    (unread_ehcna_files), and those in another source's folder that are in a subfolder or not CSV or XLSX
+    (unread_source_file_error)."""
+    names = [str(path.relative_to(raw_dir)) for path in drop_zone_files(raw_dir)]
+    outside = [name for name in names if in_no_source_folder(name)]
+    unreadable = [
+        name
+        for name in names
+        if name not in outside
+        and Path(name).parts[0] not in (DFE_SOURCE, EHCNA_SOURCE)
+        and unread_source_file_error(name) is not None
     ]
-    return outside + unread_dfe_files(raw_dir) + unread_ehcna_files(raw_dir)
+    return outside + unread_dfe_files(raw_dir) + unread_ehcna_files(raw_dir) + unreadable
+
+
+def in_no_source_folder(name: str) -> bool:
+    """Whether a file (its path under raw/) is at the top of raw/ or in a folder no source reads."""
+    parts = Path(name).parts
+    return len(parts) == 1 or parts[0] not in SOURCE_FOLDERS
 
 
 def first_and_more(names: Sequence[str]) -> str:
@@ -140,11 +169,12 @@ def in_source_folder(name: str, source: str) -> bool:
 
 
 def unread_message(unread: list[str]) -> str:
-    """unread_extracts' files, those in no source's folder first, then DfE's, then EHCNA's: what is wrong and what
-    to do."""
+    """unread_extracts' files, those in no source's folder first, then DfE's, then EHCNA's, then the other sources'
+    (unread_source_file_error): what is wrong and what to do."""
     dfe = [name for name in unread if in_source_folder(name, DFE_SOURCE)]
     ehcna = [name for name in unread if in_source_folder(name, EHCNA_SOURCE)]
-    outside = [name for name in unread if name not in dfe and name not in ehcna]
+    outside = [name for name in unread if in_no_source_folder(name)]
+    unreadable = [name for name in unread if name not in (*dfe, *ehcna, *outside)]
     said = []
     if outside:
         said.append(
@@ -155,6 +185,9 @@ def unread_message(unread: list[str]) -> str:
         said.append(unread_dfe_message(dfe))
     if ehcna:
         said.append(unread_ehcna_message(ehcna))
+    if unreadable:
+        more = len(unreadable) - 1
+        said.append(unread_source_file_error(unreadable[0]) + (f"; and {more} more such file(s)" if more else ""))
     return "; ".join(said) + "; no run until then"
 
 

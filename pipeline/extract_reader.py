@@ -37,7 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.drop_zone import file_sha256_and_lines
+from pipeline.drop_zone import CSV_SUFFIXES, file_sha256_and_lines
 
 STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
 RAW_ROWS = f"{STAGING}._raw_rows"
@@ -642,7 +642,7 @@ def read_raw_rows(
     if suffix == ".xlsx":
         header = _read_xlsx(con, path, file_name)
         row_number_sql, joined = "_row_number", ""
-    elif suffix in (".csv", ".txt"):
+    elif suffix in CSV_SUFFIXES:
         read = _read_csv(con, path, file_name)
         header = read.header
         if not header:

@@ -5,7 +5,14 @@ import sys
 
 import pytest
 
-from pipeline.drop_zone import EHCNA_MODULES, ehcna_extract_date, ehcna_name_error, unread_message
+from pipeline.drop_zone import (
+    EHCNA_MODULES,
+    ehcna_extract_date,
+    ehcna_name_error,
+    unread_extracts,
+    unread_message,
+    unread_source_file_error,
+)
 from pipeline.settings import REPO_ROOT
 
 
@@ -46,6 +53,23 @@ def test_the_message_names_each_kind_of_unread_file_once():
     assert "ehcna/request_latest.csv: its name gives no extract date" in message
     assert "and 1 more file(s) under raw/ehcna/ that no EHCNA module reads" in message
     assert message.endswith("; no run until then")
+
+
+def test_a_file_in_a_source_folder_that_no_run_reads_is_listed_with_why(tmp_path):
+    """A subfolder of census/ (an archive), a PDF or a README beside the extracts: the census ingest would fail on
+    them mid-run (or never read them); the run, the schedule and the sensor stop first, naming them."""
+    for name in ["census/2023_spring.csv", "census/2024_Spring.CSV", "census/2022_spring.xlsx", "finance/2023.txt",
+                 "census/archive/2021_spring.csv", "census/notes.pdf", "placements/README.md", "census/.hidden.pdf",
+                 "ehcna/person_2023-06-30.csv", "dfe/ehcp_2025/caseload.csv"]:  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("upn\n")
+    assert unread_extracts(tmp_path) == ["census/archive/2021_spring.csv", "census/notes.pdf", "placements/README.md"]
+    archived = unread_source_file_error("census/archive/2021_spring.csv")
+    assert archived.startswith("census/archive/2021_spring.csv: in a subfolder of census/, which is never read")
+    assert unread_source_file_error("census/notes.pdf").startswith("census/notes.pdf: not a CSV (.csv, .txt) or XLSX")
+    message = unread_message(unread_extracts(tmp_path))
+    assert message.startswith("census/archive/2021_spring.csv: in a subfolder of census/")
+    assert message.endswith("; and 2 more such file(s); no run until then")
 
 
 def test_the_drop_zone_imports_no_dagster_dbt_or_duckdb():

@@ -320,12 +320,14 @@ def test_a_tick_names_only_the_ticks_still_to_come_that_night():
 @pytest.mark.parametrize(
     ("stray", "said"),
     [("Census/2024_spring.csv", "Census/2024_spring.csv is in no source's folder"),
-     ("ehcna/request_latest.csv", "ehcna/request_latest.csv: its name gives no extract date")],
+     ("ehcna/request_latest.csv", "ehcna/request_latest.csv: its name gives no extract date"),
+     ("census/2022/2022_spring.csv", "census/2022/2022_spring.csv: in a subfolder of census/, which is never read"),
+     ("finance/notes.pdf", "finance/notes.pdf: not a CSV (.csv, .txt) or XLSX file")],
 )  # fmt: skip
 def test_the_schedule_and_the_sensor_do_not_run_while_an_extract_is_one_no_source_reads(built, stray, said):
     from pipeline.sensors import raw_drop_zone_sensor
 
-    (built["raw"] / stray).parent.mkdir()
+    (built["raw"] / stray).parent.mkdir(parents=True, exist_ok=True)
     _copied_in(built["raw"] / stray, "upn\n", SETTLE_SECONDS + 60)
     result = _tick()
     assert not list(result.run_requests or [])
