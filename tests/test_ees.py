@@ -56,6 +56,16 @@ def test_percent_of_the_filter_total_is_exact_before_suppression_and_rule_5_afte
     assert percent_texts(spec, exact, published) == {"pct": ["c", "c", "57.0", "100.0"]}
 
 
+def test_a_percent_of_a_suppressed_total_is_suppressed_though_its_count_is_shown():
+    """Rule 5 reads the denominator of a share of the filter's total: the Total row. With the Total hidden, a shown
+    part's percentage would give the Total back (40 / 40.0%), and the hidden part by subtraction."""
+    spec = need_table()
+    mart = pd.DataFrame({"time_period": [2023] * 3, "need": ["A", "B", "C"], "pupils": [40, 57, 3]})
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    published = exact.assign(pupils=["40", "57", "c", "c"])
+    assert percent_texts(spec, exact, published) == {"pct": ["c", "c", "c", "c"]}
+
+
 def test_percent_over_fewer_than_ten_children_is_suppressed_even_with_published_counts():
     spec = need_table()
     mart = pd.DataFrame({"time_period": [2023, 2023], "need": ["A", "B"], "pupils": [0, 9]})

@@ -52,7 +52,7 @@ def test_census_totals_fail_on_an_empty_mart():
     assert not run_suite("census_totals", totals([735, 805], [735, 805]).iloc[0:0]).success
 
 
-@pytest.mark.parametrize("bad", ["3", "1", "5", "", None, "NaN"])
+@pytest.mark.parametrize("bad", ["3", "1", "5", "", None, "NaN", "05", "003", "-3", "3.0", " 3", "00"])
 def test_published_counts_fail_on_a_small_or_blank_count(bad):
     frame = pd.DataFrame({"need": ["MLD", "SLD", "PD"], "pupils": ["169", bad, "c"]})
     result = run_suite("published_counts", frame, columns={"count_column": ["pupils"]})

@@ -536,3 +536,14 @@ def test_what_the_public_figures_alone_leave_leaves_out_our_own_releases_signals
     small = hierarchy_table("h", "pupils", "need", {"X": 3, "Y": 1})
     small_total = TableSet([small, Table("dfe", (Cell(k(), 4, True),), public=True)])
     assert PublicAlone(small_total, DEFAULT_RULES).width(k(need="X")) == 4  # DfE's 4 leaves X 0 to 4
+
+
+def test_a_cell_no_complement_can_protect_is_reported_unresolved_not_dropped(monkeypatch):
+    """When the search finds no complements for a small cell (here: none offered), the cell is unresolved and the
+    result is not safe, so publication stops; it is never left out of the check as if protected."""
+    from pipeline.suppression import secondary
+
+    monkeypatch.setattr(secondary._Protector, "complements", lambda self, *args, **kwargs: None)
+    tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B"], "phase", ["P", "S"], [[3, 40], [40, 40]])])
+    result = suppress(tables)
+    assert k(need="A", phase="P") in result.unresolved and not result.safe
