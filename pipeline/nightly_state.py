@@ -36,6 +36,8 @@ DBT_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models"
 MAX_REASONS_LISTED = 10
 REMOVED = "removed"  # raw.file_ledger's sha256 for a file gone from raw/ whose rows the ingest deleted
 RELEASE_INPUTS = ("expectations", "report")  # beside the package: GX suites, the analysts' narrative
+# Each file's version last ingested (a corrected extract is ingested again under its name: the later row counts).
+LATEST_LEDGER_HASHES = "SELECT file_name, arg_max(sha256, ingested_at) FROM raw.file_ledger GROUP BY file_name"
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,7 @@ def ledger_hashes(duckdb_path: Path) -> dict[str, str] | None:
         ).fetchone()[0]
         if not exists:
             return None
-        rows = con.execute(
-            "SELECT file_name, arg_max(sha256, ingested_at) FROM raw.file_ledger GROUP BY file_name"
-        ).fetchall()
+        rows = con.execute(LATEST_LEDGER_HASHES).fetchall()
     return dict(rows)
 
 
@@ -210,9 +210,7 @@ def record_build(settings: Settings, release: str | None, con=None) -> BuildReco
     ``con``: an open connection to send.duckdb (the release step's own), else the file is opened read-only.
     """
     if con is not None:
-        rows = con.execute(
-            "SELECT file_name, arg_max(sha256, ingested_at) FROM raw.file_ledger GROUP BY file_name"
-        ).fetchall()
+        rows = con.execute(LATEST_LEDGER_HASHES).fetchall()
         files = dict(rows)
     else:
         files = ledger_hashes(settings.duckdb_path) or {}

@@ -61,9 +61,13 @@ def test_the_project_version_follows_its_files_and_the_home_la(tmp_path):
     (project / "target" / "manifest.json").write_text("{}")  # dbt's output is not the project
     assert dbt_project_version(project, "857") == before
     assert dbt_project_version(project, "925") != before
-    seed = next((project / "seeds").glob("*.csv"))
-    seed.write_text(seed.read_text() + "\n")
-    assert dbt_project_version(project, "857") != before
+    versions = {before}
+    for part, pattern in (("seeds", "*.csv"), ("macros", "*.sql"), ("models", "**/*.sql"), ("tests", "**/*.sql"),
+                          ("models", "**/*.yml"), (".", "dbt_project.yml"), (".", "profiles.yml")):  # fmt: skip
+        changed = next((project / part).glob(pattern))
+        changed.write_text(changed.read_text() + "\n")
+        versions.add(dbt_project_version(project, "857"))
+    assert len(versions) == 8  # each change, a new version
 
 
 def test_docs_are_current_only_with_every_file_and_the_same_version(tmp_path):

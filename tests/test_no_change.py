@@ -145,6 +145,23 @@ def built(tmp_path, monkeypatch) -> dict:
     return {"raw": raw, "warehouse": warehouse, "project": project, "env": env}
 
 
+def test_a_corrected_extract_counts_by_its_last_ingest_until_built_then_is_no_reason(built):
+    """The ledger keeps every version of a file ingested under one name: its latest is the one loaded."""
+    path = built["raw"] / "census/2023_spring.csv"
+    _copied_in(path, "upn,census_date\nA,2023-01-19\nB,2023-01-19\n", SETTLE_SECONDS + 60)
+    settings = load_settings()
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined, "
+            "ingested_at) VALUES ('census', 'census/2023_spring.csv', ?, 2, 2, 0, now()::TIMESTAMP + INTERVAL 1 HOUR)",
+            [file_sha256(path)],
+        )
+    assert nightly_reasons(settings) == ["census/2023_spring.csv was ingested after the current release was built"]
+    record_build(settings, release="r2")
+    assert read_build_record(built["warehouse"]).files["census/2023_spring.csv"] == file_sha256(path)
+    assert nightly_reasons(settings) == []
+
+
 def test_the_build_record_holds_the_ledger_and_the_code_version(built):
     record = read_build_record(built["warehouse"])
     assert record.files == {"census/2023_spring.csv": file_sha256(built["raw"] / "census/2023_spring.csv"),
