@@ -66,8 +66,12 @@ BAD_ROWS = [
     ({"upn": ("B" if upn(3)[0] == "A" else "A") + upn(3)[1:]}, "upn", "upn_check_letter_invalid"),
     ({"upn": "A85720012200"}, "upn", "upn_not_13_characters_letter_then_digits"),
     ({"sen_provision": "A"}, "sen_provision", "provision_a_or_p_not_accepted"),
+    ({"sen_provision": "P"}, "sen_provision", "provision_a_or_p_not_accepted"),
     ({"sen_provision": "E", "sen_primary_need": "NSA"}, "sen_primary_need", "nsa_only_with_sen_support"),
+    ({"sen_provision": "S", "sen_primary_need": "NSA"}, "sen_primary_need", "nsa_only_with_sen_support"),
     ({"sen_primary_need": ""}, "sen_primary_need", "required_with_sen_provision"),
+    ({"sen_provision": "E", "sen_primary_need": ""}, "sen_primary_need", "required_with_sen_provision"),
+    ({"sen_provision": "S", "sen_primary_need": ""}, "sen_primary_need", "required_with_sen_provision"),
     ({"dob": "31/02/2015"}, "dob", "not_a_date"),
     ({"gender": "X"}, "gender", "code_not_allowed"),
     ({"fsm_eligible": "maybe"}, "fsm_eligible", "not_true_or_false"),
@@ -110,6 +114,25 @@ def test_bad_row_is_quarantined_with_its_rule(tmp_path, con, change, column, rul
     # the quarantine names the problem, never the value
     stored = " ".join(str(v) for row in con.execute(QUARANTINE_TEXT).fetchall() for v in row)
     assert bad["upn"] not in stored or not bad["upn"]  # (an empty UPN is in every text)
+
+
+GOOD_ROWS = [
+    {"ethnicity": "REFU"}, {"ethnicity": "NOBT"}, {"ethnicity": ""}, {"sen_primary_need": "AUT"},
+    {"sen_primary_need": "NSA"}, {"sen_provision": "S", "sen_primary_need": "ASD"}, {"ncyear_actual": "X"},
+    {"ncyear_actual": "N1"}, {"ncyear_actual": "E2"}, {"ncyear_actual": "R"}, {"ncyear_actual": "14"},
+    {"dob": "2023-01-19"}, {"sen_provision": "N", "sen_primary_need": ""}, {"phase": "ALL-THROUGH"},
+    {"enrol_status": "M"}, {"first_language": "ENGB"}, {"fsm_eligible": "true", "pupil_premium": ""},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("change", GOOD_ROWS, ids=["-".join(f"{k}={v}" for k, v in c.items()) for c in GOOD_ROWS])
+def test_a_row_councils_send_as_the_census_codes_it_is_loaded(tmp_path, con, change):
+    """Codes of the school census a stricter rule would quarantine: refused and not obtained ethnicity, the older
+    autism code, NC year X, a child born on the census day, a legacy statement (S) with its need, SEN support with
+    no specific assessment (NSA), no SEN and no need."""
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1, **change)])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 0), quarantine(con)
 
 
 def test_a_row_dated_outside_the_census_months_is_quarantined_and_dbt_gives_every_loaded_month_a_term(tmp_path, con):
@@ -770,11 +793,12 @@ def test_fsm_eligibility_on_the_census_date_is_derived_from_the_fsm_period_and_t
         ("2023-02-01", "", False),  # starts after it
         ("2022-01-01", "2023-01-19", True),  # ends on the census day
         ("19/01/2023", "", True),  # starts on it, UK date
+        ("2023-01-19", "2023-01-19", True),  # one day: the census day
     ]
     rows = [fsm_pupil(n, start, end) for n, (start, end, _) in enumerate(periods, start=1)]
     write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=FSM_DATES_HEADER)
     [result] = ingest(tmp_path, con)
-    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (6, 6, 0)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (7, 7, 0)
     loaded = con.execute("SELECT fsm_eligible FROM raw.census_pupils ORDER BY source_row").fetchall()
     assert [r[0] for r in loaded] == [eligible for _, _, eligible in periods]
     columns = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE raw.census_pupils)").fetchall()}
@@ -804,6 +828,17 @@ def test_an_fsm_period_that_cannot_be_right_is_quarantined_with_its_rule(tmp_pat
         True,
         False,
     ]
+
+
+def test_the_fsm_flag_without_a_period_beside_it_is_taken_as_given(tmp_path, con):
+    """A census with both the flag and the period columns: a row with the flag and no dates is loaded as flagged."""
+    header = [*HEADER, "fsm_start_date", "fsm_end_date"]
+    rows = [pupil(1, fsm_eligible="true", fsm_start_date="", fsm_end_date=""), pupil(2, fsm_eligible="false")]
+    write_csv(tmp_path / "census" / "2023_spring.csv", rows, header=header)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+    loaded = con.execute("SELECT fsm_eligible FROM raw.census_pupils ORDER BY source_row").fetchall()
+    assert [r[0] for r in loaded] == [True, False]
 
 
 def test_a_census_with_neither_fsm_eligible_nor_fsm_dates_fails_naming_both(tmp_path, con):
