@@ -97,6 +97,19 @@ def test_public_figures_are_summed_into_totals_and_their_percentages_never_suppr
     assert rows.loc[("2023", "A"), "pct"] == "37.5" and rows.loc[("2022", "A"), "pct"] == "x"
 
 
+def test_a_percentage_without_its_denominator_is_x_not_a_number():
+    """A public figure missing for a year (DfE had not published it) leaves its share unavailable (x)."""
+    spec = need_table(indicators=(
+        Indicator("eng", "England", kind=PUBLIC), Indicator("all", "All pupils", kind=PUBLIC),
+        Indicator("pct", "Percent", kind=PERCENT, numerator="eng", denominator="all"),
+    ))  # fmt: skip
+    mart = pd.DataFrame({"time_period": [2022, 2022, 2023, 2023], "need": ["A", "B"] * 2, "eng": [3, 4, 3, 4],
+                         "all": [None, None, 10, 20]})  # fmt: skip
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    assert list(exact["pct"]) == ["x", "x", "x", "30.0", "20.0", "23.3"]
+    assert percent_texts(spec, exact, exact) == {"pct": list(exact["pct"])}
+
+
 def test_totals_leave_non_additive_columns_blank():
     frame = pd.DataFrame({"p": [1, 1], "f": ["a", "b"], "n": [2, 3], "s": ["x", "y"]})
     totals = with_totals(frame, ["f"], ["p"], ["n", "s"], summed=["n"])
