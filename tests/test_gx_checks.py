@@ -180,6 +180,7 @@ def test_data_docs_keep_every_run_of_a_check_passed_or_failed_and_prune_old_runs
     pages = list((index.parent / "validations").rglob("*.html"))
     assert {p.stem for p in pages} == {"send_primary_need", "send_trend"} and len(pages) == 4
     assert not any(p.exists() for p in rendered["run-1"])  # its pages went with its results
+    assert not list(index.parent.rglob("run-1"))  # and their folders: none left behind, one a night
     # run-2's pages were rendered by run-2 only: run-3 rendered its own pages and the index
     assert len(rendered["run-2"]) == 2 and all(p.stat().st_mtime_ns == t for p, t in rendered["run-2"].items())
 

@@ -244,7 +244,8 @@ def write_data_docs(quality_dir: Path, run_name: str, results: Iterable[tuple[st
 
 
 def drop_unkept_pages(pages: Path, validations: Path) -> None:
-    """Remove the rendered pages (pages/<suite>/<run name>/) of runs no longer in the store (validations/)."""
+    """Remove the rendered pages' folders (pages/<suite>/<run name>/) of runs no longer in the store (validations/):
+    GX's build removes their pages but leaves the folders, one more a night."""
     for run in (p for p in pages.glob("*/*") if p.is_dir()):
         if not (validations / run.relative_to(pages)).is_dir():
             shutil.rmtree(run, ignore_errors=True)
