@@ -275,6 +275,20 @@ def test_the_cli_names_the_run_in_progress_that_holds_the_warehouse(built, tmp_p
     assert "running because" not in out
 
 
+def test_a_warehouse_held_for_writing_is_a_reason_to_run_for_the_schedule_and_a_stop_for_the_cli(built):
+    """The schedule and the sensor (no stop_when_locked) get a reason to run, which queues behind the run holding
+    the file; `send-pipeline run` (stop_when_locked) is told which process holds it."""
+    from pipeline.nightly_state import LedgerLocked
+
+    settings = load_settings()
+    with held_for_writing(settings.duckdb_path) as holder:
+        assert nightly_reasons(settings) == ["the ingest ledger cannot be read (IOException)"]
+        with pytest.raises(LedgerLocked) as locked:
+            nightly_reasons(settings, stop_when_locked=True)
+    assert f"PID {holder.pid}" in locked.value.holder
+    assert nightly_reasons(settings) == []
+
+
 def test_the_cli_names_the_process_that_holds_the_warehouse_when_no_run_is_in_progress(built, monkeypatch, capsys):
     """Without a Dagster run to name (no DAGSTER_HOME, or a DuckDB shell or dbt writing send.duckdb), the run went
     ahead and failed on DuckDB's lock in its steps. It now stops at once naming the process (exit 2), and once the
