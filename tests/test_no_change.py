@@ -417,6 +417,12 @@ def test_the_narrative_the_suites_and_the_report_template_are_part_of_the_code_v
         after = code_version(settings, tmp_path / "pipeline")
         assert after != before, name
         before = after
+    # what Python, editors and notes leave beside them is not code: no new version, no run
+    for name in ("pipeline/__pycache__/cli.cpython-311.pyc", "report/__pycache__/x.pyc", "pipeline/notes.txt",
+                 "expectations/.published_counts.json.swp", "dbt/models/__pycache__/m.pyc"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("cache")
+        assert code_version(settings, tmp_path / "pipeline") == before, name
 
 
 SENSOR = {"dagster/sensor_name": "raw_drop_zone_sensor"}

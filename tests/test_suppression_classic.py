@@ -547,3 +547,24 @@ def test_a_cell_no_complement_can_protect_is_reported_unresolved_not_dropped(mon
     tables = TableSet([two_way_table("t", "pupils", "need", ["A", "B"], "phase", ["P", "S"], [[3, 40], [40, 40]])])
     result = suppress(tables)
     assert k(need="A", phase="P") in result.unresolved and not result.safe
+
+
+def test_complements_cost_smallest_first_then_empty_cells_then_totals():
+    """The search's costs (rules.zero_weight, rules.total_weight): a non-empty cell costs 1 + its count, an empty
+    one more than the largest non-empty part, a total more than any part."""
+    from pipeline.suppression.secondary import _costs
+
+    tables = TableSet([hierarchy_table("h", "pupils", "need", {"A": 3, "B": 0, "C": 20})])
+    keys = (k(need="A"), k(need="B"), k(need="C"), k())
+    costs = dict(zip(keys, _costs(tables, keys, DEFAULT_RULES), strict=True))
+    assert costs[k(need="A")] == pytest.approx(4) and costs[k(need="C")] == pytest.approx(21, rel=1e-6)
+    assert costs[k(need="C")] < costs[k(need="B")] < costs[k()]
+    assert costs[k()] > max(costs[key] for key in keys[:3])
+    assert costs[k(need="B")] == pytest.approx(1 + DEFAULT_RULES.zero_weight * 20, rel=1e-6)
+    assert costs[k()] == pytest.approx((1 + 23) * DEFAULT_RULES.total_weight, rel=1e-6)
+
+
+def test_a_breakdown_of_one_part_is_no_uniform_outcome():
+    """Rule 2 reads "all in one outcome" across two or more: a table of one category of 7 shows no more than its
+    total does, so nothing is hidden."""
+    assert primary_suppression(TableSet([hierarchy_table("h", "pupils", "need", {"A": 7})])) == {}
