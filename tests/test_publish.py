@@ -657,14 +657,12 @@ def test_a_date_column_is_published_only_when_listed_as_one():
         iso_date("decided_on")
 
 
-def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path, monkeypatch):
-    """White = WBRI + WIRI. With WIRI (3) suppressed and MOTH its complement in the ethnicity partition alone,
-    a published White group and WBRI would give WIRI back: the model knows groups are sums of their codes."""
+def publish_ethnicities(tmp_path: Path, monkeypatch, codes: dict[str, dict[str, int]]) -> None:
+    """send_characteristics alone, published from pupils by provision and ethnicity code (``codes``), with the
+    ethnic groups White (WBRI, WIRI) and Mixed (MWBC, MOTH) the sums of their codes."""
     spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_characteristics")
     monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
     con = internal_warehouse(tmp_path / "send.duckdb")
-    codes = {"E": {"WBRI": 100, "WIRI": 3, "MWBC": 20, "MOTH": 8}, "N": {"WBRI": 900, "WIRI": 40, "MWBC": 100,
-                                                                        "MOTH": 60}}  # fmt: skip
     rows = []
     for provision, counts in codes.items():
         rows += [(provision, "ethnicity", code, n) for code, n in counts.items()]
@@ -675,6 +673,14 @@ def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path,
     con.register("_e", frame.assign(time_period=202223, census_term="Spring"))
     con.execute("INSERT INTO marts.fct_send_characteristics BY NAME SELECT * FROM _e")
     publish(con, tmp_path / "published", "857")
+
+
+def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path, monkeypatch):
+    """White = WBRI + WIRI. With WIRI (3) suppressed and MOTH its complement in the ethnicity partition alone,
+    a published White group and WBRI would give WIRI back: the model knows groups are sums of their codes."""
+    codes = {"E": {"WBRI": 100, "WIRI": 3, "MWBC": 20, "MOTH": 8}, "N": {"WBRI": 900, "WIRI": 40, "MWBC": 100,
+                                                                        "MOTH": 60}}  # fmt: skip
+    publish_ethnicities(tmp_path, monkeypatch, codes)
     shown = {(r["sen_provision"], r["characteristic"]): r["pupils"]
              for r in read_ees(tmp_path / "published", "send_characteristics")}  # fmt: skip
     assert shown[("E", "WIRI")] == "c"
@@ -687,21 +693,9 @@ def test_an_ethnic_group_total_cannot_give_back_a_suppressed_ethnicity(tmp_path,
 def test_an_ethnic_group_total_is_published_as_its_ethnicity_total_suppressed_with_it(tmp_path, monkeypatch):
     """The ethnic_group rows' Total is the same cell as the ethnicity rows' Total (every pupil has one code and one
     group): it shows the same text, so an EHC plan total of 5 hidden under ethnicity is not shown under ethnic_group."""
-    spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_characteristics")
-    monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
-    con = internal_warehouse(tmp_path / "send.duckdb")
     codes = {"E": {"WBRI": 2, "WIRI": 1, "MWBC": 1, "MOTH": 1}, "N": {"WBRI": 900, "WIRI": 40, "MWBC": 100,
                                                                     "MOTH": 60}}  # fmt: skip
-    rows = []
-    for provision, counts in codes.items():
-        rows += [(provision, "ethnicity", code, n) for code, n in counts.items()]
-        rows += [(provision, "ethnic_group", "White", counts["WBRI"] + counts["WIRI"]),
-                 (provision, "ethnic_group", "Mixed", counts["MWBC"] + counts["MOTH"])]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["sen_provision", "characteristic_group", "characteristic", "pupils"])
-    con.execute("DELETE FROM marts.fct_send_characteristics")
-    con.register("_e", frame.assign(time_period=202223, census_term="Spring"))
-    con.execute("INSERT INTO marts.fct_send_characteristics BY NAME SELECT * FROM _e")
-    publish(con, tmp_path / "published", "857")
+    publish_ethnicities(tmp_path, monkeypatch, codes)
     totals = {
         (r["sen_provision"], r["characteristic_group"]): r["pupils"]
         for r in read_ees(tmp_path / "published", "send_characteristics")
