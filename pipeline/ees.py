@@ -221,7 +221,8 @@ def with_totals(
     frame: pd.DataFrame, filters: Sequence[str], by: Sequence[str], counts: Sequence[str], summed: Sequence[str] = ()
 ) -> pd.DataFrame:
     """The frame plus a `Total` row for every combination of additive filters (each count summed; with `summed`
-    given, only those columns, the others left blank on Total rows)."""
+    given, only those columns, the others left blank on Total rows). A Total is missing when any of its parts is:
+    the sum of the parts present would publish an understated whole as if it were known."""
     summed = list(summed or counts)
     frame = frame[[*by, *filters, *counts]].copy()
     for column in filters:
@@ -230,7 +231,9 @@ def with_totals(
     for size in range(1, len(filters) + 1):
         for totalled in combinations(filters, size):
             kept = [c for c in filters if c not in totalled]
-            sums = frame.groupby([*by, *kept], dropna=False, sort=True)[summed].sum(min_count=1).reset_index()
+            grouped = frame.groupby([*by, *kept], dropna=False, sort=True)[summed]
+            whole = grouped.count().eq(grouped.size(), axis=0)  # every part of the Total is known
+            sums = grouped.sum().where(whole).reset_index()
             for column in totalled:
                 sums[column] = TOTAL
             parts.append(sums)

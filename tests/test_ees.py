@@ -435,3 +435,11 @@ def test_the_published_tables_and_the_report_read_the_seeds_of_the_dbt_project_b
     env = {**os.environ, "SEND_DBT_PROJECT_DIR": str(tmp_path / "dbt_project")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.split() == ["ZZZZ", "ZZZZ"]
+
+
+def test_a_total_with_a_part_missing_is_missing_not_the_sum_of_the_rest():
+    """DfE's England figure for one need missing: the all-needs Total is unknown (x), not the other needs' sum."""
+    spec = need_table(indicators=(Indicator("eng", "England", kind=PUBLIC),))
+    mart = pd.DataFrame({"time_period": [2022, 2022, 2023, 2023], "need": ["A", "B"] * 2, "eng": [3, None, 3, 4]})
+    exact = ees_frame(spec, mart, GEOGRAPHY)
+    assert list(exact["eng"]) == ["3", "x", "x", "3", "4", "7"]
