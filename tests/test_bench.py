@@ -34,6 +34,7 @@ from pipeline.bench import (
     pipeline_marts,
     read_marts_document,
     run_bench,
+    step_stage,
 )
 from pipeline.settings import seeds_dir
 
@@ -99,6 +100,11 @@ def test_the_pipeline_breakdown_names_each_stage(bench):
     assert sum(stages.values()) == pytest.approx(sum(steps.values()), abs=0.01)
     assert steps["raw__census_pupils"] > 0 and steps["send_dbt_models"] > 0
     assert stages["publish"] == steps["publish_release"] > 0  # the release and its report, one step
+    # the checks stage is the steps that only evaluate asset checks; a source named for health checks is an ingest
+    check_steps = cold["dagster"]["check_steps"]
+    assert "census_totals_checks" in check_steps and "raw__ld_health_checks" not in check_steps
+    assert stages["checks"] == pytest.approx(sum(steps[key] for key in check_steps), abs=0.01)
+    assert stages["ingest"] >= steps["raw__ld_health_checks"] + steps["raw__census_pupils"] > 0
     assert cold["startup_seconds"] > 0 and cold["job_seconds"] > 0
     assert cold["dbt"]["by_kind"]["model"]["count"] >= 3  # staging, intermediate and the two marts at least
     assert cold["dbt"]["by_kind"]["test"]["count"] > 0
@@ -399,6 +405,14 @@ def test_bench_refuses_to_clear_a_folder_it_did_not_create(tmp_path):
 def test_bench_rejects_an_unknown_scale(tmp_path):
     with pytest.raises(ValueError, match="unknown scale"):
         run_bench("galaxy", tmp_path, log=None)
+
+
+def test_a_step_is_in_the_checks_stage_by_what_it_did_not_by_its_name():
+    assert step_stage("raw__ld_health_checks") == "ingest"  # materializes the LD health checks' raw table
+    assert step_stage("census_totals_checks", checks_only=True) == "checks"
+    assert step_stage("send_dbt_models", checks_only=False) == "dbt"  # dbt's tests are checks of its own step
+    assert step_stage("publish_release") == "publish"
+    assert step_stage("docs__dbt_docs") == "docs"
 
 
 def test_dbt_node_timings_read_dbt_log_lines(tmp_path):
