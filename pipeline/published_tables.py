@@ -663,3 +663,21 @@ PUBLIC_FIGURES: tuple[PublicFigures, ...] = (
         "new_ehc_plans",
     ),  # fmt: skip
 )
+
+
+def public_figures_relations() -> tuple[str, ...]:
+    """The warehouse relations ("schema.table") the PUBLIC_FIGURES queries read, as DuckDB's parser finds them: the
+    release step's gate (pipeline/release.py) checks their assets as it checks the marts. DuckDB lists no tables of a
+    statement with a parameter, so $la_code is replaced by NULL first (the same tables are read); it quotes a name
+    that is a keyword, and the quotes are taken off."""
+    import duckdb
+
+    return tuple(
+        sorted(
+            {
+                relation.replace('"', "")
+                for figures in PUBLIC_FIGURES
+                for relation in duckdb.get_table_names(figures.query.replace("$la_code", "NULL"), qualified=True)
+            }
+        )
+    )

@@ -23,7 +23,7 @@ webserver never needs them.
 import dagster as dg
 
 from pipeline.checks.gx import QUALITY_DIR
-from pipeline.published_tables import PUBLISHED_TABLES
+from pipeline.published_tables import PUBLISHED_TABLES, public_figures_relations
 from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
 
 RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
@@ -64,8 +64,8 @@ def suite_check_results(results) -> list[dg.AssetCheckResult]:
 RELEASE_SOURCES = (
     *dict.fromkeys(dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES),
     dg.AssetKey(["intermediate", "int_home_la_geography"]),  # the home LA's geography
-    dg.AssetKey(["staging", "stg_dfe__ehcp_caseload"]),  # DfE's public LA figures
-    dg.AssetKey(["staging", "stg_dfe__ehcp_sen_needs_all_plans"]),
+    # DfE's public LA figures (the suppression's attacker knows them): the staging models their queries read
+    *(dg.AssetKey(relation.split(".")) for relation in public_figures_relations()),
 )
 
 

@@ -11,7 +11,10 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
+from pipeline import published_tables
 from pipeline.definitions import defs
+from pipeline.ees import PublicFigures
+from pipeline.published_tables import PUBLISHED_TABLES
 from pipeline.release import (
     RELEASE_KEY,
     RELEASE_SOURCES,
@@ -52,6 +55,31 @@ def test_the_blocking_checks_read_are_the_census_totals_and_the_error_severity_d
     assert CENSUS_TOTALS in keys
     assert any(GRAPH.get_check_spec(key).metadata.get("dagster_dbt/unique_id") for key in keys)  # dbt tests
     assert all(key.asset_key in RELEASE_SOURCES for key in keys)
+
+
+def test_the_gate_reads_every_relation_the_publication_reads():
+    """The published marts, the home LA's geography, and every staging model DfE's public figures are read from
+    (the attacker's knowledge: a failed test there would change the suppression), each an asset of the graph."""
+    sources = set(RELEASE_SOURCES)
+    assert {dg.AssetKey(["marts", spec.mart]) for spec in PUBLISHED_TABLES} <= sources
+    assert dg.AssetKey(["intermediate", "int_home_la_geography"]) in sources
+    read = {dg.AssetKey(["staging", name]) for name in ("stg_dfe__ehcp_caseload", "stg_dfe__ehcp_sen_needs_all_plans",
+                                                         "stg_dfe__ehcp_requests", "stg_dfe__ehcp_newplans",
+                                                         "stg_dfe__ehcp_timeliness_20_week")}  # fmt: skip
+    assert read <= sources
+    assert all(GRAPH.has(key) for key in sources)
+    # a blocking dbt test of a model only the public figures read is one the gate asks about
+    assert any(key.asset_key == dg.AssetKey(["staging", "stg_dfe__ehcp_requests"]) for key in blocking_checks())
+
+
+def test_public_figures_relations_are_the_tables_their_queries_read(monkeypatch):
+    figures = PublicFigures(name="t", table="t", source="s", match=("time_period",), query="""
+        SELECT time_period, value FROM staging.first WHERE old_la_code = $la_code
+        UNION ALL
+        SELECT time_period, value FROM (SELECT * FROM staging.second WHERE old_la_code = $la_code)
+    """)  # fmt: skip
+    monkeypatch.setattr(published_tables, "PUBLIC_FIGURES", (figures,))
+    assert published_tables.public_figures_relations() == ("staging.first", "staging.second")
 
 
 def test_passed_checks_on_the_latest_materializations_let_the_release_publish(instance):
