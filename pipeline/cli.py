@@ -212,9 +212,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings.export_for_dbt()
     print(f"raw extracts: {settings.raw_dir}")
     # Before Dagster and dbt are imported (seconds): a night with nothing new costs a hash check.
-    from pipeline.nightly_state import LedgerLocked, describe, forget_build, nightly_reasons
+    from pipeline.nightly_state import LedgerLocked, describe, forget_build, nightly_reasons, raise_if_locked
 
     try:
+        if args.force:
+            raise_if_locked(settings.duckdb_path)
         reasons = ["--force"] if args.force else nightly_reasons(settings, stop_when_locked=True)
     except LedgerLocked as locked:  # a run is writing send.duckdb: name it, not DuckDB's lock
         raise warehouse_in_use(settings, locked.holder) from None
@@ -288,6 +290,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    load_dotenv(LOCAL_ENV_FILE, override=False)  # as `run` does, so the extracts go where the run reads them
     ensure_local_key()
     settings = load_settings()
     args.out = str(settings.raw_dir)

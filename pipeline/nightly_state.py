@@ -165,6 +165,20 @@ def lock_holder(error: BaseException) -> str | None:
     return found[1] if found else "another process"
 
 
+def raise_if_locked(duckdb_path: Path) -> None:
+    """Raise LedgerLocked when another process has send.duckdb open for writing (a read-only connect fails on its
+    lock); any other error is left for the run to report."""
+    if not duckdb_path.exists():
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(str(duckdb_path), read_only=True).close()
+    except duckdb.Error as error:
+        if holder := lock_holder(error):
+            raise LedgerLocked(holder) from None
+
+
 def ledger_hashes(duckdb_path: Path) -> dict[str, str] | None:
     """File name -> sha256 of the version last ingested, from raw.file_ledger; None without a ledger.
 
@@ -226,6 +240,8 @@ def nightly_reasons(settings: Settings, *, stop_when_locked: bool = False) -> li
     run` then says which run or process), instead of giving it as a reason to run."""
     built = read_build_record(settings.warehouse_dir)
     if built is None:  # nothing to compare with: skip the hashing
+        if stop_when_locked:
+            raise_if_locked(settings.duckdb_path)
         return reasons_to_run({}, None, None, "")
     try:
         ledger = ledger_hashes(settings.duckdb_path)

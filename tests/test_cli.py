@@ -305,6 +305,20 @@ def test_env_example_documents_every_setting_the_settings_module_reads():
     assert readme == read
 
 
+def test_the_demo_generates_into_the_drop_zone_of_env_when_the_key_is_already_set(tmp_path, monkeypatch):
+    """`run` reads .env whatever the environment holds; the demo's generate step must read the same folders."""
+    drop_zone = tmp_path / "elsewhere"
+    (tmp_path / ".env").write_text(f"SEND_RAW_DIR={drop_zone}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "k" * 48)
+    monkeypatch.delenv("SEND_RAW_DIR", raising=False)
+    generated, ran = [], []
+    monkeypatch.setattr(cli, "cmd_generate", lambda args: generated.append(args.out) or 0)
+    monkeypatch.setattr(cli, "cmd_run", lambda args: ran.append(str(load_settings().raw_dir)) or 0)
+    assert cli.cmd_demo(SimpleNamespace()) == 0
+    assert generated == ran == [str(drop_zone)]
+
+
 def test_the_demo_says_which_dagster_instance_holds_its_run():
     kept = cli.demo_epilogue("/srv/send/dagster_home")
     assert "DAGSTER_HOME=/srv/send/dagster_home .venv/bin/dagster dev -m pipeline.definitions" in kept

@@ -305,6 +305,27 @@ def test_the_cli_names_the_process_that_holds_the_warehouse_when_no_run_is_in_pr
     assert cli.NOTHING_CHANGED in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("forced", [True, False])
+def test_a_forced_or_unrecorded_run_stops_when_the_warehouse_is_held(built, forced, monkeypatch, capsys):
+    """--force (nothing compared) and a warehouse whose last run failed (no build record: nothing to compare with)
+    skipped reading the ledger, so a process writing send.duckdb was met by the run's steps, after Dagster started.
+    Both stop before it now, naming the process (exit 2)."""
+    from pipeline.nightly_state import forget_build
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    _stop_at_dbt(monkeypatch)
+    settings = load_settings()
+    if not forced:
+        forget_build(settings.warehouse_dir)
+    with held_for_writing(settings.duckdb_path) as holder:
+        assert cli.main(["run", "--force"] if forced else ["run"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open for writing")
+    assert f"(PID {holder.pid})" in err and "running because" not in out
+    with pytest.raises(_Started):  # the file closed: the run goes ahead
+        cli.main(["run", "--force"] if forced else ["run"])
+
+
 # ---------- the schedule ----------
 
 
