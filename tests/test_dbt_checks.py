@@ -13,7 +13,8 @@ keeps nothing, accepted values that hold anything, a relationship to the column 
 row does not break) fails here, and so does a kind of dbt test this file does not know how to break.
 
 The same demo warehouse shows what the ingest loaded: every raw table but the ingest's own bookkeeping is a dbt
-source, and its dbt docs describe every column it has (README: "dbt docs of every model and column").
+source, and its dbt docs describe every column it has (README: "dbt docs of every model and column"); every model
+and seed it built lists its columns, as built, in its yml.
 """
 
 import json
@@ -185,4 +186,40 @@ def test_every_column_of_every_raw_table_is_described_in_the_dbt_sources(demo, m
         undescribed = [name for name, column in source["columns"].items() if not column["description"].strip()]
         if undescribed:
             problems.append(f"raw.{table}: no description for {undescribed}")
+    assert problems == []
+
+
+def test_every_column_of_every_model_and_seed_is_described_in_its_yml(demo, manifest):
+    """Each model and seed built in the demo warehouse (the marts of every folder included) lists its columns in its
+    yml, in the relation's order, each with a description, and the model itself has one: a column a model adds and
+    no yml describes fails here, and so does one the yml still lists after the model dropped it."""
+    with duckdb.connect(str(demo), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall()
+    built: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in rows:
+        built.setdefault((schema, table), []).append(column)
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")]
+    assert {n["schema"] for n in nodes if n["resource_type"] == "model"} >= {"staging", "intermediate", "marts"}
+    problems = []
+    for node in sorted(nodes, key=lambda n: n["unique_id"]):
+        name = f"{node['schema']}.{node.get('alias') or node['name']}"
+        columns = built.get((node["schema"], node.get("alias") or node["name"]))
+        if columns is None:
+            problems.append(f"{name}: not built")
+            continue
+        if not node["description"].strip():
+            problems.append(f"{name}: no description")
+        documented = list(node["columns"])
+        missing = [c for c in columns if c not in documented]
+        stale = [c for c in documented if c not in columns]
+        if missing or stale:
+            problems.append(f"{name}: columns not documented {missing}, documented but not built {stale}")
+        elif documented != columns:
+            problems.append(f"{name}: columns documented in another order than built")
+        undescribed = [c for c, column in node["columns"].items() if not column["description"].strip()]
+        if undescribed:
+            problems.append(f"{name}: no description for {undescribed}")
     assert problems == []
