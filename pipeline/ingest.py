@@ -82,7 +82,9 @@ KEY_CHECK_TEXT = "send-pseudonym-key-check"
 # 800 MB takes ~19 s), so a long step says what it is working on; every file is logged when it is done.
 ANNOUNCE_FROM_BYTES = 64 * 2**20
 
-# Dates as the source contracts accept them: ISO, UK and the COLLECT style, with or without a midnight time.
+# Dates as the source contracts accept them: ISO, UK and the COLLECT style, with or without a midnight time, the year
+# in four digits: strptime's %Y takes fewer (19/01/23 was 19 January of the year 23, loaded as such), so each form is
+# tried only on text whose year is four digits (GLOB: ISO and COLLECT start with it, UK ends with it, before a time).
 # Booleans: true for the first five words, false for the last five, NULL for any other text (list_position is NULL
 # for a value not in the list, and for NULL). The same as CASE WHEN upper(v) IN (<true words>) THEN true WHEN
 # upper(v) IN (<false words>) THEN false END, but a function of one column, which DuckDB evaluates once per distinct
@@ -90,14 +92,16 @@ ANNOUNCE_FROM_BYTES = 64 * 2**20
 # not_true_or_false rules cost ~0.03 s of CPU each instead of ~0.15 s, and the load's two send_bool ~0.05 s instead
 # of ~0.25 s.
 MACROS = r"""
-CREATE OR REPLACE TEMP MACRO send_date(v) AS coalesce(
-    try_strptime(v, '%Y-%m-%d')::DATE,
-    try_strptime(v, '%Y-%m-%d %H:%M:%S')::DATE,
-    try_strptime(v, '%d/%m/%Y')::DATE,
-    try_strptime(v, '%d/%m/%Y %H:%M:%S')::DATE,
-    try_strptime(v, '%Y-%b-%d %H:%M:%S')::DATE,
-    try_strptime(v, '%Y-%b-%d')::DATE
-);
+CREATE OR REPLACE TEMP MACRO send_date(v) AS CASE
+    WHEN v GLOB '[0-9][0-9][0-9][0-9]-*' THEN coalesce(
+        try_strptime(v, '%Y-%m-%d')::DATE,
+        try_strptime(v, '%Y-%m-%d %H:%M:%S')::DATE,
+        try_strptime(v, '%Y-%b-%d %H:%M:%S')::DATE,
+        try_strptime(v, '%Y-%b-%d')::DATE)
+    WHEN v GLOB '*/[0-9][0-9][0-9][0-9]' OR v GLOB '*/[0-9][0-9][0-9][0-9] *' THEN coalesce(
+        try_strptime(v, '%d/%m/%Y')::DATE,
+        try_strptime(v, '%d/%m/%Y %H:%M:%S')::DATE)
+END;
 CREATE OR REPLACE TEMP MACRO send_bool(v) AS
     list_position(['TRUE', 'T', 'Y', 'YES', '1', 'FALSE', 'F', 'N', 'NO', '0'], upper(v)) <= 5;
 """

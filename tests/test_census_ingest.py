@@ -73,6 +73,7 @@ BAD_ROWS = [
     ({"sen_provision": "E", "sen_primary_need": ""}, "sen_primary_need", "required_with_sen_provision"),
     ({"sen_provision": "S", "sen_primary_need": ""}, "sen_primary_need", "required_with_sen_provision"),
     ({"dob": "31/02/2015"}, "dob", "not_a_date"),
+    ({"dob": "21/09/15"}, "dob", "not_a_date"),  # a two-digit year (Excel's short date): not the year 15
     ({"gender": "X"}, "gender", "code_not_allowed"),
     ({"fsm_eligible": "maybe"}, "fsm_eligible", "not_true_or_false"),
     ({"home_la_code": "85"}, "home_la_code", "home_la_code_not_3_digits"),

@@ -6,6 +6,7 @@ empty, spaces, lower case, digits and letters outside ASCII, the characters whos
 and on every code point of Unicode put in a valid value's first, last and a middle place.
 """
 
+import datetime
 import re
 
 import duckdb
@@ -321,3 +322,47 @@ def test_send_bool_agrees_with_every_one_character_text(con):
         f"SELECT c FROM {CODE_POINTS} WHERE send_bool(c) IS DISTINCT FROM ({OLD_SEND_BOOL.replace('v', 'c')}) LIMIT 5"
     ).fetchall()
     assert differ == []
+
+
+# ---------- send_date: the forms the contracts accept, the year in four digits ----------
+
+OLD_SEND_DATE = """coalesce(
+    try_strptime(v, '%Y-%m-%d')::DATE, try_strptime(v, '%Y-%m-%d %H:%M:%S')::DATE,
+    try_strptime(v, '%d/%m/%Y')::DATE, try_strptime(v, '%d/%m/%Y %H:%M:%S')::DATE,
+    try_strptime(v, '%Y-%b-%d %H:%M:%S')::DATE, try_strptime(v, '%Y-%b-%d')::DATE)"""
+DATE_FORMS = ("{y}-{m}-{d}", "{y}-{m}-{d} 00:00:00", "{d}/{m}/{y}", "{d}/{m}/{y} 00:00:00", "{y}-{b}-{d}",
+              "{y}-{b}-{d} 00:00:00")  # fmt: skip
+
+
+def send_dates(con, texts: list[str | None]) -> list:
+    return [
+        row[0] for row in con.execute("SELECT send_date(v) FROM unnest($t::VARCHAR[]) AS t(v)", {"t": texts}).fetchall()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [("2023-01-19", "2023-01-19"), ("2023-1-9", "2023-01-09"), ("19/01/2023", "2023-01-19"), ("9/1/2023", "2023-01-09"),
+     ("19/01/2023 00:00:00", "2023-01-19"), ("2023-01-19 00:00:00", "2023-01-19"), ("2023-Jan-19", "2023-01-19"),
+     ("2023-jan-19 00:00:00", "2023-01-19"), ("19/01/23", None), ("23-01-19", None), ("19/01/123", None),
+     ("19/01/02023", None), ("02023-01-19", None), ("31/02/2023", None), ("2023-01-19T00:00:00", None), ("", None),
+     (None, None)],
+)  # fmt: skip
+def test_send_date_reads_the_accepted_forms_and_no_year_but_a_four_digit_one(con, text, date):
+    assert send_dates(con, [text]) == [None if date is None else datetime.date.fromisoformat(date)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    year=st.integers(0, 99999), width=st.integers(1, 5), month=st.integers(0, 14), day=st.integers(0, 33),
+    form=st.sampled_from(DATE_FORMS), pad=st.booleans(),
+)  # fmt: skip
+def test_send_date_is_the_old_coalesce_for_a_four_digit_year_and_null_for_any_other(
+    con, year, width, month, day, form, pad
+):
+    written_year = str(year).zfill(width)
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    text = form.format(y=written_year, m=f"{month:02d}" if pad else str(month), d=f"{day:02d}" if pad else str(day),
+                       b=months[month % 12])  # fmt: skip
+    [old] = [row[0] for row in con.execute(f"SELECT {OLD_SEND_DATE} FROM (SELECT $v AS v)", {"v": text}).fetchall()]
+    assert send_dates(con, [text]) == [old if len(written_year) == 4 else None]
