@@ -107,6 +107,8 @@ BAD_ROWS = [
     ({"sessions": "0"}, "sessions", "sessions_not_positive"),
     ({"sessions": "-4"}, "sessions", "sessions_not_positive"),
     ({"sessions": "2.25"}, "sessions", "sessions_not_whole_or_half"),
+    ({"sessions": "2.001"}, "sessions", "sessions_not_whole_or_half"),  # not rounded to 2 and loaded
+    ({"sessions": "0.504"}, "sessions", "sessions_not_whole_or_half"),
     ({"exclusion_type": "PERM", "sessions": "10.5"}, "sessions", "permanent_exclusion_sessions_not_whole"),
     ({"sessions": "91"}, "sessions", "suspension_over_45_school_days"),
     ({"reason": "ZZ"}, "reason", "code_not_allowed"),

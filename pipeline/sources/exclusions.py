@@ -90,7 +90,9 @@ def exclusions_rules() -> tuple[Rule, ...]:
         required("sessions"),
         Rule("sessions", "sessions_not_a_number", f"sessions IS NOT NULL AND {sessions} IS NULL"),
         Rule("sessions", "sessions_not_positive", f"{sessions} <= 0"),
-        Rule("sessions", "sessions_not_whole_or_half", f"{sessions} * 2 <> floor({sessions} * 2)"),
+        # on the text as sent: the number is read as DECIMAL(7, 2), which would round 2.001 to 2
+        Rule("sessions", "sessions_not_whole_or_half",
+             rf"{sessions} IS NOT NULL AND NOT regexp_full_match(sessions, '-?[0-9]+(\.(0+|50*))?')"),
         Rule("sessions", "permanent_exclusion_sessions_not_whole",
              f"{kind} = 'permanent' AND {sessions} <> floor({sessions})"),
         Rule("sessions", "suspension_over_45_school_days",
