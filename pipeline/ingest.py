@@ -30,6 +30,7 @@ from pipeline.extract_reader import (
     RAW_ROWS,
     ExtractError,
     clear_stale_scratch,
+    column_letters,
     drop_staged,
     normalise_header,
     physical_column,
@@ -286,26 +287,42 @@ def failures_sql(rules: Sequence[Rule]) -> str:
 # ---------- the file as the contract names its columns (read by pipeline.extract_reader) ----------
 
 
+UNNAMED_VALUE = "value_in_column_without_name"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What stage_extract found in a file's header besides the contract's columns."""
+
+    extra_columns: tuple[str, ...]  # named columns the contract does not read (kept out, listed in the ledger)
+    # a rule per column whose header cell is empty: a row with a value there is quarantined (UNNAMED_VALUE, the
+    # column by its letter), as no contract column can say what the value is
+    unnamed_rules: tuple[Rule, ...] = ()
+
+
 def stage_extract(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, contract: Contract, lines: int | None = None
-) -> tuple[str, ...]:
+) -> Staged:
     """Create temp view _extract(_row_number, <contract columns>, <name columns>) of trimmed text over table
     _raw_rows (the file as read by read_raw_rows, in the staging database), plus _structural rejects. A view, not a
     table: the contract checks and the load read it, and a 9 M-row census is not written a second time (~3 s a file
     at national scale).
     ``lines``: the file's line count, when the caller has counted it (file_sha256_and_lines).
 
-    Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger).
+    Returns the extra column names found in the file (kept out of the warehouse, reported in the ledger) and a rule
+    for each column without a name (its values are in the view as _unnamed_<index>).
     """
     from_name = name_values(contract, file_name)  # before the file is read: a name that gives nothing fails at once
     header, row_number_sql, joined = read_raw_rows(con, path, file_name, lines)
 
     by_name: dict[str, str] = {}
     twice = []
+    unnamed = []
     for i, name in enumerate(header):
         key = normalise_header(name)
         if not key:
-            continue  # a column without a name: nothing the contract can ask for
+            unnamed.append(i)  # nothing the contract can ask for: a value there is quarantined, not dropped
+            continue
         if key in by_name:
             twice.append(key)
             continue
@@ -328,13 +345,15 @@ def stage_extract(
             for c in contract.columns
         ]
         + [f"{sql_list([value])}::VARCHAR AS {c}" for c, value in from_name.items()]
+        + [f"nullif(trim({physical_column(i)}), '') AS _unnamed_{i}" for i in unnamed]
     )
     select = f"SELECT {row_number_sql} AS _row_number, {selected} FROM {RAW_ROWS} AS _raw_rows{joined}"
     if derived:
         replaced = ", ".join(f"coalesce({d.column}, {d.sql}) AS {d.column}" for d in derived)
         select = f"SELECT * REPLACE ({replaced}) FROM ({select})"
     con.execute(f"CREATE OR REPLACE TEMP VIEW _extract AS {select}")
-    return tuple(unexpected)
+    rules = tuple(Rule(column_letters(i), UNNAMED_VALUE, f"_unnamed_{i} IS NOT NULL") for i in unnamed)
+    return Staged(tuple(unexpected), rules)
 
 
 # ---------- the transaction per file ----------
@@ -528,7 +547,8 @@ def ingest_file(
     try:
         # Staged outside the transaction: temp tables are private to this connection, and rowid (the file
         # order) is only sequential in a committed table.
-        extra = stage_extract(con, path, file_name, contract, lines)
+        staged = stage_extract(con, path, file_name, contract, lines)
+        extra, rules = staged.extra_columns, contract.rules + staged.unnamed_rules
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
         # Only the rows that break a rule are kept with their failures (few); the load reads the file's rows
@@ -536,11 +556,11 @@ def ingest_file(
         # with no broken row (most nights) is found so by a yes/no question, which stops at the first broken row
         # and costs DuckDB less to plan than the lists of failures (~10 ms of ~25 ms for a small census file). The
         # flag is computed in a projection and filtered after it: a rule may use a window function (a duplicate key).
-        flagged = f"SELECT {broken_sql(contract.rules)} AS _broken FROM _extract"
+        flagged = f"SELECT {broken_sql(rules)} AS _broken FROM _extract"
         if con.execute(f"SELECT EXISTS (SELECT 1 FROM ({flagged}) WHERE _broken)").fetchone()[0]:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _failed AS SELECT _row_number, _failures "
-                f"FROM (SELECT _row_number, {failures_sql(contract.rules)} AS _failures FROM _extract) "
+                f"FROM (SELECT _row_number, {failures_sql(rules)} AS _failures FROM _extract) "
                 "WHERE len(_failures) > 0"
             )
         else:

@@ -876,3 +876,32 @@ def test_what_a_killed_run_left_in_the_scratch_folder_goes_even_when_no_file_is_
     assert ingest_source(con, census_contract(KEY), tmp_path / "raw")[0].status == "unchanged"
     assert not stale.exists()
     con.close()
+
+
+def test_a_value_under_a_column_without_a_name_is_quarantined_not_dropped(tmp_path, con):
+    """A header cell left empty (ethnicity's): its values were dropped without a trace (not loaded, not quarantined,
+    not in the ledger). A row with a value in a column without a name is quarantined, the column named by its letter
+    as a sheet shows it; a column without a name that holds nothing (a trailing comma) still loses nothing."""
+    import openpyxl
+
+    header = ["" if name == "ethnicity" else name for name in HEADER] + [""]  # ethnicity is column I
+    lines = [",".join(header)] + [line + "," for line in csv_lines([pupil(1), pupil(2, ethnicity="")])[1:]]
+    write_lines(tmp_path, lines)
+    book = openpyxl.Workbook()
+    book.active.append(header[:-1])
+    for serial, ethnicity in ((3, ""), (4, "WBRI")):
+        book.active.append(list(pupil(serial, ethnicity=ethnicity, census_date="2022-01-20").values()))
+    book.save(tmp_path / "census" / "2022_spring.xlsx")
+    results = ingest(tmp_path, con)
+    assert [(r.file_name, r.rows_read, r.rows_loaded, r.rows_quarantined) for r in results] == [
+        ("census/2022_spring.xlsx", 2, 1, 1),
+        ("census/2023_spring.csv", 2, 1, 1),
+    ]
+    assert sorted(quarantine(con)) == [
+        ("census/2022_spring.xlsx", 3, "I", "value_in_column_without_name"),
+        ("census/2023_spring.csv", 2, "I", "value_in_column_without_name"),
+    ]
+    assert con.execute("SELECT source_file, source_row FROM raw.census_pupils ORDER BY 1").fetchall() == [
+        ("census/2022_spring.xlsx", 2),
+        ("census/2023_spring.csv", 3),
+    ]
