@@ -311,6 +311,26 @@ def csv_row_number_sql(structural_rejects: int) -> str:
     )
 
 
+def rows_inside_a_value(con: duckdb.DuckDBPyConnection, width: int) -> tuple[int, int] | None:
+    """The first staged row (rowid) and column whose value has line breaks and at least a whole row's commas (width -
+    1) for each: the lines between an opened quote and one closed rows later, read as one value of a record with the
+    header's width, which nothing would reject (the rows inside it neither loaded nor quarantined). A note over
+    several lines has far fewer commas. Asked only of a file with a record over several lines (number_csv_rows)."""
+    if width < 2:
+        return None
+    lf = "chr(10)"
+    swallows = [
+        f"(strpos({c}, {lf}) > 0 AND length({c}) - length(replace({c}, ',', '')) "
+        f">= (length({c}) - length(replace({c}, {lf}, ''))) * {width - 1})"
+        for c in map(physical_column, range(width))
+    ]
+    found = con.execute(
+        f"SELECT rowid, list_position([{', '.join(swallows)}], true) - 1 FROM {RAW_ROWS} "
+        f"WHERE {' OR '.join(swallows)} ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    return (found[0], found[1]) if found else None
+
+
 def number_csv_rows(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, read: CsvRead, lines: int
 ) -> tuple[str, str]:
@@ -362,6 +382,13 @@ def number_csv_rows(
         raise ExtractError(
             f"{file_name}: its rows cannot be numbered: DuckDB's reader and Python's csv module split it into "
             "different rows: check its quotes and line endings"  # no counts: a run log is read more widely
+        )
+    if swallowing := rows_inside_a_value(con, len(read.header)):
+        rowid, column = swallowing
+        raise ExtractError(
+            f"{file_name}: row {starts[rowid]}, column {names[column]}: a quoted value runs over several lines holding "
+            "as many commas as whole rows would (a quote opened in this row and closed rows later reads the rows "
+            "between as one value): fix its quotes, or take the line breaks out of the value"
         )
     con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (reader_line BIGINT, line BIGINT)")
     if reject_starts:
@@ -477,8 +504,9 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
     return errors, uncalculated
 
 
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> list[str]:
-    """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header.
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tuple[list[str], int]:
+    """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header and
+    its row.
 
     An extract has its rows on one sheet: a workbook with rows on more than one (a hidden draft sheet first, a second
     batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
@@ -553,7 +581,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> li
     casts = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in columns)
     con.execute(f"CREATE TABLE {RAW_ROWS} AS SELECT _row_number, {casts} FROM _xlsx_frame")
     con.unregister("_xlsx_frame")
-    return header
+    return header, header_at + 1
 
 
 STAGED_TABLES = ("_failed", "_structural", "_reject_thresholds", "_rejected", "_reject_lines",
@@ -628,10 +656,11 @@ def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
 
 def read_raw_rows(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, lines: int | None = None
-) -> tuple[list[str], str, str]:
+) -> tuple[list[str], int, str, str]:
     """Read the file into table _raw_rows (the staging database, attached here) and its structurally broken lines
-    into _structural. Returns the header, the SQL of each row's file line (header = line 1) and what _raw_rows must
-    be joined with for it ("" when nothing). ``lines``: the file's line count, when the caller has counted it
+    into _structural. Returns the header, the header's row (line of a CSV, row of a sheet, after any blank ones),
+    the SQL of each row's file line (header = line 1 of a CSV) and what _raw_rows must be joined with for it ("" when
+    nothing). ``lines``: the file's line count, when the caller has counted it
     (file_sha256_and_lines)."""
     con.execute("DROP TABLE IF EXISTS _raw_rejects; DROP TABLE IF EXISTS _raw_reject_scans")
     if staging_path(con) is None:
@@ -640,16 +669,16 @@ def read_raw_rows(
     con.execute("CREATE OR REPLACE TEMP TABLE _structural (row_number BIGINT, column_name VARCHAR, rule VARCHAR)")
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        header = _read_xlsx(con, path, file_name)
+        header, header_row = _read_xlsx(con, path, file_name)
         row_number_sql, joined = "_row_number", ""
     elif suffix in CSV_SUFFIXES:
         read = _read_csv(con, path, file_name)
-        header = read.header
+        header, header_row = read.header, read.blank_before_header + 1
         if not header:
             raise ExtractError(f"{file_name}: the file is empty (no header row)")
         if len(header) == 1 and (other := next((d for d in OTHER_DELIMITERS if d in header[0]), None)):
-            raise ExtractError(f"{file_name}: row 1 (header) is not separated by commas (it holds {other!r}): "
-                               "export it as CSV with commas, or as XLSX")  # fmt: skip
+            raise ExtractError(f"{file_name}: row {header_row} (header) is not separated by commas (it holds "
+                               f"{other!r}): export it as CSV with commas, or as XLSX")  # fmt: skip
         if lines is None:
             lines = file_sha256_and_lines(path)[1]
         # Lines DuckDB could not split into the header's columns are quarantined, not loaded; every row keeps its
@@ -657,4 +686,4 @@ def read_raw_rows(
         row_number_sql, joined = number_csv_rows(con, path, file_name, read, lines)
     else:
         raise ExtractError(f"{file_name}: unsupported file type {suffix!r} (expected .csv or .xlsx)")
-    return header, row_number_sql, joined
+    return header, header_row, row_number_sql, joined

@@ -313,7 +313,7 @@ def stage_extract(
     for each column without a name (its values are in the view as _unnamed_<index>).
     """
     from_name = name_values(contract, file_name)  # before the file is read: a name that gives nothing fails at once
-    header, row_number_sql, joined = read_raw_rows(con, path, file_name, lines)
+    header, header_row, row_number_sql, joined = read_raw_rows(con, path, file_name, lines)
 
     by_name: dict[str, str] = {}
     twice = []
@@ -335,10 +335,10 @@ def stage_extract(
     if missing := [c for c in contract.required_columns if c not in given]:
         alternatives = {d.column: d.from_columns for d in contract.derived}
         named = [f"{c} (or {', '.join(alternatives[c])})" if c in alternatives else c for c in missing]
-        raise ExtractError(f"{file_name}: row 1 (header) is missing required column(s) {', '.join(named)}")
+        raise ExtractError(f"{file_name}: row {header_row} (header) is missing required column(s) {', '.join(named)}")
     unexpected = sorted(k for k in by_name if k not in contract.columns)
     if contract.strict_columns and unexpected:
-        raise ExtractError(f"{file_name}: row 1 (header) has unexpected column(s) {', '.join(unexpected)}")
+        raise ExtractError(f"{file_name}: row {header_row} (header) has unexpected column(s) {', '.join(unexpected)}")
     selected = ", ".join(
         [
             f"nullif(trim({by_name[c]}), '') AS {c}" if c in by_name else f"NULL::VARCHAR AS {c}"

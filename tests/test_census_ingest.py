@@ -905,3 +905,44 @@ def test_a_value_under_a_column_without_a_name_is_quarantined_not_dropped(tmp_pa
         ("census/2022_spring.xlsx", 2),
         ("census/2023_spring.csv", 3),
     ]
+
+
+def test_a_quote_closed_rows_later_fails_the_file_naming_its_row_and_a_note_over_lines_loads(tmp_path, con):
+    """Two stray quotes (a note opened with one, a later note closed with one) read the rows between as one value of a
+    record of the header's width: nothing rejected it, and those pupils were neither loaded nor quarantined. The file
+    now fails naming the row the quote opens in; a note over several lines with a few commas still loads."""
+    header = [*HEADER, "notes"]
+    notes = ["ok", '"EHCP pending, see file', "ok", "ok", 'moved school"', "ok"]
+    lines = [",".join(header)] + [
+        line + "," + note for line, note in zip(csv_lines([pupil(n) for n in range(1, 7)])[1:], notes, strict=True)
+    ]
+    write_lines(tmp_path, lines)
+    with pytest.raises(ExtractError, match=r"2023_spring.csv: row 3, column notes: a quoted value runs over several"):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
+    notes = ["ok", '"called mum, no answer\nletter sent, 3 Jan"', "ok"]
+    lines = [",".join(header)] + [
+        line + "," + note for line, note in zip(csv_lines([pupil(n) for n in range(1, 4)])[1:], notes, strict=True)
+    ]
+    write_lines(tmp_path, lines)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 3, 0)
+    assert loaded_rows(con) == [2, 3, 5]  # the note's second line is line 4
+
+
+def test_a_header_below_blank_rows_is_named_by_its_own_row(tmp_path, con):
+    """The header is the first line (row of a sheet) that is not blank: an error about it names that row, not row 1."""
+    import openpyxl
+
+    header = [name for name in HEADER if name != "gender"]
+    write_lines(tmp_path, ["", "", "", *csv_lines([pupil(1)], header)])
+    with pytest.raises(ExtractError, match=r"2023_spring.csv: row 4 \(header\) is missing required column\(s\) gender"):
+        ingest(tmp_path, con)
+    (tmp_path / "census" / "2023_spring.csv").unlink()
+    book = openpyxl.Workbook()
+    book.active.append([])
+    book.active.append([])
+    book.active.append(header)
+    book.save(tmp_path / "census" / "2023_spring.xlsx")
+    with pytest.raises(ExtractError, match=r"spring.xlsx: row 3 \(header\) is missing required column\(s\) gender"):
+        ingest(tmp_path, con)
