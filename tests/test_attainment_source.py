@@ -157,6 +157,18 @@ def test_a_result_given_twice_quarantines_both_rows(tmp_path, con):
     ]
 
 
+def test_a_result_given_twice_with_its_year_written_two_ways_quarantines_both_rows(tmp_path, con):
+    """2021/22 and 202122 are one academic year once loaded: the rule compared the text, and both loaded."""
+    rows = [result(1), result(2, academic_year="2021/22"), result(2, academic_year="202122", result="N")]
+    write_csv(tmp_path / FILE, rows)
+    [loaded] = ingest(tmp_path, con)
+    assert (loaded.rows_loaded, loaded.rows_quarantined) == (1, 2)
+    assert [r[1:] for r in quarantine(con)] == [
+        (3, "measure", "result_repeated_in_extract"),
+        (4, "measure", "result_repeated_in_extract"),
+    ]
+
+
 def test_a_broken_header_fails_naming_file_and_column_and_loads_nothing(tmp_path, con):
     write_csv(tmp_path / FILE, [result(1)], header=[h for h in HEADER if h != "measure"])
     with pytest.raises(ExtractError, match=rf"{FILE}: row 1 \(header\) is missing required column\(s\) measure"):

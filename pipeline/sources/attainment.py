@@ -97,7 +97,9 @@ def attainment_rules() -> tuple[Rule, ...]:
             "upn IS NOT NULL AND key_stage IS NOT NULL AND measure IS NOT NULL AND (SELECT count(*) FROM _extract "
             "AS _other WHERE upper(_other.upn) = upper(_extract.upn) AND upper(_other.key_stage) = "
             "upper(_extract.key_stage) AND upper(_other.measure) = upper(_extract.measure) "
-            "AND _other.academic_year IS NOT DISTINCT FROM _extract.academic_year) > 1",
+            # the year as loaded (2021/22, 202122 and 2021-22 are one year), its text when it is no year
+            "AND coalesce(outcome_time_period(_other.academic_year)::VARCHAR, _other.academic_year) IS NOT DISTINCT "
+            "FROM coalesce(outcome_time_period(_extract.academic_year)::VARCHAR, _extract.academic_year)) > 1",
         ),
     )  # fmt: skip
 
