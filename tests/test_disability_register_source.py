@@ -169,6 +169,16 @@ def test_the_singular_disability_code_header_is_accepted(tmp_path, con):
     assert con.execute("SELECT disability_codes FROM raw.disability_register").fetchone()[0] == ["AUT", "LD"]
 
 
+def test_a_file_with_both_code_columns_loads_a_row_only_when_they_agree(tmp_path, con):
+    """The load read disability_codes and dropped a different disability_code without a trace."""
+    header = [*HEADER, "disability_code"]
+    rows = [child(1, disability_code="ld; aut"), child(2, disability_code="AUT"), child(3, disability_code="")]
+    write_csv(tmp_path / FILE, rows, header=header)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    assert [r[1:] for r in quarantine(con)] == [(3, "disability_code", "disability_code_differs_from_disability_codes")]
+
+
 def test_a_broken_header_fails_naming_file_and_column_and_loads_nothing(tmp_path, con):
     write_csv(tmp_path / FILE, [child(1)], header=[h for h in HEADER if h != "has_ehcp"])
     with pytest.raises(ExtractError, match=rf"{FILE}: row 1 \(header\) is missing required column\(s\) has_ehcp"):

@@ -20,7 +20,8 @@ Columns (matched case-insensitively after trimming; extra columns such as names 
   home_postcode.
 * ``has_ehcp`` -- required Y/N (also true/false, 1/0).
 * ``disability_codes`` (or ``disability_code``) -- required: one or more CIN census disability codes
-  (DISABILITY_CODES) separated by ``;``, ``,``, ``|``, ``/`` or spaces.
+  (DISABILITY_CODES) separated by ``;``, ``,``, ``|``, ``/`` or spaces. A file with both columns: a row whose two
+  values are not the same codes is quarantined (``disability_code_differs_from_disability_codes``).
 * ``aiming_high_positive_activities``, ``aiming_high_short_breaks`` -- the child used Aiming High positive
   activities / had a short breaks grant in the 12 months up to the snapshot date; ``parent_support`` -- a
   parent/carer of the child had support, information or advice (ADHD/ASD) in those 12 months. Y/N; an empty
@@ -104,6 +105,15 @@ def disability_register_rules() -> tuple[Rule, ...]:
             "disability_codes",
             "disability_code_not_allowed",
             f"len(list_filter({codes}, lambda c: NOT list_contains([{allowed}], c))) > 0",
+        ),
+        # a file with both columns: the row is loaded only when they hold the same codes (which is right cannot be
+        # told, and the load reads disability_codes first)
+        Rule(
+            "disability_code",
+            "disability_code_differs_from_disability_codes",
+            "disability_codes IS NOT NULL AND disability_code IS NOT NULL AND "
+            "disability_register_codes(disability_codes, NULL) IS DISTINCT FROM "
+            "disability_register_codes(disability_code, NULL)",
         ),
         *(is_bool(flag) for flag in SERVICE_FLAGS),
     )
