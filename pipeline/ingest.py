@@ -199,6 +199,8 @@ class FileResult:
     # periods this file's earlier version held that no file holds now (a correction changed in place to another
     # period): a file before it that lost rows to it must be loaded again (ingest_source)
     gave_back_periods: bool = False
+    # later files (in source_files' order) holding periods of this one: its rows for those periods are not kept
+    periods_kept_by: tuple[str, ...] = ()
 
 
 # ---------- rule builders (pure: they return SQL text) ----------
@@ -403,16 +405,19 @@ def ingest_order(file_name: str | Path) -> tuple[str, str]:
     return path.stem, path.suffix
 
 
-def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> tuple[str, ...]:
+def replace_periods(
+    con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A corrected extract under a new name: delete the rows of files that come before this one in source_files'
     order for the periods this file has just loaded; this file's rows for a period a file after it holds go instead
     (an original changed in place after its correction was loaded does not overrule the correction: a rebuild
     would load the correction last).
 
-    Only rows for the shared periods go; the other periods stay. Returns the earlier files that lost rows.
+    Only rows for the shared periods go; the other periods stay. Returns the earlier files that lost rows, and the
+    later files that keep periods of this one (its rows for them gone: said in the run log, never silently).
     """
     if not contract.period_column:
-        return ()
+        return (), ()
     table, period = contract.target_table, contract.period_column
     holders = con.execute(
         f"""
@@ -425,6 +430,7 @@ def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_nam
     ).fetchall()
     this = ingest_order(file_name)
     earlier = [name for name, _ in holders if ingest_order(name) < this]
+    later = tuple(name for name, _ in holders if ingest_order(name) > this)
     later_periods = sorted({p for name, periods in holders if ingest_order(name) > this for p in periods})
     if later_periods:
         con.execute(
@@ -439,7 +445,7 @@ def replace_periods(con: duckdb.DuckDBPyConnection, contract: Contract, file_nam
             """,
             {"file_name": file_name, "earlier": earlier},
         )
-    return tuple(earlier)
+    return tuple(earlier), later
 
 
 def in_ledger(con: duckdb.DuckDBPyConnection, contract: Contract, file_name: str) -> bool:
@@ -604,7 +610,7 @@ def ingest_file(
             raise RuntimeError(  # no counts: a run log is read more widely than the ledger (ingest_metadata)
                 f"{file_name}: the rows stored, loaded and quarantined do not add up to the rows read: nothing loaded"
             )
-        superseded = replace_periods(con, contract, file_name)
+        superseded, kept_by = replace_periods(con, contract, file_name)
         gave_back = bool(held_before) and len(periods_held(con, contract, None, among=held_before)) < len(held_before)
         con.execute(
             """
@@ -631,7 +637,7 @@ def ingest_file(
     finally:
         drop_staged(con)
     return FileResult(
-        file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded, gave_back
+        file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded, gave_back, kept_by
     )
 
 
@@ -778,6 +784,13 @@ def ingest_source(
                 f"{which}: {result.status}, rows quarantined {result.rows_quarantined}"
                 + (f", extra columns ignored: {', '.join(result.extra_columns)}" if result.extra_columns else "")
                 + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
+                + (
+                    f"; NOT kept: its rows for the period(s) {', '.join(result.periods_kept_by)} also hold(s), "
+                    "as the later file in name order keeps a period (name a correction so that it sorts after the "
+                    "file it corrects)"
+                    if result.periods_kept_by
+                    else ""
+                )
             )
         results.append(result)
     if gave_back := [result.file_name for result in results if result.gave_back_periods]:

@@ -269,6 +269,23 @@ def test_a_corrected_file_for_the_same_year_replaces_the_earlier_one(tmp_path, c
     ]
 
 
+def test_a_correction_named_to_sort_before_the_original_is_not_kept_and_the_log_says_so(tmp_path, con):
+    """The later name keeps a period (as a rebuild from raw/ would): a correction whose name sorts first (a space sorts
+    before '_') loaded, then lost its rows to the original without a word. The run log now names the original."""
+    original = "finance/2022-23_s251_high_needs.csv"
+    write_csv(tmp_path / original, [line(amount_gbp="£20.00")])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "finance" / "2022-23 corrected.csv", [line(amount_gbp="£25.50")])
+    said = []
+    results = {r.file_name: r for r in ingest_source(con, finance_contract(), tmp_path, log=said.append)}
+    assert results["finance/2022-23 corrected.csv"].periods_kept_by == (original,)
+    assert con.execute("SELECT amount_gbp, source_file FROM raw.finance_high_needs").fetchall() == [
+        (Decimal("20.00"), original)
+    ]
+    [message] = [m for m in said if m.startswith("[1/2] finance/2022-23 corrected.csv: loaded")]
+    assert f"NOT kept: its rows for the period(s) {original} also hold(s)" in message
+
+
 # ---------- the Dagster asset ----------
 
 
