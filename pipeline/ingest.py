@@ -78,6 +78,15 @@ CREATE TABLE IF NOT EXISTS raw.period_rules (
     recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )
 """
+# A set of files loaded together whose load has started and not finished (the EHCNA modules, parents first: a child
+# module is checked against the parents' rows as they now are only in the run that loaded a parent, so a run stopped
+# between modules must load the whole set again the next time; pipeline/sources/ehcna.py).
+SETS_IN_PROGRESS_DDL = """
+CREATE TABLE IF NOT EXISTS raw.sets_in_progress (
+    source VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)
+"""
 KEY_CHECK_TEXT = "send-pseudonym-key-check"
 # A file this large is named in the log before its ingest starts (~1.5 s for 64 MB of census; a national census of
 # 800 MB takes ~19 s), so a long step says what it is working on; every file is logged when it is done.
@@ -386,6 +395,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(QUARANTINE_DDL)
     con.execute(KEY_CHECK_DDL)
     con.execute(PERIOD_RULES_DDL)
+    con.execute(SETS_IN_PROGRESS_DDL)
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str) -> bool:

@@ -369,6 +369,40 @@ def test_a_corrected_or_later_extract_replaces_the_earlier_one(tmp_path, con):
     assert count(con, "ehcna_requests") == 4 and count(con, "ehcna_persons") == 4
 
 
+def test_a_set_whose_load_stopped_between_modules_is_loaded_again_whole(tmp_path, con, monkeypatch):
+    """A corrected person file without P1 loaded, then the run stopped before the request module (killed, or a step
+    retried): the next run found every file unchanged, so R1 stayed loaded with no person. The set's load is marked
+    started; the next run loads it again whole and ends as a build from raw/ would."""
+    from pipeline.sources import ehcna
+
+    write_set(tmp_path, good_set())
+    ingest(tmp_path, con)
+    people = [person for person in good_set()["person"] if person["person_id"] != "P1"]
+    write_csv(tmp_path / "ehcna" / "person_2023-06-30_corrected.csv", people, HEADERS["person"])
+
+    def stopped_at_requests(connection, contract, *args, **kwargs):
+        if contract.target_table == "raw.ehcna_requests":
+            raise KeyboardInterrupt
+        return ingest_source(connection, contract, *args, **kwargs)
+
+    monkeypatch.setattr(ehcna, "ingest_source", stopped_at_requests)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(tmp_path, con)
+    monkeypatch.undo()
+    said = []
+    ingest_ehcna(con, tmp_path, KEY, log=said.append)
+    assert "the last load of the EHCNA set did not finish: every module is loaded again" in said
+    fresh = duckdb.connect()
+    ingest(tmp_path, fresh)
+    assert ("ehcna/request_2023-06-30.csv", 2, "person_id", "person_not_in_person_module") in quarantine(con)
+    assert quarantine(con) == quarantine(fresh)
+    assert [count(con, t) for t in TABLES] == [count(fresh, t) for t in TABLES]
+    assert count(con, "sets_in_progress") == 0
+    said.clear()
+    ingest_ehcna(con, tmp_path, KEY, log=said.append)  # finished: the next night finds the set unchanged
+    assert all(": unchanged" in line for line in said)
+
+
 # ---------- the extract date the file names give ----------
 
 

@@ -52,8 +52,9 @@ by rule, visibly. Rules that need the parent's values are checked the same way (
 not proceed to assessment, a plan issued before its request was received, ...). When a file of one module is
 loaded (new, changed, corrected), the files of the modules after it are loaded again, unchanged or not, so their
 rows are checked against the parents as they now are, as a build from raw/ would check them (a child whose parent
-left is quarantined, one whose parent arrived is loaded); dbt ``relationships`` tests on the staging models flag
-any orphan all the same.
+left is quarantined, one whose parent arrived is loaded); a load of the set stopped between modules (killed, a step
+retried) is recorded in ``raw.sets_in_progress``, and the next run loads every module again; dbt ``relationships``
+tests on the staging models flag any orphan all the same.
 
 Each file is the module's full history as at its extract date, so every file of a module covers the same
 period (``extract_scope = 'full_history'``): a later or corrected extract replaces every earlier file of that
@@ -448,10 +449,21 @@ def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=
         con.execute(MACROS)
         for contract in contracts:
             ensure_target_table(con, contract)  # so a child's rules can always bind
-        results, parents_loaded = {}, False
+        # A run stopped between modules (killed, or a step retried after a transient error) has committed a parent's
+        # new rows but not checked its children against them, and the next run finds every file unchanged: the
+        # set's load is marked started, and a set whose last load did not finish is loaded again whole.
+        ensure_raw_schema(con)
+        unfinished = con.execute("SELECT count(*) FROM raw.sets_in_progress WHERE source = $s", {"s": SOURCE})
+        parents_loaded = unfinished.fetchone()[0] > 0
+        if parents_loaded and log:
+            log("the last load of the EHCNA set did not finish: every module is loaded again")
+        elif not parents_loaded:
+            con.execute("INSERT INTO raw.sets_in_progress (source) VALUES ($s)", {"s": SOURCE})
+        results = {}
         for module, contract in zip(MODULES, contracts, strict=True):
             results[module.name] = ingest_source(con, contract, raw_dir, log, reload_all=parents_loaded)
             parents_loaded = parents_loaded or any(r.status == "loaded" for r in results[module.name])
+        con.execute("DELETE FROM raw.sets_in_progress WHERE source = $s", {"s": SOURCE})
         return results
     finally:
         con.execute(f"RESET VARIABLE {_IPAD_VARIABLE}")
