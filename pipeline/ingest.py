@@ -276,6 +276,14 @@ def matches(column: str, pattern: str, name: str) -> Rule:
     return Rule(column, name, f"{column} IS NOT NULL AND NOT ({test})")
 
 
+def repeated_in_file(column: str, keys: Sequence[str]) -> Rule:
+    """Every row of a key given more than once in one file is quarantined (row_repeated_in_file): which is right
+    cannot be told, and loading both would count it twice. ``keys``: SQL of the key as the load writes it (written
+    two ways, 857 and E06000017, it is one key); a row whose key does not read is left to its own rules."""
+    present = " AND ".join(f"({key}) IS NOT NULL" for key in keys)
+    return Rule(column, "row_repeated_in_file", f"{present} AND count(*) OVER (PARTITION BY {', '.join(keys)}) > 1")
+
+
 def is_date(column: str) -> Rule:
     return Rule(column, "not_a_date", f"{column} IS NOT NULL AND send_date({column}) IS NULL")
 

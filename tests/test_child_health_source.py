@@ -137,7 +137,7 @@ def test_a_corrected_file_replaces_only_the_values_it_delivers_again(tmp_path, c
 
 
 def test_the_asset_loads_the_drop_zone_and_fails_on_an_empty_one(tmp_path):
-    write_csv(tmp_path / "raw" / FILE, [indicator_row(), indicator_row(value="-")])
+    write_csv(tmp_path / "raw" / FILE, [indicator_row(), indicator_row(period="2020", value="-")])
     warehouse = SendWarehouse(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "warehouse"))
     result = dg.materialize([child_health_indicators], resources={"warehouse": warehouse})
     [event] = result.get_asset_materialization_events()

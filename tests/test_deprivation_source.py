@@ -114,7 +114,7 @@ def test_a_corrected_file_replaces_only_its_edition(tmp_path, con):
 
 
 def test_the_asset_loads_the_drop_zone_and_fails_on_an_empty_one(tmp_path):
-    write_csv(tmp_path / "raw" / FILE, [district_row(), district_row(rank="x")])
+    write_csv(tmp_path / "raw" / FILE, [district_row(), district_row(year="2015", rank="x")])
     warehouse = SendWarehouse(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "warehouse"))
     result = dg.materialize([deprivation_ranks], resources={"warehouse": warehouse})
     [event] = result.get_asset_materialization_events()

@@ -3,7 +3,8 @@
 Contract: one row per area x indicator x period, files ``raw/child_health/*.csv|xlsx``: the indicators of the
 seed's table 5.3 ("The child population in this area") for the local authority, its region and England, as
 OHID's Fingertips "Child and maternal health" profile publishes them. Public, aggregate figures: no person
-identifiers, nothing is pseudonymised, nothing is suppressed.
+identifiers, nothing is pseudonymised, nothing is suppressed. An area, indicator and period given twice in one file
+(in any case) quarantines every row of it (``row_repeated_in_file``).
 
 * ``area_code``: ONS GSS code: a local authority (unitary ``E06``, metropolitan ``E08``, London ``E09``, county
   ``E10``), a region (``E12``) or England (``E92000001``). ``area_name`` (optional) is kept as given.
@@ -25,7 +26,7 @@ them, if a file has one, is loaded but not used.
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, matches, one_of, required, sql_list
+from pipeline.ingest import Contract, Rule, matches, one_of, repeated_in_file, required, sql_list
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
 
@@ -99,6 +100,7 @@ def child_health_rules() -> tuple[Rule, ...]:
              "denominator IS NOT NULL AND send_child_health_whole(denominator) IS NULL"),
         Rule("denominator", "denominator_below_count",
              "send_child_health_whole(denominator) < send_child_health_whole(count)"),
+        repeated_in_file("indicator", ("upper(area_code)", "lower(indicator)", "period")),
     )  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 Contract: one row per area x edition of the indices, files ``raw/deprivation/*.csv|xlsx``, in the shape of MHCLG's
 "File 10: local authority district summaries" cut down to what the needs assessment quotes (seed 5.2). No person
-identifiers: nothing is pseudonymised.
+identifiers: nothing is pseudonymised. An area given twice for one edition (as 857 and as E06000017, say)
+quarantines every row of it (``row_repeated_in_file``).
 
 * ``year``: the edition of the indices (2010, 2015, 2019, ...), four digits. It is the period: a corrected file
   for an edition replaces that edition's rows, whatever its name, and leaves the other editions alone.
@@ -22,10 +23,10 @@ identifiers: nothing is pseudonymised.
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, matches, required
+from pipeline.ingest import Contract, Rule, matches, repeated_in_file, required
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.sources.la_codes import LA_CODE_MACROS, la_code_rules
+from pipeline.sources.la_codes import LA_CODE_MACROS, la_code_rules, la_key_sql
 
 REGION_CODE_REGEX = "E12[0-9]{6}"
 WHOLE_NUMBER_REGEX = "[1-9][0-9]{0,5}"
@@ -51,6 +52,7 @@ def deprivation_rules() -> tuple[Rule, ...]:
              "districts_ranked IS NOT NULL AND send_deprivation_whole(districts_ranked) IS NULL"),
         Rule("rank", "rank_above_districts_ranked",
              "send_deprivation_whole(rank) > send_deprivation_whole(districts_ranked)"),
+        repeated_in_file("la_code", ("TRY_CAST(year AS INTEGER)", la_key_sql())),
     )  # fmt: skip
 
 

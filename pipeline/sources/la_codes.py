@@ -85,6 +85,12 @@ END;
 """
 
 
+def la_key_sql(column: str = "la_code") -> str:
+    """SQL of the authority a code names, however it is written (857 and E06000017 are one): its 3-digit code, or
+    its GSS code when it has none (a key for a row repeated in a file)."""
+    return f"coalesce(send_old_la_code({column}), send_new_la_code({column}))"
+
+
 def la_code_rules(column: str = "la_code") -> tuple[Rule, ...]:
     """An area code column as population and deprivation files give it: required, a GSS or a 3-digit code, and a
     3-digit code an English local authority's (LA_CODE_MACROS must be loaded)."""

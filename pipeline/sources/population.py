@@ -2,7 +2,9 @@
 
 Contract (the brief's SOURCES.md "ONS population", not in this repository: this docstring is the contract), one
 row per year x area x single year of age x sex, files
-``raw/population/*.csv`` (an XLSX in the same layout is read too). No person identifiers.
+``raw/population/*.csv`` (an XLSX in the same layout is read too). No person identifiers. A key given twice in one
+file (the area as 857 and as E06000017, age 90 and 90+ are one key) quarantines every row of it
+(``row_repeated_in_file``).
 
 * ``year``: the mid-year (30 June) of the estimate, four digits.
 * ``la_code``: the ONS 9-character GSS code (``E06000017``) or the DfE old 3-digit LA code (``857``), as the file
@@ -22,10 +24,10 @@ one, whichever code form either file used (the key is the old code when there is
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, matches, one_of, required, sql_list
+from pipeline.ingest import Contract, Rule, matches, one_of, repeated_in_file, required, sql_list
 from pipeline.resources import SendWarehouse
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
-from pipeline.sources.la_codes import LA_CODE_MACROS, la_code_rules
+from pipeline.sources.la_codes import LA_CODE_MACROS, la_code_rules, la_key_sql
 
 SEXES = ("M", "F", "1", "2", "MALE", "FEMALE")
 MALE = ("M", "1", "MALE")
@@ -43,6 +45,9 @@ END;
 """
 
 
+SEX_SQL = f"CASE WHEN upper(sex) IN ({sql_list(MALE)}) THEN 'M' ELSE 'F' END"
+
+
 def population_rules() -> tuple[Rule, ...]:
     return (
         required("year"),
@@ -55,6 +60,7 @@ def population_rules() -> tuple[Rule, ...]:
         required("population"),
         Rule("population", "population_not_a_whole_number",
              "population IS NOT NULL AND send_population_count(population) IS NULL"),
+        repeated_in_file("age", ("TRY_CAST(year AS INTEGER)", la_key_sql(), "send_population_age(age)", SEX_SQL)),
     )  # fmt: skip
 
 
@@ -63,7 +69,7 @@ LOAD_SELECT = f"""
     send_new_la_code(la_code) AS new_la_code,
     send_old_la_code(la_code) AS old_la_code,
     send_population_age(age) AS age,
-    CASE WHEN upper(sex) IN ({sql_list(MALE)}) THEN 'M' ELSE 'F' END AS sex,
+    {SEX_SQL} AS sex,
     send_population_count(population) AS population
 """
 
