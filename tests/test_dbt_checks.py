@@ -171,22 +171,25 @@ def test_every_column_of_every_raw_table_is_described_in_the_dbt_sources(demo, m
     assert set(sources) == set(loaded) - INGEST_TABLES
     problems = []
     for table, columns in sorted(loaded.items()):
-        if table in INGEST_TABLES:
-            continue
-        source = sources[table]
-        if not source["description"].strip():
-            problems.append(f"raw.{table}: no description")
-        documented = list(source["columns"])
-        missing = [c for c in columns if c not in documented]
-        stale = [c for c in documented if c not in columns]
-        if missing or stale:
-            problems.append(f"raw.{table}: columns not documented {missing}, documented but not loaded {stale}")
-        elif documented != columns:
-            problems.append(f"raw.{table}: columns documented in another order than the table's")
-        undescribed = [name for name, column in source["columns"].items() if not column["description"].strip()]
-        if undescribed:
-            problems.append(f"raw.{table}: no description for {undescribed}")
+        if table not in INGEST_TABLES:
+            problems += documentation_problems(f"raw.{table}", sources[table], columns)
     assert problems == []
+
+
+def documentation_problems(name: str, node: dict, columns: list[str]) -> list[str]:
+    """What a dbt source table's, model's or seed's yml gets wrong about the relation's columns as they are: no
+    description, a column not listed or listed and not there, another order, a column without a description."""
+    problems = [] if node["description"].strip() else [f"{name}: no description"]
+    documented = list(node["columns"])
+    missing = [c for c in columns if c not in documented]
+    stale = [c for c in documented if c not in columns]
+    if missing or stale:
+        problems.append(f"{name}: columns not documented {missing}, documented but not there {stale}")
+    elif documented != columns:
+        problems.append(f"{name}: columns documented in another order than the relation's")
+    if undescribed := [c for c, column in node["columns"].items() if not column["description"].strip()]:
+        problems.append(f"{name}: no description for {undescribed}")
+    return problems
 
 
 def test_every_column_of_every_model_and_seed_is_described_in_its_yml(demo, manifest):
@@ -207,19 +210,5 @@ def test_every_column_of_every_model_and_seed_is_described_in_its_yml(demo, mani
     for node in sorted(nodes, key=lambda n: n["unique_id"]):
         name = f"{node['schema']}.{node.get('alias') or node['name']}"
         columns = built.get((node["schema"], node.get("alias") or node["name"]))
-        if columns is None:
-            problems.append(f"{name}: not built")
-            continue
-        if not node["description"].strip():
-            problems.append(f"{name}: no description")
-        documented = list(node["columns"])
-        missing = [c for c in columns if c not in documented]
-        stale = [c for c in documented if c not in columns]
-        if missing or stale:
-            problems.append(f"{name}: columns not documented {missing}, documented but not built {stale}")
-        elif documented != columns:
-            problems.append(f"{name}: columns documented in another order than built")
-        undescribed = [c for c, column in node["columns"].items() if not column["description"].strip()]
-        if undescribed:
-            problems.append(f"{name}: no description for {undescribed}")
+        problems += [f"{name}: not built"] if columns is None else documentation_problems(name, node, columns)
     assert problems == []
