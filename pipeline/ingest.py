@@ -803,7 +803,7 @@ def ingest_source(
                 + (f", extra columns ignored: {', '.join(result.extra_columns)}" if result.extra_columns else "")
                 + (f", replaces {', '.join(result.superseded_files)}" if result.superseded_files else "")
                 + (
-                    f"; NOT kept: its rows for the period(s) {', '.join(result.periods_kept_by)} also hold(s), "
+                    f"; NOT kept: its rows for the period(s) that {', '.join(result.periods_kept_by)} also hold(s), "
                     "as the later file in name order keeps a period (name a correction so that it sorts after the "
                     "file it corrects)"
                     if result.periods_kept_by

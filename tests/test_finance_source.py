@@ -283,7 +283,7 @@ def test_a_correction_named_to_sort_before_the_original_is_not_kept_and_the_log_
         (Decimal("20.00"), original)
     ]
     [message] = [m for m in said if m.startswith("[1/2] finance/2022-23 corrected.csv: loaded")]
-    assert f"NOT kept: its rows for the period(s) {original} also hold(s)" in message
+    assert f"NOT kept: its rows for the period(s) that {original} also hold(s)" in message
 
 
 # ---------- the Dagster asset ----------
