@@ -216,8 +216,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         if args.force:
-            raise_if_locked(settings.duckdb_path)
-        reasons = ["--force"] if args.force else nightly_reasons(settings, stop_when_locked=True)
+            raise_if_locked(settings.duckdb_path)  # nothing compared, but a writer elsewhere still stops the run
+            reasons = ["--force"]
+        else:
+            reasons = nightly_reasons(settings, stop_when_locked=True)
     except LedgerLocked as locked:  # a run is writing send.duckdb: name it, not DuckDB's lock
         raise warehouse_in_use(settings, locked.holder) from None
     if not reasons:

@@ -455,10 +455,10 @@ def ingest_ehcna(con: duckdb.DuckDBPyConnection, raw_dir: Path, key: bytes, log=
         ensure_raw_schema(con)
         unfinished = con.execute("SELECT count(*) FROM raw.sets_in_progress WHERE source = $s", {"s": SOURCE})
         parents_loaded = unfinished.fetchone()[0] > 0
-        if parents_loaded and log:
-            log("the last load of the EHCNA set did not finish: every module is loaded again")
-        elif not parents_loaded:
+        if not parents_loaded:
             con.execute("INSERT INTO raw.sets_in_progress (source) VALUES ($s)", {"s": SOURCE})
+        elif log:
+            log("the last load of the EHCNA set did not finish: every module is loaded again")
         results = {}
         for module, contract in zip(MODULES, contracts, strict=True):
             results[module.name] = ingest_source(con, contract, raw_dir, log, reload_all=parents_loaded)
