@@ -18,11 +18,14 @@ How the text becomes money (macros below, in ``Contract.macros``, so the rules a
   ``amount_gbp`` is NULL and the symbol is kept in ``amount_symbol``. An empty amount is quarantined
   (``required``): an export that means "not reported" says so with a symbol.
 * ``category`` must be one of :data:`CATEGORIES` (case-insensitive), stored in the spelling given there.
+* A line and category given twice for one financial year in a file (the year or the category written two ways
+  counts as one) is quarantined, every row of it (``row_repeated_in_file``): which amount is right cannot be told,
+  and loading both would count the money twice.
 """
 
 import dagster as dg
 
-from pipeline.ingest import Contract, Rule, one_of, required, sql_list
+from pipeline.ingest import Contract, Rule, one_of, repeated_in_file, required, sql_list
 from pipeline.resources import SendWarehouse
 from pipeline.sources.amounts import AMOUNT_MACROS
 from pipeline.sources.asset_support import ingest_asset, raw_source_asset
@@ -89,6 +92,7 @@ def finance_rules() -> tuple[Rule, ...]:
         required("amount_gbp"),
         Rule("amount_gbp", "amount_not_pounds_or_symbol",
              "amount_gbp IS NOT NULL AND send_gbp_symbol(amount_gbp) IS NULL AND send_gbp(amount_gbp) IS NULL"),
+        repeated_in_file("category", ("send_financial_year(financial_year)", "line_code", "upper(category)")),
     )  # fmt: skip
 
 
