@@ -7,8 +7,8 @@ for every source:
   without BOM, or Windows-1252 (through a UTF-8 copy; a file mixing the two fails), nothing guessed; the header is
   the first line that is not blank, read by Python's csv module;
 * XLSX: the one sheet of the workbook that holds rows, the header on its first non-empty row, cells as stored
-  (an error cell as its text, #N/A); a row with a formula never calculated, or a value right of the header, goes
-  to _structural;
+  but a percentage as shown (4%, not 0.04), an error cell as its text (#N/A); a row with a formula never
+  calculated, or a value right of the header, goes to _structural;
 * every value as text, so identifiers keep their leading zeros;
 * lines that cannot be split into the header's columns go to temp table _structural (file line, column, rule), to
   be quarantined; every row keeps the line of the file it starts on (blank lines and values over several lines
@@ -31,6 +31,7 @@ import tempfile
 from array import array
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -504,13 +505,75 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
     return errors, uncalculated
 
 
+# Number formats that show a cell's value as a percentage: Excel's built-in 0% and 0.00% (ids 9 and 10), or a custom
+# format code with a % sign that is not quoted text ("0.0%"; not '0" %"') nor an escaped character (\\%).
+BUILTIN_PERCENT_FORMATS = frozenset({9, 10})
+_QUOTED_IN_FORMAT = re.compile(r'"[^"]*"|\\.')
+
+
+def is_percent_format(format_code: str) -> bool:
+    """True when an Excel number format code shows a number as a percentage (multiplied by 100, a % sign)."""
+    return "%" in _QUOTED_IN_FORMAT.sub("", format_code)
+
+
+def _percent_styles(archive) -> frozenset[int]:
+    """The cell styles (indexes of styles.xml's cellXfs, a cell's s attribute) whose number format is a percentage."""
+    from xml.etree import ElementTree
+
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:  # a workbook without styles: every cell in the General format
+        return frozenset()
+    elements = {}
+    for element in styles.iter():
+        elements.setdefault(element.tag.rsplit("}", 1)[-1], []).append(element)
+    percent = set(BUILTIN_PERCENT_FORMATS) | {
+        int(f.get("numFmtId")) for f in elements.get("numFmt", []) if is_percent_format(f.get("formatCode") or "")
+    }
+    cell_formats = next(iter(elements.get("cellXfs", [])), None)
+    if cell_formats is None:
+        return frozenset()
+    return frozenset(
+        i
+        for i, xf in enumerate(e for e in cell_formats if e.tag.endswith("xf"))
+        if int(xf.get("numFmtId", 0)) in percent
+    )
+
+
+def xlsx_percent_cells(path: Path, index: int) -> set[tuple[int, int]]:
+    """The number cells of the workbook's index-th sheet shown as a percentage, by (sheet row, 0-based column):
+    calamine reads the number stored (0.04 for a cell showing 4%)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        styles = _percent_styles(archive)
+        if not styles:
+            return set()
+        data = archive.read(_sheet_part(archive, index))
+    alternatives = b"|".join(str(s).encode() for s in sorted(styles))
+    cells = set()
+    for cell in re.finditer(rb'<(?:\w+:)?c\s([^>]*?\bs="(?:' + alternatives + rb')"[^>]*?)/?>', data):
+        kind = re.search(rb'\bt="(\w+)"', cell.group(1))
+        reference = re.search(rb'\br="([A-Z]+)([0-9]+)"', cell.group(1))
+        if reference is not None and (kind is None or kind.group(1) == b"n"):
+            cells.add((int(reference.group(2)), _column_index(reference.group(1))))
+    return cells
+
+
+def percent_text(value: float) -> str:
+    """A number stored in a percentage cell as the cell shows it, to every decimal it has: 0.04 -> '4%'."""
+    shown = Decimal(repr(value)) * 100
+    return f"{shown.normalize():f}%" if shown else "0%"
+
+
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tuple[list[str], int]:
     """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header and
     its row.
 
     An extract has its rows on one sheet: a workbook with rows on more than one (a hidden draft sheet first, a second
     batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
-    Cells are read as stored, not as shown (a percentage cell showing 4.0% is 0.04); an error cell as its text
+    Cells are read as stored, except a number in a percentage format: as shown (a cell showing 4.0% is '4%', not
+    0.04, which a contract would take for 0.04 %: xlsx_percent_cells); an error cell as its text
     (#N/A); a row with a formula that has no calculated value, or with a value in a column to the right of the
     header's last name, goes to _structural (xlsx_formula_not_calculated, xlsx_too_many_columns), to be quarantined.
     """
@@ -542,10 +605,20 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
         names = ", ".join(repr(name) for _, name, _ in filled)
         raise ExtractError(f"{file_name}: sheets {names} all hold rows: an extract has its rows on one sheet (move "
                            "them to one, or delete the others)")  # fmt: skip
-    index, _, rows = filled[0]
+    index, _, stored = filled[0]
     errors, uncalculated = unread[index]
-    width = max((len(row) for row in rows), default=0)
-    rows = [[_cell_text(v) for v in row] + [None] * (width - len(row)) for row in rows]
+    try:
+        percent = xlsx_percent_cells(path, index)
+    except Exception as error:  # styles or cells not as the standard has them
+        failure = ExtractError(f"{file_name}: its number formats cannot be read ({type(error).__name__})")
+    if failure is not None:
+        raise failure
+    width = max((len(row) for row in stored), default=0)
+    rows = [[_cell_text(v) for v in row] + [None] * (width - len(row)) for row in stored]
+    for row, column in percent:
+        value = stored[row - 1][column] if row <= len(stored) and column < len(stored[row - 1]) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows[row - 1][column] = percent_text(value)
     for (row, column), text in errors.items():
         if row <= len(rows) and column < width:
             rows[row - 1][column] = text

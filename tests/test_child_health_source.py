@@ -112,6 +112,29 @@ def test_a_bad_row_is_quarantined_with_its_rule(tmp_path, con, change, column, r
     assert [row[4] for row in stored(con)] == ["2021", "2019"]
 
 
+def test_a_workbook_percentage_cell_is_read_as_shown_and_quarantined_not_loaded_a_hundred_times_too_small(
+    tmp_path, con
+):
+    """A cell typed 4% in Excel stores 0.04; read as stored it passed every rule and loaded as 0.04 %. Read as shown
+    (4%), it is quarantined as a CSV's 4.0% is; a number in another format (General, or a quoted "%" text) loads."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    formats = {2: "0.0%", 3: "General", 4: '0.0" %"', 5: "0.00%"}
+    for row, period in zip(formats, ("2021", "2020", "2019", "2018"), strict=True):
+        sheet.append([*indicator_row(period=period, count=None).values()][:5] + [{2: 0.04, 5: 0.5}.get(row, 4.0)])
+        sheet.cell(row=row, column=6).number_format = formats[row]
+    (tmp_path / "child_health").mkdir()
+    book.save(tmp_path / "child_health" / "snapshot.xlsx")
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 2, 2)
+    quarantined = con.execute("SELECT row_number, column_name, rule FROM raw.quarantine ORDER BY 1").fetchall()
+    assert quarantined == [(2, "value", "value_not_a_number"), (5, "value", "value_not_a_number")]
+    assert [(row[4], row[5]) for row in stored(con)] == [("2020", 4.0), ("2019", 4.0)]
+
+
 def test_a_broken_header_fails_naming_file_and_column_and_loads_nothing(tmp_path, con):
     header = ["area_code", "area_type", "indicator", "time_period", "value"]  # Fingertips' API name for period
     write_csv(tmp_path / FILE, [{**indicator_row(), "time_period": "2021"}], header=header)

@@ -6,6 +6,7 @@ import codecs
 
 import pytest
 
+from pipeline.extract_reader import is_percent_format, percent_text
 from pipeline.ingest import ExtractError
 
 from source_support import quarantine
@@ -146,3 +147,20 @@ def test_a_header_name_over_two_lines_in_a_crlf_file_fails_naming_the_header_and
     write_lines(tmp_path, lines, ending="\r\n")
     message = failure_of(tmp_path, con)
     assert "2023_spring.csv: row 1 (header), column notes_(free_text): its name holds a line break" in message
+
+
+@pytest.mark.parametrize(
+    ("format_code", "percent"),
+    [("0%", True), ("0.0%", True), ("#,##0.00%;[Red]-#,##0.00%", True), ('0" %"', False), ("0\\%", False),
+     ("General", False), ("£#,##0.00", False), ("dd/mm/yyyy", False)],
+)  # fmt: skip
+def test_a_number_format_is_a_percentage_when_it_has_a_percent_sign_that_is_not_quoted_text(format_code, percent):
+    assert is_percent_format(format_code) is percent
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [(0.04, "4%"), (0.123, "12.3%"), (1.0, "100%"), (0, "0%"), (-0.05, "-5%"), (1e-07, "0.00001%"), (12, "1200%")],
+)
+def test_a_percentage_cell_reads_as_shown_to_every_decimal_stored(stored, shown):
+    assert percent_text(stored) == shown
