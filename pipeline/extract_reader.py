@@ -469,11 +469,22 @@ def _sheet_part(archive, index: int) -> str:
     return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
+_FULL_CALC_ON_LOAD = re.compile(rb'<(?:\w+:)?calcPr\s[^>]*\bfullCalcOnLoad="(?:1|true)"')
+
+
+def recalculated_on_open(workbook_xml: bytes) -> bool:
+    """True when the workbook asks to be calculated when it is opened (calcPr fullCalcOnLoad): a script wrote it
+    (xlsxwriter, openpyxl) and its formulas' stored results are placeholders (xlsxwriter stores 0), not results.
+    Excel calculates such a workbook as it opens it and saves it without the flag."""
+    return _FULL_CALC_ON_LOAD.search(workbook_xml) is not None
+
+
 def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
     """What calamine reads as an empty cell of the workbook's index-th sheet when the cell is not empty, by (sheet
     row, 0-based column): error cells (a failed VLOOKUP's #N/A, #REF!, ...) with their text, which the contract's
     rules then judge as they would the text in a CSV, and formulas with no calculated value (as a script writes
-    them: Excel never opened the file), which cannot be read. The sheet's XML is searched for formulas and error
+    them: Excel never opened the file; in a workbook to be calculated on opening, every formula: its stored result
+    is a placeholder), which cannot be read. The sheet's XML is searched for formulas and error
     cells (C speed), and only the cells found are parsed."""
     import zipfile
     from xml.sax.saxutils import unescape
@@ -482,6 +493,7 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
     uncalculated: set[tuple[int, int]] = set()
     with zipfile.ZipFile(path) as archive:
         data = archive.read(_sheet_part(archive, index))
+        placeholders = recalculated_on_open(archive.read("xl/workbook.xml"))
     end = 0
     for mark in _XLSX_MARK.finditer(data):
         if mark.start() < end:
@@ -500,7 +512,9 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
         at = (int(reference.group(2)), _column_index(reference.group(1)))
         if kind == b"e":
             errors[at] = unescape(value.group(1).decode()) if value else "#ERROR"
-        elif re.search(_XLSX_FORMULA, content) and kind != b"str" and not (value and value.group(1)):
+        elif re.search(_XLSX_FORMULA, content) and (
+            placeholders or (kind != b"str" and not (value and value.group(1)))
+        ):
             uncalculated.add(at)  # t="str" with an empty value: a formula whose result is the empty text
     return errors, uncalculated
 
@@ -566,6 +580,18 @@ def percent_text(value: float) -> str:
     return f"{shown.normalize():f}%" if shown else "0%"
 
 
+def merged_away_cells(ranges, rows: list[list]) -> set[tuple[int, int]]:
+    """The cells a merged range covers besides its first (top-left) one, where that one holds a value, by (sheet row,
+    0-based column): the workbook shows the first cell's value across the range but stores it once, so every other
+    cell reads as empty. ``ranges``: calamine's merged_cell_ranges (0-based (row, column) corners); ``rows``: the
+    sheet's cells as text."""
+    covered = set()
+    for (top, left), (bottom, right) in ranges or ():
+        if top < len(rows) and left < len(rows[top]) and rows[top][left] is not None:
+            covered |= {(r + 1, c) for r in range(top, bottom + 1) for c in range(left, right + 1)} - {(top + 1, left)}
+    return covered
+
+
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tuple[list[str], int]:
     """Read the workbook's sheet of rows into _raw_rows (_row_number = its row in the sheet); returns the header and
     its row.
@@ -574,8 +600,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
     batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
     Cells are read as stored, except a number in a percentage format: as shown (a cell showing 4.0% is '4%', not
     0.04, which a contract would take for 0.04 %: xlsx_percent_cells); an error cell as its text
-    (#N/A); a row with a formula that has no calculated value, or with a value in a column to the right of the
-    header's last name, goes to _structural (xlsx_formula_not_calculated, xlsx_too_many_columns), to be quarantined.
+    (#N/A); a row with a formula that has no calculated value, with a cell of a merged range that the range's value
+    is shown in but not stored in, or with a value in a column to the right of the header's last name, goes to
+    _structural (xlsx_formula_not_calculated, xlsx_merged_cell, xlsx_too_many_columns), to be quarantined.
     """
     from python_calamine import CalamineWorkbook
 
@@ -609,6 +636,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
     errors, uncalculated = unread[index]
     try:
         percent = xlsx_percent_cells(path, index)
+        merged_ranges = workbook.get_sheet_by_index(index).merged_cell_ranges
     except Exception as error:  # styles or cells not as the standard has them
         failure = ExtractError(f"{file_name}: its number formats cannot be read ({type(error).__name__})")
     if failure is not None:
@@ -636,8 +664,14 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
         column = min(c for r, c in uncalculated if r == header_at + 1)
         raise ExtractError(f"{file_name}: row {header_at + 1} (header), column {column_letters(column)}: a formula "
                            "with no calculated value: open the workbook in Excel and save it")  # fmt: skip
-    structural = [(r, normalise_header(header[c]) if c < len(header) and header[c] else column_letters(c),
-                   "xlsx_formula_not_calculated") for r, c in uncalculated if r > header_at + 1]  # fmt: skip
+
+    def named(column: int) -> str:
+        return normalise_header(header[column]) if column < len(header) and header[column] else column_letters(column)
+
+    merged = {(r, c) for r, c in merged_away_cells(merged_ranges, rows) if r > header_at + 1 and c < width}
+    structural = [(r, named(c), "xlsx_formula_not_calculated") for r, c in uncalculated if r > header_at + 1]
+    structural += [(r, named(c), "xlsx_merged_cell") for r, c in merged]
+    marked |= {r for r, _ in merged}
     body = []
     for number, cells in enumerate(rows[header_at + 1 :], start=header_at + 2):
         beyond = [c for c in range(len(header), width) if cells[c] is not None]

@@ -6,7 +6,13 @@ import codecs
 
 import pytest
 
-from pipeline.extract_reader import is_percent_format, percent_text
+from pipeline.extract_reader import (
+    column_letters,
+    is_percent_format,
+    merged_away_cells,
+    percent_text,
+    recalculated_on_open,
+)
 from pipeline.ingest import ExtractError
 
 from source_support import quarantine
@@ -122,6 +128,73 @@ def test_an_xlsx_formula_without_a_calculated_value_is_quarantined_naming_its_co
     assert loaded_rows(con) == [2, 4]
 
 
+def with_formula_results(path, results: dict[str, str], recalculate_on_open: bool) -> None:
+    """Rewrite an openpyxl workbook as another writer would have saved it: each formula cell (by reference) with a
+    stored result, and calcPr's fullCalcOnLoad flag on or off (openpyxl sets it; Excel saves without it)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    for reference, result in results.items():
+        cell = rf'(<c r="{reference}"[^>]*>)(<f>.*?</f>)(<v\s*/>|<v></v>)?(</c>)'.encode()
+        parts["xl/worksheets/sheet1.xml"], found = re.subn(
+            cell, rb"\1\2<v>" + result.encode() + rb"</v>\4", parts["xl/worksheets/sheet1.xml"]
+        )
+        assert found == 1
+    workbook = re.sub(rb'\s*fullCalcOnLoad="1"', b"", parts["xl/workbook.xml"])
+    if recalculate_on_open:
+        workbook = workbook.replace(b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ')
+    parts["xl/workbook.xml"] = workbook
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("recalculate_on_open", [True, False])
+def test_a_formulas_stored_result_is_read_unless_the_workbook_is_to_be_calculated_on_opening(
+    tmp_path, con, recalculate_on_open
+):
+    """xlsxwriter stores 0 as every formula's result and flags the workbook to be calculated when it is opened: the
+    placeholder loaded (an amount of 0, pupil_premium false). Such a workbook's formulas are not calculated; a stored
+    result in a workbook Excel saved (no flag) is the formula's value."""
+    rows = [list(pupil(n).values()) for n in (1, 2, 3)]
+    rows[1][HEADER.index("pupil_premium")] = '=IF(TRUE,"Y","N")'
+    path = census_workbook(tmp_path, rows)
+    with_formula_results(path, {f"{column_letters(HEADER.index('pupil_premium'))}3": "0"}, recalculate_on_open)
+    [result] = ingest(tmp_path, con)
+    if recalculate_on_open:
+        assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 2, 1)
+        assert [r[1:] for r in quarantine(con)] == [(3, "pupil_premium", "xlsx_formula_not_calculated")]
+    else:
+        assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 3, 0)
+        premium = con.execute("SELECT pupil_premium FROM raw.census_pupils WHERE source_row = 3").fetchone()
+        assert premium == (False,)  # the stored 0, read as Excel computed it
+
+
+def test_a_value_merged_over_several_rows_quarantines_the_rows_it_is_shown_in_but_not_stored_in(tmp_path, con):
+    """A merged cell stores its value in its first cell only: the rows below read an empty value (an optional
+    column silently NULL, a flag silently false). Those rows are quarantined naming the column; an empty merged
+    range hides nothing."""
+    import openpyxl
+
+    rows = [list(pupil(n).values()) for n in (1, 2, 3, 4, 5)]
+    path = census_workbook(tmp_path, rows)
+    book = openpyxl.load_workbook(path)
+    ethnicity = column_letters(HEADER.index("ethnicity"))
+    book.active.merge_cells(f"{ethnicity}2:{ethnicity}4")  # rows 2-4 show row 2's ethnicity
+    book.active[f"{ethnicity}5"] = None
+    book.active.merge_cells(f"{ethnicity}5:{ethnicity}6")  # nothing shown: rows 5 and 6 have no ethnicity
+    book.save(path)
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 3, 2)
+    assert [r[1:] for r in quarantine(con)] == [
+        (3, "ethnicity", "xlsx_merged_cell"),
+        (4, "ethnicity", "xlsx_merged_cell"),
+    ]
+    assert loaded_rows(con) == [2, 5, 6]
+
+
 def test_a_sheet_of_formulas_never_calculated_fails_naming_the_first(tmp_path, con):
     """calamine reads no cell of such a sheet: it failed with a bare StopIteration (a traceback, no file named)."""
     census_workbook(tmp_path, [], header=["=1+1", "=2+2"])
@@ -164,3 +237,22 @@ def test_a_number_format_is_a_percentage_when_it_has_a_percent_sign_that_is_not_
 )
 def test_a_percentage_cell_reads_as_shown_to_every_decimal_stored(stored, shown):
     assert percent_text(stored) == shown
+
+
+def test_merged_away_cells_are_the_cells_of_a_range_with_a_value_besides_its_first():
+    rows = [["a", None, None], [None, None, None], ["b", None, None]]
+    ranges = [((0, 0), (1, 1)), ((2, 1), (2, 2)), ((2, 0), (2, 0))]  # a 2x2 with a value, an empty one, a single
+    assert merged_away_cells(ranges, rows) == {(1, 1), (2, 0), (2, 1)}
+    assert merged_away_cells(None, rows) == set()
+
+
+@pytest.mark.parametrize(
+    ("workbook_xml", "flagged"),
+    [(b'<workbook><calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>', True),
+     (b'<x:workbook><x:calcPr fullCalcOnLoad="true"/></x:workbook>', True),
+     (b'<workbook><calcPr calcId="191029"/></workbook>', False),
+     (b'<workbook><calcPr fullCalcOnLoad="0"/></workbook>', False),
+     (b"<workbook/>", False)],
+)  # fmt: skip
+def test_a_workbook_is_to_be_recalculated_on_opening_only_when_calc_pr_says_so(workbook_xml, flagged):
+    assert recalculated_on_open(workbook_xml) is flagged
