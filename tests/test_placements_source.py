@@ -191,6 +191,17 @@ def test_a_broken_header_fails_naming_file_and_column_and_loads_nothing(tmp_path
     assert tables.fetchone()[0] == 0
 
 
+def test_a_file_without_its_end_date_column_fails_rather_than_every_placement_reading_as_open(tmp_path, con):
+    """end_date was optional: a file naming it placement_end_date loaded every placement open (end_date NULL), the
+    column only listed among the extra ones. Its values may be empty; the column must be there."""
+    header = [h if h != "end_date" else "placement_end_date" for h in HEADER]
+    rows = [{h if h != "end_date" else "placement_end_date": v for h, v in placement(1).items()}]
+    write_csv(tmp_path / FILE, rows, header=header)
+    with pytest.raises(ExtractError, match=rf"{FILE}: row 1 \(header\) is missing required column\(s\) end_date"):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone()[0] == 0
+
+
 def test_cp1252_export_with_pound_signs_and_council_headers(tmp_path, con):
     header = [h.replace("_", " ").title() for h in HEADER] + ["Case Worker"]
     rows = [

@@ -21,8 +21,9 @@ Columns (matched case-insensitively after trimming; extra columns are ignored an
   EHC plan; NSA only without one.
 * ``setting_type`` -- required, one of SETTING_TYPES.
 * ``in_county`` -- required Y/N: the setting lies in the local authority's own area.
-* ``start_date`` -- required date, not before the date of birth; ``end_date`` -- optional (empty: open), not
-  before start_date.
+* ``start_date`` -- required date, not before the date of birth; ``end_date`` -- a required column whose value may
+  be empty (open), not before start_date: a file without the column (or with it under another name) would read as
+  every placement still open.
 * ``annual_cost_gbp`` -- optional amount as finance reads one (``pipeline/sources/amounts.py``: ``£``, thousands
   grouped by commas or spaces, at most two decimals; a decimal comma or a mis-grouped number is rejected, never read
   as another amount); ``c``, ``x``, ``z`` read as missing (NULL), never 0; a negative amount is rejected.
@@ -133,9 +134,9 @@ def placements_contract(key: bytes) -> Contract:
         file_glob="*",
         required_columns=(
             "extract_date", "placement_id", "person_id", "dob", "has_ehcp", "setting_type", "in_county",
-            "start_date",
+            "start_date", "end_date",
         ),
-        optional_columns=("upn", "primary_need", "end_date", "annual_cost_gbp"),
+        optional_columns=("upn", "primary_need", "annual_cost_gbp"),
         rules=placements_rules(),
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
