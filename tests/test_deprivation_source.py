@@ -113,6 +113,28 @@ def test_a_corrected_file_replaces_only_its_edition(tmp_path, con):
     ]
 
 
+def test_files_of_one_edition_for_different_areas_sit_side_by_side(tmp_path, con):
+    """A file per region of one edition: the later took every row of the earlier out (the edition was the period),
+    leaving them neither loaded nor quarantined. A correction replaces only the areas it gives again, written either
+    way (857 is E06000017)."""
+    write_csv(tmp_path / "deprivation" / "iod_2019_east_midlands.csv",
+              [district_row(rank="300"), district_row(la_code="E06000015", la_name="Derby", rank="50")])  # fmt: skip
+    write_csv(tmp_path / "deprivation" / "iod_2019_west_midlands.csv",
+              [district_row(la_code="E08000025", la_name="Birmingham", region_code="E12000005", rank="7")])  # fmt: skip
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "deprivation" / "iod_2019_z_rutland_corrected.csv", [district_row(la_code="857")])
+    results = {r.file_name: r for r in ingest(tmp_path, con)}
+    assert results["deprivation/iod_2019_z_rutland_corrected.csv"].superseded_files == (
+        "deprivation/iod_2019_east_midlands.csv",  # its Rutland row
+    )
+    rows = con.execute("SELECT new_la_code, rank, source_file FROM raw.deprivation_ranks ORDER BY 1").fetchall()
+    assert rows == [
+        ("E06000015", 50, "deprivation/iod_2019_east_midlands.csv"),
+        ("E06000017", SEED["rank_2019"], "deprivation/iod_2019_z_rutland_corrected.csv"),
+        ("E08000025", 7, "deprivation/iod_2019_west_midlands.csv"),
+    ]
+
+
 def test_the_asset_loads_the_drop_zone_and_fails_on_an_empty_one(tmp_path):
     write_csv(tmp_path / "raw" / FILE, [district_row(), district_row(year="2015", rank="x")])
     warehouse = SendWarehouse(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "warehouse"))

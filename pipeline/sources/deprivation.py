@@ -5,8 +5,10 @@ Contract: one row per area x edition of the indices, files ``raw/deprivation/*.c
 identifiers: nothing is pseudonymised. An area given twice for one edition (as 857 and as E06000017, say)
 quarantines every row of it (``row_repeated_in_file``).
 
-* ``year``: the edition of the indices (2010, 2015, 2019, ...), four digits. It is the period: a corrected file
-  for an edition replaces that edition's rows, whatever its name, and leaves the other editions alone.
+* ``year``: the edition of the indices (2010, 2015, 2019, ...), four digits. With the area, it is the period: a
+  corrected file for an edition replaces the rows of the areas it gives again, whatever its name, and leaves the
+  other areas and editions alone, so files for one edition that cover different areas (one per region) sit side by
+  side rather than the later taking the earlier's rows out.
 * ``la_code``: the area as the file codes it: an ONS 9-character GSS code (``E06000017``, a district ``E07...``)
   or a DfE old 3-digit LA code (``857``). Both forms are stored, as the population source stores them:
   ``new_la_code`` (the GSS code as given, or the current GSS code of the 3-digit code) and ``old_la_code`` (the
@@ -67,6 +69,10 @@ LOAD_SELECT = """
 """
 
 
+# The period is (edition, area), a text key over the warehouse table's columns, e.g. '2019/857' (as population's).
+PERIOD_COLUMN = "(year::VARCHAR || '/' || coalesce(old_la_code, new_la_code))"
+
+
 def deprivation_contract() -> Contract:
     return Contract(
         source="deprivation",
@@ -76,7 +82,7 @@ def deprivation_contract() -> Contract:
         optional_columns=("la_name", "region_code"),
         rules=deprivation_rules(),
         load_select=LOAD_SELECT,
-        period_column="year::VARCHAR",
+        period_column=PERIOD_COLUMN,
         macros=MACROS,
     )
 

@@ -1,6 +1,8 @@
-"""Suspensions and permanent exclusions of pupils, as a school's or the local authority's system exports them.
+"""Suspensions and permanent exclusions of pupils, as the local authority's system exports them.
 
-Contract, files ``raw/exclusions/*.csv|xlsx``: one row per suspension or permanent exclusion. Columns are matched
+Contract, files ``raw/exclusions/*.csv|xlsx``: one row per suspension or permanent exclusion, one extract per
+academic year for the whole authority (schools' own exports are combined into one file first: a second file for the
+same year is taken for a correction and replaces the first's rows, as the run log says). Columns are matched
 case-insensitively after trimming; extra columns are ignored and listed in the ledger.
 
 * ``academic_year`` -- required: ``2021/22`` (also ``202122`` as DfE writes it, or ``2021-22``); the period. A
