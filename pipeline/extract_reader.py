@@ -104,15 +104,26 @@ CSV_FIXED = {"auto_detect": False, "header": True, "comment": "", "null_padding"
 OTHER_DELIMITERS = (";", "\t", "|")
 
 
+class HeaderNotCsv(ValueError):
+    """The header's record breaks RFC 4180's quoting (text after a closing quote, a quote never closed)."""
+
+    def __init__(self, row: int, reason: str):
+        super().__init__(f"row {row} (header) cannot be read as CSV ({reason})")
+
+
 def csv_header(path: Path, encoding: str) -> tuple[list[str], int]:
     """The header - the first record that is not blank, as Python's csv module splits it (RFC 4180, as DuckDB reads
-    the rest) - and the number of blank lines before it. UnicodeDecodeError when it is not in ``encoding``."""
+    the rest, strictly: "year"x is not the name yearx) - and the number of blank lines before it.
+    UnicodeDecodeError when it is not in ``encoding``; HeaderNotCsv when its quotes are broken."""
     with open_text(path, encoding) as handle:
         blanks = 0
-        for record in csv.reader(handle):
-            if record:
-                return record, blanks
-            blanks += 1
+        try:
+            for record in csv.reader(handle, strict=True):
+                if record:
+                    return record, blanks
+                blanks += 1
+        except csv.Error as error:
+            raise HeaderNotCsv(blanks + 1, str(error)) from None
     return [], blanks
 
 
@@ -182,8 +193,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> Csv
             failure = ExtractError(f"{file_name}: {where} holds a carriage return (CR) that does not end its line "
                                    "(in a value that is not quoted, or a line ending CR CR LF): remove it, or quote "
                                    "the value")  # fmt: skip
-    except csv.Error as error:
-        failure = ExtractError(f"{file_name}: row 1 (header) cannot be read as CSV ({error})")
+    except HeaderNotCsv as error:
+        failure = ExtractError(f"{file_name}: {error}")
     if failure is not None:
         raise failure  # raised here, not in the except block: DuckDB's message (it quotes a line) is not its context
     return CsvRead(header, encoding, blanks)  # no header: an empty file, which read_raw_rows names

@@ -99,6 +99,17 @@ def test_a_stray_carriage_return_fails_naming_its_row(tmp_path, con, ending, bro
 # ---------- XLSX cells ----------
 
 
+@pytest.mark.parametrize("blank_lines", [0, 2])
+def test_a_header_with_text_after_a_closing_quote_fails_naming_its_row(tmp_path, con, blank_lines):
+    """Python's csv module read "upn"x as the name upnx, DuckDB rejected the line, and the file failed as 'its rows
+    cannot be numbered', naming no row."""
+    lines = csv_lines([pupil(1)])
+    lines[0] = lines[0].replace("upn", '"upn"x', 1)
+    write_lines(tmp_path, [""] * blank_lines + lines)
+    message = failure_of(tmp_path, con)
+    assert f"2023_spring.csv: row {blank_lines + 1} (header) cannot be read as CSV (',' expected after '\"')" in message
+
+
 def census_workbook(tmp_path, rows: list[list], header: list[str] = HEADER):
     from test_census_ingest import workbook_with_sheets
 
