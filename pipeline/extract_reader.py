@@ -7,8 +7,9 @@ for every source:
   without BOM, or Windows-1252 (through a UTF-8 copy; a file mixing the two fails), nothing guessed; the header is
   the first line that is not blank, read by Python's csv module;
 * XLSX: the one sheet of the workbook that holds rows, the header on its first non-empty row, cells as stored
-  but a percentage as shown (4%, not 0.04), an error cell as its text (#N/A); a row with a formula never
-  calculated, or a value right of the header, goes to _structural;
+  but a percentage or a zero-padded number as shown (4%, not 0.04; 0001234, not 1234), an error cell as its text
+  (#N/A); a row with a formula never calculated, a cell a merged range's value is shown in but not stored in, or a
+  value right of the header, goes to _structural;
 * every value as text, so identifiers keep their leading zeros;
 * lines that cannot be split into the header's columns go to temp table _structural (file line, column, rule), to
   be quarantined; every row keeps the line of the file it starts on (blank lines and values over several lines
@@ -530,65 +531,79 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
     return errors, uncalculated
 
 
-# Number formats that show a cell's value as a percentage: Excel's built-in 0% and 0.00% (ids 9 and 10), or a custom
-# format code with a % sign that is not quoted text ("0.0%"; not '0" %"') nor an escaped character (\\%).
-BUILTIN_PERCENT_FORMATS = frozenset({9, 10})
+# Number formats under which a cell's stored number is not what it shows, read as shown (shown_text): a percentage
+# (Excel's built-in 0% and 0.00%, ids 9 and 10, or a custom format code with a % sign that is neither quoted text,
+# '0" %"', nor an escaped character, \\%), and zeros padding a whole number to a width (0000000: an id 0001234 is
+# stored as 1234).
+PERCENT = "%"
+BUILTIN_FORMATS = {9: PERCENT, 10: PERCENT}
 _QUOTED_IN_FORMAT = re.compile(r'"[^"]*"|\\.')
 
 
-def is_percent_format(format_code: str) -> bool:
-    """True when an Excel number format code shows a number as a percentage (multiplied by 100, a % sign)."""
-    return "%" in _QUOTED_IN_FORMAT.sub("", format_code)
+def shown_format(format_code: str) -> str | None:
+    """PERCENT when an Excel number format code shows a number as a percentage (multiplied by 100, a % sign); the
+    code itself when it pads a whole number with zeros (0000000); None when the number reads as it is stored."""
+    unquoted = _QUOTED_IN_FORMAT.sub("", format_code)
+    if "%" in unquoted:
+        return PERCENT
+    return format_code if re.fullmatch("00+", format_code) else None
 
 
-def _percent_styles(archive) -> frozenset[int]:
-    """The cell styles (indexes of styles.xml's cellXfs, a cell's s attribute) whose number format is a percentage."""
+def _shown_styles(archive) -> dict[int, str]:
+    """The cell styles (indexes of styles.xml's cellXfs, a cell's s attribute) whose number format shows a number as
+    something else than it is stored (shown_format), with that format."""
     from xml.etree import ElementTree
 
     try:
         styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
     except KeyError:  # a workbook without styles: every cell in the General format
-        return frozenset()
+        return {}
     elements = {}
     for element in styles.iter():
         elements.setdefault(element.tag.rsplit("}", 1)[-1], []).append(element)
-    percent = set(BUILTIN_PERCENT_FORMATS) | {
-        int(f.get("numFmtId")) for f in elements.get("numFmt", []) if is_percent_format(f.get("formatCode") or "")
-    }
+    formats = dict(BUILTIN_FORMATS)
+    for number_format in elements.get("numFmt", []):
+        formats[int(number_format.get("numFmtId"))] = shown_format(number_format.get("formatCode") or "")
     cell_formats = next(iter(elements.get("cellXfs", [])), None)
     if cell_formats is None:
-        return frozenset()
-    return frozenset(
-        i
-        for i, xf in enumerate(e for e in cell_formats if e.tag.endswith("xf"))
-        if int(xf.get("numFmtId", 0)) in percent
-    )
+        return {}
+    xfs = [e for e in cell_formats if e.tag.endswith("xf")]
+    shown = {i: formats.get(int(xf.get("numFmtId", 0))) for i, xf in enumerate(xfs)}
+    return {i: code for i, code in shown.items() if code}
 
 
-def xlsx_percent_cells(path: Path, index: int) -> set[tuple[int, int]]:
-    """The number cells of the workbook's index-th sheet shown as a percentage, by (sheet row, 0-based column):
-    calamine reads the number stored (0.04 for a cell showing 4%)."""
+def xlsx_shown_cells(path: Path, index: int) -> dict[tuple[int, int], str]:
+    """The number cells of the workbook's index-th sheet whose format shows them otherwise than stored, by (sheet
+    row, 0-based column), with the format (shown_format): calamine reads the number stored (0.04 for a cell showing
+    4%, 1234 for one showing 0001234)."""
     import zipfile
 
     with zipfile.ZipFile(path) as archive:
-        styles = _percent_styles(archive)
+        styles = _shown_styles(archive)
         if not styles:
-            return set()
+            return {}
         data = archive.read(_sheet_part(archive, index))
     alternatives = b"|".join(str(s).encode() for s in sorted(styles))
-    cells = set()
-    for cell in re.finditer(rb'<(?:\w+:)?c\s([^>]*?\bs="(?:' + alternatives + rb')"[^>]*?)/?>', data):
+    cells = {}
+    for cell in re.finditer(rb'<(?:\w+:)?c\s([^>]*?\bs="(' + alternatives + rb')"[^>]*?)/?>', data):
         kind = re.search(rb'\bt="(\w+)"', cell.group(1))
         reference = re.search(rb'\br="([A-Z]+)([0-9]+)"', cell.group(1))
         if reference is not None and (kind is None or kind.group(1) == b"n"):
-            cells.add((int(reference.group(2)), _column_index(reference.group(1))))
+            cells[(int(reference.group(2)), _column_index(reference.group(1)))] = styles[int(cell.group(2))]
     return cells
 
 
-def percent_text(value: float) -> str:
-    """A number stored in a percentage cell as the cell shows it, to every decimal it has: 0.04 -> '4%'."""
-    shown = Decimal(repr(value)) * 100
-    return f"{shown.normalize():f}%" if shown else "0%"
+def shown_text(value: float, number_format: str) -> str | None:
+    """A number as a cell of ``number_format`` (shown_format) shows it: a percentage to every decimal stored (0.04 ->
+    '4%'), a whole number padded with zeros (1234 under 0000000 -> '0001234'); None for a number that is not whole
+    under a zero-padding format (it shows rounded: the number stored is read)."""
+    if number_format == PERCENT:
+        shown = Decimal(repr(value)) * 100
+        return f"{shown.normalize():f}%" if shown else "0%"
+    if float(value).is_integer():
+        whole = int(value)
+        return ("-" if whole < 0 else "") + str(abs(whole)).zfill(len(number_format))
+    return None
 
 
 def merged_away_cells(ranges, rows: list[list]) -> set[tuple[int, int]]:
@@ -609,8 +624,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
 
     An extract has its rows on one sheet: a workbook with rows on more than one (a hidden draft sheet first, a second
     batch of pupils on sheet 2) fails naming the sheets, rather than one of them being read and the others dropped.
-    Cells are read as stored, except a number in a percentage format: as shown (a cell showing 4.0% is '4%', not
-    0.04, which a contract would take for 0.04 %: xlsx_percent_cells); an error cell as its text
+    Cells are read as stored, except a number in a percentage format or padded with zeros: as shown (a cell
+    showing 4.0% is '4%', not 0.04, which a contract would take for 0.04 %; one showing 0001234 is '0001234', not the
+    id 1234: xlsx_shown_cells); an error cell as its text
     (#N/A); a row with a formula that has no calculated value, with a cell of a merged range that the range's value
     is shown in but not stored in, or with a value in a column to the right of the header's last name, goes to
     _structural (xlsx_formula_not_calculated, xlsx_merged_cell, xlsx_too_many_columns), to be quarantined.
@@ -646,7 +662,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
     index, _, stored = filled[0]
     errors, uncalculated = unread[index]
     try:
-        percent = xlsx_percent_cells(path, index)
+        shown = xlsx_shown_cells(path, index)
         merged_ranges = workbook.get_sheet_by_index(index).merged_cell_ranges
     except Exception as error:  # styles or cells not as the standard has them
         failure = ExtractError(f"{file_name}: its number formats cannot be read ({type(error).__name__})")
@@ -654,10 +670,10 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> tu
         raise failure
     width = max((len(row) for row in stored), default=0)
     rows = [[_cell_text(v) for v in row] + [None] * (width - len(row)) for row in stored]
-    for row, column in percent:
+    for (row, column), number_format in shown.items():
         value = stored[row - 1][column] if row <= len(stored) and column < len(stored[row - 1]) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            rows[row - 1][column] = percent_text(value)
+            rows[row - 1][column] = shown_text(value, number_format) or rows[row - 1][column]
     for (row, column), text in errors.items():
         if row <= len(rows) and column < width:
             rows[row - 1][column] = text

@@ -8,12 +8,12 @@ import pytest
 
 from pipeline.extract_reader import (
     column_letters,
-    is_percent_format,
     merged_away_cells,
-    percent_text,
     recalculated_on_open,
+    shown_format,
+    shown_text,
 )
-from pipeline.ingest import ExtractError
+from pipeline.ingest import ExtractError, ingest_source
 
 from source_support import quarantine
 from test_census_ingest import HEADER, csv_lines, ingest, loaded_rows, pupil, upn, write_lines
@@ -234,20 +234,48 @@ def test_a_header_name_over_two_lines_in_a_crlf_file_fails_naming_the_header_and
 
 
 @pytest.mark.parametrize(
-    ("format_code", "percent"),
-    [("0%", True), ("0.0%", True), ("#,##0.00%;[Red]-#,##0.00%", True), ('0" %"', False), ("0\\%", False),
-     ("General", False), ("£#,##0.00", False), ("dd/mm/yyyy", False)],
+    ("format_code", "shown"),
+    [("0%", "%"), ("0.0%", "%"), ("#,##0.00%;[Red]-#,##0.00%", "%"), ('0" %"', None), ("0\\%", None),
+     ("0000000", "0000000"), ("00", "00"), ("0", None), ("#,##0", None), ('"ID"0000', None),
+     ("General", None), ("£#,##0.00", None), ("dd/mm/yyyy", None)],
 )  # fmt: skip
-def test_a_number_format_is_a_percentage_when_it_has_a_percent_sign_that_is_not_quoted_text(format_code, percent):
-    assert is_percent_format(format_code) is percent
+def test_a_number_format_shows_a_number_otherwise_than_stored_when_a_percentage_or_zero_padded(format_code, shown):
+    assert shown_format(format_code) == shown
 
 
 @pytest.mark.parametrize(
-    ("stored", "shown"),
-    [(0.04, "4%"), (0.123, "12.3%"), (1.0, "100%"), (0, "0%"), (-0.05, "-5%"), (1e-07, "0.00001%"), (12, "1200%")],
-)
-def test_a_percentage_cell_reads_as_shown_to_every_decimal_stored(stored, shown):
-    assert percent_text(stored) == shown
+    ("stored", "number_format", "shown"),
+    [(0.04, "%", "4%"), (0.123, "%", "12.3%"), (1.0, "%", "100%"), (0, "%", "0%"), (-0.05, "%", "-5%"),
+     (1e-07, "%", "0.00001%"), (12, "%", "1200%"), (1234, "0000000", "0001234"), (1234.0, "0000000", "0001234"),
+     (-12, "0000", "-0012"), (12345678, "0000", "12345678"), (12.5, "0000", None)],
+)  # fmt: skip
+def test_a_number_reads_as_its_format_shows_it(stored, number_format, shown):
+    assert shown_text(stored, number_format) == shown
+
+
+def test_an_id_padded_with_zeros_by_its_cells_format_keeps_them(tmp_path, con):
+    """An id typed 0001234 in a cell formatted 0000000 is stored as the number 1234: read as stored, it was
+    pseudonymised as '1234', so the child no longer linked to the same id sent as text ('0001234') elsewhere."""
+    import openpyxl
+
+    from pipeline.pseudonymise import pseudonym
+    from pipeline.sources.placements import placements_contract
+
+    header = ["extract_date", "placement_id", "person_id", "upn", "dob", "has_ehcp", "primary_need", "setting_type",
+              "in_county", "start_date", "end_date", "annual_cost_gbp"]  # fmt: skip
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    sheet.append(["2023-03-31", 1234, "0005678", None, "2010-01-01", "Y", "ASD", "MAINSTREAM", "Y", "2019-09-01",
+                  None, None])  # fmt: skip
+    sheet["B2"].number_format = "0000000"
+    (tmp_path / "placements").mkdir()
+    book.save(tmp_path / "placements" / "2023-03-31.xlsx")
+    key = b"test-key-0123456789abcdef"
+    [result] = ingest_source(con, placements_contract(key), tmp_path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
+    ids = con.execute("SELECT placement_id, person_id FROM raw.placements").fetchone()
+    assert ids == (pseudonym(key, "0001234"), pseudonym(key, "0005678"))
 
 
 def test_merged_away_cells_are_the_cells_of_a_range_with_a_value_besides_its_first():
