@@ -356,6 +356,22 @@ def test_strict_contract_names_unexpected_columns(tmp_path, con):
         ingest_source(con, strict, tmp_path)
 
 
+@pytest.mark.parametrize("name", ["2023_spring.csv", "2023_Spring (corrected).csv", "2023_SPRING_v2.csv"])
+def test_a_row_dated_outside_the_census_its_file_is_named_for_is_quarantined_not_taking_that_census(
+    tmp_path, con, name
+):
+    """One row of 2023_spring.csv mistyped 2022-01-19 made the file hold Spring 2022 too, and every row of
+    2022_spring.csv was taken out, neither loaded nor quarantined (Spring 2022's roll became 1)."""
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(n, census_date="2022-01-20") for n in (1, 2, 3)])
+    ingest(tmp_path, con)
+    write_csv(tmp_path / "census" / name, [pupil(1), pupil(2, census_date="2022-01-19"), pupil(3)])
+    results = {r.file_name: r for r in ingest(tmp_path, con)}
+    assert results[f"census/{name}"].superseded_files == ()
+    assert [r[1:] for r in quarantine(con)] == [(3, "census_date", "census_date_not_in_the_census_named")]
+    counts = con.execute("SELECT source_file, count(*) FROM raw.census_pupils GROUP BY 1 ORDER BY 1").fetchall()
+    assert counts == [("census/2022_spring.csv", 3), (f"census/{name}", 2)]
+
+
 def test_a_correction_for_one_period_keeps_the_other_periods_of_the_earlier_file(tmp_path, con):
     write_csv(tmp_path / "census" / "2022_and_2023.csv", [pupil(1, census_date="2022-01-20"), pupil(2)])
     ingest(tmp_path, con)
@@ -506,7 +522,7 @@ def test_the_failure_lists_are_built_only_for_a_file_with_a_broken_row(tmp_path,
     built = []
     failures_sql = engine.failures_sql
     monkeypatch.setattr(engine, "failures_sql", lambda rules: built.append(len(rules)) or failures_sql(rules))
-    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(1), pupil(2)])
+    write_csv(tmp_path / "census" / "2022_spring.csv", [pupil(n, census_date="2022-01-20") for n in (1, 2)])
     [clean] = ingest(tmp_path, con)
     assert built == [] and (clean.rows_loaded, clean.rows_quarantined) == (2, 0)
     write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(3), pupil(4, gender="X"), pupil(5, dob="")])

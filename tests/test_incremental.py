@@ -145,12 +145,14 @@ def terms_and_rows(db: Path, model: str) -> dict[tuple, int]:
 
 @pytest.fixture(scope="module")
 def after_term_moved(warehouse, after_correction):
-    """The first census's extract corrected in place with another census date (May instead of January): its rows
-    move from the Spring term to the Summer term, and no extract holds that Spring term any more."""
+    """The first census's extract corrected with another census date (May instead of January) and named for it: its
+    rows move from the Spring term to the Summer term, and no extract holds that Spring term any more."""
     path = warehouse["raw"] / "census" / f"{FIRST}_spring.csv"
     with path.open(newline="") as handle:
         census_date = next(csv.DictReader(handle))["census_date"]
-    path.write_text(path.read_text().replace(f",{census_date},", f",{census_date.replace('-01-', '-05-')},"))
+    text = path.read_text().replace(f",{census_date},", f",{census_date.replace('-01-', '-05-')},")
+    path.unlink()
+    path.with_name(f"{FIRST}_summer.csv").write_text(text)
     ingest(warehouse["db"], warehouse["raw"])
     run_dbt(warehouse["db"], warehouse["root"], "build")
     return {m: terms_and_rows(warehouse["db"], m) for m in MODELS}

@@ -11,7 +11,9 @@ The period a file replaces is its census: the academic year and term its rows' `
 (CENSUS_PERIOD_SQL, e.g. ``202223/Spring`` for any day of January or February 2023), not the date itself nor the
 file's name. A corrected extract (``2023_spring (corrected).csv``, after ``2023_spring.csv`` in file order) replaces
 the rows of every earlier file for the censuses it holds, even when it is dated another day of the term; the earlier
-file's rows for other censuses stay.
+file's rows for other censuses stay. A file named for one census (``<YYYY>_<term>``: the calendar year and term of
+its census date) holds that census alone: a row dated in another is quarantined
+(``census_date_not_in_the_census_named``); a file named otherwise (``2022_and_2023.csv``) may hold several.
 """
 
 import dagster as dg
@@ -73,15 +75,27 @@ CENSUS_TIME_PERIOD_SQL = (
     "CASE WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100 "
     "ELSE (year(census_date) - 1) * 100 + year(census_date) % 100 END"
 )
-CENSUS_TERM_SQL = (
-    "CASE "
-    + " ".join(
-        f"WHEN month(census_date) IN ({', '.join(map(str, months))}) THEN '{term}'"
+
+
+def census_term_sql(date_sql: str) -> str:
+    """SQL of the census term (Spring, Summer, Autumn) of a DATE expression; NULL outside the census months."""
+    whens = " ".join(
+        f"WHEN month({date_sql}) IN ({', '.join(map(str, months))}) THEN '{term}'"
         for term, months in CENSUS_TERM_MONTHS.items()
     )
-    + " END"
-)
+    return f"CASE {whens} END"
+
+
+CENSUS_TERM_SQL = census_term_sql("census_date")
 CENSUS_PERIOD_SQL = f"(({CENSUS_TIME_PERIOD_SQL})::VARCHAR || '/' || {CENSUS_TERM_SQL})"
+
+# A file named for one census, <YYYY>_<term> (2023_spring.csv, 2022_autumn (corrected).xlsx: the calendar year and
+# term of its census_date), holds that census only: a row dated in another census is quarantined
+# (census_date_not_in_the_census_named) rather than make the file the holder of that census, which would take every
+# row of the other census's own file out (a mistyped year in one row emptied Spring 2022). A file named otherwise
+# (2022_and_2023.csv) may hold several censuses. named_census is '' for such a name.
+NAMED_CENSUS_PATTERN = r"(?i)(?P<named_census>(?:[0-9]{4}_(?:spring|summer|autumn)(?![a-z]))?)"
+ROW_CENSUS_SQL = f"(year(send_date(census_date))::VARCHAR || '_' || lower({census_term_sql('send_date(census_date)')}))"
 
 
 def census_rules() -> tuple[Rule, ...]:
@@ -96,6 +110,8 @@ def census_rules() -> tuple[Rule, ...]:
         is_date("census_date"),
         Rule("census_date", "census_date_not_in_a_census_month",
              f"month(send_date(census_date)) NOT IN ({', '.join(map(str, CENSUS_MONTHS))})"),
+        Rule("census_date", "census_date_not_in_the_census_named",
+             f"named_census <> '' AND {ROW_CENSUS_SQL} <> lower(named_census)"),
         required("phase"),
         one_of("phase", PHASES),
         required("ncyear_actual"),
@@ -169,6 +185,7 @@ def census_contract(key: bytes) -> Contract:
         params=hmac_pads(key),
         period_column=CENSUS_PERIOD_SQL,
         derived=(FSM_FROM_DATES,),
+        name_pattern=NAMED_CENSUS_PATTERN,
     )  # fmt: skip
 
 
