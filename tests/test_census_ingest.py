@@ -581,6 +581,15 @@ def test_a_line_starting_with_a_hash_is_a_row_not_a_comment(tmp_path, con):
     assert loaded_rows(con) == [2, 4, 5]
 
 
+def test_a_file_without_the_pupil_premium_column_fails_rather_than_reading_every_pupil_as_no(tmp_path, con):
+    """pupil_premium was optional: a file without it loaded every pupil as not attracting pupil premium (Spring
+    2023's pupil premium pupils with SEN published as 0). An empty value is still No; the column must be there."""
+    write_csv(tmp_path / "census" / "2023_spring.csv", [pupil(1)], header=[h for h in HEADER if h != "pupil_premium"])
+    with pytest.raises(ExtractError, match=r"row 1 \(header\) is missing required column\(s\) pupil_premium"):
+        ingest(tmp_path, con)
+    assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone() == (0,)
+
+
 def test_a_comment_line_above_the_header_is_not_skipped_but_named(tmp_path, con):
     write_lines(tmp_path, ["# exported by SIMS", *csv_lines([pupil(1)])])
     with pytest.raises(ExtractError, match=r"row 1 \(header\) is missing required column\(s\) upn"):

@@ -6,6 +6,8 @@ SOURCES.md, which is not in this repository), one row per pupil per census, file
 birth is reduced to its month, FSM start and end dates (given instead of, or beside, ``fsm_eligible``) to
 eligibility on the census date, postcode-level data is not kept, and codes are upper-cased. Recoding (AUT -> ASD,
 legacy provision S -> E) and the "count C and M only" rule belong to dbt staging, so raw keeps what was sent.
+``pupil_premium`` is a required column whose value may be empty (No): a file without it would read every pupil as
+not attracting pupil premium.
 
 The period a file replaces is its census: the academic year and term its rows' ``census_date`` falls in
 (CENSUS_PERIOD_SQL, e.g. ``202223/Spring`` for any day of January or February 2023), not the date itself nor the
@@ -176,10 +178,10 @@ def census_contract(key: bytes) -> Contract:
         file_glob="*",
         required_columns=(
             "upn", "laestab", "census_date", "phase", "ncyear_actual", "enrol_status", "dob", "gender",
-            "sen_provision", "fsm_eligible", "home_la_code",
+            "sen_provision", "fsm_eligible", "pupil_premium", "home_la_code",
         ),
-        optional_columns=("ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "pupil_premium",
-                          "fsm_start_date", "fsm_end_date"),
+        optional_columns=("ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "fsm_start_date",
+                          "fsm_end_date"),
         rules=census_rules(),
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
