@@ -191,8 +191,12 @@ BAD_ROWS = [
      "required_with_outcome_n"),
     ("assessment", 0, {"assessment_outcome_date": "2021-12-31"}, "assessment_outcome_date",
      "before_request_received_date"),
+    ("assessment", 0, {"assessment_outcome_date": "2022-02-20"}, "assessment_outcome_date",
+     "before_request_outcome_date"),  # decided before it was decided to assess
     ("plan", 0, {"assessment_id": "A9"}, "assessment_id", "assessment_not_in_assessment_module"),
     ("plan", 0, {"start_date": "2022-01-09"}, "start_date", "before_request_received_date"),
+    # issued before it was decided to issue it: the 20-week measure would count the plan as issued in time
+    ("plan", 0, {"start_date": "2022-05-29"}, "start_date", "before_assessment_outcome_date"),
     ("plan", 0, {"cease_reason": "5"}, "cease_reason", "given_without_cease_date"),
     ("plan", 1, {"cease_reason": ""}, "cease_reason", "required_with_cease_date"),
     ("plan", 1, {"cease_reason": "10"}, "cease_reason", "code_not_allowed"),

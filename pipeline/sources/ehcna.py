@@ -49,7 +49,9 @@ Referential rules are quarantine rules, checked within the extract set: the modu
 (person, request, assessment, plan, annual review) and a row whose parent is not in the warehouse is
 quarantined (``person_not_in_person_module`` ...); a quarantined parent therefore takes its children with it,
 by rule, visibly. Rules that need the parent's values are checked the same way (an assessment whose request did
-not proceed to assessment, a plan issued before its request was received, ...). When a file of one module is
+not proceed to assessment, an assessment decided before the decision to assess, a plan issued before its request was
+received or starting before its assessment's outcome date, the date the plan was issued: the 20-week measure counts
+to the plan's start_date, ...). When a file of one module is
 loaded (new, changed, corrected), the files of the modules after it are loaded again, unchanged or not, so their
 rows are checked against the parents as they now are, as a build from raw/ would check them (a child whose parent
 left is quarantined, one whose parent arrived is loaded); a load of the set stopped between modules (killed, a step
@@ -266,6 +268,8 @@ def assessment_rules() -> tuple[Rule, ...]:
              f"{outcome} = 'A' AND assessment_outcome_date IS NOT NULL"),
         Rule("assessment_outcome_date", "before_request_received_date",
              f"send_date(assessment_outcome_date) < {_request_of(request, 'received_date')}"),
+        Rule("assessment_outcome_date", "before_request_outcome_date",
+             f"send_date(assessment_outcome_date) < {_request_of(request, 'request_outcome_date')}"),
         is_bool("week20_exception"),
         Rule("week20_exception", "required_with_outcome_y_or_n",
              f"{outcome} IN ('Y', 'N') AND week20_exception IS NULL"),
@@ -288,6 +292,8 @@ def plan_rules() -> tuple[Rule, ...]:
         _after_extract_date("start_date"),
         Rule("start_date", "before_request_received_date",
              f"send_date(start_date) < {_request_of(request, 'received_date')}"),
+        Rule("start_date", "before_assessment_outcome_date",
+             f"send_date(start_date) < {_assessment_of(assessment, 'assessment_outcome_date')}"),
         is_date("cease_date"),
         _after_extract_date("cease_date"),
         Rule("cease_date", "before_start_date", "send_date(cease_date) < send_date(start_date)"),
