@@ -590,6 +590,30 @@ def test_a_file_without_the_pupil_premium_column_fails_rather_than_reading_every
     assert con.execute("SELECT count(*) FROM raw.file_ledger").fetchone() == (0,)
 
 
+def test_a_registration_given_twice_with_other_values_is_quarantined_and_one_repeated_exactly_loads(tmp_path, con):
+    """One pupil at one school in one census as two rows (an extract joining the pupil to each of two FSM periods):
+    the first row was kept by the de-duplication's order, the FSM flag of the other dropped unseen. Which is right
+    cannot be told: both rows are quarantined. A row repeated exactly loads (dbt counts the pupil once); the same
+    pupil at another school is another registration, and a row of another census another pupil-census."""
+    rows = [
+        pupil(1, fsm_eligible="false"),
+        pupil(1, fsm_eligible="true"),  # the same registration, another FSM flag
+        pupil(2),
+        pupil(2),  # repeated exactly
+        pupil(3, enrol_status="M"),
+        pupil(3, enrol_status="S", laestab="8574001", sen_provision="N", sen_primary_need=""),  # another school
+        pupil(4),
+    ]
+    write_csv(tmp_path / "census" / "2022_and_2023.csv", [*rows, pupil(4, census_date="2022-01-20", ncyear_actual="2")])
+    [result] = ingest(tmp_path, con)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (8, 6, 2)
+    assert [r[1:] for r in quarantine(con)] == [
+        (2, "upn", "registration_repeated_with_other_values"),
+        (3, "upn", "registration_repeated_with_other_values"),
+    ]
+    assert loaded_rows(con) == [4, 5, 6, 7, 8, 9]
+
+
 def test_a_comment_line_above_the_header_is_not_skipped_but_named(tmp_path, con):
     write_lines(tmp_path, ["# exported by SIMS", *csv_lines([pupil(1)])])
     with pytest.raises(ExtractError, match=r"row 1 \(header\) is missing required column\(s\) upn"):

@@ -69,16 +69,11 @@ FSM_FROM_DATES = Derived(
 CENSUS_TERM_MONTHS = {"Spring": (1, 2), "Summer": (5, 6), "Autumn": (9, 10, 11)}
 CENSUS_MONTHS = tuple(sorted(m for months in CENSUS_TERM_MONTHS.values() for m in months))
 
+
 # The census a loaded row belongs to, its time_period and census_term as dbt's census_time_period and census_term
 # macros give them from census_date, as text ('202223/Spring' for 19 January 2023): the period a file replaces, so a
 # corrected extract dated another day of the same term replaces the original (tests/test_census_ingest.py renders
 # the macros and compares every month).
-CENSUS_TIME_PERIOD_SQL = (
-    "CASE WHEN month(census_date) >= 9 THEN year(census_date) * 100 + (year(census_date) + 1) % 100 "
-    "ELSE (year(census_date) - 1) * 100 + year(census_date) % 100 END"
-)
-
-
 def census_term_sql(date_sql: str) -> str:
     """SQL of the census term (Spring, Summer, Autumn) of a DATE expression; NULL outside the census months."""
     whens = " ".join(
@@ -88,14 +83,49 @@ def census_term_sql(date_sql: str) -> str:
     return f"CASE {whens} END"
 
 
-CENSUS_TERM_SQL = census_term_sql("census_date")
-CENSUS_PERIOD_SQL = f"(({CENSUS_TIME_PERIOD_SQL})::VARCHAR || '/' || {CENSUS_TERM_SQL})"
+def census_period_sql(date_sql: str) -> str:
+    """SQL of the census (its academic year's time_period and term, '202223/Spring') of a DATE expression."""
+    year = f"year({date_sql})"
+    time_period = (
+        f"CASE WHEN month({date_sql}) >= 9 THEN {year} * 100 + ({year} + 1) % 100 "
+        f"ELSE ({year} - 1) * 100 + {year} % 100 END"
+    )
+    return f"(({time_period})::VARCHAR || '/' || {census_term_sql(date_sql)})"
+
+
+CENSUS_PERIOD_SQL = census_period_sql("census_date")
 
 # A file named for one census, <YYYY>_<term> (2023_spring.csv, 2022_autumn (corrected).xlsx: the calendar year and
 # term of its census_date), holds that census only: a row dated in another census is quarantined
 # (census_date_not_in_the_census_named) rather than make the file the holder of that census, which would take every
 # row of the other census's own file out (a mistyped year in one row emptied Spring 2022). A file named otherwise
 # (2022_and_2023.csv) may hold several censuses. named_census is '' for such a name.
+# The columns a census row is read from: two rows of one pupil at one school in one census (a registration given
+# twice) that differ in any of them cannot both be right, and which is cannot be told (an extract joining a pupil to
+# each of two FSM periods gives two rows with different FSM flags): every row of such a registration is quarantined
+# (registration_repeated_with_other_values). Rows repeated exactly (a school's return appended twice) load, and dbt
+# counts the pupil once.
+REQUIRED_COLUMNS = (
+    "upn", "laestab", "census_date", "phase", "ncyear_actual", "enrol_status", "dob", "gender", "sen_provision",
+    "fsm_eligible", "pupil_premium", "home_la_code",
+)  # fmt: skip
+OPTIONAL_COLUMNS = (
+    "ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "fsm_start_date", "fsm_end_date",
+)  # fmt: skip
+REGISTRATION_SQL = f"upper(upn), laestab, {census_period_sql('send_date(census_date)')}"
+
+
+def registration_repeated_with_other_values() -> Rule:
+    window = f"OVER (PARTITION BY {REGISTRATION_SQL})"
+    row = f"hash({', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})"
+    return Rule(
+        "upn",
+        "registration_repeated_with_other_values",
+        f"upn IS NOT NULL AND laestab IS NOT NULL AND send_date(census_date) IS NOT NULL "
+        f"AND min({row}) {window} <> max({row}) {window}",
+    )
+
+
 NAMED_CENSUS_PATTERN = r"(?i)(?P<named_census>(?:[0-9]{4}_(?:spring|summer|autumn)(?![a-z]))?)"
 ROW_CENSUS_SQL = f"(year(send_date(census_date))::VARCHAR || '_' || lower({census_term_sql('send_date(census_date)')}))"
 
@@ -148,6 +178,7 @@ def census_rules() -> tuple[Rule, ...]:
         is_bool("pupil_premium"),
         required("home_la_code"),
         matches("home_la_code", "[0-9]{3}", "home_la_code_not_3_digits"),
+        registration_repeated_with_other_values(),
     )  # fmt: skip
 
 
@@ -176,12 +207,8 @@ def census_contract(key: bytes) -> Contract:
         source="census",
         target_table="raw.census_pupils",
         file_glob="*",
-        required_columns=(
-            "upn", "laestab", "census_date", "phase", "ncyear_actual", "enrol_status", "dob", "gender",
-            "sen_provision", "fsm_eligible", "pupil_premium", "home_la_code",
-        ),
-        optional_columns=("ethnicity", "first_language", "sen_primary_need", "sen_secondary_need", "fsm_start_date",
-                          "fsm_end_date"),
+        required_columns=REQUIRED_COLUMNS,
+        optional_columns=OPTIONAL_COLUMNS,
         rules=census_rules(),
         load_select=LOAD_SELECT,
         params=hmac_pads(key),
