@@ -1,5 +1,5 @@
 """The drop zone raw/: which files are extracts, in which source's folder, settled or still being copied in, and
-their sha256 (cached by size and mtime, so a national census is not re-read every night).
+their sha256 (cached by size, mtime, ctime and inode, so a national census is not re-read every night).
 
 No Dagster, no dbt, no DuckDB: `send-pipeline run`, the nightly schedule and the drop-zone sensor ask these questions
 before anything heavy is imported (pipeline/nightly_state.py decides from the answers whether a night can be skipped).
@@ -251,24 +251,35 @@ def file_sha256_and_lines(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), lines + (last != b"\n")
 
 
-Snapshot = dict[str, list]  # file name under raw/ -> [size, mtime_ns, sha256]
+Snapshot = dict[str, list]  # file name under raw/ -> [size, mtime_ns, sha256, ctime_ns, inode]
+
+
+def file_identity(stat: os.stat_result) -> list[int]:
+    """What a file's cached hash is kept for: its size, mtime, ctime and inode. Not size and mtime alone: an edit
+    that keeps the length, with the mtime set back (touch -r), or a file copied over another with its mtime (cp -p,
+    rsync -t, unzip) keeps both, while the ctime (which no program can set) and the inode change."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
 def drop_zone_snapshot(raw_dir: Path, previous: Snapshot) -> Snapshot:
-    """Every extract of the drop zone with its size, mtime and sha256. A file whose size and mtime are those of
-    ``previous`` keeps its recorded hash (no re-read of a large census); any other file is hashed."""
+    """Every extract of the drop zone with its file_identity and sha256. A file whose identity is that recorded in
+    ``previous`` keeps its recorded hash (no re-read of a large census); any other file is hashed (an entry recorded
+    before the ctime and inode were, of three items, too: once)."""
     snapshot: Snapshot = {}
     for path in drop_zone_files(raw_dir):
         name = str(path.relative_to(raw_dir))
-        stat = path.stat()
+        size, mtime, ctime, inode = file_identity(path.stat())
         known = previous.get(name)
-        unchanged = bool(known) and known[0] == stat.st_size and known[1] == stat.st_mtime_ns and known[2] != UNREADABLE
-        snapshot[name] = known if unchanged else [stat.st_size, stat.st_mtime_ns, readable_sha256(path)]
+        unchanged = bool(known) and len(known) == 5 and known[2] != UNREADABLE
+        if unchanged and [known[0], known[1], known[3], known[4]] == [size, mtime, ctime, inode]:
+            snapshot[name] = known
+        else:
+            snapshot[name] = [size, mtime, readable_sha256(path), ctime, inode]
     return snapshot
 
 
 def drop_zone_hashes(raw_dir: Path, cache_path: Path | None = None) -> dict[str, str]:
-    """File name under raw/ -> sha256. With ``cache_path``, a file whose size and mtime are those cached keeps its
+    """File name under raw/ -> sha256. With ``cache_path``, a file whose file_identity is that cached keeps its
     cached hash (the cache is rewritten); any other file is hashed."""
     cache: Snapshot = {}
     if cache_path is not None and cache_path.exists():

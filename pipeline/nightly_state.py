@@ -3,8 +3,9 @@
 A night with no new extracts and no new code must cost almost nothing, so this module imports neither Dagster nor
 dbt (DuckDB only, lazily, to read the ledger). It compares three things:
 
-* the drop zone's content hashes (``pipeline.drop_zone.drop_zone_hashes``; a file whose size and mtime are
-  unchanged keeps its cached hash, as the drop-zone sensor does, so a national census is not re-read every night);
+* the drop zone's content hashes (``pipeline.drop_zone.drop_zone_hashes``; a file whose size, mtime, ctime and
+  inode are unchanged keeps its cached hash, as the drop-zone sensor does, so a national census is not re-read every
+  night);
 * the ingest ledger (``raw.file_ledger``: the sha256 of the version of each file last ingested);
 * the build record (``warehouse/state/last_build.json``): the ledger and the code version (the ``pipeline``
   package, the dbt project and SEND_LA_CODE) at the moment the current release was published, written by the

@@ -1,10 +1,11 @@
 """A sensor on the raw drop zone: a run when an extract lands, changes or is removed, nothing when a file is only
 touched.
 
-The cursor maps each file (path under raw/) to [size, mtime_ns, sha256] (pipeline.drop_zone.drop_zone_snapshot,
-the same snapshot `send-pipeline run` compares with the ingest ledger). A file whose size and mtime are unchanged
-keeps its recorded hash (no re-read of a large census on every tick); any other file is hashed again, and only a
-new hash — a new file or new content — or a file gone requests a run. On the first tick (no cursor yet: a new
+The cursor maps each file (path under raw/) to [size, mtime_ns, sha256, ctime_ns, inode]
+(pipeline.drop_zone.drop_zone_snapshot, the same snapshot `send-pipeline run` compares with the ingest ledger). A
+file whose size, mtime, ctime and inode are unchanged keeps its recorded hash (no re-read of a large census on every
+tick); any other file is hashed again, and only a new hash (a new file or new content) or a file gone requests a
+run. On the first tick (no cursor yet: a new
 daemon, or the sensor first turned on) every file is new to the cursor: it requests a run only when the nightly
 schedule would (pipeline.nightly_state.nightly_reasons: something changed since the current release was built).
 

@@ -204,6 +204,29 @@ def test_the_hash_cache_is_used_only_while_size_and_mtime_hold(tmp_path):
     assert drop_zone_hashes(raw, cache) == {"census/a.csv": file_sha256(path)}
 
 
+@pytest.mark.parametrize("how", ["edited in place", "copied over"])
+def test_a_file_changed_with_its_size_and_mtime_kept_is_hashed_again(tmp_path, how):
+    """An amount edited to another of the same length with the mtime set back (touch -r), or a file copied over
+    another of the same size with its mtime (cp -p): size and mtime hold, and the cached hash made every later night
+    'nothing changed', publishing the old figure. The ctime and the inode do not hold."""
+    raw = tmp_path / "raw"
+    (raw / "finance").mkdir(parents=True)
+    path = raw / "finance" / "2022-23.csv"
+    path.write_text("amount\n548,864.42\n")
+    cache = tmp_path / "cache.json"
+    first = drop_zone_hashes(raw, cache)
+    kept = path.stat()
+    if how == "edited in place":
+        path.write_text("amount\n948,864.42\n")
+    else:
+        other = tmp_path / "other.csv"
+        other.write_text("amount\n948,864.42\n")
+        os.replace(other, path)
+    os.utime(path, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (kept.st_size, kept.st_mtime_ns)
+    assert drop_zone_hashes(raw, cache) == {"finance/2022-23.csv": file_sha256(path)} != first
+
+
 # ---------- the CLI ----------
 
 
