@@ -40,11 +40,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.drop_zone import CSV_SUFFIXES, file_sha256_and_lines
+from pipeline.settings import STAGING_PREFIX
 
 STAGING = "send_ingest_staging"  # the scratch database attached while a file is ingested
 RAW_ROWS = f"{STAGING}._raw_rows"
 ROW_LINES = f"{STAGING}._row_lines"  # the file line of each row of RAW_ROWS, in order, when not rowid + 2
-STAGING_PREFIX = "send-ingest-"  # its folder's name
 IN_MEMORY = ":memory:"
 STAGE_ON_DISK_FROM_BYTES = 64 * 2**20  # a smaller file is staged in memory (attach_staging)
 

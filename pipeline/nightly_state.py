@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.drop_zone import drop_zone_hashes, write_json
-from pipeline.settings import REPO_ROOT, Settings
+from pipeline.settings import REPO_ROOT, STAGING_PREFIX, Settings
 
 BUILD_RECORD = Path("state") / "last_build.json"
 HASH_CACHE = Path("state") / "drop_zone_hashes.json"
@@ -251,4 +251,32 @@ def nightly_reasons(settings: Settings, *, stop_when_locked: bool = False) -> li
             raise LedgerLocked(holder) from None
         return [f"the ingest ledger cannot be read ({type(error).__name__})"]
     drop_zone = drop_zone_hashes(settings.raw_dir, settings.warehouse_dir / HASH_CACHE)
-    return reasons_to_run(drop_zone, ledger, built, code_version(settings))
+    reasons = reasons_to_run(drop_zone, ledger, built, code_version(settings))
+    if not settings.reporting_path.exists():  # a release folder removed or moved: the link names nothing
+        reasons.append(f"the published release {settings.reporting_path} is missing")
+    if not reasons:
+        clear_stale_scratch(settings)
+    return reasons
+
+
+def clear_stale_scratch(settings: Settings) -> list[Path]:
+    """Remove the staging folders a run killed mid-file left beside send.duckdb (they hold raw identifiers): the
+    ingest removes them when it next stages a file, which a night with nothing to load never does. Removed only
+    while this process holds send.duckdb's write lock, so no ingest is staging a file then; when another process has
+    the warehouse open they are left (for that run, or the next night). Returns the folders removed."""
+    import shutil
+
+    folder = settings.duckdb_temp_dir
+    stale = sorted(folder.glob(f"{STAGING_PREFIX}*")) if folder.is_dir() else []
+    if not stale or not settings.duckdb_path.exists():
+        return []
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(settings.duckdb_path), config=settings.duckdb_config())
+    except duckdb.Error:
+        return []
+    with con:
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+    return stale

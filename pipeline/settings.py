@@ -23,6 +23,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_KEY_BYTES = 16
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+# The folders under duckdb_temp_dir an ingest stages a file in while it reads it (raw identifiers in them):
+# pipeline.extract_reader makes and removes them; a run killed mid-file leaves one (pipeline.nightly_state).
+STAGING_PREFIX = "send-ingest-"
 
 
 class SettingsError(RuntimeError):

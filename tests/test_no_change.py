@@ -142,7 +142,39 @@ def built(tmp_path, monkeypatch) -> dict:
                 [path.parent.name, str(path.relative_to(raw)), file_sha256(path)],
             )
     record_build(settings, release="r1")
+    settings.published_dir.mkdir()
+    duckdb.connect(str(settings.reporting_path)).close()  # the release it published
     return {"raw": raw, "warehouse": warehouse, "project": project, "env": env}
+
+
+def test_a_release_gone_from_its_folder_is_a_reason_to_run(built):
+    """The releases folder removed or moved (a clean-up, a partial restore): the skip said 'nothing changed' and
+    printed the path of a release that was not there."""
+    settings = load_settings()
+    assert nightly_reasons(settings) == []
+    settings.reporting_path.unlink()
+    assert nightly_reasons(settings) == [f"the published release {settings.reporting_path} is missing"]
+
+
+def test_a_night_with_nothing_to_load_removes_what_a_killed_ingest_left_unless_the_warehouse_is_open(built):
+    """A run killed mid-file leaves its staging folder (raw UPNs and dates of birth) beside send.duckdb; the ingest
+    removed it only when it next staged a file, which a skipped night never does. Not while another process has the
+    warehouse open: that may be a run staging a file."""
+    settings = load_settings()
+    stale = settings.duckdb_temp_dir / "send-ingest-abc123"
+    stale.mkdir(parents=True)
+    (stale / "staging.duckdb").write_bytes(b"raw identifiers")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('open', flush=True); sys.stdin.read()", str(settings.duckdb_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "open\n"
+        assert nightly_reasons(settings) == [] and stale.exists()
+    finally:
+        holder.communicate("")
+    assert nightly_reasons(settings) == [] and not stale.exists()
 
 
 def test_a_corrected_extract_counts_by_its_last_ingest_until_built_then_is_no_reason(built):

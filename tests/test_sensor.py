@@ -66,6 +66,8 @@ def test_a_first_tick_on_the_files_of_the_current_release_requests_nothing(drop_
             [file_sha256(path)],
         )
     record_build(settings, release="r1")
+    settings.published_dir.mkdir()
+    duckdb.connect(str(settings.reporting_path)).close()  # the release it published
     result, cursor = tick()
     assert isinstance(result, dg.SkipReason)
     write(path, "upn\nB\n")
