@@ -177,13 +177,14 @@ def dagster_instance():
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def check_no_run_in_progress(instance) -> None:
-    """Mark failed the runs of killed `send-pipeline run`s (their DuckDB writer slots freed), then SettingsError
-    naming each run of the instance still in progress (launched by the daemon: this run would wait on its lock)."""
+def check_no_run_in_progress(instance, warehouse_dir: Path) -> None:
+    """Mark failed the runs of killed `send-pipeline run`s (their DuckDB writer slots freed; every one of
+    ``warehouse_dir``, whose run lock this process holds), then SettingsError naming each run of the instance still in
+    progress (launched by the daemon: this run would wait on its lock)."""
     from pipeline.abandoned_runs import release_abandoned_runs, runs_in_progress
     from pipeline.drop_zone import first_and_more
 
-    for run_id in release_abandoned_runs(instance):
+    for run_id in release_abandoned_runs(instance, warehouse_dir):
         print(f"run {run_id} had been killed mid-run: marked failed, its DuckDB writer slot freed")
     if busy := runs_in_progress(instance):
         raise SettingsError(
@@ -197,7 +198,7 @@ def warehouse_in_use(settings: Settings, holder: str) -> SettingsError:
     error naming the runs in progress in the Dagster instance of DAGSTER_HOME if there are any (Dagster is imported
     for that only), else returns the error naming the process."""
     if os.environ.get("DAGSTER_HOME"):  # an ephemeral instance has no run but this one's
-        check_no_run_in_progress(dagster_instance())
+        check_no_run_in_progress(dagster_instance(), settings.warehouse_dir)
     return SettingsError(
         f"SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open for writing in another process ({holder}; a run of the "
         "Dagster daemon is named when DAGSTER_HOME is the daemon's): run again when it has finished"
@@ -242,7 +243,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.abandoned_runs import run_tags
 
     instance = dagster_instance()
-    check_no_run_in_progress(instance)
+    check_no_run_in_progress(instance, settings.warehouse_dir)
     job = defs.resolve_job_def("nightly")
     started = time.perf_counter()
     # dbt's own log lines go to a file (Dagster re-emits them on stdout); progress goes to stderr.
@@ -253,7 +254,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            tags=run_tags(),
+            tags=run_tags(settings.warehouse_dir),
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     code = _summarise(result, settings)

@@ -5,12 +5,14 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 
 from pipeline.abandoned_runs import (
     HOST_TAG,
     PID_TAG,
+    WAREHOUSE_TAG,
     abandoned,
     launched_by,
     release_abandoned_runs,
@@ -38,14 +40,30 @@ def test_only_a_run_of_this_host_whose_process_is_gone_is_abandoned():
     assert not abandoned(run_with({PID_TAG: str(os.getpid()), HOST_TAG: host}), host)  # alive
     assert not abandoned(run_with({PID_TAG: str(dead_pid()), HOST_TAG: "another-host"}), host)
     assert not abandoned(run_with({}), host)  # launched by the daemon: no tags, left alone
-    assert run_tags() == {PID_TAG: str(os.getpid()), HOST_TAG: host}
+    assert run_tags(Path("warehouse")) == {
+        PID_TAG: str(os.getpid()), HOST_TAG: host, WAREHOUSE_TAG: str(Path("warehouse").resolve())
+    }  # fmt: skip
+
+
+def test_a_run_of_the_warehouse_whose_run_lock_this_process_holds_is_abandoned_whatever_its_pid_and_host(tmp_path):
+    """Killed, then its process id taken by another process (after a reboot) or the host renamed (a container made
+    again): the run was alive by its tags, and every later `send-pipeline run` stopped on it. The run lock of its
+    warehouse, held by the caller, says no `send-pipeline run` of that warehouse is alive."""
+    host = socket.gethostname()
+    warehouse, other = tmp_path / "warehouse", tmp_path / "other"
+    reused = run_with({**run_tags(warehouse), PID_TAG: str(os.getpid())})  # an alive process has its pid
+    renamed = run_with({**run_tags(warehouse), PID_TAG: str(dead_pid()), HOST_TAG: "the-old-container"})
+    assert not abandoned(reused, host) and not abandoned(renamed, host)
+    assert abandoned(reused, host, locked_warehouse=warehouse) and abandoned(renamed, host, locked_warehouse=warehouse)
+    assert not abandoned(run_with(run_tags(other)), host, locked_warehouse=warehouse)  # another warehouse's: alive
+    assert not abandoned(run_with({}), host, locked_warehouse=warehouse)  # the daemon's: left alone
 
 
 def test_an_abandoned_run_is_failed_and_its_slot_freed_a_live_one_kept(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         instance.event_log_storage.set_concurrency_slots(POOL, 1)
         dead = instance.add_run(run_with({PID_TAG: str(dead_pid()), HOST_TAG: socket.gethostname()}))
-        live = instance.add_run(run_with(run_tags()))
+        live = instance.add_run(run_with(run_tags(tmp_path)))
         assert instance.event_log_storage.claim_concurrency_slot(POOL, dead.run_id, "raw__census_pupils").is_claimed
         assert release_abandoned_runs(instance) == [dead.run_id]
         assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
