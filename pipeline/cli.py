@@ -194,14 +194,15 @@ def check_no_run_in_progress(instance, warehouse_dir: Path) -> None:
 
 
 def warehouse_in_use(settings: Settings, holder: str) -> SettingsError:
-    """send.duckdb is open for writing in another process (``holder``, DuckDB's words): raises check_no_run_in_progress'
+    """send.duckdb is open in another process (``holder``, DuckDB's words): raises check_no_run_in_progress'
     error naming the runs in progress in the Dagster instance of DAGSTER_HOME if there are any (Dagster is imported
     for that only), else returns the error naming the process."""
     if os.environ.get("DAGSTER_HOME"):  # an ephemeral instance has no run but this one's
         check_no_run_in_progress(dagster_instance(), settings.warehouse_dir)
     return SettingsError(
-        f"SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open for writing in another process ({holder}; a run of the "
-        "Dagster daemon is named when DAGSTER_HOME is the daemon's): run again when it has finished"
+        f"SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open in another process ({holder}; a run of the Dagster daemon "
+        "is named when DAGSTER_HOME is the daemon's; BI tools read the published release, not this file): run again "
+        "when it has finished with it"
     )
 
 
@@ -216,12 +217,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.nightly_state import LedgerLocked, describe, forget_build, nightly_reasons, raise_if_locked
 
     try:
-        if args.force:
-            raise_if_locked(settings.duckdb_path)  # nothing compared, but a writer elsewhere still stops the run
-            reasons = ["--force"]
-        else:
-            reasons = nightly_reasons(settings, stop_when_locked=True)
-    except LedgerLocked as locked:  # a run is writing send.duckdb: name it, not DuckDB's lock
+        reasons = ["--force"] if args.force else nightly_reasons(settings, stop_when_locked=True)
+        if reasons:  # a run writes send.duckdb: a process reading it (not only one writing it) stops it
+            raise_if_locked(settings.duckdb_path, to_write=True)
+    except LedgerLocked as locked:  # another process has send.duckdb open: name it, not DuckDB's lock
         raise warehouse_in_use(settings, locked.holder) from None
     if not reasons:
         print(NOTHING_CHANGED)

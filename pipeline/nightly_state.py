@@ -166,15 +166,16 @@ def lock_holder(error: BaseException) -> str | None:
     return found[1] if found else "another process"
 
 
-def raise_if_locked(duckdb_path: Path) -> None:
+def raise_if_locked(duckdb_path: Path, *, to_write: bool = False) -> None:
     """Raise LedgerLocked when another process has send.duckdb open for writing (a read-only connect fails on its
-    lock); any other error is left for the run to report."""
+    lock), or with ``to_write`` open at all (a reader's shared lock stops every writer: a run would fail each ingest
+    step on it after its retries); any other error is left for the run to report."""
     if not duckdb_path.exists():
         return
     import duckdb
 
     try:
-        duckdb.connect(str(duckdb_path), read_only=True).close()
+        duckdb.connect(str(duckdb_path), read_only=not to_write).close()
     except duckdb.Error as error:
         if holder := lock_holder(error):
             raise LedgerLocked(holder) from None

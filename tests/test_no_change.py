@@ -299,9 +299,11 @@ def test_the_cli_runs_when_forced(built, monkeypatch, capsys):
 
 
 @contextlib.contextmanager
-def held_for_writing(path: Path):
-    """send.duckdb open for writing in another process (a run's step, dbt, a DuckDB shell) until the block ends."""
-    code = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
+def held_for_writing(path: Path, read_only: bool = False):
+    """send.duckdb open for writing in another process (a run's step, dbt, a DuckDB shell) until the block ends;
+    ``read_only``: open for reading (a maintainer reading the ledger)."""
+    code = (f"import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only={read_only}); print('open', flush=True); "
+            "sys.stdin.read()")  # fmt: skip
     holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)  # fmt: skip
     try:
@@ -354,10 +356,27 @@ def test_the_cli_names_the_process_that_holds_the_warehouse_when_no_run_is_in_pr
     with held_for_writing(duckdb_path) as holder:
         assert cli.main(["run"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {duckdb_path} is open for writing in another process")
+    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {duckdb_path} is open in another process")
     assert f"(PID {holder.pid})" in err
     assert cli.main(["run"]) == 0
     assert cli.NOTHING_CHANGED in capsys.readouterr().out
+
+
+def test_a_run_stops_at_once_naming_a_process_that_reads_the_warehouse_and_a_skipped_night_does_not(
+    built, monkeypatch, capsys
+):
+    """A maintainer reading raw.file_ledger in a DuckDB shell (read-only): the check before the run saw writers only,
+    and every ingest step then failed on DuckDB's lock after its retries (~45 s), exit 1. A reader stops no skip."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    _stop_at_dbt(monkeypatch)
+    settings = load_settings()
+    with held_for_writing(settings.duckdb_path, read_only=True) as holder:
+        assert cli.main(["run"]) == 0
+        assert cli.NOTHING_CHANGED in capsys.readouterr().out
+        assert cli.main(["run", "--force"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open in another process")
+    assert f"(PID {holder.pid})" in err and "running because" not in out
 
 
 @pytest.mark.parametrize("forced", [True, False])
@@ -375,7 +394,7 @@ def test_a_forced_or_unrecorded_run_stops_when_the_warehouse_is_held(built, forc
     with held_for_writing(settings.duckdb_path) as holder:
         assert cli.main(["run", "--force"] if forced else ["run"]) == 2
     out, err = capsys.readouterr()
-    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open for writing")
+    assert err.startswith(f"send-pipeline: SEND_WAREHOUSE_DIR: {settings.duckdb_path} is open in another process")
     assert f"(PID {holder.pid})" in err and "running because" not in out
     with pytest.raises(_Started):  # the file closed: the run goes ahead
         cli.main(["run", "--force"] if forced else ["run"])
