@@ -24,7 +24,7 @@ import dagster as dg
 
 from pipeline.checks.gx import QUALITY_DIR
 from pipeline.published_tables import PUBLISHED_TABLES, public_figures_relations
-from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse
+from pipeline.resources import DUCKDB_WRITER_POOL, TRANSIENT_RETRY, SendWarehouse, stops_not_retried
 
 RELEASE_KEY = dg.AssetKey(["published", "send_reporting"])
 REPORT_KEY = dg.AssetKey(["published", "report"])
@@ -145,6 +145,11 @@ def unpassed_blocking_checks(instance: dg.DagsterInstance, asset_graph, assets) 
     pool=DUCKDB_WRITER_POOL,  # it only reads send.duckdb, but DuckDB refuses a reader while another process writes
 )
 def publish_release(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
+    with stops_not_retried():  # a signal while the modules below are imported too (the step is retried otherwise)
+        yield from _publish_release(context, warehouse)
+
+
+def _publish_release(context: dg.AssetExecutionContext, warehouse: SendWarehouse):
     # defs: the code location's whole asset graph (a run of the release alone knows no checks of other assets, and a
     # run executed in process, `send-pipeline run`, no repository)
     from pipeline.definitions import defs

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
+from dagster._core.errors import DagsterExecutionInterruptedError  # raised by Dagster on a signal mid-step
 
 from pipeline.settings import Settings, load_settings
 
@@ -16,6 +17,22 @@ from pipeline.settings import Settings, load_settings
 # dbt is not retried: its failures are deterministic.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 DUCKDB_WRITER_POOL = "send_duckdb_writer"  # pool limit 1 (dagster_home/dagster.yaml): DuckDB has one writer
+
+
+# A signal that stops a run mid-step (SIGTERM: `timeout`, `systemctl stop`, a scheduler's cancel; or Ctrl-C) reaches
+# the step as Dagster's DagsterExecutionInterruptedError (KeyboardInterrupt), which Dagster retries under the step's
+# retry policy: `send-pipeline run` went on to publish a release and exited 0. SendWarehouse.connect fails the step
+# instead, not to be retried, so nothing downstream runs and the last release stays live.
+STOPPED = "the run was told to stop (SIGTERM or Ctrl-C): nothing more is done, and the last release stays live"
+
+
+@contextmanager
+def stops_not_retried() -> Iterator[None]:
+    """Within it, a signal that stops the run fails the step with STOPPED, not to be retried."""
+    try:
+        yield
+    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        raise dg.Failure(description=STOPPED, allow_retries=False) from None  # a stop, not a transient failure
 
 
 class SendWarehouse(dg.ConfigurableResource):
@@ -40,13 +57,15 @@ class SendWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """send.duckdb with the memory limit and spill folder of the settings (a national census fits in 2 GB)."""
+        """send.duckdb with the memory limit and spill folder of the settings (a national census fits in 2 GB). A
+        signal that stops the run while the connection is open fails the step, not to be retried (STOPPED)."""
         settings = self.settings
         path = settings.duckdb_path
         path.parent.mkdir(parents=True, exist_ok=True)
         settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only, config=settings.duckdb_config())
         try:
-            yield con
+            with stops_not_retried():
+                yield con
         finally:
             con.close()

@@ -120,3 +120,53 @@ def test_kill_9_under_a_dagster_instance_frees_the_writer_slot_for_the_next_run(
     check = "import dagster as dg; print(sorted(r.status.value for r in dg.DagsterInstance.get().get_runs()))"
     statuses = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True)
     assert statuses.stdout.strip() == "['FAILURE', 'SUCCESS']"
+
+
+def test_a_signal_mid_step_fails_the_step_without_its_retries(tmp_path):
+    """Dagster raises a SIGTERM (or Ctrl-C) that comes during a step in the step, and retries it under the step's
+    retry policy, as a transient failure: the ingest and release steps (TRANSIENT_RETRY) ran again 10 s later and the
+    run published. A signal while the step has the warehouse open now fails it once, with no retry."""
+    import dagster as dg
+
+    from pipeline.resources import STOPPED, TRANSIENT_RETRY, SendWarehouse
+
+    attempts = []
+
+    @dg.asset(retry_policy=TRANSIENT_RETRY)
+    def stopped_mid_step(warehouse: SendWarehouse) -> None:
+        attempts.append(1)
+        with warehouse.connect() as con:
+            con.execute("SELECT 1")
+            signal.raise_signal(signal.SIGTERM)  # as `timeout` or `systemctl stop` sends it
+            time.sleep(5)  # the signal's exception is raised here
+
+    warehouse = SendWarehouse(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "warehouse"))
+    result = dg.materialize([stopped_mid_step], resources={"warehouse": warehouse}, raise_on_error=False)
+    assert not result.success and attempts == [1]
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert STOPPED in str(failure.step_failure_data.user_failure_data.description)
+
+
+def test_sigterm_while_a_run_publishes_stops_it_and_the_release_stays(operations_env):
+    """`timeout`, `systemctl stop` or a scheduler's cancel during publication: the release step was retried and the
+    run swapped in its release and exited 0."""
+    env = operations_env
+    before = live_release_id(env)
+    release_bytes = (published(env) / "send_reporting.duckdb").read_bytes()
+    command = [SEND_PIPELINE, "run", "--force", "--log-level", "DEBUG"]  # DEBUG: each step's start
+    victim = subprocess.Popen(command, env=env, cwd=env["SEND_WAREHOUSE_DIR"], text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    said = []
+    for line in victim.stdout:
+        said.append(line)
+        if 'Started execution of step "publish_release"' in line:  # ~5 s at Rutland scale
+            time.sleep(0.5)
+            victim.send_signal(signal.SIGTERM)
+            break
+    said += victim.stdout.readlines()
+    output = "".join(said)
+    assert victim.wait(timeout=120) == 1, output[-3000:]
+    assert "the run was told to stop" in output, output[-3000:]
+    assert "run FAILED" in output and "NOT published" in output
+    assert live_release_id(env) == before
+    assert (published(env) / "send_reporting.duckdb").read_bytes() == release_bytes
