@@ -257,7 +257,7 @@ def test_the_same_upn_gets_the_census_pseudonym(tmp_path, con):
     census_row = {
         "upn": upn(7), "laestab": "8572001", "census_date": "2023-01-19", "phase": "PRIMARY", "ncyear_actual": "5",
         "enrol_status": "C", "dob": "2012-06-14", "gender": "M", "sen_provision": "E", "sen_primary_need": "ASD",
-        "fsm_eligible": "false", "home_la_code": "857",
+        "fsm_eligible": "false", "pupil_premium": "false", "home_la_code": "857",
     }  # fmt: skip
     write_csv(tmp_path / "census" / "2023_spring.csv", [census_row], header=list(census_row))
     write_csv(tmp_path / FILE, [child(7, upn=upn(7).lower()), child(8)])
