@@ -26,13 +26,24 @@ DUCKDB_WRITER_POOL = "send_duckdb_writer"  # pool limit 1 (dagster_home/dagster.
 STOPPED = "the run was told to stop (SIGTERM or Ctrl-C): nothing more is done, and the last release stays live"
 
 
+def stopped_query(error: BaseException) -> bool:
+    """A DuckDB query the signal came during: DuckDB checks for signals while it runs a query, and raises
+    RuntimeError('Query interrupted') in place of the exception the signal handler raised (which is lost)."""
+    return type(error) is RuntimeError and str(error) == "Query interrupted"
+
+
 @contextmanager
 def stops_not_retried() -> Iterator[None]:
-    """Within it, a signal that stops the run fails the step with STOPPED, not to be retried."""
+    """Within it, a signal that stops the run fails the step with STOPPED, not to be retried: whether it comes during
+    Python code (Dagster's DagsterExecutionInterruptedError) or during a DuckDB query (stopped_query)."""
     try:
         yield
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
         raise dg.Failure(description=STOPPED, allow_retries=False) from None  # a stop, not a transient failure
+    except RuntimeError as error:
+        if not stopped_query(error):
+            raise
+        raise dg.Failure(description=STOPPED, allow_retries=False) from None
 
 
 class SendWarehouse(dg.ConfigurableResource):
