@@ -481,6 +481,34 @@ def _sheet_part(archive, index: int) -> str:
     return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
+# A row or cell start tag of a worksheet's XML, and a cell start tag without its (optional) r attribute.
+_XLSX_ROW_OR_CELL_TAG = re.compile(rb"<((?:\w+:)?(?:row|c))(?=[\s>/])([^>]*)>")
+_XLSX_CELL_WITHOUT_REFERENCE = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\br=)")
+_XLSX_REFERENCE = re.compile(rb'\br="([A-Z]*)([0-9]*)"')
+
+
+def with_cell_references(sheet_xml: bytes) -> bytes:
+    """A worksheet's XML with every cell's reference (r="B7") written in. The standard lets a writer leave rows' and
+    cells' r out: a row then follows the row before it, a cell the cell before it in its row (calamine reads them
+    there). The sheet is returned as it is when every cell has its reference (as Excel and openpyxl write them)."""
+    if _XLSX_CELL_WITHOUT_REFERENCE.search(sheet_xml) is None:
+        return sheet_xml
+    parts, written, row, column = [], 0, 0, -1
+    for tag in _XLSX_ROW_OR_CELL_TAG.finditer(sheet_xml):
+        name, reference = tag.group(1), _XLSX_REFERENCE.search(tag.group(2))
+        if not name.endswith(b"c"):  # a row
+            row, column = (int(reference.group(2)) if reference and reference.group(2) else row + 1), -1
+            continue
+        if reference is not None:
+            column = _column_index(reference.group(1)) if reference.group(1) else column + 1
+            row = int(reference.group(2)) if reference.group(2) else row
+            continue
+        column += 1
+        parts += [sheet_xml[written : tag.end(1)], f' r="{column_letters(column)}{row}"'.encode()]
+        written = tag.end(1)
+    return b"".join([*parts, sheet_xml[written:]])
+
+
 _FULL_CALC_ON_LOAD = re.compile(rb'<(?:\w+:)?calcPr\s[^>]*\bfullCalcOnLoad="(?:1|true)"')
 
 
@@ -504,7 +532,7 @@ def xlsx_unread_cells(path: Path, index: int) -> tuple[dict[tuple[int, int], str
     errors: dict[tuple[int, int], str] = {}
     uncalculated: set[tuple[int, int]] = set()
     with zipfile.ZipFile(path) as archive:
-        data = archive.read(_sheet_part(archive, index))
+        data = with_cell_references(archive.read(_sheet_part(archive, index)))
         placeholders = recalculated_on_open(archive.read("xl/workbook.xml"))
     end = 0
     for mark in _XLSX_MARK.finditer(data):
@@ -582,7 +610,7 @@ def xlsx_shown_cells(path: Path, index: int) -> dict[tuple[int, int], str]:
         styles = _shown_styles(archive)
         if not styles:
             return {}
-        data = archive.read(_sheet_part(archive, index))
+        data = with_cell_references(archive.read(_sheet_part(archive, index)))
     alternatives = b"|".join(str(s).encode() for s in sorted(styles))
     cells = {}
     for cell in re.finditer(rb'<(?:\w+:)?c\s([^>]*?\bs="(' + alternatives + rb')"[^>]*?)/?>', data):

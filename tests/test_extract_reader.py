@@ -12,6 +12,7 @@ from pipeline.extract_reader import (
     recalculated_on_open,
     shown_format,
     shown_text,
+    with_cell_references,
 )
 from pipeline.ingest import ExtractError, ingest_source
 
@@ -116,11 +117,46 @@ def census_workbook(tmp_path, rows: list[list], header: list[str] = HEADER):
     return workbook_with_sheets(tmp_path / "census" / "2023_spring.xlsx", {"Pupils": [header, *rows]})
 
 
-def test_an_xlsx_error_cell_is_read_as_its_text_so_the_contract_quarantines_it_not_as_an_empty_value(tmp_path, con):
+def leave_out_references(path) -> None:
+    """Rewrite a workbook's first sheet as some writers save it: without the r attribute of a row that follows the
+    row before it, or of a cell that follows the cell before it (the standard makes r optional)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    row, column = 0, -1
+
+    def left_out(tag: re.Match) -> bytes:
+        nonlocal row, column
+        if tag.group(1) == b"row":
+            follows, row, column = int(tag.group(3)) == row + 1, int(tag.group(3)), -1
+        else:
+            number = 0
+            for letter in tag.group(2):
+                number = number * 26 + letter - ord("A") + 1
+            follows, column = number - 1 == column + 1, number - 1
+        return b"<" + tag.group(1) + (b"" if follows else b' r="' + tag.group(2) + tag.group(3) + b'"')
+
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<(row|c) r="([A-Z]*)([0-9]+)"', left_out, sheet)
+    assert parts["xl/worksheets/sheet1.xml"].count(b' r="') < sheet.count(b' r="') / 2  # most left out
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("references", ["written", "left out"])
+def test_an_xlsx_error_cell_is_read_as_its_text_so_the_contract_quarantines_it_not_as_an_empty_value(
+    tmp_path, con, references
+):
     """A failed VLOOKUP's #N/A (saved by Excel as an error cell) was read as empty: an optional column silently NULL,
-    pupil_premium silently false. As its text, the contract's rules judge it as they would in a CSV."""
+    pupil_premium silently false. As its text, the contract's rules judge it as they would in a CSV. A sheet whose
+    cells do not name their references (optional in the standard) failed naming no row or column."""
     rows = [list(pupil(1).values()), list(pupil(2, ethnicity="#N/A", pupil_premium="#N/A").values())]
-    census_workbook(tmp_path, rows)  # openpyxl writes '#N/A' as an error cell (t="e")
+    path = census_workbook(tmp_path, rows)  # openpyxl writes '#N/A' as an error cell (t="e")
+    if references == "left out":
+        leave_out_references(path)
     [result] = ingest(tmp_path, con)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
     assert [r[1:] for r in quarantine(con)] == [(3, "ethnicity", "code_not_allowed"),
@@ -253,9 +289,11 @@ def test_a_number_reads_as_its_format_shows_it(stored, number_format, shown):
     assert shown_text(stored, number_format) == shown
 
 
-def test_an_id_padded_with_zeros_by_its_cells_format_keeps_them(tmp_path, con):
+@pytest.mark.parametrize("references", ["written", "left out"])
+def test_an_id_padded_with_zeros_by_its_cells_format_keeps_them(tmp_path, con, references):
     """An id typed 0001234 in a cell formatted 0000000 is stored as the number 1234: read as stored, it was
-    pseudonymised as '1234', so the child no longer linked to the same id sent as text ('0001234') elsewhere."""
+    pseudonymised as '1234', so the child no longer linked to the same id sent as text ('0001234') elsewhere. Cells
+    without their references (optional in the standard) were read as stored."""
     import openpyxl
 
     from pipeline.pseudonymise import pseudonym
@@ -271,6 +309,8 @@ def test_an_id_padded_with_zeros_by_its_cells_format_keeps_them(tmp_path, con):
     sheet["B2"].number_format = "0000000"
     (tmp_path / "placements").mkdir()
     book.save(tmp_path / "placements" / "2023-03-31.xlsx")
+    if references == "left out":
+        leave_out_references(tmp_path / "placements" / "2023-03-31.xlsx")
     key = b"test-key-0123456789abcdef"
     [result] = ingest_source(con, placements_contract(key), tmp_path)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
@@ -295,3 +335,17 @@ def test_merged_away_cells_are_the_cells_of_a_range_with_a_value_besides_its_fir
 )  # fmt: skip
 def test_a_workbook_is_to_be_recalculated_on_opening_only_when_calc_pr_says_so(workbook_xml, flagged):
     assert recalculated_on_open(workbook_xml) is flagged
+
+
+@pytest.mark.parametrize(
+    ("sheet", "referenced"),
+    [(b'<row><c t="e"><v>#N/A</v></c><c/><c><f>1</f></c></row>'
+      b'<row r="5"><c/><c r="D5"/><c s="2"/></row><row><c/></row>',
+      b'<row><c r="A1" t="e"><v>#N/A</v></c><c r="B1"/><c r="C1"><f>1</f></c></row>'
+      b'<row r="5"><c r="A5"/><c r="D5"/><c r="E5" s="2"/></row><row><c r="A6"/></row>'),
+     (b'<x:row r="2"><x:c r="Z2"/><x:c>1</x:c></x:row><x:cols><x:col min="1"/></x:cols>',
+      b'<x:row r="2"><x:c r="Z2"/><x:c r="AA2">1</x:c></x:row><x:cols><x:col min="1"/></x:cols>'),
+     (b'<row r="1"><c r="A1"/><c r="C1"/></row>', b'<row r="1"><c r="A1"/><c r="C1"/></row>')],
+)  # fmt: skip
+def test_a_cell_without_its_reference_is_where_it_follows_the_cell_before_it(sheet, referenced):
+    assert with_cell_references(sheet) == referenced
