@@ -87,6 +87,17 @@ CREATE TABLE IF NOT EXISTS raw.sets_in_progress (
     started_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 )
 """
+# Files to load again because a file that had replaced their periods was removed from raw/, or changed in place to
+# other periods (gave them back): recorded in the transaction that removes (or loads) that file and cleared in the one
+# that loads each again, so a night stopped or failed in between leaves them to its retry or the next night (known
+# only in that moment, they were lost for good: the original's period missing from every later release).
+RELOADS_PENDING_DDL = """
+CREATE TABLE IF NOT EXISTS raw.reloads_pending (
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+)
+"""
 KEY_CHECK_TEXT = "send-pseudonym-key-check"
 # A file this large is named in the log before its ingest starts (~1.5 s for 64 MB of census; a national census of
 # 800 MB takes ~19 s), so a long step says what it is working on; every file is logged when it is done.
@@ -205,9 +216,6 @@ class FileResult:
     rows_quarantined: int = 0
     extra_columns: tuple[str, ...] = ()
     superseded_files: tuple[str, ...] = ()
-    # periods this file's earlier version held that no file holds now (a correction changed in place to another
-    # period): a file before it that lost rows to it must be loaded again (ingest_source)
-    gave_back_periods: bool = False
     # later files (in source_files' order) holding periods of this one: its rows for those periods are not kept
     periods_kept_by: tuple[str, ...] = ()
 
@@ -404,6 +412,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(KEY_CHECK_DDL)
     con.execute(PERIOD_RULES_DDL)
     con.execute(SETS_IN_PROGRESS_DDL)
+    con.execute(RELOADS_PENDING_DDL)
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str) -> bool:
@@ -631,6 +640,13 @@ def ingest_file(
         superseded, kept_by = replace_periods(con, contract, file_name)
         gave_back = bool(held_before) and len(periods_held(con, contract, None, among=held_before)) < len(held_before)
         con.execute(
+            "DELETE FROM raw.reloads_pending WHERE source = $source AND file_name = $file_name",
+            {"source": contract.source, "file_name": file_name},
+        )
+        if gave_back:  # the files before this one that hold fewer rows than they loaded: loaded again (ingest_source)
+            earlier = {n for n in lost_rows(con, contract) if ingest_order(n) < ingest_order(file_name)}
+            record_reloads(con, contract, earlier)
+        con.execute(
             """
             INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined,
                                          extra_columns, superseded_files)
@@ -654,9 +670,7 @@ def ingest_file(
         raise
     finally:
         drop_staged(con)
-    return FileResult(
-        file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded, gave_back, kept_by
-    )
+    return FileResult(file_name, sha256, "loaded", rows_read, rows_loaded, rows_quarantined, extra, superseded, kept_by)
 
 
 def upgrade_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[str, ...]:
@@ -738,6 +752,8 @@ def remove_gone_files(con: duckdb.DuckDBPyConnection, contract: Contract, presen
             meta = {"source": contract.source, "file_name": file_name}
             con.execute(f"DELETE FROM {contract.target_table} WHERE source_file = $file_name", {"file_name": file_name})
             con.execute("DELETE FROM raw.quarantine WHERE source = $source AND file_name = $file_name", meta)
+            con.execute("DELETE FROM raw.reloads_pending WHERE source = $source AND file_name = $file_name", meta)
+            record_reloads(con, contract, lost_rows(con, contract) & present)  # what it had replaced is theirs again
             con.execute(
                 "INSERT INTO raw.file_ledger (source, file_name, sha256, rows_read, rows_loaded, rows_quarantined) "
                 f"VALUES ($source, $file_name, '{REMOVED}', 0, 0, 0)",
@@ -757,6 +773,27 @@ def lost_rows(con: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
         con.execute(f"SELECT source_file, count(*) FROM {contract.target_table} GROUP BY source_file").fetchall()
     )
     return {n for n, (sha256, loaded) in contract_ledger(con, contract).items() if stored.get(n, 0) < loaded}
+
+
+def record_reloads(con: duckdb.DuckDBPyConnection, contract: Contract, file_names: set[str]) -> None:
+    """Record files to load again (raw.reloads_pending), each once, in the caller's transaction."""
+    if file_names:
+        con.execute(
+            """
+            INSERT INTO raw.reloads_pending (source, file_name)
+            SELECT $source, name FROM unnest($names) AS t(name)
+            WHERE name NOT IN (SELECT file_name FROM raw.reloads_pending WHERE source = $source)
+            """,
+            {"source": contract.source, "names": sorted(file_names)},
+        )
+
+
+def reloads_pending(con: duckdb.DuckDBPyConnection, contract: Contract) -> set[str]:
+    """The contract's files recorded to load again and not loaded since (record_reloads)."""
+    pending = con.execute(
+        "SELECT DISTINCT file_name FROM raw.reloads_pending WHERE source = $source", {"source": contract.source}
+    ).fetchall()
+    return {name for (name,) in pending} & contract_ledger(con, contract).keys()
 
 
 def ingest_source(
@@ -783,7 +820,7 @@ def ingest_source(
     files = source_files(raw_dir, contract.source, contract.file_glob)
     names = [str(path.relative_to(raw_dir)) for path in files]
     removed = remove_gone_files(con, contract, set(names))
-    reload = set(names) if reload_all else lost_rows(con, contract) if removed else set()
+    reload = set(names) if reload_all else reloads_pending(con, contract)  # a removal's, this night's or a failed one's
     rule_changed = period_rule_changed(con, contract)
     if rule_changed and (sharing := files_sharing_a_period(con, contract) & set(names)):
         reload |= sharing  # loaded again in order: each period ends with one file, as a rebuild leaves it
@@ -811,12 +848,10 @@ def ingest_source(
                 )
             )
         results.append(result)
-    if gave_back := [result.file_name for result in results if result.gave_back_periods]:
+    if again := reloads_pending(con, contract):
         # a file changed in place to other periods gave back periods an earlier file had lost to it: the files before
-        # it (in this order) holding fewer rows than they loaded are loaded again (each keeps what a later file does
-        # not replace); a file after it lost nothing to it
-        last = max(ingest_order(name) for name in gave_back)
-        again = {name for name in lost_rows(con, contract) if ingest_order(name) < last}
+        # it (in this order) holding fewer rows than they loaded, recorded as it loaded, are loaded again (each keeps
+        # what a later file does not replace); a file after it lost nothing to it
         for i, (path, file_name) in enumerate(zip(files, names, strict=True)):
             if file_name in again:
                 results[i] = ingest_file(con, contract, path, file_name, reload=True)

@@ -12,11 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import pipeline.ingest
 from pipeline.ingest import ExtractError, ingest_source
 from pipeline.sources.census import census_contract
 from pipeline.sources.ehcna import ingest_ehcna
 
-from test_census_ingest import KEY, pupil, write_csv
+from test_census_ingest import HEADER, KEY, pupil, write_csv
 from test_ehcna_source import HEADERS, TABLES, count, good_set, quarantine, write_set
 from test_ehcna_source import KEY as EHCNA_KEY
 from test_ehcna_source import write_csv as write_csv_with
@@ -123,6 +124,82 @@ def test_a_correction_changed_in_place_to_another_census_gives_the_original_back
         ("census/2023_spring.csv", 3),
         ("census/2023_v2.csv", 1),
     ]
+
+
+def write_unreadable(path: Path) -> None:
+    """A census file without a required column: it fails the night, naming itself."""
+    write_csv(path, [pupil(9, census_date="2022-01-20")], header=[h for h in HEADER if h != "gender"])
+
+
+def test_a_correction_removed_the_night_another_file_fails_gives_the_original_back_the_next_night(tmp_path, con):
+    """The files to load again after a removal were known only in the night that removed it: that night failed on
+    another file before reaching the original, and the next night (nothing removed) never loaded it again: Spring
+    2023 was missing for good (the review of 3 December 2026)."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 2: the correction replaces the census
+    (raw / "census" / "2023_spring (corrected).csv").unlink()
+    write_unreadable(raw / "census" / "2022_spring.csv")
+    with pytest.raises(ExtractError, match="census/2022_spring.csv"):
+        ingest(raw, con)  # night 3: the correction withdrawn, and a file before the original cannot be read
+    write_csv(raw / "census" / "2022_spring.csv", [pupil(1, census_date="2022-01-20")])
+    ingest(raw, con)  # night 4: the file mended; nothing removed tonight
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert con.execute("SELECT source_file, count(*) FROM raw.census_pupils GROUP BY ALL ORDER BY ALL").fetchall() == [
+        ("census/2022_spring.csv", 1),
+        ("census/2023_spring.csv", 3),
+    ]
+    assert con.execute("SELECT count(*) FROM raw.reloads_pending").fetchone()[0] == 0
+
+
+def test_a_correction_changed_in_place_the_night_a_later_file_fails_gives_the_original_back_the_next_night(
+    tmp_path, con
+):
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 1
+    correction = raw / "census" / "2023_v2.csv"
+    write_csv(correction, [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 2: the correction replaces the Spring census
+    write_csv(correction, [pupil(4, census_date="2023-10-05")])
+    write_unreadable(raw / "census" / "2024_spring.csv")
+    with pytest.raises(ExtractError, match="census/2024_spring.csv"):
+        ingest(raw, con)  # night 3: the correction now the Autumn census (committed), then a later file fails
+    write_csv(raw / "census" / "2024_spring.csv", [pupil(5, census_date="2024-01-18")])
+    ingest(raw, con)  # night 4: the later file mended; the correction is unchanged tonight
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert ("census/2023_spring.csv", 3) in con.execute(
+        "SELECT source_file, count(*) FROM raw.census_pupils GROUP BY ALL"
+    ).fetchall()
+
+
+def test_a_reload_that_fails_is_done_again_by_the_retry(tmp_path, con, monkeypatch):
+    """A transient error (a full disk) while loading the original again after its correction was removed: Dagster's
+    retry of the step, the same night, loads it."""
+    raw = tmp_path / "raw"
+    write_csv(raw / "census" / "2023_spring.csv", [pupil(1), pupil(2), pupil(3)])
+    ingest(raw, con)  # night 1
+    write_csv(raw / "census" / "2023_spring (corrected).csv", [pupil(1), pupil(2)])
+    ingest(raw, con)  # night 2
+    (raw / "census" / "2023_spring (corrected).csv").unlink()
+    real_ingest_file = pipeline.ingest.ingest_file
+
+    def disk_full_on_reload(con, contract, path, file_name, reload=False):
+        if reload:
+            raise OSError(28, "No space left on device")
+        return real_ingest_file(con, contract, path, file_name, reload=reload)
+
+    monkeypatch.setattr(pipeline.ingest, "ingest_file", disk_full_on_reload)
+    with pytest.raises(OSError, match="No space left"):
+        ingest(raw, con)  # night 3, first attempt: the removal committed, the reload failed
+    monkeypatch.setattr(pipeline.ingest, "ingest_file", real_ingest_file)
+    ingest(raw, con)  # night 3, the retry
+    assert census_rows(con) == cold_build(raw, tmp_path)
+    assert {row[0] for row in census_rows(con)} == {"census/2023_spring.csv"}
+    assert len(census_rows(con)) == 3
 
 
 def ehcna_state(con) -> dict[str, list[tuple]]:
