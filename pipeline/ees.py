@@ -302,7 +302,7 @@ def percent_texts(spec: PublishedTable, exact: pd.DataFrame, published: pd.DataF
     out = {}
     for indicator in spec.percent_indicators:
         whole_column = indicator.denominator or indicator.numerator
-        rows = _whole_rows(spec, exact, indicator.of_total)
+        rows = whole_rows(spec, exact, indicator.of_total)
         shown = exact if published is None else published
         numerator = pd.to_numeric(exact[indicator.numerator], errors="coerce")
         whole = pd.to_numeric(exact[whole_column], errors="coerce").reindex(rows).to_numpy()
@@ -315,7 +315,7 @@ def percent_texts(spec: PublishedTable, exact: pd.DataFrame, published: pd.DataF
     return out
 
 
-def _whole_rows(spec: PublishedTable, exact: pd.DataFrame, of_total: str) -> pd.Index:
+def whole_rows(spec: PublishedTable, exact: pd.DataFrame, of_total: str) -> pd.Index:
     """For every row, the index of the row holding its whole: itself, or its `Total` row of filter of_total."""
     if not of_total:
         return exact.index

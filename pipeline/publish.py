@@ -1,11 +1,12 @@
 """The BI-facing release: warehouse/published/send_reporting.duckdb, schema `reporting`.
 
-Built from the exact marts with every count suppressed and validated (GX suites published_counts, published_ees
-and published_matches_marts; no identifier column) before anything is written; then written to
-warehouse/releases/.building-<id>/ with the report built from it (the caller's write_report), renamed to
-releases/<id>/, and swapped in by replacing the symlink warehouse/published with os.replace. A reader that opens
-published/send_reporting.duckdb or published/report/index.html sees the last good release and its report, never half
-of one nor one release's report beside another's data; a failed build (a check, the report) leaves it byte-identical.
+Built from the exact marts with every count suppressed and validated (GX suites published_counts, published_ees and
+published_matches_marts; no identifier column; no percentage shown beside a suppressed count, rule 5) before
+anything is written; then written to warehouse/releases/.building-<id>/ with the report built from it (the caller's
+write_report), renamed to releases/<id>/, and swapped in by replacing the symlink warehouse/published with
+os.replace. A reader that opens published/send_reporting.duckdb or published/report/index.html sees the last good
+release and its report, never half of one nor one release's report beside another's data; a failed build (a check,
+the report) leaves it byte-identical.
 """
 
 import json
@@ -24,11 +25,13 @@ from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteResult, cells, run_
 from pipeline.ees import (
     EES_TIME_IDENTIFIERS,
     GEOGRAPHY_COLUMNS,
+    PublishedTable,
     column_descriptions,
     ees_frame,
     meta_frame,
     percent_texts,
     public_frame,
+    whole_rows,
 )
 from pipeline.published_model import ModelPart, model_parts, relation_tables
 from pipeline.published_tables import DATE_COLUMNS, PUBLIC_FIGURES, PUBLISHED_TABLES
@@ -48,7 +51,9 @@ from pipeline.suppression import (
     unsuppressed_since,
     verify,
 )
+from pipeline.suppression.derived import is_number
 from pipeline.suppression.model import Cell, CellKey, Table, describe
+from pipeline.suppression.rules import SUPPRESSED
 
 # Column-name fragments that mean a pupil-level identifier; none may reach a published table.
 IDENTIFIER_FRAGMENTS = ("upn", "pupil_id", "person_id", "register_id", "dob", "birth", "postcode", "surname",
@@ -293,6 +298,24 @@ def with_date_flag(named_cells: pd.DataFrame) -> pd.DataFrame:
     return named_cells.assign(**{DATE_CELL: column.isin(DATE_COLUMNS) | column.str.endswith("_date")})
 
 
+def percentages_beside_suppressed(spec: PublishedTable, frame: pd.DataFrame) -> dict[str, int]:
+    """Per percentage column of a published table, how many of its cells show a number although their count or its
+    whole is `c` (rule 5: percentage x whole gives the count back, count / percentage the whole). Counts of cells
+    only, never a value; a percentage whose count or whole column is missing is left to the EES check."""
+    found = {}
+    keys = frame.reindex(columns=spec.key_columns)  # a key column the table lacks matches every row alike
+    for indicator in spec.percent_indicators:
+        whole_column = indicator.denominator or indicator.numerator
+        if not {indicator.column, indicator.numerator, whole_column} <= set(frame.columns):
+            continue
+        whole = frame[whole_column].reindex(whole_rows(spec, keys, indicator.of_total)).to_numpy()
+        hidden = (frame[indicator.numerator] == SUPPRESSED).to_numpy() | (whole == SUPPRESSED)
+        shown = frame[indicator.column].map(lambda text: is_number(str(text))).to_numpy(dtype=bool)
+        if shown_beside_hidden := int((hidden & shown).sum()):
+            found[indicator.column] = shown_beside_hidden
+    return found
+
+
 def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResult], ...]:
     """Every blocking check of the release, as (what was validated, result); raises PublicationError naming the
     failures.
@@ -302,13 +325,19 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
     cells and the EES columns' cells, the last naming the ``<table>.<column>`` of a failing cell. The count suite
     reports how many cells failed, never which values (nor, so, where: GX names rows only by copying their values);
     when it fails, the release is blocked and every table is validated again on its own, so the failure also names
-    the table and the column.
+    the table and the column. A percentage shown as a number beside a `c` count or whole (rule 5) blocks the release
+    too, named by table and column with how many cells.
     """
     specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     problems = [
         f"{table}: identifier column(s) {', '.join(leaked)}"
         for table, frame in frames.items()
         if (leaked := identifier_columns(frame))
+    ]
+    problems += [
+        f"{table}.{column}: {n} percentage(s) shown beside a suppressed count or whole (rule 5)"
+        for table, frame in frames.items()
+        for column, n in percentages_beside_suppressed(specs[table], frame).items()
     ]
     counts = {table: specs[table].count_columns for table in frames}
     percents = {table: specs[table].percent_columns for table in frames}

@@ -52,7 +52,7 @@ def test_census_totals_fail_on_an_empty_mart():
     assert not run_suite("census_totals", totals([735, 805], [735, 805]).iloc[0:0]).success
 
 
-@pytest.mark.parametrize("bad", ["3", "1", "5", "", None, "NaN", "05", "003", "-3", "3.0", " 3", "00"])
+@pytest.mark.parametrize("bad", ["3", "1", "5", "", None, "NaN", "05", "003", "-3", "3.0", " 3", "00", 3, 176])
 def test_published_counts_fail_on_a_small_or_blank_count(bad):
     frame = pd.DataFrame({"need": ["MLD", "SLD", "PD"], "pupils": ["169", bad, "c"]})
     result = run_suite("published_counts", frame, columns={"count_column": ["pupils"]})
@@ -64,7 +64,7 @@ def test_published_counts_fail_on_a_small_or_blank_count(bad):
 def test_published_counts_pass_on_suppressed_counts():
     frame = pd.DataFrame({"pupils": ["169", "0", "c", "12"], "pupils_fsm": ["c", "x", "z", "low"]})
     result = run_suite("published_counts", frame, columns={"count_column": ["pupils", "pupils_fsm"]})
-    assert result.success and len(result.outcomes) == 6
+    assert result.success and len(result.outcomes) == 8
 
 
 def test_expand_applies_placeholder_per_column():
@@ -284,12 +284,16 @@ BREAKING = [
     ("census_totals", "expect_column_pair_values_to_be_equal", "mart_total", totals([735, 804], [735, 805]), {}, ()),
     ("published_counts", "expect_column_values_to_not_be_null", "{count_column}",
      pd.DataFrame({"pupils": ["12", None]}), {"count_column": ["pupils"]}, ()),
+    ("published_counts", "expect_column_values_to_be_of_type", "{count_column}",
+     pd.DataFrame({"pupils": ["12", 4]}), {"count_column": ["pupils"]}, ()),
     ("published_counts", "expect_column_values_to_not_be_in_set", "{count_column}",
      pd.DataFrame({"pupils": ["12", "4"]}), {"count_column": ["pupils"]}, ()),
     ("published_counts", "expect_column_values_to_match_regex", "{count_column}",
      pd.DataFrame({"pupils": ["12", "1,204"]}), {"count_column": ["pupils"]}, ()),
     ("published_counts", "expect_column_values_to_not_be_null", "{percent_column}",
      pd.DataFrame({"pct": ["12.5", None]}), {"percent_column": ["pct"]}, ()),
+    ("published_counts", "expect_column_values_to_be_of_type", "{percent_column}",
+     pd.DataFrame({"pct": ["12.5", 12.5]}), {"percent_column": ["pct"]}, ()),
     ("published_counts", "expect_column_values_to_match_regex", "{percent_column}",
      pd.DataFrame({"pct": ["12.5", "100.1"]}), {"percent_column": ["pct"]}, ()),
     ("published_ees", "expect_column_distinct_values_to_contain_set", "column_name",
@@ -321,7 +325,7 @@ def test_every_expectation_of_every_suite_has_a_case_that_breaks_it():
         for e in json.loads(path.read_text())["expectations"]
     }
     cases = [(suite, expectation, column) for suite, expectation, column, *_ in BREAKING]
-    assert len(in_files) == 17 and sorted(cases) == sorted(in_files)
+    assert len(in_files) == 19 and sorted(cases) == sorted(in_files)
 
 
 @pytest.mark.parametrize(

@@ -456,6 +456,60 @@ def test_a_failed_count_names_its_table_and_column_not_its_value():
     assert {name for name, _ in failed.value.checks} >= {"release_count_cells", "send_primary_need", "send_provision"}
 
 
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [("send_primary_need", "pupils", 3), ("send_primary_need", "pupils", np.int64(57)),
+     ("send_primary_need", "pct_of_sen_pupils", 24.1)],
+)  # fmt: skip
+def test_a_count_or_percentage_published_as_a_number_not_text_blocks_the_release(table, column, value):
+    """Published figures are text (rule 8): a count 3 stored as a number passed the checks of its text (not "1" to
+    "5", a whole number), unsuppressed. The failure names the table and column, never the value."""
+    frames = {"send_provision": provision_frame(), "send_primary_need": primary_need_frame(**{column: value})}
+    with pytest.raises(PublicationError) as failed:
+        check_frames(frames)
+    message = str(failed.value)
+    assert f"{table}: published_counts" in message and f"expect_column_values_to_be_of_type({column})" in message
+    assert str(value) not in message and "send_provision:" not in message
+
+
+def need_with_total(pupils: str, pct: str, total: str = "176", total_pct: str = "100.0") -> pd.DataFrame:
+    """Two published rows of send_primary_need: a need and the Total its percentage is of."""
+    return pd.concat(
+        [primary_need_frame(pupils=pupils, pct_of_sen_pupils=pct),
+         primary_need_frame(primary_need="Total", pupils=total, pct_of_sen_pupils=total_pct, england_pupils="1527000",
+                            england_pct_of_sen_pupils="100.0")],
+        ignore_index=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("frames", "column"),
+    [({"send_provision": provision_frame(pupils_fsm="c")}, "send_provision.pct_fsm"),
+     ({"send_provision": provision_frame(pupils="c", pupils_fsm="c", pct_fsm="c")}, "send_provision.pct_pupil_premium"),
+     ({"send_primary_need": need_with_total("c", "24.1")}, "send_primary_need.pct_of_sen_pupils"),
+     ({"send_primary_need": need_with_total("57", "24.1", total="c", total_pct="c")},
+      "send_primary_need.pct_of_sen_pupils")],
+)  # fmt: skip
+def test_a_percentage_shown_beside_a_suppressed_count_or_whole_blocks_the_release(frames, column):
+    """Rule 5: a percentage of a `c` count gives the count back (percentage x whole), one of a `c` whole gives the
+    whole back (count / percentage). The failure says how many cells and where, never the percentage."""
+    with pytest.raises(PublicationError) as failed:
+        check_frames(frames)
+    message = str(failed.value)
+    assert f"{column}: 1 percentage(s) shown beside a suppressed count or whole (rule 5)" in message
+    assert "21.0" not in message and "38.6" not in message and "24.1" not in message
+
+
+def test_a_release_suppressed_as_rule_5_says_passes_the_gate():
+    frames = {
+        "send_provision": provision_frame(pupils_fsm="c", pct_fsm="c"),
+        "send_primary_need": need_with_total("c", "c"),
+    }
+    assert all(result.success for _, result in check_frames(frames))
+    frames = {"send_primary_need": need_with_total("57", "c", total="c", total_pct="c")}
+    assert all(result.success for _, result in check_frames(frames))
+
+
 def test_a_blank_ees_cell_or_an_empty_table_is_named_by_table_and_column():
     frames = {"send_provision": provision_frame(sen_provision=" "), "send_primary_need": primary_need_frame()}
     with pytest.raises(PublicationError, match=r"cell_value in send_provision\.sen_provision\) unexpected=1"):
