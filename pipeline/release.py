@@ -11,9 +11,11 @@ Blocking checks block the release whatever selected it: a blocking check (gx_cen
 error) stops its downstream steps only within the run that evaluates it, so the release materialized alone (the UI's
 Materialize, `dagster asset materialize`) would have published marts whose reconciliation failed, or that dbt had
 replaced before one of their tests failed. Before anything is opened, the step reads the Dagster instance's latest
-evaluation of every blocking check on the assets the release reads (RELEASE_SOURCES): each must have passed (or
-failed with severity WARN) and have been made after that asset's latest materialization; otherwise the step fails
-naming the checks and assets, and the last release stays live.
+evaluation of every blocking check on every asset upstream of the release (release_inputs: the marts it reads,
+RELEASE_SOURCES, and everything they are built from, down to the ingest, as a staging model's failed test stops the
+marts built on it only in the run that evaluates it): each must have passed (or failed with severity WARN) and have
+been made after that asset's latest materialization; otherwise the step fails naming the checks and assets, and the
+last release stays live.
 
 pipeline.publish (and the solvers it needs: SciPy, HiGHS) and the report's modules (Altair) are imported by the step,
 not with the definitions: a run imports them in the background while dbt works (pipeline/warm_imports.py), and the
@@ -67,6 +69,11 @@ RELEASE_SOURCES = (
     # DfE's public LA figures (the suppression's attacker knows them): the staging models their queries read
     *(dg.AssetKey(relation.split(".")) for relation in public_figures_relations()),
 )
+
+
+def release_inputs(asset_graph) -> set[dg.AssetKey]:
+    """Every asset upstream of the release in ``asset_graph``: the ones it reads and all they are built from."""
+    return set(asset_graph.get_ancestor_asset_keys(RELEASE_KEY))
 
 
 def evaluated_since_materialized(record, evaluation: dg.AssetCheckEvaluation, materialized) -> bool:
@@ -156,10 +163,11 @@ def _publish_release(context: dg.AssetExecutionContext, warehouse: SendWarehouse
     from pipeline.publish import PublicationError, publish
     from pipeline.report import ReportDataError, ReportError, build_release_report
 
-    if unpassed := unpassed_blocking_checks(context.instance, defs.resolve_asset_graph(), RELEASE_SOURCES):
+    graph = defs.resolve_asset_graph()
+    if unpassed := unpassed_blocking_checks(context.instance, graph, release_inputs(graph)):
         raise dg.Failure(
             description=f"nothing published, the last release stays live: {len(unpassed)} blocking check(s) on the "
-            f"assets the release reads did not pass on their latest materialization: {'; '.join(unpassed[:10])}"
+            f"assets the release is built from did not pass on their latest materialization: {'; '.join(unpassed[:10])}"
             f"{f'; and {len(unpassed) - 10} more' if len(unpassed) > 10 else ''}. Run the nightly job (or materialize "
             "the release with everything upstream of it, +published/send_reporting), which evaluates them again",
             allow_retries=False,

@@ -20,6 +20,7 @@ from pipeline.release import (
     RELEASE_SOURCES,
     REPORT_KEY,
     evaluated_since_materialized,
+    release_inputs,
     unpassed_blocking_checks,
 )
 
@@ -55,6 +56,16 @@ def test_the_blocking_checks_read_are_the_census_totals_and_the_error_severity_d
     assert CENSUS_TOTALS in keys
     assert any(GRAPH.get_check_spec(key).metadata.get("dagster_dbt/unique_id") for key in keys)  # dbt tests
     assert all(key.asset_key in RELEASE_SOURCES for key in keys)
+
+
+def test_the_gate_reads_every_asset_upstream_of_the_release():
+    """A staging model's error-severity test stops the marts built on it only in the run that evaluates it; the
+    marts and the release materialized alone later would publish from it: the gate reads it too (the review of 3
+    December 2026: only the release's direct sources were read)."""
+    inputs = release_inputs(GRAPH)
+    assert set(RELEASE_SOURCES) < inputs
+    assert {dg.AssetKey(["staging", "stg_census__pupils"]), dg.AssetKey(["raw", "census_pupils"])} <= inputs
+    assert RELEASE_KEY not in inputs and REPORT_KEY not in inputs
 
 
 def test_the_gate_reads_every_relation_the_publication_reads():
@@ -123,6 +134,29 @@ def test_the_release_materialized_alone_after_a_failed_reconciliation_publishes_
     message = failure.step_failure_data.user_failure_data.description
     assert message.startswith("nothing published, the last release stays live: 1 blocking check(s)")
     assert "gx_census_totals on marts/fct_send_primary_need: failed" in message
+    assert not (tmp_path / "warehouse" / "published").exists()
+
+
+def test_the_release_materialized_alone_after_a_failed_staging_test_publishes_nothing(instance, tmp_path, monkeypatch):
+    """A dbt test of a staging model the release does not read itself failed (the census's, under the marts it
+    publishes): the marts were then materialized alone, their own tests passing, and the release refuses."""
+    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("SEND_RAW_DIR", str(tmp_path / "raw"))
+    staging = dg.AssetKey(["staging", "stg_census__pupils"])
+    staging_test = next(
+        key
+        for key in GRAPH.get_check_keys_for_assets({staging})
+        if GRAPH.get_check_spec(key).blocking and GRAPH.get_check_spec(key).metadata.get("dagster_dbt/unique_id")
+    )
+    evaluate(instance, staging_test, passed=False)
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[RELEASE_KEY, REPORT_KEY], raise_on_error=False
+    )
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith("nothing published, the last release stays live: 1 blocking check(s)")
+    assert f"{staging_test.name} on staging/stg_census__pupils: failed" in message
     assert not (tmp_path / "warehouse" / "published").exists()
 
 
