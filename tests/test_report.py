@@ -1254,6 +1254,24 @@ def release(tmp_path_factory):
     }
 
 
+def test_a_release_with_other_census_terms_reports_the_spring_census_as_before(release, tmp_path):
+    """The school census is taken every term: a council's extracts may hold an Autumn census beside the Spring one
+    of the same academic year. The release publishes both; the report, as the needs assessment (and DfE's SEN in
+    England) does, reads the Spring census only (before: "2 rows where one was expected", nothing published)."""
+    copy = tmp_path / "release"
+    copy.mkdir()
+    shutil.copy(release["published"] / report_build.REPORTING_DB, copy)
+    with duckdb.connect(str(copy / report_build.REPORTING_DB)) as con:
+        for name in sorted(report_build.CENSUS_TERM_TABLES):  # each Spring row again, as an Autumn census's
+            added = con.execute(
+                f"INSERT INTO reporting.{name} SELECT * REPLACE ('Autumn term' AS time_identifier, '7777' AS pupils) "
+                f"FROM reporting.{name} WHERE time_identifier = 'Spring term'"
+            ).fetchone()[0]
+            assert added > 0, name
+    built = report_build.build_release_report(copy, pdf=False)
+    assert built.path.read_text(encoding="utf-8") == release["html"]
+
+
 def test_the_report_is_written_into_the_live_release_folder(release):
     published, built = release["published"], release["built"]
     assert published.is_symlink()

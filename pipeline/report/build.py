@@ -47,6 +47,12 @@ REPORT_FILE = "index.html"
 PDF_FILE = "send_needs_assessment.pdf"
 TEMPLATE = "template.html"
 TABLES = tuple(spec.name for spec in PUBLISHED_TABLES)  # every published table, declared once
+# The school census is taken every term; the needs assessment, as DfE's "Special educational needs in England",
+# reports the Spring (January) census. A release publishes every census term its extracts hold; the report reads only
+# the Spring term's rows of the tables published by census term (an Autumn census beside a Spring one of the same
+# academic year stopped the report: two rows where one was expected).
+REPORTED_CENSUS_TERM = "Spring term"
+CENSUS_TERM_TABLES = frozenset(spec.name for spec in PUBLISHED_TABLES if spec.time_identifier == "{census_term} term")
 
 
 class ReportError(RuntimeError):
@@ -57,7 +63,8 @@ class ReportError(RuntimeError):
 
 
 def load_release(db_path: Path) -> Release:
-    """Every published table as text rows with their rowid, from one release (read-only)."""
+    """Every published table as text rows with their rowid, from one release (read-only); of a table published by
+    census term, the Spring census's rows only (REPORTED_CENSUS_TERM)."""
     if not db_path.exists():
         raise ReportError(f"no published release at {db_path}: run the pipeline first")
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -71,6 +78,8 @@ def load_release(db_path: Path) -> Release:
             ids = set(frame["release_id"]) if "release_id" in frame else {release_id}
             if ids - {release_id}:
                 raise ReportError(f"reporting.{name} belongs to another release than reporting.release")
+            if name in CENSUS_TERM_TABLES:
+                frame = frame[frame["time_identifier"] == REPORTED_CENSUS_TERM]
             tables[name] = Published(name, frame.drop(columns=["release_id"], errors="ignore"))
     return Release(str(release_id), built_at, tables)
 

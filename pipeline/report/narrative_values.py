@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import duckdb
 
 SYMBOLS = ("c", "x", "z", "low")
+SPRING_CENSUS = "time_identifier = 'Spring term'"  # a release may publish other terms' censuses too
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class ValueSpec:
 
 
 VALUE_SPECS: tuple[ValueSpec, ...] = (
-    ValueSpec("send.pupils_{year}", "send_provision", "pupils", "sen_provision = 'Total'"),
-    ValueSpec("send.ehcp_{year}", "send_provision", "pupils", "sen_provision = 'E'"),
-    ValueSpec("send.sen_support_{year}", "send_provision", "pupils", "sen_provision = 'K'"),
+    ValueSpec("send.pupils_{year}", "send_provision", "pupils", f"sen_provision = 'Total' AND {SPRING_CENSUS}"),
+    ValueSpec("send.ehcp_{year}", "send_provision", "pupils", f"sen_provision = 'E' AND {SPRING_CENSUS}"),
+    ValueSpec("send.sen_support_{year}", "send_provision", "pupils", f"sen_provision = 'K' AND {SPRING_CENSUS}"),
     ValueSpec("ehcp.total_{year}", "send_ehcp_caseload", "ehcps_maintained",
               "primary_need = 'Total' AND time_identifier = 'Academic year'"),
     ValueSpec("ehcp.total_april_{year}", "send_ehcp_caseload", "ehcps_maintained",
