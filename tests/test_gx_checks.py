@@ -203,17 +203,42 @@ def test_reconciliation_frames_count_staging_once_for_every_mart():
         ) AS t(pupil_id, census_date, enrol_status, sen_provision)
         """
     )
+    spring = "SELECT 202223 AS time_period, 'Spring' AS census_term"
+    con.execute(f"CREATE TABLE marts.fct_send_primary_need AS {spring}, 2 AS pupils")
+    con.execute(f"CREATE TABLE marts.fct_send_provision AS {spring}, 1 AS pupils")
+    # the marts holding N pupils too: theirs are left out; characteristics by group (sex adds up, age_group not)
     con.execute(
-        "CREATE TABLE marts.fct_send_primary_need AS SELECT 202223 AS time_period, 'Spring' AS census_term, 2 AS pupils"
+        f"""CREATE TABLE marts.fct_send_characteristics AS SELECT * FROM ({spring}) CROSS JOIN (VALUES
+            ('sex', 'E', 1), ('sex', 'K', 1), ('sex', 'N', 1), ('sex', 'SEN', 2), ('sex', 'Total', 3),
+            ('age_group', 'E', 1), ('age_group', 'K', 0), ('age_group', 'N', 2)
+        ) AS t(characteristic_group, sen_provision, pupils)"""
     )
     con.execute(
-        "CREATE TABLE marts.fct_send_provision AS SELECT 202223 AS time_period, 'Spring' AS census_term, 1 AS pupils"
+        f"CREATE TABLE marts.fct_school_residence AS SELECT * FROM ({spring}) CROSS JOIN (VALUES "
+        "('E', 1), ('K', 1), ('N', 1)) AS t(sen_provision, pupils)"
+    )
+    con.execute(  # the Spring censuses only: the Autumn census is not missing from it
+        f"CREATE TABLE marts.fct_send_trend AS SELECT * FROM ({spring}) CROSS JOIN (VALUES "
+        "('E', 1), ('K', 1), ('SEN', 2)) AS t(sen_provision, pupils)"
     )
     frames = reconciliation_frames(con)
     rows = {mart: frame.astype(object).where(frame.notna(), None).values.tolist() for mart, frame in frames.items()}
-    assert rows["fct_send_primary_need"] == [[202223, "Autumn", None, 1], [202223, "Spring", 2, 2]]
-    assert rows["fct_send_provision"] == [[202223, "Autumn", None, 1], [202223, "Spring", 1, 2]]
+    assert set(rows) == {"fct_send_primary_need", "fct_send_provision", "fct_send_characteristics",
+                         "fct_school_residence", "fct_send_trend"}  # fmt: skip
+    assert rows["fct_send_primary_need"] == [
+        [202223, "Autumn", None, None, 1],
+        [202223, "Spring", "primary_need", 2, 2],
+    ]
+    assert rows["fct_send_provision"] == [[202223, "Autumn", None, None, 1], [202223, "Spring", "sen_provision", 1, 2]]
+    assert rows["fct_send_characteristics"][1:] == [
+        [202223, "Spring", "age_group", 1, 2],
+        [202223, "Spring", "sex", 2, 2],
+    ]
+    assert rows["fct_school_residence"][1:] == [[202223, "Spring", "phase, residence", 2, 2]]
+    assert rows["fct_send_trend"] == [[202223, "Spring", "sen_provision", 2, 2]]
     assert not run_suite("census_totals", frames["fct_send_provision"]).success
+    assert not run_suite("census_totals", frames["fct_send_characteristics"].iloc[1:]).success  # age_group: 1 of 2
+    assert run_suite("census_totals", frames["fct_send_trend"]).success
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0  # cleaned up
 
 
