@@ -35,6 +35,7 @@ from pipeline.ees import (
 )
 from pipeline.published_model import ModelPart, model_parts, relation_tables
 from pipeline.published_tables import DATE_COLUMNS, PUBLIC_FIGURES, PUBLISHED_TABLES
+from pipeline.stop_signals import raise_if_stopped
 from pipeline.stored_keys import upgrade_stored_keys
 from pipeline.suppression import (
     EARLIER_RELEASES,
@@ -545,6 +546,7 @@ def publish(
         write_ees(building / "ees", release.frames)
         write_parquet(building / "parquet", release.frames, release_id)
         report = write_report(building) if write_report is not None else None
+        raise_if_stopped()  # a stop signal whose exception native code dropped: nothing committed nor swapped in
         final = releases / release_id
         os.replace(building, final)
     except BaseException:

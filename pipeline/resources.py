@@ -11,6 +11,7 @@ import duckdb
 from dagster._core.errors import DagsterExecutionInterruptedError  # raised by Dagster on a signal mid-step
 
 from pipeline.settings import Settings, load_settings
+from pipeline.stop_signals import StopRequested, stop_received, watching
 
 # For steps that touch files (ingest, publication): a transient failure (a file still being copied into the drop
 # zone, a full disk freed later) is retried; a contract or check failure raises dg.Failure(allow_retries=False).
@@ -35,15 +36,20 @@ def stopped_query(error: BaseException) -> bool:
 @contextmanager
 def stops_not_retried() -> Iterator[None]:
     """Within it, a signal that stops the run fails the step with STOPPED, not to be retried: whether it comes during
-    Python code (Dagster's DagsterExecutionInterruptedError) or during a DuckDB query (stopped_query)."""
-    try:
-        yield
-    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
-        raise dg.Failure(description=STOPPED, allow_retries=False) from None  # a stop, not a transient failure
-    except RuntimeError as error:
-        if not stopped_query(error):
-            raise
-        raise dg.Failure(description=STOPPED, allow_retries=False) from None
+    Python code (Dagster's DagsterExecutionInterruptedError), during a DuckDB query (stopped_query), or during native
+    code that turned its exception into another or dropped it (pipeline.stop_signals: the block then fails whatever
+    it raised, or as it ends)."""
+    with watching():
+        try:
+            yield
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError, StopRequested):
+            raise dg.Failure(description=STOPPED, allow_retries=False) from None  # a stop, not a transient failure
+        except BaseException as error:
+            if not (stopped_query(error) or stop_received()):
+                raise
+            raise dg.Failure(description=STOPPED, allow_retries=False) from None
+        if stop_received():  # its exception lost: the step must not pass, nor anything after it run
+            raise dg.Failure(description=STOPPED, allow_retries=False)
 
 
 class SendWarehouse(dg.ConfigurableResource):

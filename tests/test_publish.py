@@ -5,6 +5,7 @@ import csv
 import hashlib
 import json
 import re
+import signal
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import pytest
 from scipy.optimize import linprog
 
 from pipeline import publish as publish_module
+from pipeline import stop_signals
 from pipeline.publish import PublicationError, check_frames, publish
 from pipeline.suppression import SuppressionResult
 
@@ -269,6 +271,30 @@ def test_a_release_is_never_live_without_its_pattern_and_figures_stored(tmp_path
     stored = {r[0] for r in internal.execute("SELECT DISTINCT release_id FROM publication.published_counts").fetchall()}
     assert live in stored, f"live release {live} has no stored figures (stored: {sorted(stored)})"
     assert live == first.release_id
+
+
+def test_a_stop_signal_whose_exception_was_dropped_stops_publication_before_the_commit(tmp_path):
+    """SIGTERM during the build, its exception swallowed by native code (CI, 3 December: the run published and
+    exited 0): the build finishes, but nothing is committed or swapped in, and the last release stays live."""
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    published = tmp_path / "published"
+    first = publish(internal, published, "857")
+    stored = internal.execute("SELECT count(*) FROM publication.suppression_pattern").fetchone()
+
+    def dropped(signum, frame):  # a library that caught the handler's exception and went on
+        pass
+
+    previous = signal.signal(signal.SIGTERM, dropped)
+    try:
+        with stop_signals.watching():
+            signal.raise_signal(signal.SIGTERM)
+            with pytest.raises(stop_signals.StopRequested):
+                publish(internal, published, "857")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert published.resolve().name == first.release_id
+    assert internal.execute("SELECT count(*) FROM publication.suppression_pattern").fetchone() == stored
+    assert [p.name for p in (tmp_path / "releases").iterdir()] == [first.release_id]
 
 
 def test_no_suppressed_figure_is_stored_as_one_the_release_showed(tmp_path):
