@@ -118,37 +118,26 @@ def test_a_failed_a_stale_or_a_missing_evaluation_is_named(instance):
         )
 
 
-def test_the_release_materialized_alone_after_a_failed_reconciliation_publishes_nothing(
-    instance, tmp_path, monkeypatch
-):
-    """As an operator would after reading "select its asset and Materialize": the step fails before it opens
-    anything, naming the check and the mart, and the last release stays live."""
-    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
-    monkeypatch.setenv("SEND_RAW_DIR", str(tmp_path / "raw"))
-    evaluate(instance, CENSUS_TOTALS, passed=False)
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[RELEASE_KEY, REPORT_KEY], raise_on_error=False
-    )
-    assert not result.success
-    [failure] = [event for event in result.all_events if event.is_step_failure]
-    message = failure.step_failure_data.user_failure_data.description
-    assert message.startswith("nothing published, the last release stays live: 1 blocking check(s)")
-    assert "gx_census_totals on marts/fct_send_primary_need: failed" in message
-    assert not (tmp_path / "warehouse" / "published").exists()
-
-
-def test_the_release_materialized_alone_after_a_failed_staging_test_publishes_nothing(instance, tmp_path, monkeypatch):
-    """A dbt test of a staging model the release does not read itself failed (the census's, under the marts it
-    publishes): the marts were then materialized alone, their own tests passing, and the release refuses."""
-    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
-    monkeypatch.setenv("SEND_RAW_DIR", str(tmp_path / "raw"))
+def census_staging_test() -> dg.AssetCheckKey:
+    """A blocking dbt test of the census's staging model, which the release does not read itself."""
     staging = dg.AssetKey(["staging", "stg_census__pupils"])
-    staging_test = next(
+    return next(
         key
         for key in GRAPH.get_check_keys_for_assets({staging})
         if GRAPH.get_check_spec(key).blocking and GRAPH.get_check_spec(key).metadata.get("dagster_dbt/unique_id")
     )
-    evaluate(instance, staging_test, passed=False)
+
+
+@pytest.mark.parametrize("failed", [lambda: CENSUS_TOTALS, census_staging_test], ids=["reconciliation", "staging"])
+def test_the_release_materialized_alone_after_a_failed_check_publishes_nothing(failed, instance, tmp_path, monkeypatch):
+    """As an operator would after reading "select its asset and Materialize": the step fails before it opens
+    anything, naming the check and the asset, and the last release stays live. The check may be on a mart the
+    release reads (the census reconciliation) or on a model under it (a staging test: the marts were then
+    materialized alone, their own tests passing; the gate read only the release's direct sources before 3 December)."""
+    monkeypatch.setenv("SEND_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("SEND_RAW_DIR", str(tmp_path / "raw"))
+    check = failed()
+    evaluate(instance, check, passed=False)
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=instance, asset_selection=[RELEASE_KEY, REPORT_KEY], raise_on_error=False
     )
@@ -156,7 +145,7 @@ def test_the_release_materialized_alone_after_a_failed_staging_test_publishes_no
     [failure] = [event for event in result.all_events if event.is_step_failure]
     message = failure.step_failure_data.user_failure_data.description
     assert message.startswith("nothing published, the last release stays live: 1 blocking check(s)")
-    assert f"{staging_test.name} on staging/stg_census__pupils: failed" in message
+    assert f"{check.name} on {check.asset_key.to_user_string()}: failed" in message
     assert not (tmp_path / "warehouse" / "published").exists()
 
 
