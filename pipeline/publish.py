@@ -23,6 +23,7 @@ import pandas as pd
 
 from pipeline.checks.gx import CELL_COLUMN, CELL_VALUE, SuiteResult, cells, run_suite, write_data_docs
 from pipeline.ees import (
+    COUNT,
     EES_TIME_IDENTIFIERS,
     GEOGRAPHY_COLUMNS,
     PublishedTable,
@@ -54,7 +55,7 @@ from pipeline.suppression import (
 )
 from pipeline.suppression.derived import is_number
 from pipeline.suppression.model import Cell, CellKey, Table, describe
-from pipeline.suppression.rules import SUPPRESSED
+from pipeline.suppression.rules import DEFAULT_RULES, SUPPRESSED, SuppressionRules
 
 # Column-name fragments that mean a pupil-level identifier; none may reach a published table.
 IDENTIFIER_FRAGMENTS = ("upn", "pupil_id", "person_id", "register_id", "dob", "birth", "postcode", "surname",
@@ -299,18 +300,24 @@ def with_date_flag(named_cells: pd.DataFrame) -> pd.DataFrame:
     return named_cells.assign(**{DATE_CELL: column.isin(DATE_COLUMNS) | column.str.endswith("_date")})
 
 
-def percentages_beside_suppressed(spec: PublishedTable, frame: pd.DataFrame) -> dict[str, int]:
+def percentages_beside_suppressed(
+    spec: PublishedTable, frame: pd.DataFrame, rules: SuppressionRules = DEFAULT_RULES
+) -> dict[str, int]:
     """Per percentage column of a published table, how many of its cells show a number although their count or its
-    whole is `c` (rule 5: percentage x whole gives the count back, count / percentage the whole). Counts of cells
-    only, never a value; a percentage whose count or whole column is missing is left to the EES check."""
+    whole is `c` (rule 5: percentage x whole gives the count back, count / percentage the whole), or, for a
+    percentage of children, although its whole is under ``rules.rate_min_denominator``. Counts of cells only, never
+    a value; a percentage whose count or whole column is missing is left to the EES check."""
     found = {}
     keys = frame.reindex(columns=spec.key_columns)  # a key column the table lacks matches every row alike
+    kinds = {i.column: i.kind for i in spec.indicators}
     for indicator in spec.percent_indicators:
         whole_column = indicator.denominator or indicator.numerator
         if not {indicator.column, indicator.numerator, whole_column} <= set(frame.columns):
             continue
         whole = frame[whole_column].reindex(whole_rows(spec, keys, indicator.of_total)).to_numpy()
         hidden = (frame[indicator.numerator] == SUPPRESSED).to_numpy() | (whole == SUPPRESSED)
+        if kinds[indicator.numerator] == COUNT:  # of children: a whole of 1 to 9 shown is itself too few
+            hidden |= (pd.to_numeric(pd.Series(whole), errors="coerce") < rules.rate_min_denominator).to_numpy()
         shown = frame[indicator.column].map(lambda text: is_number(str(text))).to_numpy(dtype=bool)
         if shown_beside_hidden := int((hidden & shown).sum()):
             found[indicator.column] = shown_beside_hidden
@@ -336,7 +343,7 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
         if (leaked := identifier_columns(frame))
     ]
     problems += [
-        f"{table}.{column}: {n} percentage(s) shown beside a suppressed count or whole (rule 5)"
+        f"{table}.{column}: {n} percentage(s) shown beside a suppressed count or whole, or of too few children (rule 5)"
         for table, frame in frames.items()
         for column, n in percentages_beside_suppressed(specs[table], frame).items()
     ]

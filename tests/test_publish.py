@@ -514,6 +514,8 @@ def need_with_total(pupils: str, pct: str, total: str = "176", total_pct: str = 
      ({"send_provision": provision_frame(pupils="c", pupils_fsm="c", pct_fsm="c")}, "send_provision.pct_pupil_premium"),
      ({"send_primary_need": need_with_total("c", "24.1")}, "send_primary_need.pct_of_sen_pupils"),
      ({"send_primary_need": need_with_total("57", "24.1", total="c", total_pct="c")},
+      "send_primary_need.pct_of_sen_pupils"),
+     ({"send_primary_need": need_with_total("6", "75.0", total="8", total_pct="c")},  # of 8 children: too few
       "send_primary_need.pct_of_sen_pupils")],
 )  # fmt: skip
 def test_a_percentage_shown_beside_a_suppressed_count_or_whole_blocks_the_release(frames, column):
@@ -522,8 +524,11 @@ def test_a_percentage_shown_beside_a_suppressed_count_or_whole_blocks_the_releas
     with pytest.raises(PublicationError) as failed:
         check_frames(frames)
     message = str(failed.value)
-    assert f"{column}: 1 percentage(s) shown beside a suppressed count or whole (rule 5)" in message
-    assert "21.0" not in message and "38.6" not in message and "24.1" not in message
+    assert (
+        f"{column}: 1 percentage(s) shown beside a suppressed count or whole, or of too few children (rule 5)"
+        in message
+    )
+    assert not {"21.0", "38.6", "24.1", "75.0"} & set(re.findall(r"\d+\.\d", message))
 
 
 def test_a_release_suppressed_as_rule_5_says_passes_the_gate():
