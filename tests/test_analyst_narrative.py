@@ -88,8 +88,10 @@ def test_a_suppressed_cell_is_shown_as_c_and_counts_get_separators(tmp_path):
         con.execute("CREATE SCHEMA reporting")
         con.execute(
             "CREATE TABLE reporting.send_provision AS SELECT * FROM (VALUES "
-            "('202223', 'Rutland', 'E', 'c'), ('202223', 'Rutland', 'Total', '1805'), "
-            "('202122', 'Rutland', 'K', '570')) AS t(time_period, la_name, sen_provision, pupils)"
+            "('202223', 'Spring term', 'Rutland', 'E', 'c'), ('202223', 'Spring term', 'Rutland', 'Total', '1805'), "
+            "('202223', 'Autumn term', 'Rutland', 'Total', '1790'), "  # another census of 2022/23: not the Spring's
+            "('202122', 'Spring term', 'Rutland', 'K', '570')) AS t(time_period, time_identifier, la_name, "
+            "sen_provision, pupils)"
         )
         values = narrative_values(con)
     assert values == {"la.name": "Rutland", "send.ehcp_2023": "c", "send.pupils_2023": "1,805",
