@@ -272,20 +272,20 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable(
         name="send_ehcna_timeliness",
         mart="fct_ehcna_timeliness",
-        title="EHC needs assessments: requests, decisions within 6 weeks, plans within 20 weeks, annual reviews, by "
-        "calendar year (the latest to the extract's date)",
+        title="EHC needs assessments: requests, decisions within 6 weeks, plans within 20 weeks, by calendar year (the "
+        "latest to the extract's date)",
         time_identifier="Calendar year",
         by=("counted_to", "stage"),
         filters=(
             Filter(
                 "timeliness",
                 "Within the statutory time",
-                "Within 6 weeks or Later (decisions), Within 20 weeks or Later (plans), In time or Late (annual "
-                "reviews), Not timed (requests); Total = all in the year",
+                "Within 6 weeks or Later (decisions), Within 20 weeks or Later (plans), Not timed (requests); "
+                "Total = all in the year",
             ),
         ),
         indicators=(
-            Indicator("events", "Requests, decisions, plans or reviews", "ehcna_events"),
+            Indicator("events", "Requests, decisions or plans", "ehcna_events"),
             Indicator(
                 "pct_of_stage",
                 "Percentage of the stage's total",
@@ -306,12 +306,41 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
                        plans_within_20_weeks FROM mart
                 UNION ALL SELECT time_period, counted_to, 'EHC plans issued', 'Later',
                        new_plans_issued - plans_within_20_weeks FROM mart
-                UNION ALL SELECT time_period, counted_to, 'Annual reviews due', 'In time',
-                       annual_reviews_in_time FROM mart
-                UNION ALL SELECT time_period, counted_to, 'Annual reviews due', 'Late',
-                       annual_reviews_due - annual_reviews_in_time FROM mart
             )
             SELECT time_period, {iso_date("counted_to")}, stage, timeliness, events FROM stages
+        """,
+    ),
+    PublishedTable(
+        name="send_annual_reviews",
+        mart="fct_ehcp_annual_reviews",
+        title="Annual reviews of EHC plans due, and whether they were held in time, by academic year (the latest to "
+        "the extract's date)",
+        time_identifier="Academic year",
+        by=("counted_to",),
+        by_hints=(("counted_to", "YYYY-MM-DD: 31 August, or the extract date for the academic year still running"),),
+        filters=(
+            Filter(
+                "timeliness",
+                "Held in time",
+                "In time (held on or before the due date) or Late (held after it, or not held by the extract date); "
+                "Total = all due in the academic year",
+            ),
+        ),
+        indicators=(
+            Indicator("reviews", "Annual reviews due", "annual_reviews"),
+            Indicator(
+                "pct_of_due",
+                "Percentage of the reviews due",
+                kind=PERCENT,
+                numerator="reviews",
+                of_total="timeliness",
+            ),
+        ),
+        query=f"""
+            SELECT time_period, {iso_date("counted_to")}, 'In time' AS timeliness, annual_reviews_in_time AS reviews
+            FROM mart
+            UNION ALL
+            SELECT time_period, {iso_date("counted_to")}, 'Late', annual_reviews_due - annual_reviews_in_time FROM mart
         """,
     ),
     PublishedTable(

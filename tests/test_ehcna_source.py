@@ -5,6 +5,7 @@ seed) for the seed figures, which are read from tests/fixtures/figures.yaml.
 """
 
 import csv
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -587,21 +588,23 @@ def build_marts_of_the_set(raw: Path, tmp: Path) -> duckdb.DuckDBPyConnection:
         ingest_ehcna(connection, raw, KEY)
         for contract in dfe_contracts():
             ingest_source(connection, contract, raw)
-    select = ("+fct_ehcna_timeliness", "+fct_ehcp_caseload")
+    select = ("+fct_ehcna_timeliness", "+fct_ehcp_annual_reviews", "+fct_ehcp_caseload")
     built = dbt(path, tmp, "build", "--select", *select, "--indirect-selection", "cautious")
     assert built.returncode == 0, built.stdout[-3000:]
     return duckdb.connect(str(path), read_only=True)
 
 
 def counted(connection) -> tuple:
-    """data_as_at, the last month, and 2023's counted_to, requests, decisions, reviews due and caseload requests."""
+    """data_as_at, the last month, and 2023's counted_to, requests, decisions, reviews due (in 2022/23) and caseload
+    requests."""
     [(data_as_at, last_month)] = connection.execute(
         "SELECT max(data_as_at)::VARCHAR, max(period_start)::VARCHAR FROM intermediate.int_ehcp_reporting_periods "
         "WHERE period_type = 'Month'"
     ).fetchall()
     [year] = connection.execute(
-        "SELECT counted_to::VARCHAR, is_complete_period, requests_received, decisions, annual_reviews_due "
-        "FROM marts.fct_ehcna_timeliness WHERE time_period = 2023"
+        "SELECT years.counted_to::VARCHAR, years.is_complete_period, requests_received, decisions, annual_reviews_due "
+        "FROM marts.fct_ehcna_timeliness AS years, marts.fct_ehcp_annual_reviews AS reviews "
+        "WHERE years.time_period = 2023 AND reviews.time_period = 202223"
     ).fetchall()
     [(caseload_requests,)] = connection.execute(
         "SELECT requests_received FROM marts.fct_ehcp_caseload "
@@ -722,17 +725,45 @@ def test_generated_plans_within_20_weeks_match_the_seed(generated):
     )
 
 
+def academic_year(day: dt.date) -> int:
+    """The academic year (1 September to 31 August) of a day, coded as EES codes it: 202021 = 2020/21."""
+    first = day.year - (day.month < 9)
+    return first * 100 + (first + 1) % 100
+
+
+def seed_academic_year(column: int) -> int:
+    """Seed 7.1's annual reviews row is "(academic year)": its column for year Y (2021, 2022, 2023 YTD) is the
+    academic year ending in Y, 1 September Y-1 to 31 August Y (the last to the extract date)."""
+    return academic_year(dt.date(column, 8, 31))
+
+
+def extract_date(paths) -> dt.date:
+    """The extract date the generated files' names give (annual_review_2023-06-30.csv)."""
+    [day] = {Path(p).stem.rsplit("_", 1)[1] for p in paths}
+    return dt.date.fromisoformat(day)
+
+
 def test_generated_annual_reviews_in_time_match_the_seed(generated):
     seed = FIGURES["ehcna_timescales_7_1"]["annual_reviews_in_time_pct"]
+    extracted = extract_date(generated["paths"])
     rows = (
         generated["con"]
-        .execute(
-            "SELECT due_year, count(*) FILTER (WHERE held_in_time), count(*) "
-            "FROM intermediate.int_ehcna_annual_reviews_timed GROUP BY 1"
-        )
+        .execute("SELECT due_date, due_academic_year, held_in_time FROM intermediate.int_ehcna_annual_reviews_timed")
         .fetchall()
     )
-    assert {y: round(100 * held / due) for y, held, due in rows if y in seed} == seed
+    # the model's academic year is the one the dates give
+    assert all(year == academic_year(due) for due, year, _ in rows)
+    counted = [(due, held) for due, _, held in rows if due <= extracted]
+
+    def in_time_pct(year_of, year) -> int:
+        held = [h for due, h in counted if year_of(due) == year]
+        return round(100 * sum(held) / len(held))
+
+    assert {column: in_time_pct(academic_year, seed_academic_year(column)) for column in seed} == seed
+    # the seed's last column is the academic year still running at the extract date, counted to it ("YTD")
+    assert seed_academic_year(max(seed)) == academic_year(extracted)
+    # counted by the calendar year of the due date, the same reviews do not give the seed's figures
+    assert {column: in_time_pct(lambda due: due.year, column) for column in seed} != seed
 
 
 def test_generated_plans_maintained_and_presenting_need_match_the_seed(generated):
@@ -812,6 +843,14 @@ def _figures_from_csv(folder: Path) -> dict:
     new_in_time = (new["start_date"] - new["received_date"]).dt.days <= 140
     reviews = read("annual_review", ["review_date", "due_date"])
     held = reviews["review_date"].notna() & (reviews["review_date"] <= reviews["due_date"])
+    extracted = pd.Timestamp(extract_date(folder.glob("annual_review_*.csv")))
+
+    def academic_year_to_date(column: int) -> pd.Series:
+        """Reviews due in the academic year ending in the seed's column year (1 September to 31 August), up to the
+        extract date: the seed's 2023 is 2022/23 to date."""
+        due = reviews["due_date"]
+        return (due >= pd.Timestamp(column - 1, 9, 1)) & (due <= min(pd.Timestamp(column, 8, 31), extracted))
+
     cohort = plans[
         (plans["start_date"] <= "2023-04-01")
         & (plans["cease_date"].isna() | (plans["cease_date"] > pd.Timestamp("2023-04-01")))
@@ -828,7 +867,7 @@ def _figures_from_csv(folder: Path) -> dict:
             y: [int(new_in_time[new["start_date"].dt.year == y].sum()), int((new["start_date"].dt.year == y).sum())]
             for y in years
         },
-        "annual_reviews_in_time_pct": {y: round(100 * held[reviews["due_date"].dt.year == y].mean()) for y in years},
+        "annual_reviews_in_time_pct": {y: round(100 * held[academic_year_to_date(y)].mean()) for y in years},
         "maintained_2023_04": len(cohort),
         "asd_pct": round(100 * (cohort["primary_need"] == "ASD").mean(), 1),
     }  # fmt: skip

@@ -46,6 +46,7 @@ MARTS = (
     "fct_wider_services",
     "fct_disability_register",
     "fct_ehcna_timeliness",
+    "fct_ehcp_annual_reviews",
     "fct_ld_health_checks",
     "fct_high_needs_spend",
 )
@@ -104,6 +105,15 @@ CHANGES = {
             SELECT min(request_id) FROM raw.ehcna_requests
             WHERE request_outcome IN ('Y', 'N') AND received_date BETWEEN DATE '2022-01-01' AND DATE '2022-10-01'
               AND request_outcome_date - received_date <= 42)
+        RETURNING 1
+    """,
+    # an annual review of 2021/22 held on its due date, held a day late: only 2021/22's in-time count moves
+    "fct_ehcp_annual_reviews": """
+        UPDATE raw.ehcna_annual_reviews SET review_date = due_date + 1
+        WHERE (plan_id, due_date) = (
+            SELECT (plan_id, due_date) FROM raw.ehcna_annual_reviews
+            WHERE due_date BETWEEN DATE '2021-09-01' AND DATE '2022-08-31' AND review_date <= due_date
+            ORDER BY plan_id, due_date LIMIT 1)
         RETURNING 1
     """,
     "fct_placements": """
@@ -257,10 +267,17 @@ def test_caseload_moves_when_a_plan_changes_need(marts, changed):
 TIMELINESS = """
     SELECT time_period, requests_received, decisions_within_6_weeks, decisions, decisions_within_6_weeks_pct,
            plans_within_20_weeks, new_plans_issued, plans_within_20_weeks_pct,
-           plans_within_20_weeks_excluding_exceptions, new_plans_issued_excluding_exceptions,
-           annual_reviews_in_time, annual_reviews_due, annual_reviews_in_time_pct, is_complete_period
+           plans_within_20_weeks_excluding_exceptions, new_plans_issued_excluding_exceptions, is_complete_period
     FROM marts.fct_ehcna_timeliness
 """
+ANNUAL_REVIEWS = """
+    SELECT time_period, annual_reviews_in_time, annual_reviews_due, annual_reviews_in_time_pct, is_complete_period,
+           period_start, period_end, counted_to
+    FROM marts.fct_ehcp_annual_reviews
+"""
+# the seed's columns 2021, 2022 and 2023 YTD; its annual reviews row is "(academic year)": the academic year ending
+# in the column's year, the last to the extract date
+SEED_ACADEMIC_YEAR = {2021: 202021, 2022: 202122, 2023: 202223}
 
 
 def timeliness(con) -> dict[int, tuple]:
@@ -271,17 +288,42 @@ def test_timeliness_reproduces_the_seed_7_1(marts):
     seed = FIGURES["ehcna_timescales_7_1"]
     got = timeliness(marts)
     for year in (2021, 2022, 2023):
-        (requests, d_in, d_all, d_pct, p_in, p_all, p_pct, px_in, px_all, r_in, r_all, r_pct, complete) = got[year]
+        (requests, d_in, d_all, d_pct, p_in, p_all, p_pct, px_in, px_all, complete) = got[year]
         assert requests == seed["requests"][year]
         assert [d_in, d_all] == seed["decisions_within_6_weeks"][year]
         assert [p_in, p_all] == seed["plans_within_20_weeks"][year]
         # percentages follow the counts (the seed prints 32% for 2022's 33/50, which is 66%)
         assert d_pct == pytest.approx(100 * d_in / d_all) and p_pct == pytest.approx(100 * p_in / p_all)
-        assert round(r_pct) == seed["annual_reviews_in_time_pct"][year]
-        assert r_pct == pytest.approx(100 * r_in / r_all)
         assert px_all <= p_all and px_in <= p_in  # excluding exceptions leaves plans out, never adds
         assert complete == (year < 2023)
     assert round(got[2022][6]) == 66
+
+
+def annual_reviews(con) -> dict[int, tuple]:
+    return {row[0]: row[1:] for row in rows(con, ANNUAL_REVIEWS)}
+
+
+def test_annual_reviews_reproduce_the_seed_7_1_by_academic_year(marts):
+    seed = FIGURES["ehcna_timescales_7_1"]["annual_reviews_in_time_pct"]
+    got = annual_reviews(marts)
+    for column, academic_year in SEED_ACADEMIC_YEAR.items():
+        in_time, due, pct, complete, start, end, counted_to = got[academic_year]
+        assert round(pct) == seed[column] and pct == pytest.approx(100 * in_time / due)
+        first = academic_year // 100
+        assert (start, end) == (dt.date(first, 9, 1), dt.date(first + 1, 8, 31))
+        assert complete == (academic_year < 202223) and counted_to == min(end, dt.date(2023, 6, 30))
+    # the calendar years hold other figures: counted by calendar year, the seed's percentages are not reproduced
+    by_calendar_year = rows(marts, """
+        SELECT extract(year FROM due_date), round(100 * avg(CASE WHEN held_in_time THEN 1 ELSE 0 END))
+        FROM intermediate.int_ehcna_annual_reviews_timed WHERE due_date <= DATE '2023-06-30' GROUP BY 1
+    """)  # fmt: skip
+    assert [dict(by_calendar_year)[year] for year in seed] != list(seed.values())
+
+
+def test_annual_reviews_move_when_a_review_is_late(marts, changed):
+    before, after = annual_reviews(marts), annual_reviews(changed)
+    assert after[202122][0] == before[202122][0] - 1 and after[202122][1] == before[202122][1]
+    assert {y: v for y, v in after.items() if y != 202122} == {y: v for y, v in before.items() if y != 202122}
 
 
 def test_timeliness_moves_when_a_decision_is_late(changed):

@@ -356,6 +356,34 @@ def test_the_year_the_ehcna_extract_covers_in_part_says_where_it_stops(first_run
     assert not re.search(rf"\b\d+</[a-z]+> in <time[^>]*>{extract.year}</time>(?! \(to )", report)
 
 
+def test_annual_reviews_are_published_by_academic_year_as_the_seed_counts_them(first_run, pipeline_env):
+    """Seed 7.1's "% Annual Reviews completed in timescale (academic year)": its columns 2021, 2022 and 2023 YTD are
+    the academic years ending in them (1 September to 31 August), the one still running counted to the extract's
+    date (read from the file's name here)."""
+    raw = Path(pipeline_env["SEND_RAW_DIR"])
+    [name] = [p.stem for p in (raw / "ehcna").glob("annual_review_*.csv")]
+    extract = dt.date.fromisoformat(name.removeprefix("annual_review_"))
+    with duckdb.connect(str(published_path(pipeline_env)), read_only=True) as reader:
+        rows = reader.execute(
+            "SELECT time_period, time_identifier, counted_to, timeliness, reviews FROM reporting.send_annual_reviews"
+        ).fetchall()
+    assert rows and {identifier for _, identifier, *_ in rows} == {"Academic year"}
+    for year, _, counted_to, _, _ in rows:
+        first = int(year[:4])
+        assert year == f"{first}{(first + 1) % 100:02d}"
+        assert counted_to == min(dt.date(first + 1, 8, 31), extract).isoformat(), year
+    reviews = {(year, timeliness): n for year, _, _, timeliness, n in rows}
+    seed = FIGURES["ehcna_timescales_7_1"]["annual_reviews_in_time_pct"]
+    for column, pct in seed.items():
+        year = f"{column - 1}{column % 100:02d}"
+        in_time, due = reviews[(year, "In time")], reviews[(year, "Total")]
+        assert round(100 * int(in_time) / int(due)) == pct, (column, year, in_time, due)
+    # the seed's last column (YTD) is the latest year, the one running at the extract's date
+    last = max(seed)
+    assert max(y for y, _ in reviews) == f"{last - 1}{last % 100:02d}"
+    assert dt.date(last - 1, 9, 1) <= extract <= dt.date(last, 8, 31)
+
+
 def test_the_generator_writes_the_folders_the_sources_read(first_run, pipeline_env):
     """SOURCE_FOLDERS is what a run refuses to work without reading: every folder the demo writes is one."""
     written = {p.name for p in Path(pipeline_env["SEND_RAW_DIR"]).iterdir() if p.is_dir()}

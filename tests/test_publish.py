@@ -621,8 +621,7 @@ def timeliness_warehouse(path: Path, dfe_issued: int | None, dfe_within_20_weeks
     con = internal_warehouse(path)
     mart = pd.DataFrame({"time_period": [2022], "counted_to": ["2022-12-31"], "requests_received": [40],
                          "decisions": [30], "decisions_within_6_weeks": [24], "new_plans_issued": [7],
-                         "plans_within_20_weeks": [3], "annual_reviews_due": [60],
-                         "annual_reviews_in_time": [50]})  # fmt: skip
+                         "plans_within_20_weeks": [3]})  # fmt: skip
     con.register("_t", mart)
     con.execute("CREATE TABLE marts.fct_ehcna_timeliness AS SELECT * REPLACE (counted_to::DATE AS counted_to) FROM _t")
     issued, within = ("NULL" if n is None else n for n in (dfe_issued, dfe_within_20_weeks))

@@ -32,6 +32,7 @@ from pipeline.report import charts as report_charts
 from pipeline.report import facts as fx
 from pipeline.report import narrative as nv
 from pipeline.report import sections as report_sec
+from pipeline.report import tables as report_tables
 from pipeline.resources import SendWarehouse
 from pipeline.suppression.rules import DEFAULT_RULES
 
@@ -97,6 +98,7 @@ CHART_IDS = (
     "chart-wider-services",
     "chart-register",
     "chart-timeliness",
+    "chart-annual-reviews",
     "chart-health-checks",
     "chart-attainment",
     "chart-spend",
@@ -424,7 +426,6 @@ def timeliness(year: str = "2021", counted_to: str = "2021-12-31") -> fx.Publish
         "Requests received": {"Not timed": "55", "Total": "55"},
         "Decisions whether to assess": {"Within 6 weeks": "c", "Later": "c", "Total": "68"},
         "EHC plans issued": {"Within 20 weeks": "15", "Later": "21", "Total": "36"},
-        "Annual reviews due": {"In time": "3", "Late": "5", "Total": "8"},
     }.items():
         rows += [
             {"time_period": year, "time_identifier": "Calendar year", "counted_to": counted_to, "stage": stage,
@@ -438,8 +439,40 @@ def test_timeliness_sentence_names_the_suppressed_share_and_computes_the_others(
     (sentence,) = nv.timeliness_sentences(timeliness())
     assert fx.sentence_text(sentence) == (
         "In 2021: 55 requests for assessment; decisions whether to assess made within 6 weeks: suppressed (c) out of "
-        "68; EHC plans issued within 20 weeks: 15 of 36 (41.7%); annual reviews held in time: 3 of 8 (c)."
-    )  # 15/36 = 41.67%; 3 of 8 reviews is a percentage of fewer than ten: c
+        "68; EHC plans issued within 20 weeks: 15 of 36 (41.7%)."
+    )  # 15/36 = 41.67%
+
+
+def annual_reviews(cells: dict[str, tuple[str, str, str]], counted_to: dict[str, str]) -> fx.Published:
+    """academic year -> (in time, late, total); counted_to: each year's last counted day."""
+    rows = [
+        {"time_period": year, "time_identifier": "Academic year", "counted_to": counted_to[year], "timeliness": t,
+         "reviews": n}
+        for year, counts in cells.items()
+        for t, n in zip(("In time", "Late", "Total"), counts, strict=True)
+    ]  # fmt: skip
+    return published("send_annual_reviews", rows, **LA)
+
+
+def test_annual_reviews_are_said_by_academic_year_the_last_to_the_extract_date():
+    """Seed 7.1 counts annual reviews by academic year: 2021/22 is September 2021 to August 2022."""
+    reviews = annual_reviews(
+        {"202021": ("0", "0", "0"), "202122": ("81", "19", "100"), "202223": ("3", "5", "8")},
+        {"202021": "2021-08-31", "202122": "2022-08-31", "202223": "2023-06-30"},
+    )
+    years = report_tables.annual_review_years(reviews)
+    assert years == ["202122", "202223"]  # no review due in 2020/21: not a year of the table
+    assert texts(nv.annual_review_sentences(reviews, years)) == [
+        "In 2021/22: annual reviews held by their due date: 81 of 100 (81.0%).",
+        "In 2022/23 (to 30 June 2023): annual reviews held by their due date: 3 of 8 (c).",
+    ]  # 3 of 8 is a percentage of fewer than ten reviews: c
+    table = report_tables.annual_reviews_table(reviews, years)
+    assert [fx.sentence_text(row[0]) for row in table.rows] == ["2021/22", "2022/23 (to 30 June 2023)"]
+    chart = report_charts.annual_reviews_chart(reviews, years)
+    assert {row["year"] for rows in chart.spec["datasets"].values() for row in rows} == {
+        "2021/22",
+        "2022/23\n(to 30 June 2023)",
+    }
 
 
 def test_a_year_counted_to_a_day_before_its_end_says_so():

@@ -5,12 +5,14 @@ exports them on the extract date (``EXTRACT_DATE`` = 30 June 2023, so "2023" is 
 ``person_2023-06-30.csv``, ``request_...``, ``assessment_...``, ``plan_...``, ``annual_review_...`` in the contract of
 pipeline/sources/ehcna.py. What the data reproduces exactly, for any seed (the dates move, the counts do not):
 
-* seed 7.1 (figures.yaml ``ehcna_timescales_7_1``), calendar years, 2023 to the extract date:
+* seed 7.1 (figures.yaml ``ehcna_timescales_7_1``), calendar years (annual reviews: academic years), the last to
+  the extract date:
   requests received 55 (2021), 58 (2022), 27 (2023); decisions whether to assess (outcome Y or N, counted by
   decision date, so a request received late in one year is decided in the next) 68 / 56 / 28, of which within
   6 weeks (decision date - received date <= 42 days) 67 / 54 / 28; new plans (assessment outcome Y) by issue date
   36 / 50 / 5, of which within 20 weeks (plan start - received date <= 140 days, exceptions included) 15 / 33 / 3;
-  annual reviews held by their due date, by year of the due date, 89% / 81% / 82%.
+  annual reviews held by their due date, by academic year of the due date (2020/21, 2021/22, 2022/23 to the
+  extract date: the seed counts them by academic year), 89% / 81% / 82%.
 * seed 6.3 (``ehcp_demand_6_3``): 62 requests received in 2019; EHC plans maintained (started on or before the
   day and not ceased by it) 198 on 17 January 2019 (SEN2 census day) and 305 on 1 April 2023; primary need of the
   April 2023 cohort ASD 100 (32.8%), SEMH 63 (20.7%), MLD 55 (18.0%), SLCN 22 (7.2%) of 305. (Section 6.3 quotes
@@ -21,7 +23,7 @@ from, so the year each event falls in is decided by the plan, not by chance; dat
 Plans that predate the request history (converted statements, transfers in) come with historical (``H``) requests
 and assessments; their number makes the January 2019 count exact, and the number of plans ceasing between the two
 dates makes the April 2023 count exact. Annual reviews fall due on each plan anniversary; the number held in time
-per year is the one that rounds to the seed percentage.
+per academic year is the one that rounds to the seed percentage.
 
 Children link across sources: the 142 EHCP pupils living in Rutland (home LA 857) in the synthetic Spring 2023
 census of the same seed (:func:`pipeline.generate.census.generate_census`) are the holders of plans active on the
@@ -54,8 +56,9 @@ PRESENTING_NEED_2023_04: dict[str, int] = {
     "ASD": 100, "SEMH": 63, "MLD": 55, "SLCN": 22, "PD": 12, "SPLD": 12, "SLD": 10, "OTH": 9, "HI": 8, "VI": 6,
     "PMLD": 5, "MSI": 3,
 }  # fmt: skip
-# seed 7.1 for 2021-2023; earlier years plausible
-REVIEWS_IN_TIME_PCT = {2018: 84, 2019: 86, 2020: 80, 2021: 89, 2022: 81, 2023: 82}
+# seed 7.1 ("% Annual Reviews completed in timescale (academic year)") by academic year as EES codes it: its columns
+# 2021, 2022 and 2023 YTD are 2020/21, 2021/22 and 2022/23 to the extract date; earlier years plausible
+REVIEWS_IN_TIME_PCT = {201718: 84, 201819: 86, 201920: 80, 202021: 89, 202122: 81, 202223: 82}
 FIRST_REVIEW_DUE = dt.date(2018, 1, 1)  # the review module's history starts here
 LEGACY_CEASED_BEFORE_2019 = 40  # plausible: historical plans that ended before the January 2019 count
 CEASED_APRIL_TO_JUNE_2023 = 4  # plausible: ceased after the April 2023 count, before the extract
@@ -187,6 +190,13 @@ def _add_years(days: np.ndarray, years: int) -> np.ndarray:
 
 def _year(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def _academic_year(days: np.ndarray) -> np.ndarray:
+    """The academic year (1 September to 31 August) of each day, coded as EES codes it: 202021 = 2020/21."""
+    months = np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    first = (months - 8) // 12 + 1970  # the year of the month 8 months earlier: September -> January
+    return first * 100 + (first + 1) % 100
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -457,7 +467,7 @@ def _annual_reviews(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFra
     due = np.concatenate(due_parts)
     plan_row = np.concatenate(plan_parts)
     in_time = np.zeros(due.shape[0], dtype=bool)
-    years = _year(due)
+    years = _academic_year(due)
     for year, pct in REVIEWS_IN_TIME_PCT.items():
         members = np.flatnonzero(years == year)
         if members.shape[0]:

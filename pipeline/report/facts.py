@@ -417,14 +417,17 @@ def on_date(value: str, day: bool = False) -> When:
     return When(text, d.isoformat())
 
 
-def year_counted(timeliness: Published, year: str) -> tuple:
-    """A calendar year of the timeliness table as `2023`, or `2023 (to 30 June 2023)` when its figures stop before
-    31 December (the year still running at the extract's date): parts of a sentence."""
-    [counted_to] = timeliness.distinct("counted_to", time_period=year)
+def year_counted(table: Published, year: str) -> tuple:
+    """A year of a table counted to a day (counted_to) as `2023` (a calendar year) or `2022/23` (an academic year,
+    time_period 202223), with `(to 30 June 2023)` when its figures stop before the year's last day (the year still
+    running at the extract's date): parts of a sentence."""
+    [counted_to] = table.distinct("counted_to", time_period=year)
     d = date.fromisoformat(str(counted_to))
-    if (d.month, d.day) == (12, 31):
-        return (When(year, year),)
-    return When(year, year), " (to ", on_date(d.isoformat(), day=True), ")"
+    academic = len(str(year)) == 6
+    when = period(year, "Academic year") if academic else When(year, year)
+    if d == (date(int(str(year)[:4]) + 1, 8, 31) if academic else date(int(year), 12, 31)):
+        return (when,)
+    return when, " (to ", on_date(d.isoformat(), day=True), ")"
 
 
 def table_period(table: Published, time_period: str) -> When:

@@ -756,11 +756,6 @@ def timeliness_sentences(timeliness: Published, years: int = 3) -> list[Sentence
                 cell("EHC plans issued", "Total"),
                 say("EHC plans issued within ", Label("20 weeks")),
             ),
-            _share(
-                cell("Annual reviews due", "In time"),
-                cell("Annual reviews due", "Total"),
-                say("annual reviews held in time"),
-            ),
         ]
         out.append(
             say(
@@ -772,12 +767,28 @@ def timeliness_sentences(timeliness: Published, years: int = 3) -> list[Sentence
                 *parts[0],
                 "; ",
                 *parts[1],
-                "; ",
-                *parts[2],
                 ".",
             )
         )
     return out
+
+
+def annual_review_sentences(reviews: Published, years: Sequence[str]) -> list[Sentence]:
+    """The last three academic years' annual reviews held by their due date (seed 7.1 counts them by academic year)."""
+    return [
+        say(
+            "In ",
+            *year_counted(reviews, year),
+            ": ",
+            *_share(
+                reviews.cell("reviews", time_period=year, timeliness="In time"),
+                reviews.cell("reviews", time_period=year, timeliness="Total"),
+                say("annual reviews held by their due date"),
+            ),
+            ".",
+        )
+        for year in years[-3:]
+    ]
 
 
 def _share(part: Cell, whole: Cell, what: Sentence) -> Sentence:

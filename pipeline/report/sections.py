@@ -15,6 +15,8 @@ from pipeline.report.analyst_narrative import Narrative
 from pipeline.report.facts import Label, Release, Sentence, say
 from pipeline.report.tables import (
     ReportTable,
+    annual_review_years,
+    annual_reviews_table,
     attainment_scores_table,
     attainment_standard_table,
     benchmark_table,
@@ -98,6 +100,8 @@ def report_sections(release: Release, narrative: Narrative | None = None) -> lis
     latest_ref = t["send_ehcp_caseload"].latest("reference_date")
     since_year = int(latest_ref[:4]) - 4
     years = timeliness_years(t["send_ehcna_timeliness"])
+    reviews = t["send_annual_reviews"]
+    review_years = annual_review_years(reviews)
     placements = t["send_placements"]
     latest_extract = placements.latest("extract_date")
     health_inputs = (t["send_child_health"], t["send_characteristics"], need)
@@ -258,10 +262,11 @@ def report_sections(release: Release, narrative: Narrative | None = None) -> lis
             "timescales",
             "Statutory timescales",
             "Decisions whether to assess are due within six weeks of the "
-            "request, EHC plans within twenty weeks, and annual reviews by their due date.",
-            nv.timeliness_sentences(t["send_ehcna_timeliness"]),
-            [timeliness_table(t["send_ehcna_timeliness"], years)],
-            [ch.timeliness_chart(t["send_ehcna_timeliness"], years)],
+            "request, EHC plans within twenty weeks (by calendar year), and annual reviews by their due date (by "
+            "academic year, September to August).",
+            nv.timeliness_sentences(t["send_ehcna_timeliness"]) + nv.annual_review_sentences(reviews, review_years),
+            [timeliness_table(t["send_ehcna_timeliness"], years), annual_reviews_table(reviews, review_years)],
+            [ch.timeliness_chart(t["send_ehcna_timeliness"], years), ch.annual_reviews_chart(reviews, review_years)],
         ),
         Section(
             "health-assessments",

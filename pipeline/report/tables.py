@@ -458,9 +458,6 @@ def timeliness_table(timeliness: Published, years: Sequence[str]) -> ReportTable
         say("Plans issued within ", Label("20 weeks")),
         "Plans issued",
         "%",
-        "Annual reviews in time",
-        "Annual reviews due",
-        "%",
     )
     return ReportTable(
         "table-timeliness",
@@ -468,6 +465,30 @@ def timeliness_table(timeliness: Published, years: Sequence[str]) -> ReportTable
         header,
         tuple(rows),
         "send_ehcna_timeliness",
+    )
+
+
+def annual_review_years(reviews: Published) -> list[str]:
+    """Academic years in which any annual review fell due (as published: a suppressed total counts)."""
+    return [
+        y
+        for y in reviews.distinct("time_period")
+        if reviews.cell("reviews", time_period=y, timeliness="Total").text != "0"
+    ]
+
+
+def annual_reviews_table(reviews: Published, years: Sequence[str]) -> ReportTable:
+    rows = []
+    for year in years:
+        in_time = reviews.cell("reviews", time_period=year, timeliness="In time")
+        due = reviews.cell("reviews", time_period=year, timeliness="Total")
+        rows.append((say(*year_counted(reviews, year)), count(in_time), count(due), percent(in_time, due)))
+    return ReportTable(
+        "table-annual-reviews",
+        say("Annual reviews of EHC plans held by their due date"),
+        ("Academic year", "Held in time", "Due", "%"),
+        tuple(rows),
+        "send_annual_reviews",
     )
 
 

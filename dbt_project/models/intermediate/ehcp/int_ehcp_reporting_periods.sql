@@ -5,6 +5,8 @@
 -- on (reference_date):
 --   Month            every calendar month; reference_date = its first day (the caseload "as at 1 April 2023")
 --   Calendar year    every calendar year; reference_date = 31 December, or data_as_at for the year to date
+--   Academic year    every academic year, 1 September to 31 August (time_period 202021 = 2020/21, as DfE codes it);
+--                    reference_date = 31 August, or data_as_at for the year to date (annual reviews, seed 7.1)
 --   SEN2 census day  the third Thursday of January of every year, the day DfE's SEN2 return counts the plans
 --                    maintained (time_period as DfE codes it: 201819 = January 2019, academic year 2018/19)
 -- A Month or Calendar year ending after data_as_at is to date only (is_complete_period false), like "2023 YTD".
@@ -78,6 +80,22 @@ year_periods as (
     group by time_period
 ),
 
+academic_year_periods as (
+    select
+        'Academic year' as period_type,
+        academic_year * 100 + (academic_year + 1) % 100 as time_period,
+        'Academic year' as time_identifier,
+        make_date(academic_year, 9, 1) as period_start,
+        make_date(academic_year + 1, 8, 31) as period_end,
+        make_date(academic_year + 1, 8, 31) as reference_date
+    from (
+        select distinct
+            cast(extract(year from period_start) as integer)
+            - case when extract(month from period_start) < 9 then 1 else 0 end as academic_year
+        from month_periods
+    )
+),
+
 januaries as (
     select
         time_period,
@@ -107,6 +125,8 @@ periods as (
     select * from month_periods
     union all
     select * from year_periods
+    union all
+    select * from academic_year_periods
     union all
     select * from sen2_periods
 )

@@ -2,9 +2,9 @@
 -- in int_ehcna_* (never read from the extract): requests received; decisions whether to assess and those within
 -- 6 weeks (counted in the year of the decision); new plans issued and those within 20 weeks, with exceptions
 -- (every new plan) and excluding the plans where an exception to the time limit applies (counted in the year of
--- issue); annual reviews due and held in time (counted in the year of the due date; reviews falling due after
--- the extract date are not yet due). Everything is counted as at the extract date (data_as_at of
--- int_ehcp_reporting_periods): a module extracted later than another counts nothing after the earlier date.
+-- issue). Annual reviews, counted by academic year, are fct_ehcp_annual_reviews. Everything is counted as at the
+-- extract date (data_as_at of int_ehcp_reporting_periods): a module extracted later than another counts nothing
+-- after the earlier date.
 -- Percentages from the counts, unrounded.
 with years as (
     select * from {{ ref('int_ehcp_reporting_periods') }}
@@ -48,16 +48,6 @@ plans as (
     group by issue_year
 ),
 
-reviews as (
-    select
-        reviews.due_year as year,
-        count(*) as annual_reviews_due,
-        sum(case when reviews.held_in_time then 1 else 0 end) as annual_reviews_in_time
-    from {{ ref('int_ehcna_annual_reviews_timed') }} as reviews
-    where reviews.due_date <= (select data_as_at from extract_bounds)
-    group by reviews.due_year
-),
-
 counted as (
     select
         years.time_period,
@@ -72,14 +62,11 @@ counted as (
         coalesce(plans.new_plans_issued, 0) as new_plans_issued,
         coalesce(plans.plans_within_20_weeks, 0) as plans_within_20_weeks,
         coalesce(plans.new_plans_issued_excluding_exceptions, 0) as new_plans_issued_excluding_exceptions,
-        coalesce(plans.plans_within_20_weeks_excluding_exceptions, 0) as plans_within_20_weeks_excluding_exceptions,
-        coalesce(reviews.annual_reviews_due, 0) as annual_reviews_due,
-        coalesce(reviews.annual_reviews_in_time, 0) as annual_reviews_in_time
+        coalesce(plans.plans_within_20_weeks_excluding_exceptions, 0) as plans_within_20_weeks_excluding_exceptions
     from years
     left join requests on requests.year = years.time_period
     left join decisions on decisions.year = years.time_period
     left join plans on plans.year = years.time_period
-    left join reviews on reviews.year = years.time_period
 )
 
 select
@@ -102,10 +89,7 @@ select
     cast(counted.new_plans_issued_excluding_exceptions as integer) as new_plans_issued_excluding_exceptions,
     cast(counted.plans_within_20_weeks_excluding_exceptions as integer) as plans_within_20_weeks_excluding_exceptions,
     100.0 * counted.plans_within_20_weeks_excluding_exceptions
-    / nullif(counted.new_plans_issued_excluding_exceptions, 0) as plans_within_20_weeks_excluding_exceptions_pct,
-    cast(counted.annual_reviews_due as integer) as annual_reviews_due,
-    cast(counted.annual_reviews_in_time as integer) as annual_reviews_in_time,
-    100.0 * counted.annual_reviews_in_time / nullif(counted.annual_reviews_due, 0) as annual_reviews_in_time_pct
+    / nullif(counted.new_plans_issued_excluding_exceptions, 0) as plans_within_20_weeks_excluding_exceptions_pct
 from counted
 cross join {{ ref('int_home_la_geography') }} as home_la
 order by counted.time_period

@@ -7,6 +7,7 @@
 -- the counts, unrounded.
 with periods as (
     select * from {{ ref('int_ehcp_reporting_periods') }}
+    where period_type in ('Month', 'Calendar year', 'SEN2 census day')  -- academic years: annual reviews only
 ),
 
 plans as (
