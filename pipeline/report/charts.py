@@ -559,6 +559,9 @@ def year_label(timeliness: Published, year: str) -> str:
     return text.replace(" (", "\n(", 1)
 
 
+TIMING_COLOURS = {"In time": "#1d4f91", "Late": "#e07b39"}  # a stage met in time, missed
+
+
 def timeliness_chart(timeliness: Published, years: Sequence[str]) -> Chart:
     rows = []
     for stage, on_time, late in TIMED_STAGES:
@@ -574,7 +577,7 @@ def timeliness_chart(timeliness: Published, years: Sequence[str]) -> Chart:
         horizontal=False,
         facet="stage",
         width=220,
-        colours={"In time": "#1d4f91", "Late": "#e07b39"},
+        colours=TIMING_COLOURS,
     )
     return Chart(
         "chart-timeliness",
@@ -601,7 +604,7 @@ def annual_reviews_chart(reviews: Published, years: Sequence[str]) -> Chart:
         value_title="Annual reviews due",
         horizontal=False,
         width=300,
-        colours={"In time": "#1d4f91", "Late": "#e07b39"},
+        colours=TIMING_COLOURS,
     )
     return Chart(
         "chart-annual-reviews",
