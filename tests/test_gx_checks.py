@@ -370,3 +370,16 @@ def test_each_expectation_fails_on_the_data_that_breaks_it(suite, expectation, c
     assert not result.success
     filled = columns.get(column.strip("{}"), [column])[0] if column and column.startswith("{") else column
     assert (expectation, filled) in {(o.expectation, o.column) for o in result.failures}, result.summary()
+
+
+def test_the_count_suite_refuses_exactly_the_counts_the_suppression_rules_hide():
+    """The gate's list of counts never published as numbers is written in the suite's JSON; the suppression's
+    rule 2 is DEFAULT_RULES.max_suppressed_count: a change to one without the other would publish what the rules hide
+    (or refuse what they show)."""
+    from pipeline.suppression.rules import DEFAULT_RULES
+
+    suite = json.loads((EXPECTATIONS_DIR / "published_counts.json").read_text())
+    [refused] = [
+        e["kwargs"]["value_set"] for e in suite["expectations"] if e["type"] == "expect_column_values_to_not_be_in_set"
+    ]
+    assert refused == [str(n) for n in range(1, DEFAULT_RULES.max_suppressed_count + 1)]
