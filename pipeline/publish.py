@@ -333,8 +333,8 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
     cells and the EES columns' cells, the last naming the ``<table>.<column>`` of a failing cell. The count suite
     reports how many cells failed, never which values (nor, so, where: GX names rows only by copying their values);
     when it fails, the release is blocked and every table is validated again on its own, so the failure also names
-    the table and the column. A percentage shown as a number beside a `c` count or whole (rule 5) blocks the release
-    too, named by table and column with how many cells.
+    the table and the column. A percentage shown as a number beside a `c` count or whole, or over fewer than ten
+    children (rule 5), blocks the release too, named by table and column with how many cells.
     """
     specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     problems = [
