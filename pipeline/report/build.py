@@ -37,7 +37,7 @@ from pipeline.published_tables import PUBLISHED_TABLES
 from pipeline.report import charts as ch
 from pipeline.report.analyst_narrative import NARRATIVE_DIR, Narrative, NarrativeError, load_narrative
 from pipeline.report.facts import MONTHS, SYMBOL_WORDS, Fact, Label, Part, Published, Release, Sentence, When
-from pipeline.report.narrative_values import narrative_values
+from pipeline.report.narrative_values import REPORTED_CENSUS_TERM, narrative_values
 from pipeline.report.sections import Section, WrittenSection, report_sections
 from pipeline.report.tables import SYMBOL_NOTES, Header, ReportTable
 
@@ -47,11 +47,8 @@ REPORT_FILE = "index.html"
 PDF_FILE = "send_needs_assessment.pdf"
 TEMPLATE = "template.html"
 TABLES = tuple(spec.name for spec in PUBLISHED_TABLES)  # every published table, declared once
-# The school census is taken every term; the needs assessment, as DfE's "Special educational needs in England",
-# reports the Spring (January) census. A release publishes every census term its extracts hold; the report reads only
-# the Spring term's rows of the tables published by census term (an Autumn census beside a Spring one of the same
-# academic year stopped the report: two rows where one was expected).
-REPORTED_CENSUS_TERM = "Spring term"
+# The tables published by census term: the report reads their REPORTED_CENSUS_TERM rows only (an Autumn census
+# beside a Spring one of the same academic year stopped the report: two rows where one was expected).
 CENSUS_TERM_TABLES = frozenset(spec.name for spec in PUBLISHED_TABLES if spec.time_identifier == "{census_term} term")
 
 

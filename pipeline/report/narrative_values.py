@@ -23,7 +23,11 @@ from dataclasses import dataclass
 import duckdb
 
 SYMBOLS = ("c", "x", "z", "low")
-SPRING_CENSUS = "time_identifier = 'Spring term'"  # a release may publish other terms' censuses too
+# The school census is taken every term; the needs assessment, as DfE's "Special educational needs in England",
+# reports the Spring (January) census: of a table published by census term, the report and its narrative read only
+# these rows (a release publishes every census term its extracts hold).
+REPORTED_CENSUS_TERM = "Spring term"
+SPRING_CENSUS = f"time_identifier = '{REPORTED_CENSUS_TERM}'"
 
 
 @dataclass(frozen=True)
