@@ -54,7 +54,7 @@ from pipeline.suppression import (
     verify,
 )
 from pipeline.suppression.derived import is_number
-from pipeline.suppression.increments import EARLIER_COUNTS_TO, increment_tables
+from pipeline.suppression.differences import EARLIER_FIGURES, difference_tables
 from pipeline.suppression.model import Cell, CellKey, Table, describe
 from pipeline.suppression.rules import DEFAULT_RULES, SUPPRESSED, SuppressionRules
 
@@ -195,15 +195,16 @@ def suppress_release(
 ) -> SuppressedRelease:
     """Primary + secondary suppression over the whole release, with other publishers' figures for the same cells
     known to the attacker (`public`), and the figures our earlier releases showed (`earlier`: a reader may have
-    kept them; for a count to a day, the same period's counts to another day too: `increment_tables`), carrying the
+    kept them; and the differences from the figures they showed with another value or to another day:
+    `difference_tables`), carrying the
     earlier pattern forward (rule 7), then the attacker as a guard: PublicationError
     unless every suppressed cell is protected."""
     parts = release_parts(frames)
     tables = TableSet([*release_tables(parts).tables, *public])
     if earlier and (shown_before := earlier_release_table(tables, earlier)) is not None:
         tables = TableSet([*tables.tables, shown_before])
-    if earlier and (increments := increment_tables(tables, earlier)) is not None:  # counted to another day before
-        tables = TableSet([*tables.tables, *increments])
+    if earlier and (differences := difference_tables(tables, earlier)) is not None:  # other figures shown before
+        tables = TableSet([*tables.tables, *differences])
     result = suppress(tables, previous=previous, with_intervals=False)  # the guard's attacker computes them
     if not result.safe:
         cells = ", ".join(describe(k) for k in result.unresolved[:5])
@@ -541,18 +542,17 @@ def publish(
     earlier = earlier_published_counts(internal)
     release = suppress_release(exact, previous_pattern(internal), public, earlier)
     shown_before = next((t for t in release.tables.tables if t.name == EARLIER_RELEASES), None)
-    values = release.tables.values
+    other_figures = next((t for t in release.tables.tables if t.name == EARLIER_FIGURES), None)
     public_used[EARLIER_RELEASES] = {
         "source": "this project's earlier releases",
         "cells_known": len(shown_before.cells) if shown_before else 0,
-        # shown before with another value (a corrected extract since): another figure, not known
-        "cells_disagreeing": sum(1 for key, shown in earlier.items() if key in values and values[key] not in shown),
+        "cells_disagreeing": 0,  # a figure shown with another value is known too: EARLIER_FIGURES
     }
-    if counted_before := next((t for t in release.tables.tables if t.name == EARLIER_COUNTS_TO), None):
-        public_used[EARLIER_COUNTS_TO] = {
-            "source": "this project's earlier releases, the same periods counted to an earlier day",
-            "cells_known": len(counted_before.cells),
-            "cells_disagreeing": 0,  # a later count below the earlier figure (a correction) is left out, uncounted
+    if other_figures is not None:
+        public_used[EARLIER_FIGURES] = {
+            "source": "this project's earlier releases, figures since changed or counted to another day",
+            "cells_known": len(other_figures.cells),
+            "cells_disagreeing": 0,  # each is tied to this release's count by a protected difference
         }
     checks = run_checks(exact, release.frames, quality_dir, release_id)
     summary = summary_records(release.tables, release.result)

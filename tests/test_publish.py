@@ -864,6 +864,24 @@ def test_figures_an_earlier_release_showed_stay_known_to_the_attacker(tmp_path, 
         "source": "this project's earlier releases", "cells_known": 0, "cells_disagreeing": 0}  # fmt: skip
 
 
+def test_a_correction_that_adds_two_pupils_cannot_be_subtracted_from_the_figure_shown_before(tmp_path):
+    """The first release shows 169 pupils with MLD; a corrected census adds two. Shown as 171, a reader who kept the
+    first release would know two pupils with MLD were added (pipeline/suppression/differences.py)."""
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    first = publish(internal, tmp_path / "first", "857")
+    internal.execute("UPDATE marts.fct_send_primary_need SET pupils = pupils + 2 WHERE primary_need = 'MLD'")
+    second = publish(internal, tmp_path / "second", "857")
+    before, after = (
+        {r["primary_need"]: r["pupils"] for r in read_ees(folder, "send_primary_need")}
+        for folder in (tmp_path / "first", tmp_path / "second")
+    )
+    assert before["MLD"] == "169" and after["MLD"] == "c"
+    both = [need for need in before if before[need].isdigit() and after[need].isdigit()]
+    assert both and all(abs(int(after[n]) - int(before[n])) not in range(1, 6) for n in both)
+    assert second.public_figures["public:earlier releases, other figures"]["cells_known"] >= 2  # MLD and Total
+    assert first.release_id != second.release_id
+
+
 def test_a_bi_tool_cannot_open_the_release_read_write_and_lock_out_other_readers(tmp_path):
     """The DuckDB command line opens a file read-write unless told otherwise, and a read-write connection keeps every
     other process out of the file until it closes. The release file has no write permission, so such a tool is

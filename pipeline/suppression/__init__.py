@@ -3,8 +3,8 @@
 A release is a ``TableSet`` of additive tables (``model``); ``suppress`` applies the primary rule (rules 2 and 4),
 carries an earlier pattern forward (rule 7) and adds LP-verified secondary suppressions (rule 3); ``verify`` is the
 attacker guard over any pattern; ``derived`` handles rates, averages and published symbols (rules 5, 6 and 8);
-``summary`` gives the per-table summary and storable pattern records; ``increments`` ties a count to a day to the
-figures earlier releases showed for the same period to another day; ``frames`` is the pandas edge. The attacker,
+``summary`` gives the per-table summary and storable pattern records; ``differences`` ties a count to the figures
+earlier releases showed for it with another value or to another day; ``frames`` is the pandas edge. The attacker,
 the secondary search, the summary and the pandas edge are imported on first use of one of their names (PEP 562).
 """
 
