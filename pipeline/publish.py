@@ -305,14 +305,15 @@ def with_date_flag(named_cells: pd.DataFrame) -> pd.DataFrame:
     return named_cells.assign(**{DATE_CELL: column.isin(DATE_COLUMNS) | column.str.endswith("_date")})
 
 
-def percentages_beside_suppressed(
-    spec: PublishedTable, frame: pd.DataFrame, rules: SuppressionRules = DEFAULT_RULES
-) -> dict[str, int]:
-    """Per percentage column of a published table, how many of its cells show a number although their count or its
-    whole is `c` (rule 5: percentage x whole gives the count back, count / percentage the whole), or, for a
-    percentage of children, although its whole is under ``rules.rate_min_denominator``. Counts of cells only, never
-    a value; a percentage whose count or whole column is missing is left to the EES check."""
-    found = {}
+RULE_5 = "rule_5"  # in rule_5_cells: True where rule 5 requires the percentage to be a symbol, not a number
+
+
+def rule_5_flags(spec: PublishedTable, frame: pd.DataFrame, rules: SuppressionRules = DEFAULT_RULES) -> dict:
+    """Per percentage column of a published table, True on each row whose percentage rule 5 requires to be a symbol:
+    its count or its whole is `c` (percentage x whole gives the count back, count / percentage the whole), or, for a
+    percentage of children, its whole is under ``rules.rate_min_denominator``. A percentage whose count or whole
+    column is missing is left to the EES check."""
+    flags = {}
     keys = frame.reindex(columns=spec.key_columns)  # a key column the table lacks matches every row alike
     kinds = {i.column: i.kind for i in spec.indicators}
     for indicator in spec.percent_indicators:
@@ -323,10 +324,34 @@ def percentages_beside_suppressed(
         hidden = (frame[indicator.numerator] == SUPPRESSED).to_numpy() | (whole == SUPPRESSED)
         if kinds[indicator.numerator] == COUNT:  # of children: a whole of 1 to 9 shown is itself too few
             hidden |= (pd.to_numeric(pd.Series(whole), errors="coerce") < rules.rate_min_denominator).to_numpy()
-        shown = frame[indicator.column].map(lambda text: is_number(str(text))).to_numpy(dtype=bool)
+        flags[indicator.column] = hidden
+    return flags
+
+
+def percentages_beside_suppressed(
+    spec: PublishedTable, frame: pd.DataFrame, rules: SuppressionRules = DEFAULT_RULES
+) -> dict[str, int]:
+    """Per percentage column of a published table, how many of the cells rule 5 requires to be a symbol
+    (``rule_5_flags``) show a number. Counts of cells only, never a value."""
+    found = {}
+    for column, hidden in rule_5_flags(spec, frame, rules).items():
+        shown = frame[column].map(lambda text: is_number(str(text))).to_numpy(dtype=bool)
         if shown_beside_hidden := int((hidden & shown).sum()):
-            found[indicator.column] = shown_beside_hidden
+            found[column] = shown_beside_hidden
     return found
+
+
+def rule_5_cells(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every percentage cell of the release, named ``<table>.<column>``, with RULE_5 (``rule_5_flags``): what the
+    published_rates suite validates."""
+    specs = {spec.name: spec for spec in PUBLISHED_TABLES}
+    parts = [
+        pd.DataFrame({CELL_COLUMN: f"{table}.{column}", CELL_VALUE: frame[column].astype(object), RULE_5: flags})
+        for table, frame in frames.items()
+        for column, flags in rule_5_flags(specs[table], frame).items()
+    ]
+    empty = pd.DataFrame({CELL_COLUMN: [], CELL_VALUE: [], RULE_5: pd.Series([], dtype=bool)})
+    return pd.concat(parts, ignore_index=True) if parts else empty
 
 
 def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResult], ...]:
@@ -339,7 +364,8 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
     reports how many cells failed, never which values (nor, so, where: GX names rows only by copying their values);
     when it fails, the release is blocked and every table is validated again on its own, so the failure also names
     the table and the column. A percentage shown as a number beside a `c` count or whole, or over fewer than ten
-    children (rule 5), blocks the release too, named by table and column with how many cells.
+    children (rule 5: the published_rates suite over every percentage cell), blocks the release too, named by table
+    and column with how many cells.
     """
     specs = {spec.name: spec for spec in PUBLISHED_TABLES}
     problems = [
@@ -347,11 +373,14 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
         for table, frame in frames.items()
         if (leaked := identifier_columns(frame))
     ]
-    problems += [
-        f"{table}.{column}: {n} percentage(s) shown beside a suppressed count or whole, or of too few children (rule 5)"
-        for table, frame in frames.items()
-        for column, n in percentages_beside_suppressed(specs[table], frame).items()
-    ]
+    rule_5 = run_suite("published_rates", rule_5_cells(frames))  # counts only: no value reaches the Data Docs
+    if not rule_5.success:
+        problems += [
+            f"{table}.{column}: {n} percentage(s) shown beside a suppressed count or whole, or of too few children "
+            "(rule 5)"
+            for table, frame in frames.items()
+            for column, n in percentages_beside_suppressed(specs[table], frame).items()
+        ] or [f"release_percentage_rule_5: {rule_5.summary()}"]
     counts = {table: specs[table].count_columns for table in frames}
     percents = {table: specs[table].percent_columns for table in frames}
     required = {table: ees_columns(frame, specs[table]) for table, frame in frames.items()}
@@ -362,6 +391,7 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
         ("release_percentage_cells", run_suite(
             "published_counts", release_cells(frames, percents), columns={"percent_column": [CELL_VALUE]}
         )),
+        ("release_percentage_rule_5", rule_5),
     ]  # fmt: skip
     failed = [f"{name}: {result.summary()}" for name, result in results if not result.success]
     if failed:

@@ -37,6 +37,8 @@ RELEASE_SUITES = {
     "published_counts": "GX suite published_counts: every count cell of the release is 0, a whole number of 6 or "
     "more, or a symbol (c, x, z, low), never 1 to 5; every percentage is 0-100 or a symbol. Blocks the swap when it "
     "fails.",
+    "published_rates": "GX suite published_rates: a percentage beside a suppressed count or whole, or of fewer "
+    "than ten children, is a symbol, never a number (rule 5). Blocks the swap when it fails.",
     "published_ees": "GX suite published_ees: every time, geography, filter and indicator cell of every table is "
     "present (never null or blank), time identifiers are EES's, dates YYYY-MM-DD. Blocks the swap when it fails.",
     "published_matches_marts": "GX suite published_matches_marts: every published figure that is not a suppression "

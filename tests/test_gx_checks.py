@@ -332,6 +332,10 @@ BREAKING = [
     ("published_ees", "expect_column_values_to_match_regex", "cell_value", ees_cells(reference_date="01/04/2023"),
      EES, (CELL_COLUMN,)),
     ("published_ees", "expect_table_row_count_to_be_between", None, ees_cells().iloc[0:0], EES, (CELL_COLUMN,)),
+    ("published_rates", "expect_column_values_to_be_of_type", "rule_5",
+     pd.DataFrame({CELL_COLUMN: ["t.pct", "t.pct"], CELL_VALUE: ["c", "c"], "rule_5": [True, "yes"]}), {}, ()),
+    ("published_rates", "expect_column_values_to_match_regex", "cell_value",
+     pd.DataFrame({CELL_COLUMN: ["t.pct", "t.pct"], CELL_VALUE: ["c", "12.5"], "rule_5": [True, True]}), {}, ()),
     ("published_matches_marts", "expect_column_values_to_not_be_null", "exact",
      pd.DataFrame({"published": [176, 629], "exact": [176, None]}).astype({"exact": "Int64"}), {}, ()),
     ("published_matches_marts", "expect_column_pair_values_to_be_equal", "published",
@@ -350,7 +354,7 @@ def test_every_expectation_of_every_suite_has_a_case_that_breaks_it():
         for e in json.loads(path.read_text())["expectations"]
     }
     cases = [(suite, expectation, column) for suite, expectation, column, *_ in BREAKING]
-    assert len(in_files) == 19 and sorted(cases) == sorted(in_files)
+    assert len(in_files) == 21 and sorted(cases) == sorted(in_files)
 
 
 @pytest.mark.parametrize(
@@ -364,6 +368,9 @@ def test_each_expectation_fails_on_the_data_that_breaks_it(suite, expectation, c
         "published_counts": lambda: pd.DataFrame({"pupils": ["12", "c"], "pct": ["12.5", "c"]}),
         "published_ees": lambda: ees_cells(),
         "published_matches_marts": lambda: pd.DataFrame({"published": [176, 629], "exact": [176, 629]}),
+        "published_rates": lambda: pd.DataFrame(
+            {CELL_COLUMN: ["t.pct"] * 2, CELL_VALUE: ["c", "12.5"], "rule_5": [True, False]}
+        ),  # fmt: skip
     }[suite]()
     assert run_suite(suite, good, columns, index).success
     result = run_suite(suite, frame, columns, index)

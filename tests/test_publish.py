@@ -468,7 +468,9 @@ def test_a_percentage_outside_0_to_100_blocks_the_release():
 
 def test_a_passing_release_is_validated_once_per_kind_of_cell():
     checked = check_frames({"send_provision": provision_frame(), "send_primary_need": primary_need_frame()})
-    assert [name for name, _ in checked] == ["release_count_cells", "release_percentage_cells", "release_ees_cells"]
+    assert [name for name, _ in checked] == [
+        "release_count_cells", "release_percentage_cells", "release_percentage_rule_5", "release_ees_cells"
+    ]  # fmt: skip
     assert all(result.success for _, result in checked)
 
 
@@ -529,6 +531,12 @@ def test_a_percentage_shown_beside_a_suppressed_count_or_whole_blocks_the_releas
         in message
     )
     assert not {"21.0", "38.6", "24.1", "75.0"} & set(re.findall(r"\d+\.\d", message))
+    # the GX suite that blocked it, in the Data Docs: how many cells, never which values
+    [rule_5] = [result for name, result in failed.value.checks if name == "release_percentage_rule_5"]
+    assert not rule_5.success and [o.unexpected_count for o in rule_5.failures] == [1]
+    assert not {"21.0", "38.6", "24.1", "75.0"} & set(
+        re.findall(r"\d+\.\d", json.dumps(rule_5.validation.to_json_dict()))
+    )
 
 
 def test_a_release_suppressed_as_rule_5_says_passes_the_gate():
@@ -952,12 +960,13 @@ def test_the_release_suites_are_asset_checks_of_the_release(tmp_path, monkeypatc
     showed only in its metadata; the UI now lists them as checks of published/send_reporting, passed or failed."""
     assert release_check_results(tmp_path / "good", monkeypatch) == {
         "gx_published_counts": True,
+        "gx_published_rates": True,
         "gx_published_ees": True,
         "gx_published_matches_marts": True,
     }
     monkeypatch.setattr(SuppressionResult, "published", lambda self, key, value: str(value))  # suppresses nothing
     failed = release_check_results(tmp_path / "broken", monkeypatch)
-    assert failed["gx_published_counts"] is False
+    assert failed["gx_published_counts"] is False  # rule 5 has nothing to say when nothing is `c`
     assert not (tmp_path / "broken" / "warehouse" / "published").exists()  # not swapped in
 
 

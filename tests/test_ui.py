@@ -209,7 +209,7 @@ def test_graphql_gx_check_is_a_blocking_check_on_the_provision_mart(asset_nodes)
 
 def test_graphql_the_release_suites_are_checks_of_the_release(asset_nodes):
     names = {check["name"] for check in checks_of(by_key(asset_nodes)[RELEASE])}
-    assert {"gx_published_counts", "gx_published_ees", "gx_published_matches_marts"} <= names
+    assert {"gx_published_counts", "gx_published_rates", "gx_published_ees", "gx_published_matches_marts"} <= names
 
 
 def test_graphql_every_dbt_test_is_an_asset_check_on_its_asset(dagster_ui, asset_nodes):
