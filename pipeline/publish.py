@@ -195,10 +195,9 @@ def suppress_release(
 ) -> SuppressedRelease:
     """Primary + secondary suppression over the whole release, with other publishers' figures for the same cells
     known to the attacker (`public`), and the figures our earlier releases showed (`earlier`: a reader may have
-    kept them; and the differences from the figures they showed with another value or to another day:
-    `difference_tables`), carrying the
-    earlier pattern forward (rule 7), then the attacker as a guard: PublicationError
-    unless every suppressed cell is protected."""
+    kept them; one shown with another value or to another day is tied to this release's count by a protected
+    difference, `difference_tables`), carrying the earlier pattern forward (rule 7), then the attacker as a guard:
+    PublicationError unless every suppressed cell is protected."""
     parts = release_parts(frames)
     tables = TableSet([*release_tables(parts).tables, *public])
     if earlier and (shown_before := earlier_release_table(tables, earlier)) is not None:
