@@ -27,4 +27,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf warehouse/*.duckdb warehouse/*.wal warehouse/published dbt_project/target dbt_project/logs
+	rm -rf warehouse/*.duckdb warehouse/*.wal warehouse/published warehouse/releases dbt_project/target dbt_project/logs

@@ -37,7 +37,7 @@ from pipeline.ees import (
 from pipeline.published_model import ModelPart, model_parts, relation_tables
 from pipeline.published_tables import DATE_COLUMNS, PUBLIC_FIGURES, PUBLISHED_TABLES
 from pipeline.stop_signals import raise_if_stopped
-from pipeline.stored_keys import upgrade_stored_keys
+from pipeline.stored_keys import to_current_la_code, upgrade_stored_keys
 from pipeline.suppression import (
     EARLIER_RELEASES,
     SuppressionResult,
@@ -80,10 +80,36 @@ CREATE TABLE IF NOT EXISTS publication.published_counts (
 """
 
 
-def ensure_pattern_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """The publication schema's tables, their stored keys in the release's current form."""
+def ensure_pattern_tables(con: duckdb.DuckDBPyConnection, home: Mapping[str, str] | None = None) -> None:
+    """The publication schema's tables, their stored keys in the release's current form (with ``home``, the home
+    LA's geography: keys made under a GSS code DfE gave the LA before carry its current one)."""
     con.execute(PATTERN_DDL)
     upgrade_stored_keys(con)
+    if home is not None:
+        to_current_la_code(con, home["old_la_code"], home["new_la_code"])
+
+
+def earlier_release_folders(published: Path) -> list[Path]:
+    """The releases published before (those kept in releases/, and a `published` folder an older version left)."""
+    folders = [p for p in releases_dir(published).iterdir() if p.is_dir() and not p.name.startswith(BUILDING_PREFIX)]
+    return folders + ([published] if published.is_dir() and not published.is_symlink() else [])
+
+
+def refuse_without_history(con: duckdb.DuckDBPyConnection, published: Path) -> None:
+    """Releases were published from this folder but send.duckdb holds no record of them (a warehouse rebuilt, or
+    its file replaced): a new release would not know what they hid (rule 7) or showed, so it could show a count
+    they hid, or one a reader subtracts from theirs. PublicationError, naming the folder."""
+    history = con.execute(
+        "SELECT (SELECT count(*) FROM publication.suppression_pattern) + "
+        "(SELECT count(*) FROM publication.published_counts)"
+    ).fetchone()[0]
+    if history == 0 and (folders := earlier_release_folders(published)):
+        raise PublicationError(
+            f"{releases_dir(published)} holds {len(folders)} release(s) published before, but send.duckdb has no "
+            "record of what they showed and hid (publication.suppression_pattern and published_counts are empty: "
+            "a rebuilt warehouse?). Copy the publication schema from the warehouse that published them, or, to start "
+            "a new series deliberately, move that folder and warehouse/published away"
+        )
 
 
 class PublicationError(RuntimeError):
@@ -565,9 +591,11 @@ def publish(
     prune_releases(published)
     built_at = datetime.now(UTC)
     release_id = built_at.strftime("%Y%m%dT%H%M%S%fZ-") + uuid.uuid4().hex[:6]
-    exact = exact_frames(internal, home_geography(internal, la_code))
+    home = home_geography(internal, la_code)
+    exact = exact_frames(internal, home)
     public, public_used = public_tables(internal, la_code, exact)
-    ensure_pattern_tables(internal)
+    ensure_pattern_tables(internal, home)
+    refuse_without_history(internal, published)
     earlier = earlier_published_counts(internal)
     release = suppress_release(exact, previous_pattern(internal), public, earlier)
     shown_before = next((t for t in release.tables.tables if t.name == EARLIER_RELEASES), None)

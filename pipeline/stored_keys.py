@@ -53,3 +53,21 @@ def _add_counted_to(con: duckdb.DuckDBPyConnection) -> None:
         new = key_to_text(with_counted_to(key_from_text(text), counted_to))
         for table in PUBLICATION_TABLES:
             con.execute(f"UPDATE {table} SET cell_key = $new WHERE cell_key = $old", {"new": new, "old": text})
+
+
+def to_current_la_code(con: duckdb.DuckDBPyConnection, old_la_code: str, new_la_code: str) -> None:
+    """Stored keys made under a GSS code DfE's EHC plans release gave the home LA before (its rows for the same old
+    code: North Yorkshire 815 was E10000023 until DfE recoded it E06000065) take the code it has now, so the earlier
+    pattern and figures still find their cells. Cells name the LA by its GSS code only."""
+    former = con.execute(
+        "SELECT DISTINCT new_la_code FROM staging.stg_dfe__ehcp_caseload "
+        "WHERE geographic_level = 'Local authority' AND old_la_code = $old AND new_la_code <> $new",
+        {"old": old_la_code, "new": new_la_code},
+    ).fetchall()
+    for (code,) in former:
+        was, now = f'"new_la_code={code}"', f'"new_la_code={new_la_code}"'
+        for table in PUBLICATION_TABLES:
+            con.execute(
+                f"UPDATE {table} SET cell_key = replace(cell_key, $was, $now) WHERE contains(cell_key, $was)",
+                {"was": was, "now": now},
+            )

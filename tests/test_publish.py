@@ -5,6 +5,7 @@ import csv
 import hashlib
 import json
 import re
+import shutil
 import signal
 from pathlib import Path
 
@@ -888,6 +889,51 @@ def test_a_correction_that_adds_two_pupils_cannot_be_subtracted_from_the_figure_
     assert both and all(abs(int(after[n]) - int(before[n])) not in range(1, 6) for n in both)
     assert second.public_figures["public:earlier releases, other figures"]["cells_known"] >= 2  # MLD and Total
     assert first.release_id != second.release_id
+
+
+def test_a_release_from_a_warehouse_without_the_history_of_the_releases_before_it_is_refused(tmp_path):
+    """A rebuilt send.duckdb (make clean, a new pseudonym key) has no record of what the releases in releases/ hid
+    or showed: a red team's finding (3 December 2026): its release showed a count of requests they hid, and a
+    reader subtracted. The release is refused, naming the folder, and the live release stays."""
+    published = tmp_path / "published"
+    first = publish(internal_warehouse(tmp_path / "send.duckdb"), published, "857")
+    rebuilt = internal_warehouse(tmp_path / "rebuilt.duckdb")
+    with pytest.raises(PublicationError, match=r"releases holds 1 release\(s\) published before.*no record"):
+        publish(rebuilt, published, "857")
+    assert published.resolve().name == first.release_id
+    shutil.move(tmp_path / "releases", tmp_path / "an earlier series")  # a new series, deliberately
+    published.unlink()
+    assert publish(rebuilt, published, "857").release_id != first.release_id
+
+
+def test_a_recoded_home_la_keeps_what_its_earlier_releases_showed(tmp_path, monkeypatch):
+    """DfE gives the LA a new GSS code (North Yorkshire, Somerset in 2023): the figures the first release showed
+    under the old code stay known, as test_figures_an_earlier_release_showed_stay_known_to_the_attacker's do."""
+    from pipeline.suppression import SuppressionRules
+    from pipeline.suppression import suppress as real_suppress
+    from pipeline.suppression import verify as real_verify
+
+    weaker = SuppressionRules(informed_width=0)
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    with monkeypatch.context() as patch:
+        patch.setattr(publish_module, "suppress", lambda tables, **options: real_suppress(tables, weaker, **options))
+        patch.setattr(publish_module, "verify", lambda tables, suppressed: real_verify(tables, suppressed, weaker))
+        publish(internal, tmp_path / "first", "857")
+    first = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "first", "send_primary_need")}
+    coded = internal.execute(
+        "SELECT schema_name, table_name FROM duckdb_columns() WHERE column_name = 'new_la_code' "
+        "AND schema_name IN ('marts', 'intermediate')"
+    ).fetchall()
+    for schema, table in coded:  # the marts' geography, as dbt rebuilds it from the recoded DfE release
+        internal.execute(f"UPDATE {schema}.{table} SET new_la_code = 'E06000099'")
+    internal.execute(
+        "INSERT INTO staging.stg_dfe__ehcp_caseload SELECT * REPLACE (202324 AS time_period, 'E06000099' AS "
+        "new_la_code) FROM staging.stg_dfe__ehcp_caseload WHERE old_la_code = '857'"
+    )
+    publish(internal, tmp_path / "second", "857")
+    second = read_ees(tmp_path / "second", "send_primary_need")
+    assert {r["new_la_code"] for r in second} == {"E06000099"}
+    assert {r["primary_need"]: r["pupils"] for r in second} == first  # hiding VI or HI now would protect nothing
 
 
 def test_a_bi_tool_cannot_open_the_release_read_write_and_lock_out_other_readers(tmp_path):

@@ -50,3 +50,30 @@ def test_stored_keys_of_earlier_releases_are_upgraded_once_and_others_left_alone
         rows = con.execute(f"SELECT cell_key FROM publication.{table}").fetchall()
         stored = {key_from_text(k) for (k,) in rows}
         assert stored == expected, table
+
+
+def test_keys_made_under_the_home_las_former_gss_code_take_its_current_one(tmp_path):
+    """DfE recoded North Yorkshire (815) from E10000023 to E06000065: the pattern and figures stored under the old
+    code must still find their cells (a red team's finding, 3 December 2026: rule 7 and the earlier figures were
+    lost, and a count of May and June requests could be subtracted). Another LA's code is left alone."""
+    con = duckdb.connect(str(tmp_path / "send.duckdb"))
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.stg_dfe__ehcp_caseload AS SELECT * FROM (VALUES "
+                "(202223, 'Local authority', '815', 'E10000023'), (202324, 'Local authority', '815', 'E06000065'), "
+                "(202324, 'Local authority', '857', 'E06000017')) AS t(time_period, geographic_level, old_la_code, "
+                "new_la_code)")  # fmt: skip
+    ensure_pattern_tables(con)
+    stored = {
+        "815": ("pupils", "new_la_code=E10000023", "primary_need=MSI", "time_identifier=Spring term",
+                "time_period=202122"),
+        "857": ("pupils", "new_la_code=E06000017", "primary_need=MSI", "time_identifier=Spring term",
+                "time_period=202122"),
+    }  # fmt: skip
+    for key in stored.values():
+        con.execute("INSERT INTO publication.suppression_pattern VALUES ('r1', 't.c', $k, 'primary', DEFAULT)",
+                    {"k": key_to_text(key)})  # fmt: skip
+        con.execute("INSERT INTO publication.published_counts VALUES ('r1', $k, 7)", {"k": key_to_text(key)})
+    ensure_pattern_tables(con, {"old_la_code": "815", "new_la_code": "E06000065"})
+    for table in ("suppression_pattern", "published_counts"):
+        keys = {key_from_text(k) for (k,) in con.execute(f"SELECT cell_key FROM publication.{table}").fetchall()}
+        assert keys == {("pupils", "new_la_code=E06000065", *stored["815"][2:]), stored["857"]}, table
