@@ -90,9 +90,8 @@ def ensure_pattern_tables(con: duckdb.DuckDBPyConnection, home: Mapping[str, str
 
 
 def earlier_release_folders(published: Path) -> list[Path]:
-    """The releases published before (those kept in releases/, and a `published` folder an older version left)."""
-    folders = [p for p in releases_dir(published).iterdir() if p.is_dir() and not p.name.startswith(BUILDING_PREFIX)]
-    return folders + ([published] if published.is_dir() and not published.is_symlink() else [])
+    """The releases published before and kept in releases/."""
+    return [p for p in releases_dir(published).iterdir() if p.is_dir() and not p.name.startswith(BUILDING_PREFIX)]
 
 
 def refuse_without_history(con: duckdb.DuckDBPyConnection, published: Path) -> None:

@@ -163,7 +163,14 @@ def test_the_attacker_itself_sees_primary_only_suppression_as_unsafe(tmp_path):
     assert (low, high) == (3, 3)
 
 
+def second_warehouse_without_history(monkeypatch) -> None:
+    """A test that publishes a second hand-built warehouse beside the first one's release, to stand for new data:
+    the refusal of a warehouse without the earlier releases' history (refuse_without_history) is off."""
+    monkeypatch.setattr(publish_module, "refuse_without_history", lambda con, published: None)
+
+
 def test_a_pattern_the_attacker_can_break_blocks_publication(tmp_path, monkeypatch):
+    second_warehouse_without_history(monkeypatch)
     published = tmp_path / "published"
     first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
@@ -207,6 +214,7 @@ def test_a_public_figure_that_leaves_suppressed_cells_narrow_holds_them_to_what_
 
 def test_a_cell_no_pattern_protects_blocks_publication(tmp_path, monkeypatch):
     """The guard in suppress_release: a cell the search leaves unresolved stops the release, naming it."""
+    second_warehouse_without_history(monkeypatch)
     published = tmp_path / "published"
     first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
@@ -235,6 +243,7 @@ def test_the_release_carries_the_intervals_of_the_guards_attacker(tmp_path):
 
 
 def test_a_broken_suppressor_is_caught_by_the_gx_suite_before_the_swap(tmp_path, monkeypatch):
+    second_warehouse_without_history(monkeypatch)
     published = tmp_path / "published"
     first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
@@ -402,6 +411,7 @@ def test_an_unknown_home_la_is_an_error(tmp_path):
 
 
 def test_a_published_number_that_differs_from_its_mart_blocks_publication(tmp_path, monkeypatch):
+    second_warehouse_without_history(monkeypatch)
     published = tmp_path / "published"
     first = publish(internal_warehouse(tmp_path / "a.duckdb"), published, "857")
     before = sha(first.path)
@@ -603,6 +613,7 @@ def caseload_warehouse(path: Path, dfe_needs: dict[str, int], dfe_total: int):
 def test_dfe_public_la_figures_are_known_to_the_attacker_and_the_pattern_protects_against_them(tmp_path, monkeypatch):
     """DfE publishes the LA's VI count (4) unsuppressed: with MSI and VI our only `c`, MSI = Total - the rest would
     be pinned. The release must suppress a further cell; a figure that disagrees with ours is left out, counted."""
+    second_warehouse_without_history(monkeypatch)
     caseload = next(t for t in publish_module.PUBLIC_FIGURES if t.table == "send_ehcp_caseload")
     spec = next(t for t in PUBLISHED_TABLES_ALL if t.name == "send_ehcp_caseload")
     monkeypatch.setattr(publish_module, "PUBLISHED_TABLES", (spec,))
@@ -841,21 +852,26 @@ def test_englands_total_by_primary_need_is_dfes_total_its_unrecorded_needs_inclu
     assert sum(int(v) for need, v in england.items() if need != "Total") == total
 
 
-def test_figures_an_earlier_release_showed_stay_known_to_the_attacker(tmp_path, monkeypatch):
-    """A first release under weaker rules (no informed attacker) shows every need but SLD (5) and MSI (3). A reader
-    keeps it. The next release, under the project's rules, cannot protect MSI by hiding VI or HI now: their
-    figures are already out, so the attacker knows them and the search does not count on hiding them."""
+def published_under_weaker_rules(internal, folder: Path, monkeypatch) -> dict[str, str]:
+    """A first release published under weaker rules (no informed attacker): its primary need counts as shown."""
     from pipeline.suppression import SuppressionRules
     from pipeline.suppression import suppress as real_suppress
     from pipeline.suppression import verify as real_verify
 
     weaker = SuppressionRules(informed_width=0)
-    internal = internal_warehouse(tmp_path / "send.duckdb")
     with monkeypatch.context() as patch:
         patch.setattr(publish_module, "suppress", lambda tables, **options: real_suppress(tables, weaker, **options))
         patch.setattr(publish_module, "verify", lambda tables, suppressed: real_verify(tables, suppressed, weaker))
-        publish(internal, tmp_path / "first", "857")
-    first = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "first", "send_primary_need")}
+        publish(internal, folder, "857")
+    return {r["primary_need"]: r["pupils"] for r in read_ees(folder, "send_primary_need")}
+
+
+def test_figures_an_earlier_release_showed_stay_known_to_the_attacker(tmp_path, monkeypatch):
+    """A first release under weaker rules (no informed attacker) shows every need but SLD (5) and MSI (3). A reader
+    keeps it. The next release, under the project's rules, cannot protect MSI by hiding VI or HI now: their
+    figures are already out, so the attacker knows them and the search does not count on hiding them."""
+    internal = internal_warehouse(tmp_path / "send.duckdb")
+    first = published_under_weaker_rules(internal, tmp_path / "first", monkeypatch)
     assert sorted(n for n, v in first.items() if v == "c") == ["MSI", "SLD"] and first["VI"] == "8"
 
     second = publish(internal, tmp_path / "second", "857")
@@ -867,8 +883,9 @@ def test_figures_an_earlier_release_showed_stay_known_to_the_attacker(tmp_path, 
     ).fetchone()
     assert stored[0] == 0 and stored[1] > 0  # every figure it shows was stored with the first release
     # without the first release in mind, the search hides one more need (the informed attacker's complement)
-    fresh = publish(internal_warehouse(tmp_path / "fresh.duckdb"), tmp_path / "fresh", "857")
-    alone = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "fresh", "send_primary_need")}
+    # (its own folder: beside the releases above, a warehouse without their history is refused)
+    fresh = publish(internal_warehouse(tmp_path / "fresh.duckdb"), tmp_path / "new" / "published", "857")
+    alone = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "new" / "published", "send_primary_need")}
     assert sum(v == "c" for v in alone.values()) > 2 and fresh.public_figures["public:earlier releases"] == {
         "source": "this project's earlier releases", "cells_known": 0, "cells_disagreeing": 0}  # fmt: skip
 
@@ -909,17 +926,8 @@ def test_a_release_from_a_warehouse_without_the_history_of_the_releases_before_i
 def test_a_recoded_home_la_keeps_what_its_earlier_releases_showed(tmp_path, monkeypatch):
     """DfE gives the LA a new GSS code (North Yorkshire, Somerset in 2023): the figures the first release showed
     under the old code stay known, as test_figures_an_earlier_release_showed_stay_known_to_the_attacker's do."""
-    from pipeline.suppression import SuppressionRules
-    from pipeline.suppression import suppress as real_suppress
-    from pipeline.suppression import verify as real_verify
-
-    weaker = SuppressionRules(informed_width=0)
     internal = internal_warehouse(tmp_path / "send.duckdb")
-    with monkeypatch.context() as patch:
-        patch.setattr(publish_module, "suppress", lambda tables, **options: real_suppress(tables, weaker, **options))
-        patch.setattr(publish_module, "verify", lambda tables, suppressed: real_verify(tables, suppressed, weaker))
-        publish(internal, tmp_path / "first", "857")
-    first = {r["primary_need"]: r["pupils"] for r in read_ees(tmp_path / "first", "send_primary_need")}
+    first = published_under_weaker_rules(internal, tmp_path / "first", monkeypatch)
     coded = internal.execute(
         "SELECT schema_name, table_name FROM duckdb_columns() WHERE column_name = 'new_la_code' "
         "AND schema_name IN ('marts', 'intermediate')"

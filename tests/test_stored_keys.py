@@ -16,6 +16,14 @@ def test_a_timeliness_key_takes_its_years_last_counted_day_in_sorted_place():
     assert "counted_to=2019-12-31" in with_counted_to(key[:4] + ("time_period=2019", key[5]), {})
 
 
+def store(con, keys) -> None:
+    """Each key stored by a release 'r1', as suppressed and as shown."""
+    for key in keys:
+        con.execute("INSERT INTO publication.suppression_pattern VALUES ('r1', 't.c', $k, 'primary', DEFAULT)",
+                    {"k": key_to_text(key)})  # fmt: skip
+        con.execute("INSERT INTO publication.published_counts VALUES ('r1', $k, 7)", {"k": key_to_text(key)})
+
+
 def test_stored_keys_of_earlier_releases_are_upgraded_once_and_others_left_alone(tmp_path):
     con = duckdb.connect(str(tmp_path / "send.duckdb"))
     con.execute("CREATE SCHEMA marts")
@@ -32,10 +40,7 @@ def test_stored_keys_of_earlier_releases_are_upgraded_once_and_others_left_alone
         "census": ("pupils", "new_la_code=E06000017", "primary_need=MSI", "time_identifier=Spring term",
                    "time_period=202122"),
     }  # fmt: skip
-    for key in old.values():
-        con.execute("INSERT INTO publication.suppression_pattern VALUES ('r1', 't.c', $k, 'primary', DEFAULT)",
-                    {"k": key_to_text(key)})  # fmt: skip
-        con.execute("INSERT INTO publication.published_counts VALUES ('r1', $k, 7)", {"k": key_to_text(key)})
+    store(con, old.values())
     ensure_pattern_tables(con)
     ensure_pattern_tables(con)  # a second time changes nothing
     expected = {
@@ -69,10 +74,7 @@ def test_keys_made_under_the_home_las_former_gss_code_take_its_current_one(tmp_p
         "857": ("pupils", "new_la_code=E06000017", "primary_need=MSI", "time_identifier=Spring term",
                 "time_period=202122"),
     }  # fmt: skip
-    for key in stored.values():
-        con.execute("INSERT INTO publication.suppression_pattern VALUES ('r1', 't.c', $k, 'primary', DEFAULT)",
-                    {"k": key_to_text(key)})  # fmt: skip
-        con.execute("INSERT INTO publication.published_counts VALUES ('r1', $k, 7)", {"k": key_to_text(key)})
+    store(con, stored.values())
     ensure_pattern_tables(con, {"old_la_code": "815", "new_la_code": "E06000065"})
     for table in ("suppression_pattern", "published_counts"):
         keys = {key_from_text(k) for (k,) in con.execute(f"SELECT cell_key FROM publication.{table}").fetchall()}
