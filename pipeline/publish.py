@@ -352,19 +352,6 @@ def rule_5_flags(spec: PublishedTable, frame: pd.DataFrame, rules: SuppressionRu
     return flags
 
 
-def percentages_beside_suppressed(
-    spec: PublishedTable, frame: pd.DataFrame, rules: SuppressionRules = DEFAULT_RULES
-) -> dict[str, int]:
-    """Per percentage column of a published table, how many of the cells rule 5 requires to be a symbol
-    (``rule_5_flags``) show a number. Counts of cells only, never a value."""
-    found = {}
-    for column, hidden in rule_5_flags(spec, frame, rules).items():
-        shown = frame[column].map(lambda text: is_number(str(text))).to_numpy(dtype=bool)
-        if shown_beside_hidden := int((hidden & shown).sum()):
-            found[column] = shown_beside_hidden
-    return found
-
-
 def rule_5_cells(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every percentage cell of the release, named ``<table>.<column>``, with RULE_5 (``rule_5_flags``): what the
     published_rates suite validates."""
@@ -376,6 +363,13 @@ def rule_5_cells(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ]
     empty = pd.DataFrame({CELL_COLUMN: [], CELL_VALUE: [], RULE_5: pd.Series([], dtype=bool)})
     return pd.concat(parts, ignore_index=True) if parts else empty
+
+
+def shown_beside_suppressed(rule_5: pd.DataFrame) -> dict[str, int]:
+    """Of ``rule_5_cells``, per ``<table>.<column>``, how many cells rule 5 requires to be a symbol show a number.
+    Counts of cells only, never a value."""
+    shown = rule_5[CELL_VALUE].map(lambda text: is_number(str(text))).astype(bool)
+    return rule_5[rule_5[RULE_5].astype(bool) & shown].groupby(CELL_COLUMN).size().to_dict()
 
 
 def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResult], ...]:
@@ -397,13 +391,12 @@ def check_frames(frames: dict[str, pd.DataFrame]) -> tuple[tuple[str, SuiteResul
         for table, frame in frames.items()
         if (leaked := identifier_columns(frame))
     ]
-    rule_5 = run_suite("published_rates", rule_5_cells(frames))  # counts only: no value reaches the Data Docs
+    percentages = rule_5_cells(frames)
+    rule_5 = run_suite("published_rates", percentages)  # counts only: no value reaches the Data Docs
     if not rule_5.success:
         problems += [
-            f"{table}.{column}: {n} percentage(s) shown beside a suppressed count or whole, or of too few children "
-            "(rule 5)"
-            for table, frame in frames.items()
-            for column, n in percentages_beside_suppressed(specs[table], frame).items()
+            f"{column}: {n} percentage(s) shown beside a suppressed count or whole, or of too few children (rule 5)"
+            for column, n in shown_beside_suppressed(percentages).items()
         ] or [f"release_percentage_rule_5: {rule_5.summary()}"]
     counts = {table: specs[table].count_columns for table in frames}
     percents = {table: specs[table].percent_columns for table in frames}
@@ -567,7 +560,7 @@ def prune_releases(published: Path, keep: int = KEEP_RELEASES) -> None:
     for folder in folders:
         if folder.name.startswith(BUILDING_PREFIX) and folder != live:
             shutil.rmtree(folder, ignore_errors=True)
-    finished = [p for p in folders if not p.name.startswith(BUILDING_PREFIX) and p.exists()]
+    finished = sorted(earlier_release_folders(published), key=lambda p: p.name)
     for folder in finished[:-keep]:
         if folder != live:
             shutil.rmtree(folder, ignore_errors=True)

@@ -20,13 +20,18 @@ TIMELINESS_MEASURE = "ehcna_events"  # send_ehcna_timeliness's count, before it 
 
 
 def upgrade_stored_keys(con: duckdb.DuckDBPyConnection) -> None:
-    for table in PUBLICATION_TABLES:
-        for old, new in REPLACED:
-            con.execute(
-                f"UPDATE {table} SET cell_key = replace(cell_key, $old, $new) WHERE contains(cell_key, $old)",
-                {"old": old, "new": new},
-            )
+    for old, new in REPLACED:
+        _replace_in_keys(con, old, new)
     _add_counted_to(con)
+
+
+def _replace_in_keys(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
+    """Text ``old`` replaced by ``new`` in every stored key that holds it."""
+    for table in PUBLICATION_TABLES:
+        con.execute(
+            f"UPDATE {table} SET cell_key = replace(cell_key, $old, $new) WHERE contains(cell_key, $old)",
+            {"old": old, "new": new},
+        )
 
 
 def with_counted_to(key: tuple[str, ...], counted_to: dict[str, str]) -> tuple[str, ...]:
@@ -65,9 +70,4 @@ def to_current_la_code(con: duckdb.DuckDBPyConnection, old_la_code: str, new_la_
         {"old": old_la_code, "new": new_la_code},
     ).fetchall()
     for (code,) in former:
-        was, now = f'"new_la_code={code}"', f'"new_la_code={new_la_code}"'
-        for table in PUBLICATION_TABLES:
-            con.execute(
-                f"UPDATE {table} SET cell_key = replace(cell_key, $was, $now) WHERE contains(cell_key, $was)",
-                {"was": was, "now": now},
-            )
+        _replace_in_keys(con, f'"new_la_code={code}"', f'"new_la_code={new_la_code}"')

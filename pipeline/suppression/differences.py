@@ -60,11 +60,10 @@ def difference_tables(tables: TableSet, earlier: Mapping[CellKey, Iterable[int]]
         if now is None:
             continue
         count = tables.values[now]
+        since = "the same cell" if key == now else counted_to(key)[0]  # another key: the same period to a day
         for n, value in enumerate(sorted(set(values))):
             if key == now and value == count:
                 continue  # the figure shown before is this one (earlier_release_table)
-            found = counted_to(key)
-            since = found[0] if found is not None and key != now else "the same cell"
             old = _key(key[0], (*key[1:], f"shown={n}"))
             difference = _key(now[0], (*now[1:], f"shown={n}", f"difference_from={since}"))
             larger, smaller = (now, old) if count >= value else (old, now)
